@@ -1,0 +1,3 @@
+"""Customer Success Digital FTE."""
+
+__version__ = "0.1.0"

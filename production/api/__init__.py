@@ -1,0 +1,1 @@
+"""HTTP entrypoint: FastAPI app factory and thin route handlers."""

@@ -1,0 +1,134 @@
+"""The FastAPI app factory. The lifespan owns the database pool and the Kafka health probe."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from production import __version__
+from production.api import health, support, tickets
+from production.config import Settings
+from production.database.pool import UNAVAILABLE_ERRORS, Pool, create_pool
+from production.messaging.kafka import broker_reachable
+from production.metrics import HTTP_LATENCY
+from production.services.intake import IdempotencyConflict
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class ApiState:
+    settings: Settings
+    pool: Pool | None = None
+    kafka_ok: bool = False
+    kafka_checked_at: float = 0.0
+    _kafka_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def kafka_status(self, *, max_age_s: float = 2.0) -> bool:
+        """Return the broker's reachability, probing at most once per `max_age_s`."""
+        async with self._kafka_lock:
+            if time.monotonic() - self.kafka_checked_at > max_age_s:
+                self.kafka_ok = await broker_reachable(self.settings)
+                self.kafka_checked_at = time.monotonic()
+            return self.kafka_ok
+
+
+def create_app(settings: Settings) -> FastAPI:
+    state = ApiState(settings=settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.pool = await _connect_with_retry(settings)
+        log.info("api_started", version=__version__)
+        try:
+            yield
+        finally:
+            if state.pool is not None:
+                await state.pool.close()
+
+    app = FastAPI(title="Customer Success Digital FTE", version=__version__, lifespan=lifespan)
+    app.state.fte = state
+    app.include_router(support.router, prefix="/api/v1")
+    app.include_router(tickets.router, prefix="/api/v1")
+    app.include_router(health.router, prefix="/api/v1")
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    _install_error_handlers(app)
+    app.add_middleware(LatencyMiddleware)
+    return app
+
+
+async def _connect_with_retry(settings: Settings, attempts: int = 30) -> Pool:
+    for attempt in range(1, attempts + 1):
+        try:
+            return await create_pool(settings)
+        except UNAVAILABLE_ERRORS as exc:
+            log.warning("database_unavailable_at_start", attempt=attempt, error=type(exc).__name__)
+            await asyncio.sleep(min(0.2 * attempt, 2.0))
+    return await create_pool(settings)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in err["loc"] if p != "body") or "body",
+             "reason": err["msg"]}
+            for err in exc.errors()
+        ]
+        return JSONResponse(status_code=422,
+                            content={"detail": "the request is not valid", "errors": errors})
+
+    @app.exception_handler(IdempotencyConflict)
+    async def conflict(_: Request, exc: IdempotencyConflict) -> JSONResponse:
+        return JSONResponse(status_code=409, content={"detail": str(exc)})
+
+    for error in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(error, _unavailable)
+
+
+async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("database_unavailable", error=type(exc).__name__)
+    return JSONResponse(status_code=503, content={"detail": "the database is unavailable, "
+                                                  "nothing was stored; please retry"},
+                        headers={"Retry-After": "1"})
+
+
+class LatencyMiddleware:
+    """Pure ASGI middleware: observe every request's latency by route template and status."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route = scope.get("route")
+            HTTP_LATENCY.labels(scope["method"], getattr(route, "path", "unmatched"),
+                                str(status)).observe(time.perf_counter() - started)

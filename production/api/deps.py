@@ -1,0 +1,24 @@
+"""Request-scoped access to what the lifespan built."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import Request
+
+from production.database.pool import Pool
+
+if TYPE_CHECKING:
+    from production.api.app import ApiState
+
+
+def state(request: Request) -> ApiState:
+    fte: ApiState = request.app.state.fte
+    return fte
+
+
+def pool(request: Request) -> Pool:
+    db = state(request).pool
+    if db is None:
+        raise ConnectionError("the database pool is not ready")
+    return db

@@ -1,0 +1,39 @@
+"""POST /support/form: accept a web support request."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, Response, status
+
+from production.api.deps import pool, state
+from production.database.pool import Pool
+from production.domain.support_form import SupportFormReceipt, SupportFormSubmission
+from production.services.intake import submit_support_form
+
+router = APIRouter(tags=["support"])
+
+ACK = "Thank you! Your request was received and our team is on it."
+
+
+@router.post("/support/form", status_code=status.HTTP_201_CREATED,
+             response_model=SupportFormReceipt)
+async def submit_form(
+    form: SupportFormSubmission,
+    request: Request,
+    response: Response,
+    db: Annotated[Pool, Depends(pool)],
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=8, max_length=200)
+    ] = None,
+) -> SupportFormReceipt:
+    settings = state(request).settings
+    receipt = await submit_support_form(
+        db, tenant_id=settings.default_tenant, form=form, idempotency_key=idempotency_key,
+        topic=settings.kafka.topic_incoming,
+    )
+    if receipt.replayed:
+        response.status_code = status.HTTP_200_OK
+        response.headers["Idempotent-Replayed"] = "true"
+    return SupportFormReceipt(ticket_id=receipt.ticket_id, status="open", message=ACK,
+                              created_at=receipt.created_at)

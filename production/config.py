@@ -1,0 +1,174 @@
+"""Settings: one object built from the environment, grouped by the component it configures.
+
+Every group reads its own prefix, so the variable names are the flat ones operators expect
+(``DATABASE_URL``, ``KAFKA_BOOTSTRAP_SERVERS``, ``CARE_AUTONOMY_ENABLED`` ...). Nothing else in
+the package reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+Channel = Literal["email", "whatsapp", "web_form"]
+ALL_CHANNELS: tuple[Channel, ...] = ("email", "whatsapp", "web_form")
+INTERNAL_TENANT = "techcorp"
+
+
+def _group(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, env_file=".env", extra="ignore")
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = _group("DATABASE_")
+
+    # None means "no database configured": `fte up` starts the embedded one and passes its URL on.
+    url: SecretStr | None = None
+    pool_min_size: int = 2
+    pool_max_size: int = 20
+    command_timeout_s: float = 10.0
+    connect_timeout_s: float = 3.0
+
+
+class KafkaSettings(BaseSettings):
+    model_config = _group("KAFKA_")
+
+    bootstrap_servers: str | None = None
+    # Real Kafka: on. The local tansu broker rejects InitProducerId, so the local stack turns it off;
+    # consumer-side dedupe on provider ids keeps that safe.
+    enable_idempotence: bool = True
+    topic_incoming: str = "fte.tickets.incoming"
+    topic_outgoing: str = "fte.tickets.outgoing"
+    topic_dlq: str = "fte.tickets.dlq"
+    partitions: int = 6
+    replication_factor: int = 1
+    worker_group: str = "fte-worker"
+    dispatcher_group: str = "fte-dispatcher"
+    fetch_max_wait_ms: int = 20
+    linger_ms: int = 0
+
+
+class OpenAISettings(BaseSettings):
+    model_config = _group("OPENAI_")
+
+    api_key: SecretStr | None = None
+    model: str = "gpt-4o-mini"
+    base_url: str | None = None
+
+
+class GmailSettings(BaseSettings):
+    model_config = _group("GMAIL_")
+
+    credentials_json: SecretStr | None = None
+    support_address: str = "support@techcorp.example"
+    pubsub_audience: str | None = None
+
+
+class TwilioSettings(BaseSettings):
+    model_config = _group("TWILIO_")
+
+    account_sid: str | None = None
+    auth_token: SecretStr | None = None
+    whatsapp_number: str | None = None
+
+
+class ApiSettings(BaseSettings):
+    model_config = _group("API_")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    public_url: str | None = None
+
+
+class CareSettings(BaseSettings):
+    """The C.A.R.E. ceiling: code defaults are observe-only."""
+
+    model_config = _group("CARE_")
+
+    autonomy_enabled: bool = False
+    shadow_mode: bool = True
+    # Tenants other than the internal one may act only when listed here.
+    tenant_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("tenant_allowlist", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+
+class ReliabilitySettings(BaseSettings):
+    """Retry, dead-letter and sweeper knobs shared by the worker, dispatcher and relay."""
+
+    model_config = _group("FTE_")
+
+    max_attempts: int = 4
+    backoff_initial_s: float = 0.1
+    backoff_max_s: float = 2.0
+    sweeper_deadline_s: float = 60.0
+    sweeper_interval_s: float = 5.0
+    relay_batch_size: int = 500
+    relay_poll_interval_s: float = 0.5
+    dlq_ratio_limit: float = 0.5
+    dlq_ratio_window: int = 50
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    app_env: Literal["dev", "test", "prod"] = "dev"
+    log_level: str = "INFO"
+    enabled_channels: Annotated[list[Channel], NoDecode] = Field(
+        default_factory=lambda: list(ALL_CHANNELS)
+    )
+    default_tenant: str = INTERNAL_TENANT
+    metrics_port: int = 9100
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    openai: OpenAISettings = Field(default_factory=OpenAISettings)
+    gmail: GmailSettings = Field(default_factory=GmailSettings)
+    twilio: TwilioSettings = Field(default_factory=TwilioSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    care: CareSettings = Field(default_factory=CareSettings)
+    reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
+
+    @field_validator("enabled_channels", mode="before")
+    @classmethod
+    def _split_channels(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_prod(self) -> Settings:
+        if self.app_env == "prod":
+            if self.database.url is None or self.kafka.bootstrap_servers is None:
+                raise ValueError("APP_ENV=prod needs DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS")
+            if not self.kafka.enable_idempotence:
+                raise ValueError("APP_ENV=prod refuses KAFKA_ENABLE_IDEMPOTENCE=false")
+        return self
+
+    def database_url(self) -> str:
+        """Return the database URL, or fail with a message that says how to get one."""
+        if self.database.url is None:
+            raise RuntimeError("DATABASE_URL is not set (run `fte up` to start the local stack)")
+        return self.database.url.get_secret_value()
+
+    def kafka_servers(self) -> str:
+        """Return the Kafka bootstrap servers, or fail with a message that says how to get them."""
+        if self.kafka.bootstrap_servers is None:
+            raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set (run `fte up`)")
+        return self.kafka.bootstrap_servers
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""PostgreSQL adapter: pool, migrations and tenant-scoped queries."""

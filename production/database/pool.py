@@ -1,0 +1,58 @@
+"""The asyncpg pool every process shares; JSON columns come back as Python objects."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+
+from production.config import Settings
+
+Pool = asyncpg.Pool
+Connection = asyncpg.Connection
+
+# Errors that mean "the database is not reachable right now", not "this statement is wrong".
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    ConnectionError,
+    TimeoutError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+async def _init_connection(conn: Connection) -> None:
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def create_pool(settings: Settings, *, min_size: int | None = None,
+                      max_size: int | None = None) -> Pool:
+    """Return a connected pool for the configured database."""
+    db = settings.database
+    pool: Pool = await asyncpg.create_pool(
+        settings.database_url(),
+        min_size=db.pool_min_size if min_size is None else min_size,
+        max_size=db.pool_max_size if max_size is None else max_size,
+        command_timeout=db.command_timeout_s,
+        timeout=db.connect_timeout_s,
+        init=_init_connection,
+    )
+    return pool
+
+
+async def ping(pool: Pool, *, timeout: float = 1.0) -> bool:
+    """Return True when a trivial query answers within the timeout."""
+    try:
+        async with pool.acquire(timeout=timeout) as conn:
+            value: Any = await conn.fetchval("SELECT 1", timeout=timeout)
+            return bool(value == 1)
+    except Exception:
+        return False

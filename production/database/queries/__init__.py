@@ -1,0 +1,1 @@
+"""Tenant-scoped, parameterized SQL. Every function takes a connection and a tenant id."""

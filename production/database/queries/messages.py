@@ -1,0 +1,247 @@
+"""Messages in both directions, with the inbound-dedupe key and the one-reply rule."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from production.database.pool import Connection
+
+Row = asyncpg.Record
+
+
+async def insert_inbound(
+    conn: Connection, tenant_id: str, *, conversation_id: UUID, customer_id: UUID, channel: str,
+    content: str, subject: str | None, external_id: str, request_hash: str | None,
+    metadata: dict[str, Any], received_at: datetime, sentiment: float | None = None,
+) -> UUID | None:
+    """Store an inbound message; return None when its dedupe key was already stored."""
+    message_id: UUID | None = await conn.fetchval(
+        """
+        INSERT INTO messages (tenant_id, conversation_id, customer_id, channel, direction, role,
+                              content, subject, external_id, request_hash, metadata, created_at,
+                              sentiment)
+        VALUES ($1, $2, $3, $4, 'inbound', 'customer', $5, $6, $7, $8, $9, $10, $11)
+        ON CONFLICT (tenant_id, channel, external_id) WHERE direction = 'inbound' DO NOTHING
+        RETURNING id
+        """,
+        tenant_id,
+        conversation_id,
+        customer_id,
+        channel,
+        content,
+        subject,
+        external_id,
+        request_hash,
+        metadata,
+        received_at,
+        sentiment,
+    )
+    return message_id
+
+
+_INBOUND_COLUMNS = """
+    m.id, m.tenant_id, m.conversation_id, m.customer_id, m.ticket_id, m.channel, m.content,
+    m.subject, m.external_id, m.request_hash, m.status, m.created_at, m.attempts,
+    c.name AS customer_name
+"""
+
+
+async def get_inbound_by_key(
+    conn: Connection, tenant_id: str, channel: str, external_id: str
+) -> Row | None:
+    row: Row | None = await conn.fetchrow(
+        f"""
+        SELECT {_INBOUND_COLUMNS} FROM messages m JOIN customers c ON c.id = m.customer_id
+        WHERE m.tenant_id = $1 AND m.channel = $2 AND m.external_id = $3
+          AND m.direction = 'inbound'
+        """,  # noqa: S608 - a constant column list, values are parameters
+        tenant_id,
+        channel,
+        external_id,
+    )
+    return row
+
+
+async def lock_inbound(conn: Connection, tenant_id: str, message_id: UUID) -> Row | None:
+    """Return the inbound message locked for this transaction (serializes duplicate work)."""
+    row: Row | None = await conn.fetchrow(
+        f"""
+        SELECT {_INBOUND_COLUMNS} FROM messages m JOIN customers c ON c.id = m.customer_id
+        WHERE m.tenant_id = $1 AND m.id = $2 AND m.direction = 'inbound'
+        FOR UPDATE OF m
+        """,  # noqa: S608 - a constant column list, values are parameters
+        tenant_id,
+        message_id,
+    )
+    return row
+
+
+async def set_ticket(conn: Connection, tenant_id: str, message_id: UUID, ticket_id: UUID) -> None:
+    await conn.execute(
+        "UPDATE messages SET ticket_id = $3 WHERE tenant_id = $1 AND id = $2",
+        tenant_id,
+        message_id,
+        ticket_id,
+    )
+
+
+async def insert_reply(
+    conn: Connection, tenant_id: str, *, inbound: Row, content: str, status: str,
+    tool_calls: list[dict[str, Any]], latency_ms: int | None, tokens_used: int | None,
+    metadata: dict[str, Any],
+) -> UUID | None:
+    """Store the one agent reply to an inbound message; None if it already has one."""
+    reply_id: UUID | None = await conn.fetchval(
+        """
+        INSERT INTO messages (tenant_id, conversation_id, customer_id, ticket_id, channel,
+                              direction, role, content, subject, in_reply_to, status, tool_calls,
+                              latency_ms, tokens_used, metadata)
+        VALUES ($1, $2, $3, $4, $5, 'outbound', 'agent', $6, $7, $8, $9, $10, $11, $12, $13)
+        ON CONFLICT (tenant_id, in_reply_to) WHERE role = 'agent' DO NOTHING
+        RETURNING id
+        """,
+        tenant_id,
+        inbound["conversation_id"],
+        inbound["customer_id"],
+        inbound["ticket_id"],
+        inbound["channel"],
+        content,
+        inbound["subject"],
+        inbound["id"],
+        status,
+        tool_calls,
+        latency_ms,
+        tokens_used,
+        metadata,
+    )
+    return reply_id
+
+
+async def finish_inbound(
+    conn: Connection, tenant_id: str, message_id: UUID, status: str, *,
+    tool_calls: list[dict[str, Any]] | None = None,
+) -> None:
+    await conn.execute(
+        """
+        UPDATE messages SET status = $3, processed_at = now(),
+                            tool_calls = coalesce($4, tool_calls)
+        WHERE tenant_id = $1 AND id = $2
+        """,
+        tenant_id,
+        message_id,
+        status,
+        tool_calls,
+    )
+
+
+async def count_attempt(conn: Connection, tenant_id: str, message_id: UUID) -> int:
+    attempts: int = await conn.fetchval(
+        "UPDATE messages SET attempts = attempts + 1 WHERE tenant_id = $1 AND id = $2 "
+        "RETURNING attempts",
+        tenant_id,
+        message_id,
+    )
+    return attempts
+
+
+async def visible_for_ticket(conn: Connection, tenant_id: str, ticket_id: UUID) -> list[Row]:
+    """Return what the customer may see on a ticket: their messages and delivered replies."""
+    rows: list[Row] = await conn.fetch(
+        """
+        SELECT id, direction, role, channel, content, status, created_at, delivered_at
+        FROM messages
+        WHERE tenant_id = $1 AND ticket_id = $2
+          AND (direction = 'inbound' OR status = 'delivered')
+        ORDER BY created_at, direction
+        """,
+        tenant_id,
+        ticket_id,
+    )
+    return rows
+
+
+async def customer_history(
+    conn: Connection, tenant_id: str, customer_id: UUID, *, limit: int = 20
+) -> list[Row]:
+    """Return the customer's latest messages across all channels, oldest first."""
+    rows: list[Row] = await conn.fetch(
+        """
+        SELECT * FROM (
+            SELECT id, channel, direction, role, content, subject, created_at
+            FROM messages
+            WHERE tenant_id = $1 AND customer_id = $2
+              AND status NOT IN ('pending_approval', 'rejected')
+            ORDER BY created_at DESC LIMIT $3
+        ) latest ORDER BY created_at
+        """,
+        tenant_id,
+        customer_id,
+        limit,
+    )
+    return rows
+
+
+async def stale_accepted(
+    conn: Connection, tenant_id: str, *, older_than: datetime, limit: int
+) -> list[Row]:
+    """Return inbound messages accepted before a time and never processed (for the sweeper)."""
+    rows: list[Row] = await conn.fetch(
+        """
+        SELECT m.id, m.channel, m.external_id, m.content, m.subject, m.metadata, m.created_at,
+               m.ticket_id, c.name, c.email, c.phone
+        FROM messages m JOIN customers c ON c.id = m.customer_id
+        WHERE m.tenant_id = $1 AND m.direction = 'inbound' AND m.status = 'accepted'
+          AND coalesce(m.last_published_at, m.created_at) < $2
+        ORDER BY m.created_at LIMIT $3
+        FOR UPDATE OF m SKIP LOCKED
+        """,
+        tenant_id,
+        older_than,
+        limit,
+    )
+    return rows
+
+
+async def mark_republished(conn: Connection, tenant_id: str, ids: list[UUID]) -> None:
+    await conn.execute(
+        "UPDATE messages SET last_published_at = now() WHERE tenant_id = $1 AND id = ANY($2)",
+        tenant_id,
+        ids,
+    )
+
+
+async def get_outbound(conn: Connection, tenant_id: str, message_id: UUID) -> Row | None:
+    row: Row | None = await conn.fetchrow(
+        """
+        SELECT m.id, m.channel, m.content, m.subject, m.status, m.ticket_id, m.metadata,
+               c.email, c.phone, c.name
+        FROM messages m JOIN customers c ON c.id = m.customer_id
+        WHERE m.tenant_id = $1 AND m.id = $2 AND m.direction = 'outbound'
+        FOR UPDATE OF m
+        """,
+        tenant_id,
+        message_id,
+    )
+    return row
+
+
+async def mark_delivery(
+    conn: Connection, tenant_id: str, message_id: UUID, *, status: str, delivery_status: str,
+    delivery_ref: str | None,
+) -> None:
+    await conn.execute(
+        """
+        UPDATE messages SET status = $3, delivery_status = $4, delivery_ref = $5,
+                            delivered_at = CASE WHEN $3 = 'delivered' THEN now() END
+        WHERE tenant_id = $1 AND id = $2
+        """,
+        tenant_id,
+        message_id,
+        status,
+        delivery_status,
+        delivery_ref,
+    )

@@ -1,0 +1,66 @@
+"""The transactional outbox: events written with the state they announce, relayed later."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from production.database.pool import Connection
+
+NOTIFY_CHANNEL = "fte_outbox"
+
+
+async def enqueue(
+    conn: Connection, tenant_id: str, *, topic: str, key: str, payload: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> int:
+    """Add an event to the outbox (inside the caller's transaction) and wake the relay."""
+    outbox_id: int = await conn.fetchval(
+        """
+        INSERT INTO outbox (tenant_id, topic, message_key, payload, headers)
+        VALUES ($1, $2, $3, $4, $5) RETURNING id
+        """,
+        tenant_id,
+        topic,
+        key,
+        payload,
+        headers or {},
+    )
+    # Delivered only when the transaction commits, so the relay never sees uncommitted rows.
+    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+    return outbox_id
+
+
+async def claim_batch(conn: Connection, *, limit: int) -> list[asyncpg.Record]:
+    """Lock the oldest unpublished events (skipping ones another relay holds)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        SELECT id, tenant_id, topic, message_key, payload, headers FROM outbox
+        WHERE published_at IS NULL
+        ORDER BY id LIMIT $1
+        FOR UPDATE SKIP LOCKED
+        """,
+        limit,
+    )
+    return rows
+
+
+async def mark_published(conn: Connection, ids: list[int]) -> None:
+    await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1)", ids)
+
+
+async def mark_failed(conn: Connection, ids: list[int], error: str) -> None:
+    await conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1)",
+        ids,
+        error[:500],
+    )
+
+
+async def purge_published(conn: Connection, *, older_than_s: float) -> int:
+    status: str = await conn.execute(
+        "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
+        older_than_s,
+    )
+    return int(status.split()[-1])

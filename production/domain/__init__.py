@@ -1,0 +1,1 @@
+"""Pure domain: message shapes, identity rules, formatting. No I/O here."""

@@ -1,0 +1,81 @@
+"""Channel voice: shape a reply for email, WhatsApp or the web form within its hard limits."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass(frozen=True)
+class ChannelStyle:
+    channel: str
+    tone: str
+    max_length: int
+    length_unit: str  # "words" or "chars"
+    split_at: int | None = None
+    greeting: str | None = None
+    signature: str | None = None
+
+
+def _measure(text: str, unit: str) -> int:
+    return len(text.split()) if unit == "words" else len(text)
+
+
+def fit(text: str, limit: int, unit: str) -> str:
+    """Return the text cut at a sentence (or word) boundary so it measures at most `limit`."""
+    if _measure(text, unit) <= limit:
+        return text
+    kept = ""
+    for sentence in _SENTENCE_END.split(text):
+        candidate = f"{kept} {sentence}".strip()
+        if _measure(candidate, unit) > limit:
+            break
+        kept = candidate
+    if kept:
+        return kept
+    words = text.split()
+    if unit == "words":
+        return " ".join(words[:limit])
+    out = ""
+    for word in words:
+        if len(out) + len(word) + 1 > limit:
+            break
+        out = f"{out} {word}".strip()
+    return out or text[:limit]
+
+
+def split_message(text: str, size: int) -> list[str]:
+    """Return parts of at most `size` characters, split at sentence boundaries when possible."""
+    parts: list[str] = []
+    current = ""
+    for sentence in _SENTENCE_END.split(text):
+        for piece in [sentence] if len(sentence) <= size else _hard_wrap(sentence, size):
+            candidate = f"{current} {piece}".strip()
+            if len(candidate) > size:
+                parts.append(current)
+                current = piece
+            else:
+                current = candidate
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _hard_wrap(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def format_reply(body: str, style: ChannelStyle, *, name: str | None, ticket: str | None) -> str:
+    """Return the reply with the channel's greeting and signature, within the channel's limit."""
+    who = (name or "there").split()[0] if name else "there"
+    greeting = (style.greeting or "").format(name=who, ticket=ticket or "")
+    signature = (style.signature or "").replace("\\n", "\n").format(name=who, ticket=ticket or "")
+    budget = style.max_length - _measure(greeting, style.length_unit) - _measure(
+        signature, style.length_unit
+    )
+    if style.length_unit == "chars":
+        budget -= 4  # the blank lines between the parts
+    body = fit(body.strip(), max(budget, 1), style.length_unit)
+    return "\n\n".join(part for part in (greeting, body, signature) if part)

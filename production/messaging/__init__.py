@@ -1,0 +1,1 @@
+"""Kafka adapter: producer and consumer factories, topics, and the retrying consumer loop."""

@@ -1,0 +1,88 @@
+"""aiokafka clients configured the one way this product uses them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from production.config import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def make_producer(settings: Settings) -> AIOKafkaProducer:
+    """acks=all always; idempotence per settings (the local broker cannot do it)."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_servers(),
+        acks="all",
+        enable_idempotence=settings.kafka.enable_idempotence,
+        linger_ms=settings.kafka.linger_ms,
+        request_timeout_ms=10_000,
+        retry_backoff_ms=100,
+    )
+
+
+def make_consumer(settings: Settings, topic: str, group_id: str) -> AIOKafkaConsumer:
+    """Manual commits only: an offset moves after the message's effects are in PostgreSQL."""
+    return AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_servers(),
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+        max_poll_records=200,
+        session_timeout_ms=10_000,
+        heartbeat_interval_ms=1_000,
+        max_poll_interval_ms=300_000,
+    )
+
+
+async def ensure_topics(settings: Settings, *, timeout_s: float = 30.0) -> list[str]:
+    """Create the three topics when missing; return the ones created now."""
+    k = settings.kafka
+    wanted = [k.topic_incoming, k.topic_outgoing, k.topic_dlq]
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_servers())
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        try:
+            await admin.start()
+            break
+        except Exception:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t not in existing]
+        if missing:
+            try:
+                await admin.create_topics(
+                    [NewTopic(t, k.partitions, k.replication_factor) for t in missing]
+                )
+            except TopicAlreadyExistsError:
+                pass
+            log.info("topics_created", topics=missing)
+        return missing
+    finally:
+        await admin.close()
+
+
+async def broker_reachable(settings: Settings, *, timeout_s: float = 1.0) -> bool:
+    """Return True when the broker answers a metadata request in time."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_servers(),
+                                request_timeout_ms=int(timeout_s * 1000))
+    try:
+        await asyncio.wait_for(admin.start(), timeout_s)
+        return True
+    except Exception:
+        return False
+    finally:
+        try:
+            await admin.close()
+        except Exception:  # noqa: S110 - closing a client that never connected
+            pass

@@ -1,0 +1,33 @@
+"""Prometheus metrics shared by every process (each process serves its own registry)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+HTTP_LATENCY = Histogram(
+    "fte_http_request_duration_seconds", "HTTP request latency", ["method", "route", "status"],
+    buckets=_LATENCY_BUCKETS,
+)
+MESSAGES_PROCESSED = Counter(
+    "fte_messages_processed_total", "Inbound messages handled by the worker",
+    ["channel", "outcome"],
+)
+ESCALATIONS = Counter("fte_escalations_total", "Escalations to humans", ["channel", "reason"])
+CONSUMER_ERRORS = Counter(
+    "fte_consumer_errors_total", "Errors while consuming", ["consumer", "kind"]
+)
+DEAD_LETTERS = Counter("fte_dead_letters_total", "Messages sent to the DLQ", ["consumer"])
+AGENT_LATENCY = Histogram(
+    "fte_agent_run_seconds", "Agent run latency", ["channel", "model"], buckets=_LATENCY_BUCKETS
+)
+OUTBOX_PUBLISHED = Counter("fte_outbox_published_total", "Outbox events published", ["topic"])
+OUTBOX_BACKLOG = Gauge("fte_outbox_backlog", "Unpublished outbox events seen by the relay")
+SWEEPER_REPUBLISHED = Counter(
+    "fte_sweeper_republished_total", "Inbound messages republished by the sweeper"
+)
+DELIVERIES = Counter("fte_deliveries_total", "Outbound deliveries", ["channel", "status"])
+GATE_DECISIONS = Counter(
+    "fte_care_gate_decisions_total", "C.A.R.E. gate decisions", ["decision", "clause"]
+)

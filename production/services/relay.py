@@ -1,0 +1,167 @@
+"""The outbox relay and the sweeper.
+
+The relay publishes committed outbox events to Kafka in id order and marks them published only
+after the broker acknowledged them (acks=all), so an event is never lost and at worst published
+twice (consumers are idempotent). It wakes on NOTIFY and also polls, so a missed notification
+costs at most one poll interval.
+
+The sweeper finds inbound messages that were accepted but not processed within a deadline (the
+broker lost them, or a worker died between commit points) and queues them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from production.config import Settings
+from production.database.pool import Connection, Pool
+from production.database.queries import messages, outbox, reference
+from production.domain.messages import InboundMessage
+from production.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, SWEEPER_REPUBLISHED
+from production.services.intake import publish_inbound
+
+log = structlog.get_logger(__name__)
+
+Send = Callable[[str, bytes, bytes, list[tuple[str, bytes]]], Awaitable[Any]]
+
+
+async def relay_once(pool: Pool, send: Send, *, batch_size: int) -> int:
+    """Publish one batch of pending events; return how many were published."""
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await outbox.claim_batch(conn, limit=batch_size)
+        if not rows:
+            OUTBOX_BACKLOG.set(0)
+            return 0
+        OUTBOX_BACKLOG.set(len(rows))
+        futures = [
+            await send(
+                row["topic"],
+                row["message_key"].encode(),
+                json.dumps(row["payload"]).encode(),
+                [(k, str(v).encode()) for k, v in row["headers"].items()]
+                + [("fte-outbox-id", str(row["id"]).encode())],
+            )
+            for row in rows
+        ]
+        try:
+            await asyncio.gather(*futures)
+        except Exception as exc:
+            await _note_failure(pool, [row["id"] for row in rows], repr(exc))
+            raise
+        await outbox.mark_published(conn, [row["id"] for row in rows])
+    for row in rows:
+        OUTBOX_PUBLISHED.labels(row["topic"]).inc()
+    return len(rows)
+
+
+async def _note_failure(pool: Pool, ids: list[int], error: str) -> None:
+    try:
+        async with pool.acquire() as conn:
+            await outbox.mark_failed(conn, ids, error)
+    except Exception as exc:  # the publish error is what matters; this is bookkeeping
+        log.warning("outbox_failure_not_recorded", error=repr(exc)[:200])
+
+
+async def sweep_once(pool: Pool, settings: Settings, *, now: datetime | None = None) -> int:
+    """Queue again every inbound message accepted but unprocessed past the deadline."""
+    deadline = (now or datetime.now(UTC)) - timedelta(seconds=settings.reliability.sweeper_deadline_s)
+    total = 0
+    async with pool.acquire() as conn:
+        tenants = await reference.tenant_ids(conn)
+    for tenant_id in tenants:
+        async with pool.acquire() as conn, conn.transaction():
+            total += await _sweep_tenant(conn, settings, tenant_id, deadline)
+    if total:
+        SWEEPER_REPUBLISHED.inc(total)
+        log.warning("sweeper_republished", count=total)
+    return total
+
+
+async def _sweep_tenant(conn: Connection, settings: Settings, tenant_id: str,
+                        deadline: datetime) -> int:
+    rows = await messages.stale_accepted(conn, tenant_id, older_than=deadline, limit=500)
+    for row in rows:
+        event = InboundMessage(
+            tenant_id=tenant_id, channel=row["channel"], external_id=row["external_id"],
+            content=row["content"], subject=row["subject"], sender_name=row["name"],
+            sender_email=row["email"], sender_phone=row["phone"], received_at=row["created_at"],
+            metadata=row["metadata"], message_id=row["id"], ticket_id=row["ticket_id"],
+        )
+        await publish_inbound(conn, event, topic=settings.kafka.topic_incoming)
+    await messages.mark_republished(conn, tenant_id, [row["id"] for row in rows])
+    return len(rows)
+
+
+async def run_relay(pool: Pool, settings: Settings, send: Send, stopping: asyncio.Event) -> None:
+    """Relay until stopped: wake on NOTIFY or every poll interval."""
+    wake = asyncio.Event()
+    rel = settings.reliability
+    listener: Connection | None = None
+
+    def _on_notify(*_: object) -> None:
+        wake.set()
+
+    try:
+        while not stopping.is_set():
+            if listener is None or listener.is_closed():
+                listener = await _listen(pool, _on_notify, listener)
+            wake.clear()
+            try:
+                published = await relay_once(pool, send, batch_size=rel.relay_batch_size)
+            except Exception as exc:
+                log.warning("relay_failed", error=repr(exc)[:300])
+                published = 0
+                await asyncio.sleep(rel.backoff_max_s)
+            if published == rel.relay_batch_size:
+                continue  # more are waiting
+            try:
+                await asyncio.wait_for(wake.wait(), rel.relay_poll_interval_s)
+            except TimeoutError:
+                pass
+    finally:
+        if listener is not None:
+            await _release(pool, listener, _on_notify)
+
+
+async def _listen(pool: Pool, callback: Callable[..., None],
+                  previous: Connection | None) -> Connection | None:
+    """Return a connection listening for outbox notifications (None while the DB is away)."""
+    if previous is not None:
+        await _release(pool, previous, callback)
+    try:
+        conn: Connection = await pool.acquire()
+        await conn.add_listener(outbox.NOTIFY_CHANNEL, callback)
+        return conn
+    except Exception as exc:
+        log.warning("relay_listen_failed", error=repr(exc)[:200])
+        return None
+
+
+async def _release(pool: Pool, conn: Connection, callback: Callable[..., None]) -> None:
+    try:
+        if not conn.is_closed():
+            await conn.remove_listener(outbox.NOTIFY_CHANNEL, callback)
+        await pool.release(conn, timeout=1)
+    except Exception:  # noqa: S110 - a dead connection is dropped by the pool anyway
+        pass
+
+
+async def run_sweeper(pool: Pool, settings: Settings, stopping: asyncio.Event) -> None:
+    """Sweep until stopped, once per interval; also purge long-published outbox rows."""
+    while not stopping.is_set():
+        try:
+            await sweep_once(pool, settings)
+            async with pool.acquire() as conn:
+                await outbox.purge_published(conn, older_than_s=24 * 3600)
+        except Exception as exc:
+            log.warning("sweeper_failed", error=repr(exc)[:300])
+        try:
+            await asyncio.wait_for(stopping.wait(), settings.reliability.sweeper_interval_s)
+        except TimeoutError:
+            pass

@@ -1,0 +1,194 @@
+"""`fte up`: the whole local stack as supervised child processes.
+
+Starts (unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS point elsewhere) the embedded PostgreSQL
+and the local Kafka-protocol broker, migrates, creates the topics, loads the knowledge base when
+it is empty, then runs `fte api`, `fte worker`, `fte dispatcher` and `fte relay`, restarting any
+that dies. Ctrl-C (or SIGTERM) stops every child cleanly, then the broker and the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+from pydantic import SecretStr
+
+from production.config import INTERNAL_TENANT, Settings
+from production.database.migrate import migrate
+from production.database.pool import create_pool
+from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
+from production.messaging.kafka import ensure_topics
+from production.services.knowledge import load_if_empty
+
+log = structlog.get_logger(__name__)
+
+CHILDREN = ("api", "worker", "dispatcher", "relay")
+
+
+@dataclass
+class Child:
+    name: str
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started_at: float = 0.0
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "production.cli", self.name], env=self.env,
+        )
+        self.started_at = time.monotonic()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@dataclass
+class LocalStack:
+    settings: Settings
+    data_dir: Path
+    autonomy_demo: bool = True
+    api_port: int | None = None
+    postgres: EmbeddedPostgres | None = None
+    broker: LocalBroker | None = None
+    children: list[Child] = field(default_factory=list)
+
+    def start_infrastructure(self) -> tuple[str, str]:
+        """Start what is not configured externally; return (database url, bootstrap servers)."""
+        db = self.settings.database.url
+        if db is None:
+            self.postgres = EmbeddedPostgres(self.data_dir / "pgdata")
+            self.postgres.start()
+            database_url = self.postgres.url
+        else:
+            database_url = db.get_secret_value()
+        servers = self.settings.kafka.bootstrap_servers
+        if servers is None:
+            self.broker = LocalBroker()
+            self.broker.start()
+            servers = self.broker.bootstrap_servers
+        return database_url, servers
+
+    def child_env(self, database_url: str, servers: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({"DATABASE_URL": database_url, "KAFKA_BOOTSTRAP_SERVERS": servers,
+                    "API_PORT": str(self.api_port or self.settings.api.port)})
+        if self.broker is not None:
+            env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # the local broker cannot do it
+        if self.autonomy_demo:
+            # The local demo's explicit opt-in: only the internal tenant may act on its own.
+            env.update({"CARE_AUTONOMY_ENABLED": "true", "CARE_SHADOW_MODE": "false"})
+        return env
+
+    async def prepare(self, database_url: str, settings: Settings) -> int:
+        await migrate(database_url)
+        await ensure_topics(settings)
+        pool = await create_pool(settings, min_size=1, max_size=2)
+        try:
+            return await load_if_empty(pool, INTERNAL_TENANT, Path("context"))
+        finally:
+            await pool.close()
+
+    def start_children(self, env: dict[str, str]) -> None:
+        for name in CHILDREN:
+            child_env = dict(env, METRICS_PORT="0" if name == "api" else str(free_port()))
+            child = Child(name, child_env)
+            child.start()
+            self.children.append(child)
+
+    def supervise_once(self) -> None:
+        """Restart children that died, backing off when one keeps dying."""
+        for child in self.children:
+            if child.proc is not None and child.proc.poll() is not None:
+                if time.monotonic() - child.started_at < 2 ** min(child.restarts, 5):
+                    continue
+                child.restarts += 1
+                log.warning("child_restarted", child=child.name, code=child.proc.returncode,
+                            restarts=child.restarts)
+                child.start()
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            if child.proc is not None and child.proc.poll() is None:
+                child.proc.terminate()
+        for child in reversed(self.children):
+            child.stop()
+        if self.broker is not None:
+            self.broker.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
+def banner(stack: LocalStack, database_url: str, servers: str, kb_loaded: int) -> str:
+    host = "127.0.0.1"
+    port = stack.api_port or stack.settings.api.port
+    base = f"http://{host}:{port}"
+    autonomy = (
+        f"ON for the internal tenant '{INTERNAL_TENANT}' only (local demo opt-in; "
+        "code defaults are observe-only, start with --observe-only to keep drafts)"
+        if stack.autonomy_demo
+        else "OFF (observe-only): replies wait as drafts with an audit row"
+    )
+    db_note = "embedded PostgreSQL 18 + pgvector" if stack.postgres else "external PostgreSQL"
+    kafka_note = "local tansu broker (memory)" if stack.broker else "external Kafka"
+    lines = [
+        "",
+        "Customer Success Digital FTE is up",
+        f"  Support form API   POST {base}/api/v1/support/form",
+        f"  Ticket status      GET  {base}/api/v1/tickets/TKT-<n>",
+        f"  Health             {base}/api/v1/health",
+        f"  Metrics            {base}/metrics",
+        f"  API docs           {base}/docs",
+        f"  Database           {db_note} at {database_url.split('@')[-1]}",
+        f"  Kafka              {kafka_note} at {servers}",
+        f"  Knowledge base     {kb_loaded} sections loaded now" if kb_loaded else
+        "  Knowledge base     already loaded",
+        f"  C.A.R.E. autonomy  {autonomy}",
+        "  Press Ctrl-C to stop everything.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run_up(settings: Settings, *, data_dir: Path, autonomy_demo: bool,
+           api_port: int | None) -> int:
+    stack = LocalStack(settings, data_dir=data_dir, autonomy_demo=autonomy_demo,
+                       api_port=api_port)
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        database_url, servers = stack.start_infrastructure()
+        env = stack.child_env(database_url, servers)
+        child_settings = settings.model_copy(deep=True)
+        child_settings.database.url = SecretStr(database_url)
+        child_settings.kafka.bootstrap_servers = servers
+        kb_loaded = asyncio.run(stack.prepare(database_url, child_settings))
+        stack.start_children(env)
+        print(banner(stack, database_url, servers, kb_loaded), flush=True)
+        while not stopping:
+            stack.supervise_once()
+            time.sleep(0.2)
+        print("Stopping the local stack...", flush=True)
+        return 0
+    finally:
+        stack.stop()

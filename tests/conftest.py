@@ -1,0 +1,195 @@
+"""Session fixtures: a real PostgreSQL and a real Kafka-protocol broker on free loopback ports,
+and the product's own processes (API on a real HTTP port, worker, dispatcher, relay) running
+in the test's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from aiokafka import AIOKafkaProducer
+
+from production.agent.runner import SupportAgent
+from production.api.app import create_app
+from production.config import (
+    CareSettings,
+    DatabaseSettings,
+    KafkaSettings,
+    ReliabilitySettings,
+    Settings,
+)
+from production.database.migrate import migrate
+from production.database.pool import Pool, create_pool
+from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
+from production.messaging.kafka import ensure_topics, make_consumer, make_producer
+from production.services.knowledge import load_markdown
+from production.services.process_inbound import WorkerDeps
+from production.workers import dispatcher, worker
+from production.workers.relay import sender
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[EmbeddedPostgres]:
+    with tempfile.TemporaryDirectory(prefix="fte-pg-") as tmp:
+        os.chmod(tmp, 0o755)
+        server = EmbeddedPostgres(Path(tmp) / "pgdata")
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[LocalBroker]:
+    server = LocalBroker()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def make_settings(postgres: EmbeddedPostgres, broker: LocalBroker, *, autonomy: bool = True,
+                  **topics: str) -> Settings:
+    return Settings(
+        app_env="test",
+        metrics_port=0,
+        database=DatabaseSettings(url=postgres.url, pool_max_size=10),
+        kafka=KafkaSettings(bootstrap_servers=broker.bootstrap_servers, enable_idempotence=False,
+                            **topics),
+        care=CareSettings(autonomy_enabled=autonomy, shadow_mode=not autonomy),
+        reliability=ReliabilitySettings(backoff_initial_s=0.01, backoff_max_s=0.05,
+                                        sweeper_deadline_s=2.0, sweeper_interval_s=0.5,
+                                        relay_poll_interval_s=0.2),
+    )
+
+
+@pytest.fixture(scope="session")
+async def settings(postgres: EmbeddedPostgres, broker: LocalBroker) -> Settings:
+    built = make_settings(postgres, broker)
+    await migrate(postgres.url)
+    await ensure_topics(built)
+    return built
+
+
+@pytest.fixture(scope="session")
+async def pool(settings: Settings) -> AsyncIterator[Pool]:
+    db = await create_pool(settings, min_size=1, max_size=10)
+    await load_markdown(db, "techcorp", ROOT / "context" / "product-docs.md")
+    yield db
+    await db.close()
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    pool: Pool
+    base_url: str
+    producer: AIOKafkaProducer
+    http: httpx.AsyncClient
+
+
+async def _serve_api(settings: Settings, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    api_settings = settings.model_copy(update={"api": settings.api.model_copy(
+        update={"port": port})})
+    config = uvicorn.Config(create_app(api_settings), host="127.0.0.1", port=port,
+                            log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    return server, task
+
+
+@contextlib.asynccontextmanager
+async def running_stack(settings: Settings, pool: Pool, *, workers: bool = True
+                        ) -> AsyncIterator[Stack]:
+    """Run the API, worker, dispatcher and relay in this event loop until the block ends."""
+    from production.services.relay import run_relay, run_sweeper
+
+    stopping = asyncio.Event()
+    producer = make_producer(settings)
+    await producer.start()
+    port = free_port()
+    server, api_task = await _serve_api(settings, port)
+    tasks: list[asyncio.Task[None]] = []
+    consumers = []
+    if workers:
+        incoming = make_consumer(settings, settings.kafka.topic_incoming,
+                                 settings.kafka.worker_group)
+        outgoing = make_consumer(settings, settings.kafka.topic_outgoing,
+                                 settings.kafka.dispatcher_group)
+        consumers = [incoming, outgoing]
+        for consumer in consumers:
+            await consumer.start()
+        deps = WorkerDeps(pool=pool, settings=settings, agent=SupportAgent(settings))
+        tasks += [
+            asyncio.create_task(worker.build_loop(deps, producer, incoming, stopping).run()),
+            asyncio.create_task(dispatcher.build_loop(
+                pool, settings, dispatcher.adapters_for(settings), producer, outgoing,
+                stopping).run()),
+            asyncio.create_task(run_relay(pool, settings, sender(producer), stopping)),
+            asyncio.create_task(run_sweeper(pool, settings, stopping)),
+        ]
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        try:
+            yield Stack(settings, pool, f"http://127.0.0.1:{port}", producer, http)
+        finally:
+            stopping.set()
+            for task in tasks:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(task, 10)
+            for consumer in consumers:
+                await consumer.stop()
+            server.should_exit = True
+            await api_task
+            await producer.stop()
+
+
+@pytest.fixture(scope="session")
+async def stack(settings: Settings, pool: Pool) -> AsyncIterator[Stack]:
+    async with running_stack(settings, pool) as running:
+        yield running
+
+
+def unique_email(prefix: str = "customer") -> str:
+    return f"{prefix}.{uuid.uuid4().hex[:10]}@example.com"
+
+
+def form(**overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "name": "Ada Lovelace",
+        "email": unique_email(),
+        "subject": "Cannot reset my password",
+        "category": "account",
+        "priority": "medium",
+        "message": "Hello, how do I reset my password? The reset email never arrives.",
+    }
+    body.update(overrides)
+    return body
+
+
+async def wait_for(predicate, timeout_s: float = 10.0, interval_s: float = 0.05):  # type: ignore[no-untyped-def]
+    """Poll an async predicate until it returns something truthy; return that value."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s}s")
+        await asyncio.sleep(interval_s)

@@ -1,0 +1,36 @@
+"""The spine, end to end in one event loop: HTTP submit → outbox → Kafka → worker → agent →
+gate → outbox → Kafka → dispatcher → reply visible on the ticket."""
+
+from __future__ import annotations
+
+import time
+
+from tests.conftest import Stack, form, wait_for
+
+
+async def _reply_on(stack: Stack, ticket: str) -> list[dict[str, object]] | None:
+    res = await stack.http.get(f"/api/v1/tickets/{ticket}")
+    assert res.status_code == 200
+    replies = [m for m in res.json()["messages"] if m["direction"] == "outbound"]
+    return replies or None
+
+
+async def test_submitted_form_gets_an_agent_reply_on_the_ticket(stack: Stack) -> None:
+    started = time.monotonic()
+    res = await stack.http.post("/api/v1/support/form", json=form())
+    assert res.status_code == 201, res.text
+    body = res.json()
+    assert body["ticket_id"].startswith("TKT-")
+    assert body["status"] == "open"
+
+    replies = await wait_for(lambda: _reply_on(stack, body["ticket_id"]), timeout_s=10)
+    elapsed = time.monotonic() - started
+    assert elapsed < 10
+    assert len(replies) == 1
+    reply = replies[0]["content"]
+    assert "password" in reply.lower()
+    assert body["ticket_id"] in reply  # the web signature carries the ticket reference
+    ticket = (await stack.http.get(f"/api/v1/tickets/{body['ticket_id']}")).json()
+    assert ticket["channel"] == "web_form"
+    assert ticket["category"] == "account"
+    assert [m["direction"] for m in ticket["messages"]] == ["inbound", "outbound"]
