@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from pydantic import SecretStr
 from aiokafka import AIOKafkaProducer
 
 from production.agent.runner import SupportAgent
@@ -193,3 +194,50 @@ async def wait_for(predicate, timeout_s: float = 10.0, interval_s: float = 0.05)
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout_s}s")
         await asyncio.sleep(interval_s)
+
+
+async def isolated_settings(postgres: EmbeddedPostgres, broker: LocalBroker, tag: str, *,
+                            autonomy: bool = True) -> Settings:
+    """A fresh, migrated database and its own topics and consumer groups on the shared servers."""
+    import asyncpg
+
+    name = f"fte_{tag}_{uuid.uuid4().hex[:6]}"
+    admin = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{postgres.port}/postgres")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = f"postgresql://postgres@127.0.0.1:{postgres.port}/{name}"
+    built = make_settings(postgres, broker, autonomy=autonomy,
+                          topic_incoming=f"{name}.incoming", topic_outgoing=f"{name}.outgoing",
+                          topic_dlq=f"{name}.dlq", worker_group=f"{name}-worker",
+                          dispatcher_group=f"{name}-dispatcher")
+    built.database.url = SecretStr(url)
+    await migrate(url)
+    await ensure_topics(built)
+    db = await create_pool(built, min_size=1, max_size=1)
+    try:
+        await load_markdown(db, "techcorp", ROOT / "context" / "product-docs.md")
+    finally:
+        await db.close()
+    return built
+
+
+def child_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment a subprocess needs to run `fte <cmd>` against these settings."""
+    k = settings.kafka
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": settings.database_url(),
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_servers(),
+        "KAFKA_ENABLE_IDEMPOTENCE": "false",
+        "KAFKA_TOPIC_INCOMING": k.topic_incoming, "KAFKA_TOPIC_OUTGOING": k.topic_outgoing,
+        "KAFKA_TOPIC_DLQ": k.topic_dlq, "KAFKA_WORKER_GROUP": k.worker_group,
+        "KAFKA_DISPATCHER_GROUP": k.dispatcher_group,
+        "CARE_AUTONOMY_ENABLED": str(settings.care.autonomy_enabled).lower(),
+        "CARE_SHADOW_MODE": str(settings.care.shadow_mode).lower(),
+        "METRICS_PORT": "0", "LOG_LEVEL": "WARNING",
+        "FTE_SWEEPER_DEADLINE_S": "3", "FTE_SWEEPER_INTERVAL_S": "0.5",
+    })
+    env.update(extra)
+    return env

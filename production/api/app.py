@@ -58,9 +58,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="Customer Success Digital FTE", version=__version__, lifespan=lifespan)
     app.state.fte = state
-    app.include_router(support.router, prefix="/api/v1")
-    app.include_router(tickets.router, prefix="/api/v1")
-    app.include_router(health.router, prefix="/api/v1")
+    app.include_router(support.router)
+    app.include_router(tickets.router)
+    app.include_router(health.router)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -11,7 +11,7 @@ from production import __version__
 from production.api.deps import state
 from production.database.pool import ping
 
-router = APIRouter(tags=["health"])
+router = APIRouter(prefix="/api/v1", tags=["health"])
 
 
 @router.get("/health/live")

@@ -11,7 +11,7 @@ from production.database.pool import Pool
 from production.domain.support_form import SupportFormReceipt, SupportFormSubmission
 from production.services.intake import submit_support_form
 
-router = APIRouter(tags=["support"])
+router = APIRouter(prefix="/api/v1", tags=["support"])
 
 ACK = "Thank you! Your request was received and our team is on it."
 

@@ -13,7 +13,7 @@ from production.api.deps import pool, state
 from production.database.pool import Pool
 from production.database.queries import messages, tickets
 
-router = APIRouter(tags=["tickets"])
+router = APIRouter(prefix="/api/v1", tags=["tickets"])
 
 _TICKET = re.compile(r"^TKT-\d{1,12}$")
 

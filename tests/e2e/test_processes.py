@@ -1,0 +1,152 @@
+"""Real processes, real faults: the database stopped under the API, and a worker SIGKILLed
+mid-stream."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from production.config import Settings
+from production.database.migrate import migrate
+from production.database.pool import create_pool
+from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
+from tests.conftest import (
+    _serve_api,
+    child_env,
+    form,
+    isolated_settings,
+    make_settings,
+    wait_for,
+)
+
+
+async def test_database_stopped_gives_503_then_the_api_recovers_after_restart(
+    broker: LocalBroker,
+) -> None:
+    with tempfile.TemporaryDirectory(prefix="fte-pg-down-") as tmp:
+        os.chmod(tmp, 0o755)
+        db = EmbeddedPostgres(Path(tmp) / "pgdata")
+        await asyncio.to_thread(db.start)
+        try:
+            settings = make_settings(db, broker)
+            await migrate(db.url)
+            server, task = await _serve_api(settings, port := free_port())
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+                assert (await http.post("/api/v1/support/form", json=form())).status_code == 201
+
+                await asyncio.to_thread(db.stop)
+                down = await http.post("/api/v1/support/form", json=form())
+                assert down.status_code == 503
+                assert "nothing was stored" in down.json()["detail"]
+                health = await http.get("/api/v1/health")
+                assert health.status_code == 503
+                assert health.json()["components"]["database"] == "down"
+
+                await asyncio.to_thread(db.start)
+
+                async def accepted() -> bool:
+                    res = await http.post("/api/v1/support/form", json=form())
+                    return res.status_code == 201
+
+                await wait_for(accepted, timeout_s=15, interval_s=0.2)
+                assert (await http.get("/api/v1/health")).status_code == 200
+            server.should_exit = True
+            await task
+            pool = await create_pool(settings, min_size=1, max_size=1)
+            async with pool.acquire() as conn:
+                # The submit that hit the outage left nothing behind: every ticket has its
+                # message and its outbox event.
+                tickets = await conn.fetchval("SELECT count(*) FROM tickets")
+                orphans = await conn.fetchval(
+                    "SELECT count(*) FROM tickets t WHERE NOT EXISTS "
+                    "(SELECT 1 FROM messages m WHERE m.ticket_id = t.id)")
+                events = await conn.fetchval("SELECT count(*) FROM outbox")
+            await pool.close()
+            assert orphans == 0
+            assert events == tickets >= 2
+        finally:
+            db.stop()
+
+
+def _start(cmd: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "production.cli", cmd], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def _reply_counts(settings: Settings) -> list[int]:
+    pool = await create_pool(settings, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(
+                """
+                SELECT count(r.id) AS replies FROM messages i
+                LEFT JOIN messages r ON r.in_reply_to = i.id AND r.role = 'agent'
+                WHERE i.tenant_id = 'techcorp' AND i.direction = 'inbound'
+                GROUP BY i.id
+                """)
+        return [row["replies"] for row in rows]
+    finally:
+        await pool.close()
+
+
+async def test_worker_sigkilled_mid_stream_then_restarted_replies_exactly_once_to_everything(
+    postgres: EmbeddedPostgres, broker: LocalBroker
+) -> None:
+    settings = await isolated_settings(postgres, broker, "sigkill")
+    port = free_port()
+    env = child_env(settings, API_PORT=str(port))
+    procs = {name: _start(name, env) for name in ("api", "relay", "dispatcher", "worker")}
+    total = 80
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            async def api_up() -> bool:
+                try:
+                    return (await http.get("/api/v1/health")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await wait_for(api_up, timeout_s=30, interval_s=0.2)
+            killed = False
+            for i in range(total):
+                res = await http.post("/api/v1/support/form", json=form())
+                assert res.status_code == 201
+                if i == total // 3:
+                    # Wait until the worker is mid-stream, then kill it without warning.
+                    await wait_for(lambda: _some_replied(settings), timeout_s=30)
+                    procs["worker"].send_signal(signal.SIGKILL)
+                    procs["worker"].wait()
+                    killed = True
+                if killed and i == total // 2:
+                    procs["worker"] = _start("worker", env)
+                await asyncio.sleep(0.02)
+
+        async def all_answered() -> list[int] | None:
+            counts = await _reply_counts(settings)
+            return counts if len(counts) == total and all(c >= 1 for c in counts) else None
+
+        counts = await wait_for(all_answered, timeout_s=60, interval_s=0.5)
+        assert counts == [1] * total
+    finally:
+        for proc in procs.values():
+            _stop(proc)
+
+
+async def _some_replied(settings: Settings) -> bool:
+    return sum(await _reply_counts(settings)) > 0

@@ -1,0 +1,199 @@
+"""Failure paths through the real broker: duplicates, poison messages, the DLQ, apologies and
+the observe-only gate."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from agents import Model
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from production.agent.runner import SupportAgent
+from production.config import Settings
+from production.database.pool import Pool, create_pool
+from production.domain.messages import InboundMessage, encode_event
+from production.local_stack import EmbeddedPostgres, LocalBroker
+from production.messaging.kafka import make_consumer
+from production.services.process_inbound import WorkerDeps
+from production.workers import worker
+from tests.conftest import Stack, isolated_settings, unique_email, wait_for
+
+
+def inbound(tenant: str = "techcorp", **overrides: Any) -> InboundMessage:
+    data: dict[str, Any] = {
+        "tenant_id": tenant, "channel": "email", "external_id": f"gmail-{uuid.uuid4().hex}",
+        "content": "How do I enable two-factor authentication for my account?",
+        "subject": "2FA setup", "sender_email": unique_email("mail"), "sender_name": "Grace",
+    }
+    data.update(overrides)
+    return InboundMessage(**data)
+
+
+async def publish(stack_producer: Any, topic: str, msg: InboundMessage | bytes,
+                  key: bytes = b"k") -> None:
+    value = msg if isinstance(msg, bytes) else _json(msg)
+    await stack_producer.send_and_wait(topic, value, key=key)
+
+
+def _json(msg: InboundMessage) -> bytes:
+    import json
+
+    return json.dumps(encode_event("inbound_message", msg)).encode()
+
+
+async def replies_for(pool: Pool, external_id: str) -> list[Any]:
+    async with pool.acquire() as conn:
+        rows: list[Any] = await conn.fetch(
+            """
+            SELECT r.id, r.status, r.content, r.metadata, i.status AS inbound_status
+            FROM messages i JOIN messages r ON r.in_reply_to = i.id
+            WHERE i.tenant_id = 'techcorp' AND i.external_id = $1 AND r.role = 'agent'
+            """,
+            external_id,
+        )
+        return rows
+
+
+async def dead_letters(settings: Settings, topic: str) -> list[Any]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_servers(),
+                                enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p)
+                      for p in (consumer.partitions_for_topic(topic) or set())] or [
+            TopicPartition(topic, p) for p in range(settings.kafka.partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning()
+        records: list[Any] = []
+        for _ in range(10):
+            batch = await consumer.getmany(timeout_ms=300)
+            records += [r for rs in batch.values() for r in rs]
+            if not batch and records:
+                break
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def test_the_same_inbound_delivered_twice_gets_one_reply(stack: Stack) -> None:
+    msg = inbound()
+    topic = stack.settings.kafka.topic_incoming
+    await publish(stack.producer, topic, msg, key=b"dup")
+    await publish(stack.producer, topic, msg, key=b"dup")
+    marker = inbound()
+    await publish(stack.producer, topic, marker, key=b"dup")  # same partition, after both
+    await wait_for(lambda: replies_for(stack.pool, marker.external_id))
+    replies = await replies_for(stack.pool, msg.external_id)
+    assert len(replies) == 1
+    assert replies[0]["inbound_status"] == "processed"
+    assert "two-factor" in replies[0]["content"].lower()
+    async with stack.pool.acquire() as conn:
+        stored = await conn.fetchval(
+            "SELECT count(*) FROM messages WHERE tenant_id = 'techcorp' AND external_id = $1",
+            msg.external_id)
+    assert stored == 1
+
+
+async def test_a_poison_message_goes_to_the_dlq_and_the_partition_moves_on(stack: Stack) -> None:
+    topic = stack.settings.kafka.topic_incoming
+    poison = f"poison-{uuid.uuid4().hex}".encode()
+    await publish(stack.producer, topic, b"{this is not json " + poison, key=b"poison")
+    nobody = inbound(sender_email=None)  # no identifier at all: fails on every retry
+    await publish(stack.producer, topic, nobody, key=b"poison")
+    after = inbound()
+    await publish(stack.producer, topic, after, key=b"poison")
+
+    replies = await wait_for(lambda: replies_for(stack.pool, after.external_id))
+    assert replies[0]["inbound_status"] == "processed"
+
+    records = await wait_for(lambda: _dlq_with(stack.settings, [poison, nobody.external_id.encode()]))
+    by_error = {dict(r.headers)["fte-error"].decode()[:15]: dict(r.headers) for r in records}
+    invalid = next(h for e, h in by_error.items() if e.startswith("invalid"))
+    assert invalid[b"fte-original-topic".decode()] == topic.encode()
+    assert int(invalid["fte-original-offset"]) >= 0
+    assert invalid["fte-attempts"] == b"1"
+    retried = next(h for e, h in by_error.items() if not e.startswith("invalid"))
+    assert int(retried["fte-attempts"]) == stack.settings.reliability.max_attempts
+
+
+async def _dlq_with(settings: Settings, needles: list[bytes]) -> list[Any] | None:
+    records = [r for r in await dead_letters(settings, settings.kafka.topic_dlq)
+               if any(n in (r.value or b"") for n in needles)]
+    return records if len(records) == len(needles) else None
+
+
+class ExplodingModel(Model):
+    """A model whose provider keeps failing (what an outage of the LLM looks like)."""
+
+    async def get_response(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("model provider is down")
+
+    def stream_response(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("model provider is down")
+
+
+@contextlib.asynccontextmanager
+async def worker_loop(settings: Settings, pool: Pool, producer: Any,
+                      model: Model | None = None) -> AsyncIterator[None]:
+    stopping = asyncio.Event()
+    consumer = make_consumer(settings, settings.kafka.topic_incoming, settings.kafka.worker_group)
+    await consumer.start()
+    deps = WorkerDeps(pool=pool, settings=settings, agent=SupportAgent(settings, model=model))
+    task = asyncio.create_task(worker.build_loop(deps, producer, consumer, stopping).run())
+    try:
+        yield
+    finally:
+        stopping.set()
+        await asyncio.wait_for(task, 10)
+        await consumer.stop()
+
+
+async def test_a_message_that_keeps_failing_is_dead_lettered_and_the_customer_gets_an_apology(
+    postgres: EmbeddedPostgres, broker: LocalBroker, stack: Stack
+) -> None:
+    settings = await isolated_settings(postgres, broker, "apology")
+    pool = await create_pool(settings, min_size=1, max_size=4)
+    try:
+        async with worker_loop(settings, pool, stack.producer, model=ExplodingModel()):
+            msg = inbound(channel="whatsapp", sender_email=None, sender_phone="+14155550123",
+                          external_id=f"SM{uuid.uuid4().hex}")
+            await publish(stack.producer, settings.kafka.topic_incoming, msg)
+            rows = await wait_for(lambda: replies_for(pool, msg.external_id))
+        assert rows[0]["inbound_status"] == "failed"
+        assert rows[0]["metadata"] == {"kind": "apology"}
+        assert rows[0]["content"].startswith("Hi Grace!")
+        assert "Sorry, something went wrong" in rows[0]["content"]
+        assert "model provider is down" not in rows[0]["content"]
+        records = await dead_letters(settings, settings.kafka.topic_dlq)
+        assert [dict(r.headers)["fte-attempts"] for r in records] == [b"4"]
+        assert b"RuntimeError" in dict(records[0].headers)["fte-error"]
+    finally:
+        await pool.close()
+
+
+async def test_observe_only_keeps_the_reply_as_a_draft_with_an_audit_row(
+    postgres: EmbeddedPostgres, broker: LocalBroker, stack: Stack
+) -> None:
+    settings = await isolated_settings(postgres, broker, "shadow", autonomy=False)
+    pool = await create_pool(settings, min_size=1, max_size=4)
+    try:
+        async with worker_loop(settings, pool, stack.producer):
+            msg = inbound()
+            await publish(stack.producer, settings.kafka.topic_incoming, msg)
+            rows = await wait_for(lambda: replies_for(pool, msg.external_id))
+        assert rows[0]["status"] == "pending_approval"
+        async with pool.acquire() as conn:
+            audit = await conn.fetch("SELECT event_type, reason, policy_clause, payload "
+                                     "FROM care_audit WHERE tenant_id = 'techcorp'")
+            outgoing = await conn.fetchval("SELECT count(*) FROM outbox WHERE topic = $1",
+                                           settings.kafka.topic_outgoing)
+        assert [a["event_type"] for a in audit] == ["would_execute_action"]
+        assert audit[0]["policy_clause"] == "PR0.autonomy_disabled"
+        assert audit[0]["payload"]["content"] == rows[0]["content"]
+        assert outgoing == 0
+    finally:
+        await pool.close()
