@@ -74,13 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_level, process=args.command)
-    handlers = {
-        "up": _cmd_up, "migrate": _cmd_migrate, "topics": _cmd_topics, "api": _cmd_api,
-        "worker": lambda s, a: _run_async("worker"),
-        "dispatcher": lambda s, a: _run_async("dispatcher"),
-        "relay": lambda s, a: _run_async("relay"),
-    }
-    return int(handlers[args.command](settings, args))
+    if args.command in ("worker", "dispatcher", "relay"):
+        return _run_async(args.command)
+    handlers = {"up": _cmd_up, "migrate": _cmd_migrate, "topics": _cmd_topics, "api": _cmd_api}
+    return handlers[args.command](settings, args)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,10 @@ the package reads ``os.environ``.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 Channel = Literal["email", "whatsapp", "web_form"]
 ALL_CHANNELS: tuple[Channel, ...] = ("email", "whatsapp", "web_form")
@@ -38,7 +37,8 @@ class KafkaSettings(BaseSettings):
     model_config = _group("KAFKA_")
 
     bootstrap_servers: str | None = None
-    # Real Kafka: on. The local tansu broker rejects InitProducerId, so the local stack turns it off;
+    # Real Kafka: on. The local tansu broker rejects InitProducerId, so the local stack turns
+    # it off;
     # consumer-side dedupe on provider ids keeps that safe.
     enable_idempotence: bool = True
     topic_incoming: str = "fte.tickets.incoming"

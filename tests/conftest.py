@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from pydantic import SecretStr
 from aiokafka import AIOKafkaProducer
+from pydantic import SecretStr
 
 from production.agent.runner import SupportAgent
 from production.api.app import create_app

@@ -32,17 +32,19 @@ _ESCALATION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("human_request", re.compile(
         r"\b(human|real person|representative|speak to (an? )?(agent|manager|someone))\b", re.I)),
 ]
-_STOPWORDS = frozenset(
-    "a an and are as at be but by can do does for from have how i if in is it me my of on or "
-    "please so that the there this to was we what when where which who why will with you your "
-    "hi hello thanks thank help need want get".split()
-)
+_STOPWORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from",
+    "have", "how", "i", "if", "in", "is", "it", "me", "my", "of", "on", "or", "please", "so",
+    "that", "the", "there", "this", "to", "was", "we", "what", "when", "where", "which", "who",
+    "why", "will", "with", "you", "your", "hi", "hello", "thanks", "thank", "help", "need",
+    "want", "get",
+})
 
 
 def _items(value: str | list[TResponseInputItem]) -> list[dict[str, Any]]:
     if isinstance(value, str):
         return [{"role": "user", "content": value}]
-    return [item if isinstance(item, dict) else dict(item) for item in value]  # type: ignore[call-overload]
+    return [dict(item) for item in value]
 
 
 def _text_of(content: Any) -> str:
@@ -97,7 +99,7 @@ class LocalSupportModel(Model):
     async def get_response(
         self,
         system_instructions: str | None,
-        input: str | list[TResponseInputItem],  # noqa: A002 - the SDK's parameter name
+        input: str | list[TResponseInputItem],
         model_settings: ModelSettings,
         tools: list[Tool],
         output_schema: AgentOutputSchemaBase | None,

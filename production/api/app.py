@@ -97,7 +97,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(status_code=409, content={"detail": str(exc)})
 
     for error in UNAVAILABLE_ERRORS:
-        app.add_exception_handler(error, _unavailable)
+        if issubclass(error, Exception):
+            app.add_exception_handler(error, _unavailable)
 
 
 async def _unavailable(_: Request, exc: Exception) -> JSONResponse:

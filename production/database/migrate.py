@@ -28,7 +28,8 @@ class Migration:
 def load_migrations() -> list[Migration]:
     """Return the packaged migrations in version order."""
     folder = resources.files("production.database").joinpath("migrations")
-    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")),
+                   key=lambda f: f.name)
     return [Migration(version=f.name.removesuffix(".sql"), sql=f.read_text()) for f in files]
 
 

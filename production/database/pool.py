@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from production.config import Settings
 
 Pool = asyncpg.Pool
-Connection = asyncpg.Connection
+# A bare connection or one borrowed from the pool: queries accept either.
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 # Errors that mean "the database is not reachable right now", not "this statement is wrong".
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
@@ -48,11 +50,11 @@ async def create_pool(settings: Settings, *, min_size: int | None = None,
     return pool
 
 
-async def ping(pool: Pool, *, timeout: float = 1.0) -> bool:
-    """Return True when a trivial query answers within the timeout."""
+async def ping(pool: Pool, *, within_s: float = 1.0) -> bool:
+    """Return True when a trivial query answers within the time limit."""
     try:
-        async with pool.acquire(timeout=timeout) as conn:
-            value: Any = await conn.fetchval("SELECT 1", timeout=timeout)
+        async with pool.acquire(timeout=within_s) as conn:
+            value: Any = await conn.fetchval("SELECT 1", timeout=within_s)
             return bool(value == 1)
     except Exception:
         return False

@@ -27,7 +27,8 @@ class SupportFormSubmission(BaseModel):
         if value is None or value == "":
             return None
         if normalize_phone(value) is None:
-            raise ValueError("not a valid phone number (use international format, e.g. +14155550100)")
+            raise ValueError(
+                "not a valid phone number (use international format, e.g. +14155550100)")
         return value
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -60,12 +61,10 @@ async def ensure_topics(settings: Settings, *, timeout_s: float = 30.0) -> list[
         existing = set(await admin.list_topics())
         missing = [t for t in wanted if t not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another pod was first
                 await admin.create_topics(
                     [NewTopic(t, k.partitions, k.replication_factor) for t in missing]
                 )
-            except TopicAlreadyExistsError:
-                pass
             log.info("topics_created", topics=missing)
         return missing
     finally:
@@ -82,7 +81,5 @@ async def broker_reachable(settings: Settings, *, timeout_s: float = 1.0) -> boo
     except Exception:
         return False
     finally:
-        try:
+        with contextlib.suppress(Exception):  # closing a client that never connected
             await admin.close()
-        except Exception:  # noqa: S110 - closing a client that never connected
-            pass

@@ -78,7 +78,7 @@ async def ingest(conn: Connection, msg: InboundMessage, *, request_hash: str | N
     )
     if found is None:
         conversation_id = await conversations.create(conn, msg.tenant_id, customer_id, msg.channel)
-        previous_channel = msg.channel
+        previous_channel: str = msg.channel
     else:
         conversation_id, previous_channel = found
     message_id = await messages.insert_inbound(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,8 @@ def chunk_markdown(text: str) -> list[Section]:
 
 async def load_markdown(pool: Pool, tenant_id: str, path: Path) -> int:
     """Upsert every section of the Markdown file; return how many sections it had."""
-    sections = chunk_markdown(path.read_text(encoding="utf-8"))
+    text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    sections = chunk_markdown(text)
     async with pool.acquire() as conn, conn.transaction():
         for section in sections:
             await reference.upsert_knowledge(conn, tenant_id, title=section.title,

@@ -12,12 +12,15 @@ broker lost them, or a worker died between commit points) and queues them again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import structlog
+from asyncpg.pool import PoolConnectionProxy
 
 from production.config import Settings
 from production.database.pool import Connection, Pool
@@ -70,7 +73,8 @@ async def _note_failure(pool: Pool, ids: list[int], error: str) -> None:
 
 async def sweep_once(pool: Pool, settings: Settings, *, now: datetime | None = None) -> int:
     """Queue again every inbound message accepted but unprocessed past the deadline."""
-    deadline = (now or datetime.now(UTC)) - timedelta(seconds=settings.reliability.sweeper_deadline_s)
+    window = timedelta(seconds=settings.reliability.sweeper_deadline_s)
+    deadline = (now or datetime.now(UTC)) - window
     total = 0
     async with pool.acquire() as conn:
         tenants = await reference.tenant_ids(conn)
@@ -102,7 +106,7 @@ async def run_relay(pool: Pool, settings: Settings, send: Send, stopping: asynci
     """Relay until stopped: wake on NOTIFY or every poll interval."""
     wake = asyncio.Event()
     rel = settings.reliability
-    listener: Connection | None = None
+    listener: PoolConnectionProxy[asyncpg.Record] | None = None
 
     def _on_notify(*_: object) -> None:
         wake.set()
@@ -120,22 +124,21 @@ async def run_relay(pool: Pool, settings: Settings, send: Send, stopping: asynci
                 await asyncio.sleep(rel.backoff_max_s)
             if published == rel.relay_batch_size:
                 continue  # more are waiting
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), rel.relay_poll_interval_s)
-            except TimeoutError:
-                pass
     finally:
         if listener is not None:
             await _release(pool, listener, _on_notify)
 
 
 async def _listen(pool: Pool, callback: Callable[..., None],
-                  previous: Connection | None) -> Connection | None:
+                  previous: PoolConnectionProxy[asyncpg.Record] | None
+                  ) -> PoolConnectionProxy[asyncpg.Record] | None:
     """Return a connection listening for outbox notifications (None while the DB is away)."""
     if previous is not None:
         await _release(pool, previous, callback)
     try:
-        conn: Connection = await pool.acquire()
+        conn: PoolConnectionProxy[asyncpg.Record] = await pool.acquire()
         await conn.add_listener(outbox.NOTIFY_CHANNEL, callback)
         return conn
     except Exception as exc:
@@ -143,7 +146,8 @@ async def _listen(pool: Pool, callback: Callable[..., None],
         return None
 
 
-async def _release(pool: Pool, conn: Connection, callback: Callable[..., None]) -> None:
+async def _release(pool: Pool, conn: PoolConnectionProxy[asyncpg.Record],
+                   callback: Callable[..., None]) -> None:
     try:
         if not conn.is_closed():
             await conn.remove_listener(outbox.NOTIFY_CHANNEL, callback)
@@ -161,7 +165,5 @@ async def run_sweeper(pool: Pool, settings: Settings, stopping: asyncio.Event) -
                 await outbox.purge_published(conn, older_than_s=24 * 3600)
         except Exception as exc:
             log.warning("sweeper_failed", error=repr(exc)[:300])
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), settings.reliability.sweeper_interval_s)
-        except TimeoutError:
-            pass

@@ -51,7 +51,7 @@ async def runtime(settings: Settings, *, name: str) -> AsyncIterator[Runtime]:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr="0.0.0.0")  # noqa: S104 - scraped in-cluster
+        start_http_server(settings.metrics_port, addr="0.0.0.0")
     pool = await _retry("database", lambda: create_pool(settings, min_size=1), stopping)
 
     async def _start_producer() -> AIOKafkaProducer:

@@ -110,7 +110,8 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_partition_moves_on(stack
     replies = await wait_for(lambda: replies_for(stack.pool, after.external_id))
     assert replies[0]["inbound_status"] == "processed"
 
-    records = await wait_for(lambda: _dlq_with(stack.settings, [poison, nobody.external_id.encode()]))
+    needles = [poison, nobody.external_id.encode()]
+    records = await wait_for(lambda: _dlq_with(stack.settings, needles))
     by_error = {dict(r.headers)["fte-error"].decode()[:15]: dict(r.headers) for r in records}
     invalid = next(h for e, h in by_error.items() if e.startswith("invalid"))
     assert invalid[b"fte-original-topic".decode()] == topic.encode()

@@ -43,7 +43,8 @@ async def create(
     conn: Connection, tenant_id: str, *, name: str | None, email: str | None, phone: str | None
 ) -> UUID:
     customer_id: UUID = await conn.fetchval(
-        "INSERT INTO customers (tenant_id, name, email, phone) VALUES ($1, $2, $3, $4) RETURNING id",
+        "INSERT INTO customers (tenant_id, name, email, phone) VALUES ($1, $2, $3, $4) "
+        "RETURNING id",
         tenant_id,
         name,
         email,

@@ -1,0 +1,83 @@
+"""Settings from the environment, and the C.A.R.E. autonomy ceiling."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from production.care import gate
+from production.config import CareSettings, Settings
+
+
+def test_flat_environment_names_fill_the_nested_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db/fte")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
+    monkeypatch.setenv("KAFKA_ENABLE_IDEMPOTENCE", "false")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-real")
+    monkeypatch.setenv("ENABLED_CHANNELS", "email, whatsapp")
+    monkeypatch.setenv("API_PORT", "9000")
+    monkeypatch.setenv("CARE_TENANT_ALLOWLIST", "acme,globex")
+    settings = Settings()
+    assert settings.database_url() == "postgresql://u@db/fte"
+    assert settings.kafka_servers() == "kafka:9092"
+    assert settings.kafka.enable_idempotence is False
+    assert settings.openai.api_key is not None
+    assert "sk-test" not in repr(settings)  # secrets never print
+    assert settings.enabled_channels == ["email", "whatsapp"]
+    assert settings.api.port == 9000
+    assert settings.care.tenant_allowlist == ["acme", "globex"]
+
+
+def test_code_defaults_are_observe_only_and_idempotent(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CARE_AUTONOMY_ENABLED", "CARE_SHADOW_MODE", "KAFKA_ENABLE_IDEMPOTENCE"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    assert settings.care.autonomy_enabled is False
+    assert settings.care.shadow_mode is True
+    assert settings.kafka.enable_idempotence is True
+    assert gate.is_care_autonomy_enabled(settings.care) is False
+
+
+def test_missing_connection_settings_say_how_to_get_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    settings = Settings()
+    with pytest.raises(RuntimeError, match="fte up"):
+        settings.database_url()
+    with pytest.raises(RuntimeError, match="fte up"):
+        settings.kafka_servers()
+
+
+def test_production_refuses_unsafe_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ENV", "prod")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(ValidationError, match="needs DATABASE_URL"):
+        Settings()
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db/fte")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
+    monkeypatch.setenv("KAFKA_ENABLE_IDEMPOTENCE", "false")
+    with pytest.raises(ValidationError, match=r"(?i)idempotence"):
+        Settings()
+
+
+@pytest.mark.parametrize(("enabled", "shadow", "tenant", "allowed", "clause"), [
+    (False, True, "techcorp", False, "PR0.autonomy_disabled"),
+    (False, False, "techcorp", False, "PR0.autonomy_disabled"),
+    (True, True, "techcorp", False, "PR0.shadow_mode"),
+    (True, False, "acme", False, "PR8.tenant_allowlist"),
+    (True, False, "techcorp", True, "PR7.all_gates"),
+])
+def test_gate_opens_only_when_enabled_not_shadow_and_tenant_allowed(
+    enabled: bool, shadow: bool, tenant: str, allowed: bool, clause: str
+) -> None:
+    care = CareSettings(autonomy_enabled=enabled, shadow_mode=shadow)
+    decision = gate.check(care, tenant)
+    assert (decision.allowed, decision.clause) == (allowed, clause)
+    assert decision.reason
+    assert gate.is_care_autonomy_enabled(care) is (enabled and not shadow)
+
+
+def test_an_allowlisted_tenant_may_act() -> None:
+    care = CareSettings(autonomy_enabled=True, shadow_mode=False, tenant_allowlist=["acme"])
+    assert gate.check(care, "acme").allowed
+    assert not gate.check(care, "globex").allowed
