@@ -25,7 +25,7 @@ from typing import Any
 import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadgen import RunResult, closed_loop, open_loop, percentile  # noqa: E402
+from loadgen import RunResult, closed_loop, open_loop, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = os.environ.get("BENCH_QUICK") == "1"
@@ -127,23 +127,26 @@ async def end_to_end(port: int, db: asyncpg.Connection) -> dict[str, Any]:
     latencies = [(row["replied_at"] - row["accepted_at"]).total_seconds() * 1000
                  for row in rows if row["replied_at"]]
     return {
-        "offered": count, "accepted": result.completed, "submit_errors": result.summary()["errors"],
+        "offered": count, "accepted": result.completed,
+        "submit_errors": result.summary()["errors"],
         "replied": len(latencies), "lost": sum(1 for row in rows if not row["replies"]),
         "duplicated": sum(1 for row in rows if row["replies"] > 1),
-        "p50_ms": round(percentile(latencies, 50), 1), "p95_ms": round(percentile(latencies, 95), 1),
-        "p99_ms": round(percentile(latencies, 99), 1), "max_ms": round(max(latencies), 1),
+        **{f"p{q}_ms": round(percentile(latencies, q), 1) for q in (50, 95, 99)},
+        "max_ms": round(max(latencies), 1),
     }
 
 
 def row(name: str, summary: dict[str, Any]) -> dict[str, Any]:
     return {"scenario": name, **{k: summary.get(k) for k in
-            ("sent", "completed", "errors", "p50", "p95", "p99", "max", "throughput")}}
+            ("sent", "count", "errors", "p50", "p95", "p99", "max", "throughput")}}
 
 
 async def main() -> int:
     port = int(os.environ.get("BENCH_PORT", "18080"))
-    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-                               "quick": QUICK}
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "quick": QUICK,
+    }
     with tempfile.TemporaryDirectory(prefix="fte-bench-") as tmp:
         os.chmod(tmp, 0o755)
         proc, dsn = await start_stack(Path(tmp) / "data", port)
@@ -191,7 +194,7 @@ def print_table(results: dict[str, Any]) -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for key in ("open_loop_200rps", "closed_loop_max"):
         r = results[key]
-        print(f"| {r['scenario']} | {r['sent']} | {r['completed']} | {r['errors']} | "
+        print(f"| {r['scenario']} | {r['sent']} | {r['count']} | {r['errors']} | "
               f"{_f(r['p50'])} | {_f(r['p95'])} | {_f(r['p99'])} | {_f(r['max'])} | "
               f"{_f(r['throughput'])} |")
     e = results["end_to_end"]

@@ -30,9 +30,8 @@ def _cmd_topics(settings: Settings, _: argparse.Namespace) -> int:
 def _cmd_api(settings: Settings, _: argparse.Namespace) -> int:
     import uvicorn
 
-    from production.api.app import create_app
-
-    uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port,
+    uvicorn.run("production.api.app:create_app_from_env", factory=True,
+                host=settings.api.host, port=settings.api.port, workers=settings.api.workers,
                 log_level="warning", access_log=False, loop="uvloop", http="httptools",
                 timeout_graceful_shutdown=10, backlog=2048)
     return 0
@@ -41,8 +40,10 @@ def _cmd_api(settings: Settings, _: argparse.Namespace) -> int:
 def _run_async(main_name: str) -> int:
     import importlib
 
+    import uvloop
+
     module = importlib.import_module(f"production.workers.{main_name}")
-    asyncio.run(module.main(get_settings()))
+    uvloop.run(module.main(get_settings()))
     return 0
 
 

@@ -114,7 +114,7 @@ class ReliabilitySettings(BaseSettings):
     sweeper_deadline_s: float = 60.0
     sweeper_interval_s: float = 5.0
     relay_batch_size: int = 500
-    relay_poll_interval_s: float = 0.5
+    relay_poll_interval_s: float = 0.05
     dlq_ratio_limit: float = 0.5
     dlq_ratio_window: int = 50
 

@@ -30,6 +30,14 @@ from production.services.knowledge import load_if_empty
 log = structlog.get_logger(__name__)
 
 CHILDREN = ("api", "worker", "dispatcher", "relay")
+# On one small machine every process shares the same cores. The API answers people and has a
+# latency target; the worker and dispatcher drain a queue and catch up after a burst, so
+# locally they run at a lower CPU priority (in Kubernetes each has its own CPU request).
+BACKGROUND = {"worker": 10, "dispatcher": 5}
+
+
+def _lower_priority(niceness: int) -> None:
+    os.nice(niceness)
 
 
 @dataclass
@@ -41,8 +49,10 @@ class Child:
     started_at: float = 0.0
 
     def start(self) -> None:
+        niceness = BACKGROUND.get(self.name)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "production.cli", self.name], env=self.env,
+            preexec_fn=(lambda: _lower_priority(niceness)) if niceness else None,
         )
         self.started_at = time.monotonic()
 

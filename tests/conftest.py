@@ -73,7 +73,7 @@ def make_settings(postgres: EmbeddedPostgres, broker: LocalBroker, *, autonomy: 
         care=CareSettings(autonomy_enabled=autonomy, shadow_mode=not autonomy),
         reliability=ReliabilitySettings(backoff_initial_s=0.01, backoff_max_s=0.05,
                                         sweeper_deadline_s=2.0, sweeper_interval_s=0.5,
-                                        relay_poll_interval_s=0.2),
+                                        relay_poll_interval_s=0.05),
     )
 
 

@@ -16,11 +16,7 @@ from agents import Model, ModelResponse, ModelSettings, ModelTracing, Tool, Usag
 from agents.agent_output import AgentOutputSchemaBase
 from agents.handoffs import Handoff
 from agents.items import TResponseInputItem, TResponseStreamEvent
-from openai.types.responses import (
-    ResponseFunctionToolCall,
-    ResponseOutputMessage,
-    ResponseOutputText,
-)
+from openai.types.responses import ResponseFunctionToolCall
 
 # Words that always need a human, whatever the knowledge base says.
 _ESCALATION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -94,7 +90,10 @@ def _earlier_contact(history: list[dict[str, Any]], channel: str | None) -> str 
 
 
 class LocalSupportModel(Model):
-    """Plans create_ticket → get_customer_history → search_knowledge_base → respond/escalate."""
+    """Plans create_ticket → get_customer_history → search_knowledge_base → respond/escalate.
+
+    The agent stops at send_response (StopAtTools), so the model is never asked to echo it.
+    """
 
     async def get_response(
         self,
@@ -145,19 +144,9 @@ class LocalSupportModel(Model):
         reason = escalation_reason(message) or (None if hits else "no_kb_match")
         if reason and "escalate_to_human" not in outputs:
             return _call(step, "escalate_to_human", {"reason": reason})
-        if "send_response" not in outputs:
-            history = (outputs["get_customer_history"][0] or {}).get("messages", [])
-            channel = next((m.get("channel") for m in history if m.get("current")), None)
-            return _call(step, "send_response", {"message": _compose(reason, hits, history,
-                                                                     channel)})
-        staged = [i for i in items if i.get("type") == "function_call"
-                  and i.get("name") == "send_response"]
-        text = json.loads(staged[-1]["arguments"])["message"] if staged else ""
-        return ResponseOutputMessage(
-            id=f"msg_local_{step}", type="message", role="assistant", status="completed",
-            content=[ResponseOutputText(text=text, type="output_text", annotations=[],
-                                        logprobs=[])],
-        )
+        history = (outputs["get_customer_history"][0] or {}).get("messages", [])
+        channel = next((m.get("channel") for m in history if m.get("current")), None)
+        return _call(step, "send_response", {"message": _compose(reason, hits, history, channel)})
 
 
 def _compose(reason: str | None, hits: list[dict[str, Any]], history: list[dict[str, Any]],

@@ -18,5 +18,5 @@ Rules:
 - If the customer contacted us before (see the history), acknowledge it briefly.
 - Match the channel: email is formal and detailed, WhatsApp is short and conversational,
   the web form is semi-formal.
-- After send_response, reply with the exact text you sent and stop.
+- send_response ends your turn: call it once, last.
 """

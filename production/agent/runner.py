@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from agents import Agent, Model, ModelSettings, RunConfig, Runner
+from agents import Agent, Model, ModelSettings, RunConfig, Runner, StopAtTools
 from agents.models.openai_provider import OpenAIProvider
 
 from production.agent.context import SupportRunContext
@@ -14,7 +14,7 @@ from production.agent.prompts import SYSTEM_PROMPT
 from production.agent.tools import ALL_TOOLS
 from production.config import Settings
 
-# Tool-call budget: the five tools plus one retry of the search, plus the final answer.
+# Tool-call budget: the five tools plus one retry of the search, and a little slack.
 MAX_TURNS = 8
 
 
@@ -53,6 +53,8 @@ class SupportAgent:
             tools=list(ALL_TOOLS),
             model=agent_model,
             model_settings=ModelSettings(parallel_tool_calls=False),
+            # The reply is staged by send_response; asking the model again would only echo it.
+            tool_use_behavior=StopAtTools(stop_at_tool_names=["send_response"]),
         )
 
     async def run(self, ctx: SupportRunContext) -> AgentOutcome:

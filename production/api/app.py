@@ -17,8 +17,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from production import __version__
 from production.api import health, support, tickets
-from production.config import Settings
+from production.config import Settings, get_settings
 from production.database.pool import UNAVAILABLE_ERRORS, Pool, create_pool
+from production.logging import configure_logging
 from production.messaging.kafka import broker_reachable
 from production.metrics import HTTP_LATENCY
 from production.services.intake import IdempotencyConflict
@@ -41,6 +42,13 @@ class ApiState:
                 self.kafka_ok = await broker_reachable(self.settings)
                 self.kafka_checked_at = time.monotonic()
             return self.kafka_ok
+
+
+def create_app_from_env() -> FastAPI:
+    """The factory uvicorn imports in each API worker process."""
+    settings = get_settings()
+    configure_logging(settings.log_level, process="api")
+    return create_app(settings)
 
 
 def create_app(settings: Settings) -> FastAPI:

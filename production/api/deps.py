@@ -17,7 +17,8 @@ def state(request: Request) -> ApiState:
     return fte
 
 
-def pool(request: Request) -> Pool:
+async def pool(request: Request) -> Pool:
+    """Async on purpose: FastAPI runs plain `def` dependencies in a thread pool."""
     db = state(request).pool
     if db is None:
         raise ConnectionError("the database pool is not ready")

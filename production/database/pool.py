@@ -35,6 +35,15 @@ async def _init_connection(conn: Connection) -> None:
         )
 
 
+async def _keep_session(conn: Connection) -> None:
+    """Skip asyncpg's per-release reset round trip (unlock all, CLOSE ALL, UNLISTEN, RESET ALL).
+
+    Nothing here changes session state: no SET, LISTEN, cursors or session-level advisory
+    locks (only transaction-level ones, released at commit). asyncpg still rolls back any
+    transaction left open before the connection goes back to the pool.
+    """
+
+
 async def create_pool(settings: Settings, *, min_size: int | None = None,
                       max_size: int | None = None) -> Pool:
     """Return a connected pool for the configured database."""
@@ -46,6 +55,7 @@ async def create_pool(settings: Settings, *, min_size: int | None = None,
         command_timeout=db.command_timeout_s,
         timeout=db.connect_timeout_s,
         init=_init_connection,
+        reset=_keep_session,
     )
     return pool
 

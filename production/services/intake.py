@@ -12,15 +12,16 @@ from uuid import UUID
 import structlog
 
 from production.database.pool import Connection, Pool
-from production.database.queries import conversations, customers, messages, outbox, tickets
+from production.database.queries import intake, outbox
 from production.domain.identity import identifiers_for, normalize_email, normalize_phone
-from production.domain.messages import InboundMessage, encode_event
+from production.domain.messages import InboundMessage, InvalidMessage, encode_event
 from production.domain.support_form import SupportFormSubmission
 
 log = structlog.get_logger(__name__)
 
 # A message within this window continues the customer's open conversation.
 CONVERSATION_WINDOW = timedelta(hours=24)
+INBOUND_EVENT = "inbound_message"
 
 
 class IdempotencyConflict(Exception):
@@ -42,68 +43,38 @@ class TicketReceipt:
     replayed: bool
 
 
-async def resolve_customer(conn: Connection, msg: InboundMessage) -> UUID:
-    """Return the customer these identifiers belong to, creating one when none does."""
+def sender_of(msg: InboundMessage) -> intake.Sender:
+    """Return the normalized sender; a message nobody can be identified by is invalid."""
     ids = identifiers_for(msg.sender_email, msg.sender_phone)
     if not ids:
-        raise ValueError("an inbound message needs an email address or a phone number")
-    await customers.lock_identifiers(conn, msg.tenant_id, ids)
-    email = normalize_email(msg.sender_email) if msg.sender_email else None
-    phone = normalize_phone(msg.sender_phone) if msg.sender_phone else None
-    owners = await customers.find_by_identifiers(conn, msg.tenant_id, ids)
-    if owners:
-        # Two owners mean two records for one person; linking them is a merge decision that
-        # the identity service takes, not intake. Attach to the oldest and link what is new.
-        customer_id = owners[0]
-        await customers.fill_missing_details(
-            conn, msg.tenant_id, customer_id, name=msg.sender_name, email=email, phone=phone
-        )
-    else:
-        customer_id = await customers.create(
-            conn, msg.tenant_id, name=msg.sender_name, email=email, phone=phone
-        )
-    await customers.add_identifiers(conn, msg.tenant_id, customer_id, ids)
-    return customer_id
+        raise InvalidMessage("an inbound message needs a valid email address or phone number")
+    return intake.Sender(
+        name=msg.sender_name,
+        email=normalize_email(msg.sender_email) if msg.sender_email else None,
+        phone=normalize_phone(msg.sender_phone) if msg.sender_phone else None,
+        identifiers=ids,
+    )
 
 
-async def ingest(conn: Connection, msg: InboundMessage, *, request_hash: str | None = None
-                 ) -> Ingested:
+async def ingest(conn: Connection, msg: InboundMessage) -> Ingested:
     """Store an inbound message once (inside the caller's transaction)."""
-    existing = await messages.get_inbound_by_key(conn, msg.tenant_id, msg.channel, msg.external_id)
-    if existing is not None:
-        return Ingested(existing["id"], existing["customer_id"], existing["conversation_id"], False)
-    customer_id = await resolve_customer(conn, msg)
-    found = await conversations.find_open(
-        conn, msg.tenant_id, customer_id, since=msg.received_at - CONVERSATION_WINDOW
+    message_id, customer_id, conversation_id, created = await intake.ingest_inbound(
+        conn, msg.tenant_id, channel=msg.channel, external_id=msg.external_id,
+        content=msg.content, subject=msg.subject, sender=sender_of(msg), metadata=msg.metadata,
+        received_at=msg.received_at, request_hash=None, window=CONVERSATION_WINDOW,
     )
-    if found is None:
-        conversation_id = await conversations.create(conn, msg.tenant_id, customer_id, msg.channel)
-        previous_channel: str = msg.channel
-    else:
-        conversation_id, previous_channel = found
-    message_id = await messages.insert_inbound(
-        conn, msg.tenant_id, conversation_id=conversation_id, customer_id=customer_id,
-        channel=msg.channel, content=msg.content, subject=msg.subject,
-        external_id=msg.external_id, request_hash=request_hash, metadata=msg.metadata,
-        received_at=msg.received_at,
-    )
-    if message_id is None:  # a concurrent ingest of the same key won the insert
-        row = await messages.get_inbound_by_key(conn, msg.tenant_id, msg.channel, msg.external_id)
-        assert row is not None
-        return Ingested(row["id"], row["customer_id"], row["conversation_id"], False)
-    await conversations.touch(
-        conn, msg.tenant_id, conversation_id, channel=msg.channel,
-        previous_channel=previous_channel, at=msg.received_at,
-    )
-    return Ingested(message_id, customer_id, conversation_id, True)
+    return Ingested(message_id, customer_id, conversation_id, created)
+
+
+def routing_key(msg: InboundMessage) -> str:
+    """Keyed by sender, so one customer's messages stay in order on one partition."""
+    return msg.sender_email or msg.sender_phone or msg.external_id
 
 
 async def publish_inbound(conn: Connection, msg: InboundMessage, *, topic: str) -> None:
-    """Queue the inbound event for the workers (keyed by sender so one customer stays ordered)."""
-    key = msg.sender_email or msg.sender_phone or msg.external_id
-    await outbox.enqueue(
-        conn, msg.tenant_id, topic=topic, key=key, payload=encode_event("inbound_message", msg)
-    )
+    """Queue the inbound event for the workers."""
+    await outbox.enqueue(conn, msg.tenant_id, topic=topic, key=routing_key(msg),
+                         payload=encode_event(INBOUND_EVENT, msg))
 
 
 def request_fingerprint(form: SupportFormSubmission) -> str:
@@ -116,46 +87,25 @@ async def submit_support_form(
     topic: str,
 ) -> TicketReceipt:
     """Accept a web form: customer, conversation, message, ticket and event in one transaction."""
-    fingerprint = request_fingerprint(form)
-    external_id = idempotency_key or f"form-{uuid.uuid4()}"
-    async with pool.acquire() as conn, conn.transaction():
-        if idempotency_key is not None:
-            replay = await _replayed_ticket(conn, tenant_id, idempotency_key, fingerprint)
-            if replay is not None:
-                return replay
-        msg = InboundMessage(
-            tenant_id=tenant_id, channel="web_form", external_id=external_id,
-            content=form.message, subject=form.subject, sender_name=form.name,
-            sender_email=str(form.email), sender_phone=form.phone,
-            metadata={"category": form.category.value, "priority": form.priority.value},
+    msg = InboundMessage(
+        tenant_id=tenant_id, channel="web_form",
+        external_id=idempotency_key or f"form-{uuid.uuid4()}", content=form.message,
+        subject=form.subject, sender_name=form.name, sender_email=str(form.email),
+        sender_phone=form.phone,
+        metadata={"category": form.category.value, "priority": form.priority.value},
+    )
+    async with pool.acquire() as conn:
+        result = await intake.submit_web_form(
+            conn, tenant_id, external_id=msg.external_id, request_hash=request_fingerprint(form),
+            sender=sender_of(msg), subject=form.subject, category=form.category.value,
+            priority=form.priority.value, content=form.message, metadata=msg.metadata,
+            received_at=msg.received_at, window=CONVERSATION_WINDOW, topic=topic,
+            key=routing_key(msg), event=encode_event(INBOUND_EVENT, msg),
         )
-        stored = await ingest(conn, msg, request_hash=fingerprint)
-        if not stored.created:  # the same key raced in from a concurrent retry
-            replay = await _replayed_ticket(conn, tenant_id, external_id, fingerprint)
-            assert replay is not None
-            return replay
-        ticket_id, number, created_at = await tickets.create(
-            conn, tenant_id, customer_id=stored.customer_id,
-            conversation_id=stored.conversation_id, source_channel="web_form",
-            source_message_id=stored.message_id, subject=form.subject,
-            category=form.category.value, priority=form.priority.value,
-        )
-        await messages.set_ticket(conn, tenant_id, stored.message_id, ticket_id)
-        event = msg.model_copy(update={"message_id": stored.message_id, "ticket_id": ticket_id})
-        await publish_inbound(conn, event, topic=topic)
-    log.info("form_accepted", customer_id=str(stored.customer_id), ticket=number,
-             conversation_id=str(stored.conversation_id), channel="web_form")
-    return TicketReceipt(ticket_id=number, created_at=created_at, replayed=False)
-
-
-async def _replayed_ticket(
-    conn: Connection, tenant_id: str, key: str, fingerprint: str
-) -> TicketReceipt | None:
-    row = await messages.get_inbound_by_key(conn, tenant_id, "web_form", key)
-    if row is None:
-        return None
-    if row["request_hash"] != fingerprint:
+    if result.conflict:
         raise IdempotencyConflict("this Idempotency-Key was already used for a different request")
-    number = await tickets.get_number(conn, tenant_id, row["ticket_id"])
-    assert number is not None
-    return TicketReceipt(ticket_id=number, created_at=row["created_at"], replayed=True)
+    if not result.replayed:
+        log.info("form_accepted", customer_id=str(result.customer_id),
+                 ticket=result.ticket_number, conversation_id=str(result.conversation_id),
+                 channel="web_form")
+    return TicketReceipt(result.ticket_number, result.created_at, result.replayed)

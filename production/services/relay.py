@@ -2,8 +2,7 @@
 
 The relay publishes committed outbox events to Kafka in id order and marks them published only
 after the broker acknowledged them (acks=all), so an event is never lost and at worst published
-twice (consumers are idempotent). It wakes on NOTIFY and also polls, so a missed notification
-costs at most one poll interval.
+twice (consumers are idempotent).
 
 The sweeper finds inbound messages that were accepted but not processed within a deadline (the
 broker lost them, or a worker died between commit points) and queues them again.
@@ -18,9 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import structlog
-from asyncpg.pool import PoolConnectionProxy
 
 from production.config import Settings
 from production.database.pool import Connection, Pool
@@ -30,6 +27,8 @@ from production.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, SWEEPER_REPUBLI
 from production.services.intake import publish_inbound
 
 log = structlog.get_logger(__name__)
+
+_MIN_IDLE_WAIT_S = 0.01
 
 Send = Callable[[str, bytes, bytes, list[tuple[str, bytes]]], Awaitable[Any]]
 
@@ -103,57 +102,25 @@ async def _sweep_tenant(conn: Connection, settings: Settings, tenant_id: str,
 
 
 async def run_relay(pool: Pool, settings: Settings, send: Send, stopping: asyncio.Event) -> None:
-    """Relay until stopped: wake on NOTIFY or every poll interval."""
-    wake = asyncio.Event()
+    """Relay until stopped. Polls fast while events flow and backs off to the poll interval
+    when idle (LISTEN/NOTIFY was dropped: NOTIFY takes a global lock at commit time, which
+    serializes every committing transaction that uses it)."""
     rel = settings.reliability
-    listener: PoolConnectionProxy[asyncpg.Record] | None = None
-
-    def _on_notify(*_: object) -> None:
-        wake.set()
-
-    try:
-        while not stopping.is_set():
-            if listener is None or listener.is_closed():
-                listener = await _listen(pool, _on_notify, listener)
-            wake.clear()
-            try:
-                published = await relay_once(pool, send, batch_size=rel.relay_batch_size)
-            except Exception as exc:
-                log.warning("relay_failed", error=repr(exc)[:300])
-                published = 0
-                await asyncio.sleep(rel.backoff_max_s)
-            if published == rel.relay_batch_size:
-                continue  # more are waiting
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), rel.relay_poll_interval_s)
-    finally:
-        if listener is not None:
-            await _release(pool, listener, _on_notify)
-
-
-async def _listen(pool: Pool, callback: Callable[..., None],
-                  previous: PoolConnectionProxy[asyncpg.Record] | None
-                  ) -> PoolConnectionProxy[asyncpg.Record] | None:
-    """Return a connection listening for outbox notifications (None while the DB is away)."""
-    if previous is not None:
-        await _release(pool, previous, callback)
-    try:
-        conn: PoolConnectionProxy[asyncpg.Record] = await pool.acquire()
-        await conn.add_listener(outbox.NOTIFY_CHANNEL, callback)
-        return conn
-    except Exception as exc:
-        log.warning("relay_listen_failed", error=repr(exc)[:200])
-        return None
-
-
-async def _release(pool: Pool, conn: PoolConnectionProxy[asyncpg.Record],
-                   callback: Callable[..., None]) -> None:
-    try:
-        if not conn.is_closed():
-            await conn.remove_listener(outbox.NOTIFY_CHANNEL, callback)
-        await pool.release(conn, timeout=1)
-    except Exception:  # noqa: S110 - a dead connection is dropped by the pool anyway
-        pass
+    idle_wait = _MIN_IDLE_WAIT_S
+    while not stopping.is_set():
+        try:
+            published = await relay_once(pool, send, batch_size=rel.relay_batch_size)
+        except Exception as exc:
+            log.warning("relay_failed", error=repr(exc)[:300])
+            published = 0
+            idle_wait = rel.backoff_max_s
+        if published == rel.relay_batch_size:
+            continue  # more are waiting
+        if published:
+            idle_wait = _MIN_IDLE_WAIT_S
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), idle_wait)
+        idle_wait = min(idle_wait * 2, max(rel.relay_poll_interval_s, _MIN_IDLE_WAIT_S))
 
 
 async def run_sweeper(pool: Pool, settings: Settings, stopping: asyncio.Event) -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from agents.exceptions import MaxTurnsExceeded
-from agents.testing import ScriptedModel, assistant_message, function_call
+from agents.testing import ScriptedModel, function_call
 
 from production.agent.context import SupportRunContext
 from production.agent.runner import MAX_TURNS, SupportAgent
@@ -47,7 +47,6 @@ async def test_scripted_run_calls_the_tools_in_order_against_the_database(
         [function_call("search_knowledge_base", {"query": "API rate limit 429"}, call_id="c3")],
         [function_call("send_response", {"message": "You can send 600 requests per minute."},
                        call_id="c4")],
-        [assistant_message("You can send 600 requests per minute.")],
     ])
     ctx = await new_context(pool, "What is the API rate limit? I keep getting 429.")
     outcome = await SupportAgent(settings, model=model).run(ctx)

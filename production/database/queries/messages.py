@@ -13,57 +13,11 @@ from production.database.pool import Connection
 Row = asyncpg.Record
 
 
-async def insert_inbound(
-    conn: Connection, tenant_id: str, *, conversation_id: UUID, customer_id: UUID, channel: str,
-    content: str, subject: str | None, external_id: str, request_hash: str | None,
-    metadata: dict[str, Any], received_at: datetime, sentiment: float | None = None,
-) -> UUID | None:
-    """Store an inbound message; return None when its dedupe key was already stored."""
-    message_id: UUID | None = await conn.fetchval(
-        """
-        INSERT INTO messages (tenant_id, conversation_id, customer_id, channel, direction, role,
-                              content, subject, external_id, request_hash, metadata, created_at,
-                              sentiment)
-        VALUES ($1, $2, $3, $4, 'inbound', 'customer', $5, $6, $7, $8, $9, $10, $11)
-        ON CONFLICT (tenant_id, channel, external_id) WHERE direction = 'inbound' DO NOTHING
-        RETURNING id
-        """,
-        tenant_id,
-        conversation_id,
-        customer_id,
-        channel,
-        content,
-        subject,
-        external_id,
-        request_hash,
-        metadata,
-        received_at,
-        sentiment,
-    )
-    return message_id
-
-
 _INBOUND_COLUMNS = """
     m.id, m.tenant_id, m.conversation_id, m.customer_id, m.ticket_id, m.channel, m.content,
     m.subject, m.external_id, m.request_hash, m.status, m.created_at, m.attempts,
     c.name AS customer_name
 """
-
-
-async def get_inbound_by_key(
-    conn: Connection, tenant_id: str, channel: str, external_id: str
-) -> Row | None:
-    row: Row | None = await conn.fetchrow(
-        f"""
-        SELECT {_INBOUND_COLUMNS} FROM messages m JOIN customers c ON c.id = m.customer_id
-        WHERE m.tenant_id = $1 AND m.channel = $2 AND m.external_id = $3
-          AND m.direction = 'inbound'
-        """,  # noqa: S608 - a constant column list, values are parameters
-        tenant_id,
-        channel,
-        external_id,
-    )
-    return row
 
 
 async def lock_inbound(conn: Connection, tenant_id: str, message_id: UUID) -> Row | None:

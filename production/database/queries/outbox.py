@@ -8,14 +8,12 @@ import asyncpg
 
 from production.database.pool import Connection
 
-NOTIFY_CHANNEL = "fte_outbox"
-
 
 async def enqueue(
     conn: Connection, tenant_id: str, *, topic: str, key: str, payload: dict[str, Any],
     headers: dict[str, str] | None = None,
 ) -> int:
-    """Add an event to the outbox (inside the caller's transaction) and wake the relay."""
+    """Add an event to the outbox (inside the caller's transaction)."""
     outbox_id: int = await conn.fetchval(
         """
         INSERT INTO outbox (tenant_id, topic, message_key, payload, headers)
@@ -27,8 +25,6 @@ async def enqueue(
         payload,
         headers or {},
     )
-    # Delivered only when the transaction commits, so the relay never sees uncommitted rows.
-    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
     return outbox_id
 
 
