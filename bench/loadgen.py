@@ -39,6 +39,7 @@ import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = [
@@ -624,35 +625,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     headers_factory: HeadersFactory | None = (lambda _i: headers) if headers else None
 
+    common: dict[str, Any] = {
+        "host": url.hostname, "port": port, "method": method, "path": path,
+        "body_factory": body_factory, "headers_factory": headers_factory,
+        "duration_s": args.duration, "connections": args.connections, "timeout_s": args.timeout,
+    }
     if args.closed:
-        result = asyncio.run(
-            closed_loop(
-                host=url.hostname,
-                port=port,
-                method=method,
-                path=path,
-                body_factory=body_factory,
-                headers_factory=headers_factory,
-                duration_s=args.duration,
-                connections=args.connections,
-                timeout_s=args.timeout,
-            )
-        )
+        result = asyncio.run(closed_loop(**common))
     else:
-        result = asyncio.run(
-            open_loop(
-                host=url.hostname,
-                port=port,
-                method=method,
-                path=path,
-                body_factory=body_factory,
-                headers_factory=headers_factory,
-                rate=args.rate,
-                duration_s=args.duration,
-                connections=args.connections,
-                timeout_s=args.timeout,
-            )
-        )
+        result = asyncio.run(open_loop(**common, rate=args.rate))
     json.dump(result.summary(), sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

@@ -19,7 +19,8 @@ INTERNAL_TENANT = "techcorp"
 
 
 def _group(prefix: str) -> SettingsConfigDict:
-    return SettingsConfigDict(env_prefix=prefix, env_file=".env", extra="ignore")
+    return SettingsConfigDict(env_prefix=prefix, env_file=".env", extra="ignore",
+                              env_ignore_empty=True)
 
 
 class DatabaseSettings(BaseSettings):
@@ -111,7 +112,7 @@ class ReliabilitySettings(BaseSettings):
     max_attempts: int = 4
     backoff_initial_s: float = 0.1
     backoff_max_s: float = 2.0
-    sweeper_deadline_s: float = 60.0
+    sweeper_deadline_s: float = 300.0
     sweeper_interval_s: float = 5.0
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 0.05
@@ -120,7 +121,7 @@ class ReliabilitySettings(BaseSettings):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
     app_env: Literal["dev", "test", "prod"] = "dev"
     log_level: str = "INFO"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -25,6 +26,19 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None, *, sig: int = signal.SIGTERM,
+                 timeout_s: float = 10.0) -> None:
+    """Ask a child to stop with `sig`, then kill it if it has not exited within the timeout."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _wait_for_port(port: int, timeout_s: float, proc: subprocess.Popen[bytes]) -> None:
@@ -113,14 +127,7 @@ class EmbeddedPostgres:
 
     def stop(self, *, timeout_s: float = 15.0) -> None:
         """Fast shutdown (SIGINT): active transactions roll back, data stays consistent."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(2)
-        try:
-            self.proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, sig=signal.SIGINT, timeout_s=timeout_s)
 
 
 @dataclass
@@ -146,11 +153,4 @@ class LocalBroker:
         _wait_for_port(self.port, timeout_s, self.proc)
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, timeout_s=5)

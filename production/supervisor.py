@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from production.config import INTERNAL_TENANT, Settings
 from production.database.migrate import migrate
 from production.database.pool import create_pool
-from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
+from production.local_stack import EmbeddedPostgres, LocalBroker, free_port, stop_process
 from production.messaging.kafka import ensure_topics
 from production.services.knowledge import load_if_empty
 
@@ -57,14 +57,7 @@ class Child:
         self.started_at = time.monotonic()
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, timeout_s=timeout_s)
 
 
 @dataclass

@@ -3,31 +3,27 @@
 A reply either leaves (status `queued` plus an outbox event for the dispatcher, and an
 `executed_action` audit row) or stays a draft in the approval inbox (status
 `pending_approval`, and a `would_execute_action` audit row saying what would have been sent).
+Both happen atomically with the reply itself.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
 from production.care import gate
 from production.config import Settings
 from production.database.pool import Connection
-from production.database.queries import audit, outbox
-from production.domain.messages import Channel, OutboundNotice, encode_event
-
-ACTOR = "fte-agent"
-
-
-@dataclass(frozen=True)
-class ReplyAction:
-    tenant_id: str
-    customer_id: UUID
-    message_id: UUID  # the stored reply
-    channel: Channel
-    content: str
-    kind: str  # "reply" or "apology"
+from production.database.queries.replies import (
+    AuditRecord,
+    OutboxRecord,
+    ReplyRecord,
+    store_reply,
+)
+from production.domain.messages import OutboundNotice, encode_event
+from production.metrics import GATE_DECISIONS
 
 
 def decide(settings: Settings, tenant_id: str) -> gate.GateDecision:
@@ -35,25 +31,30 @@ def decide(settings: Settings, tenant_id: str) -> gate.GateDecision:
     return gate.check(settings.care, tenant_id)
 
 
-def status_for(decision: gate.GateDecision) -> str:
-    return "queued" if decision.allowed else "pending_approval"
+async def submit_reply(conn: Connection, settings: Settings, *, tenant_id: str,
+                       inbound: Any, reply: ReplyRecord) -> UUID | None:
+    """Store the reply and release it if every gate holds (in the caller's transaction).
 
-
-async def release(conn: Connection, settings: Settings, action: ReplyAction,
-                  decision: gate.GateDecision) -> None:
-    """Write the audit row and, when allowed, the dispatcher event (in the caller's transaction)."""
-    payload: dict[str, Any] = {"action": f"send_{action.kind}", "channel": action.channel,
-                               "content": action.content}
-    if decision.allowed:
-        notice = OutboundNotice(tenant_id=action.tenant_id, message_id=action.message_id,
-                                channel=action.channel)
-        await outbox.enqueue(
-            conn, action.tenant_id, topic=settings.kafka.topic_outgoing,
-            key=str(action.customer_id), payload=encode_event("outbound_message", notice),
-        )
-    await audit.append(
-        conn, action.tenant_id,
+    `inbound` is the locked inbound row; returns the reply id, or None if it already had one.
+    """
+    decision = decide(settings, tenant_id)
+    audit = AuditRecord(
         event_type="executed_action" if decision.allowed else "would_execute_action",
-        actor=ACTOR, reason=decision.reason, policy_clause=decision.clause,
-        customer_id=action.customer_id, message_id=action.message_id, payload=payload,
+        reason=decision.reason, clause=decision.clause,
+        payload={"action": f"send_{reply.kind}", "channel": inbound["channel"],
+                 "content": reply.content},
     )
+    outbox = None
+    if decision.allowed:
+        # The reply's id is filled in by the database; the placeholder only shapes the event.
+        notice = OutboundNotice(tenant_id=tenant_id, message_id=uuid.UUID(int=0),
+                                channel=inbound["channel"])
+        outbox = OutboxRecord(topic=settings.kafka.topic_outgoing,
+                              key=str(inbound["customer_id"]),
+                              event=encode_event("outbound_message", notice))
+    status = "queued" if decision.allowed else "pending_approval"
+    reply_id = await store_reply(conn, tenant_id, inbound["id"], replace(reply, status=status),
+                                 audit, outbox)
+    if reply_id is not None:
+        GATE_DECISIONS.labels("allowed" if decision.allowed else "held", decision.clause).inc()
+    return reply_id

@@ -12,11 +12,12 @@ from production.agent.runner import AgentOutcome, SupportAgent
 from production.care import executor
 from production.config import Settings
 from production.database.pool import Connection, Pool
-from production.database.queries import audit, messages, reference, tickets
-from production.domain.formatting import ChannelStyle, format_reply
+from production.database.queries import messages
+from production.database.queries.replies import ReplyRecord
+from production.domain.formatting import format_reply
 from production.domain.messages import InboundMessage
-from production.metrics import AGENT_LATENCY, ESCALATIONS, GATE_DECISIONS, MESSAGES_PROCESSED
-from production.services import intake
+from production.metrics import AGENT_LATENCY, ESCALATIONS, MESSAGES_PROCESSED
+from production.services import channel_styles, intake
 
 log = structlog.get_logger(__name__)
 
@@ -27,7 +28,6 @@ APOLOGY = {
     "web_form": "We are sorry: we could not process your request automatically. A member of our "
                 "team will follow up on this ticket.",
 }
-_FALLBACK_STYLE = ChannelStyle("web_form", "semi-formal", 300, "words")
 
 
 @dataclass(frozen=True)
@@ -69,59 +69,42 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
     row = await messages.lock_inbound(conn, tenant_id, ctx.message_id)
     if row is None or row["status"] != "accepted":
         return "duplicate"  # a concurrent delivery of the same message finished first
-    if outcome.escalation_reason and row["ticket_id"] is not None:
-        await tickets.set_status(conn, tenant_id, row["ticket_id"], "escalated",
-                                 reason=outcome.escalation_reason)
-        await audit.append(
-            conn, tenant_id, event_type="would_escalate", actor="fte-agent",
-            reason=outcome.escalation_reason, policy_clause="PR3.escalation_detector",
-            customer_id=row["customer_id"], message_id=row["id"],
-            payload={"ticket_id": str(row["ticket_id"])},
-        )
-        ESCALATIONS.labels(row["channel"], outcome.escalation_reason).inc()
     tool_calls = [{"name": c.name, "arguments": c.arguments} for c in ctx.tool_calls]
-    stored = await _store_reply(conn, settings, row, outcome.reply, kind="reply",
-                                tool_calls=tool_calls, latency_ms=outcome.latency_ms,
-                                tokens=outcome.tokens)
-    if not stored:
-        return "duplicate"
-    await messages.finish_inbound(conn, tenant_id, row["id"], "processed", tool_calls=tool_calls)
-    await reference.record_metrics(
-        conn, tenant_id, message_id=row["id"], conversation_id=row["conversation_id"],
-        channel=row["channel"],
-        values={"agent_latency_ms": outcome.latency_ms, "tool_calls": len(tool_calls),
-                "kb_hit": float(outcome.kb_hit),
-                "escalated": float(bool(outcome.escalation_reason)),
-                **({"tokens": float(outcome.tokens)} if outcome.tokens else {})},
+    metrics = {"agent_latency_ms": float(outcome.latency_ms), "tool_calls": len(tool_calls),
+               "kb_hit": float(outcome.kb_hit),
+               "escalated": float(bool(outcome.escalation_reason))}
+    if outcome.tokens:
+        metrics["tokens"] = float(outcome.tokens)
+    stored = await _store_reply(
+        conn, settings, row, outcome.reply, kind="reply", tool_calls=tool_calls,
+        latency_ms=outcome.latency_ms, tokens=outcome.tokens,
+        escalation=outcome.escalation_reason, inbound_status="processed", metrics=metrics,
         dimensions={"model": outcome.model, "tools": [c["name"] for c in tool_calls]},
     )
+    if not stored:
+        return "duplicate"
+    if outcome.escalation_reason:
+        ESCALATIONS.labels(row["channel"], outcome.escalation_reason).inc()
     return "replied"
 
 
 async def _store_reply(conn: Connection, settings: Settings, inbound: Any, body: str, *,
                        kind: str, tool_calls: list[dict[str, Any]], latency_ms: int | None,
-                       tokens: int | None) -> bool:
-    """Format, store and pass the reply through the executor; False if one already exists."""
+                       tokens: int | None, escalation: str | None, inbound_status: str,
+                       metrics: dict[str, float], dimensions: dict[str, Any]) -> bool:
+    """Format the reply in the channel's voice and hand it to the executor."""
     tenant_id = inbound["tenant_id"]
-    style = await reference.channel_style(conn, tenant_id, inbound["channel"]) or _FALLBACK_STYLE
-    number = (await tickets.get_number(conn, tenant_id, inbound["ticket_id"])
-              if inbound["ticket_id"] else None)
-    text = format_reply(body, style, name=inbound["customer_name"], ticket=number)
-    decision = executor.decide(settings, tenant_id)
-    reply_id = await messages.insert_reply(
-        conn, tenant_id, inbound=inbound, content=text, status=executor.status_for(decision),
-        tool_calls=tool_calls, latency_ms=latency_ms, tokens_used=tokens,
-        metadata={"kind": kind},
+    style = await channel_styles.style_for(conn, tenant_id, inbound["channel"])
+    text = format_reply(body, style, name=inbound["customer_name"],
+                        ticket=inbound["ticket_number"])
+    reply = ReplyRecord(
+        content=text, status="pending_approval", kind=kind, tool_calls=tool_calls,
+        latency_ms=latency_ms, tokens=tokens, escalation_reason=escalation,
+        inbound_status=inbound_status, metrics=metrics, metric_dimensions=dimensions,
     )
-    if reply_id is None:
-        return False
-    action = executor.ReplyAction(
-        tenant_id=tenant_id, customer_id=inbound["customer_id"], message_id=reply_id,
-        channel=inbound["channel"], content=text, kind=kind,
-    )
-    await executor.release(conn, settings, action, decision)
-    GATE_DECISIONS.labels("allowed" if decision.allowed else "held", decision.clause).inc()
-    return True
+    reply_id = await executor.submit_reply(conn, settings, tenant_id=tenant_id, inbound=inbound,
+                                           reply=reply)
+    return reply_id is not None
 
 
 async def apologize(deps: WorkerDeps, msg: InboundMessage, error: str) -> bool:
@@ -133,9 +116,9 @@ async def apologize(deps: WorkerDeps, msg: InboundMessage, error: str) -> bool:
             return False
         stored_reply = await _store_reply(
             conn, deps.settings, row, APOLOGY[row["channel"]], kind="apology", tool_calls=[],
-            latency_ms=None, tokens=None,
+            latency_ms=None, tokens=None, escalation=None, inbound_status="failed",
+            metrics={"failed": 1.0}, dimensions={"error": error[:200]},
         )
-        await messages.finish_inbound(conn, msg.tenant_id, row["id"], "failed")
     MESSAGES_PROCESSED.labels(msg.channel, "failed").inc()
     log.warning("inbound_failed_apology_sent", customer_id=str(row["customer_id"]),
                 channel=msg.channel, error=error[:200])

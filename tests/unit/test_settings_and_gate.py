@@ -81,3 +81,37 @@ def test_an_allowlisted_tenant_may_act() -> None:
     care = CareSettings(autonomy_enabled=True, shadow_mode=False, tenant_allowlist=["acme"])
     assert gate.check(care, "acme").allowed
     assert not gate.check(care, "globex").allowed
+
+
+def _known_variables() -> set[str]:
+    from pydantic_settings import BaseSettings
+
+    names: set[str] = set()
+    for name, field in Settings.model_fields.items():
+        group = field.default_factory() if field.default_factory else None  # type: ignore[call-arg]
+        if isinstance(group, BaseSettings):
+            prefix = group.model_config.get("env_prefix", "")
+            names |= {f"{prefix}{sub}".upper() for sub in type(group).model_fields}
+        else:
+            names.add(name.upper())
+    return names
+
+
+def test_env_example_lists_every_setting_and_nothing_else() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    listed = {line.split("=", 1)[0] for line in text.splitlines()
+              if line and not line.startswith("#")}
+    assert listed == _known_variables()
+    for line in text.splitlines():
+        if line.startswith(("OPENAI_API_KEY", "TWILIO_AUTH_TOKEN", "GMAIL_CREDENTIALS_JSON")):
+            assert line.split("=", 1)[1].strip() == ""  # no real secret, ever
+
+
+def test_empty_values_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "")
+    settings = Settings()
+    assert settings.database.url is None
+    assert settings.kafka.bootstrap_servers is None

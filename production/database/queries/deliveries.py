@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from production.channels.base import DeliveryReceipt, OutboundMessage
 from production.database.pool import Connection
 
@@ -27,15 +25,3 @@ async def record(conn: Connection, tenant_id: str, message: OutboundMessage,
         message.body,
         receipt.error,
     )
-
-
-async def sandboxed(conn: Connection, tenant_id: str, *, limit: int = 50) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        """
-        SELECT message_id, channel, recipient, subject, body, created_at FROM deliveries
-        WHERE tenant_id = $1 AND status = 'sandboxed' ORDER BY created_at DESC LIMIT $2
-        """,
-        tenant_id,
-        limit,
-    )
-    return [dict(r) for r in rows]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -16,7 +15,7 @@ Row = asyncpg.Record
 _INBOUND_COLUMNS = """
     m.id, m.tenant_id, m.conversation_id, m.customer_id, m.ticket_id, m.channel, m.content,
     m.subject, m.external_id, m.request_hash, m.status, m.created_at, m.attempts,
-    c.name AS customer_name
+    c.name AS customer_name, t.ticket_number
 """
 
 
@@ -24,7 +23,9 @@ async def lock_inbound(conn: Connection, tenant_id: str, message_id: UUID) -> Ro
     """Return the inbound message locked for this transaction (serializes duplicate work)."""
     row: Row | None = await conn.fetchrow(
         f"""
-        SELECT {_INBOUND_COLUMNS} FROM messages m JOIN customers c ON c.id = m.customer_id
+        SELECT {_INBOUND_COLUMNS}
+        FROM messages m JOIN customers c ON c.id = m.customer_id
+        LEFT JOIN tickets t ON t.id = m.ticket_id
         WHERE m.tenant_id = $1 AND m.id = $2 AND m.direction = 'inbound'
         FOR UPDATE OF m
         """,  # noqa: S608 - a constant column list, values are parameters
@@ -41,65 +42,6 @@ async def set_ticket(conn: Connection, tenant_id: str, message_id: UUID, ticket_
         message_id,
         ticket_id,
     )
-
-
-async def insert_reply(
-    conn: Connection, tenant_id: str, *, inbound: Row, content: str, status: str,
-    tool_calls: list[dict[str, Any]], latency_ms: int | None, tokens_used: int | None,
-    metadata: dict[str, Any],
-) -> UUID | None:
-    """Store the one agent reply to an inbound message; None if it already has one."""
-    reply_id: UUID | None = await conn.fetchval(
-        """
-        INSERT INTO messages (tenant_id, conversation_id, customer_id, ticket_id, channel,
-                              direction, role, content, subject, in_reply_to, status, tool_calls,
-                              latency_ms, tokens_used, metadata)
-        VALUES ($1, $2, $3, $4, $5, 'outbound', 'agent', $6, $7, $8, $9, $10, $11, $12, $13)
-        ON CONFLICT (tenant_id, in_reply_to) WHERE role = 'agent' DO NOTHING
-        RETURNING id
-        """,
-        tenant_id,
-        inbound["conversation_id"],
-        inbound["customer_id"],
-        inbound["ticket_id"],
-        inbound["channel"],
-        content,
-        inbound["subject"],
-        inbound["id"],
-        status,
-        tool_calls,
-        latency_ms,
-        tokens_used,
-        metadata,
-    )
-    return reply_id
-
-
-async def finish_inbound(
-    conn: Connection, tenant_id: str, message_id: UUID, status: str, *,
-    tool_calls: list[dict[str, Any]] | None = None,
-) -> None:
-    await conn.execute(
-        """
-        UPDATE messages SET status = $3, processed_at = now(),
-                            tool_calls = coalesce($4, tool_calls)
-        WHERE tenant_id = $1 AND id = $2
-        """,
-        tenant_id,
-        message_id,
-        status,
-        tool_calls,
-    )
-
-
-async def count_attempt(conn: Connection, tenant_id: str, message_id: UUID) -> int:
-    attempts: int = await conn.fetchval(
-        "UPDATE messages SET attempts = attempts + 1 WHERE tenant_id = $1 AND id = $2 "
-        "RETURNING attempts",
-        tenant_id,
-        message_id,
-    )
-    return attempts
 
 
 async def visible_for_ticket(conn: Connection, tenant_id: str, ticket_id: UUID) -> list[Row]:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-from uuid import UUID
-
 import asyncpg
 
 from production.database.pool import Connection
@@ -78,21 +75,4 @@ async def upsert_knowledge(
         content,
         category,
         source,
-    )
-
-
-async def record_metrics(
-    conn: Connection, tenant_id: str, *, message_id: UUID | None, conversation_id: UUID | None,
-    channel: str, values: dict[str, float], dimensions: dict[str, Any],
-) -> None:
-    await conn.executemany(
-        """
-        INSERT INTO agent_metrics (tenant_id, message_id, conversation_id, channel, metric_name,
-                                   metric_value, dimensions)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
-        """,
-        [
-            (tenant_id, message_id, conversation_id, channel, name, value, dimensions)
-            for name, value in values.items()
-        ],
     )

@@ -54,19 +54,3 @@ async def get_number(conn: Connection, tenant_id: str, ticket_id: UUID) -> str |
         "SELECT ticket_number FROM tickets WHERE tenant_id = $1 AND id = $2", tenant_id, ticket_id
     )
     return number
-
-
-async def set_status(
-    conn: Connection, tenant_id: str, ticket_id: UUID, status: str, *, reason: str | None = None
-) -> None:
-    await conn.execute(
-        """
-        UPDATE tickets SET status = $3, escalation_reason = coalesce($4, escalation_reason),
-                           updated_at = now()
-        WHERE tenant_id = $1 AND id = $2
-        """,
-        tenant_id,
-        ticket_id,
-        status,
-        reason,
-    )

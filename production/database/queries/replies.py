@@ -1,0 +1,53 @@
+"""Storing the agent's reply and all that goes with it in one round trip (migration 003)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from production.database.pool import Connection
+
+
+@dataclass(frozen=True)
+class ReplyRecord:
+    content: str
+    status: str  # "queued" (released) or "pending_approval" (draft)
+    kind: str  # "reply" or "apology"
+    tool_calls: list[dict[str, Any]]
+    latency_ms: int | None
+    tokens: int | None
+    escalation_reason: str | None
+    inbound_status: str  # "processed" or "failed"
+    metrics: dict[str, float]
+    metric_dimensions: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    event_type: str
+    reason: str
+    clause: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    topic: str
+    key: str
+    event: dict[str, Any]  # data.message_id is filled in with the reply's id
+
+
+async def store_reply(conn: Connection, tenant_id: str, inbound_id: UUID, reply: ReplyRecord,
+                      audit: AuditRecord, outbox: OutboxRecord | None) -> UUID | None:
+    """Store the reply; None when the inbound message already had one."""
+    reply_id: UUID | None = await conn.fetchval(
+        "SELECT fte_store_reply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+        "$15, $16, $17, $18, $19)",
+        tenant_id, inbound_id, reply.content, reply.status, reply.kind, reply.tool_calls,
+        reply.latency_ms, reply.tokens, reply.escalation_reason, audit.event_type, audit.reason,
+        audit.clause, audit.payload, outbox.topic if outbox else None,
+        outbox.key if outbox else None, outbox.event if outbox else None,
+        reply.inbound_status, reply.metrics, reply.metric_dimensions,
+    )
+    return reply_id
