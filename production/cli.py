@@ -28,7 +28,15 @@ def _cmd_topics(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _cmd_api(settings: Settings, _: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
     import uvicorn
+
+    if settings.api.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Several API processes: each writes its metrics to files that /metrics merges.
+        # Set before any worker imports prometheus_client; a fresh folder per start.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="fte-metrics-")
 
     uvicorn.run("production.api.app:create_app_from_env", factory=True,
                 host=settings.api.host, port=settings.api.port, workers=settings.api.workers,

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -31,3 +41,12 @@ DELIVERIES = Counter("fte_deliveries_total", "Outbound deliveries", ["channel", 
 GATE_DECISIONS = Counter(
     "fte_care_gate_decisions_total", "C.A.R.E. gate decisions", ["decision", "clause"]
 )
+
+
+def render() -> bytes:
+    """Return the exposition text; with several API processes, their merged metrics."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return bytes(generate_latest(registry))
+    return bytes(generate_latest(REGISTRY))

@@ -90,6 +90,8 @@ class LocalStack:
         env = dict(os.environ)
         env.update({"DATABASE_URL": database_url, "KAFKA_BOOTSTRAP_SERVERS": servers,
                     "API_PORT": str(self.api_port or self.settings.api.port)})
+        # One API process per core (at most two here) unless API_WORKERS says otherwise.
+        env.setdefault("API_WORKERS", str(min(2, os.cpu_count() or 1)))
         if self.broker is not None:
             env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # the local broker cannot do it
         if self.autonomy_demo:

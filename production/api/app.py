@@ -12,7 +12,7 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from production import __version__
@@ -21,7 +21,7 @@ from production.config import Settings, get_settings
 from production.database.pool import UNAVAILABLE_ERRORS, Pool, create_pool
 from production.logging import configure_logging
 from production.messaging.kafka import broker_reachable
-from production.metrics import HTTP_LATENCY
+from production.metrics import HTTP_LATENCY, render
 from production.services.intake import IdempotencyConflict
 
 log = structlog.get_logger(__name__)
@@ -72,7 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(render(), media_type=CONTENT_TYPE_LATEST)
 
     _install_error_handlers(app)
     app.add_middleware(LatencyMiddleware)

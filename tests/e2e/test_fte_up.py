@@ -67,6 +67,10 @@ async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
                     return any(m["direction"] == "outbound" for m in view["messages"])
 
                 await wait_for(replied, timeout_s=20)
+                # Two API processes here: /metrics merges what each of them observed.
+                metrics = (await http.get("/metrics")).text
+                assert ('fte_http_request_duration_seconds_count{method="POST",'
+                        'route="/api/v1/support/form",status="201"} 1.0') in metrics
         finally:
             code = await _interrupt(proc)
         assert code == 0

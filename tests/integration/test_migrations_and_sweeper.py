@@ -1,0 +1,89 @@
+"""Migrations from several pods at once, and the sweeper recovering messages the broker lost."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import uuid
+
+import asyncpg
+import structlog
+
+from production.database.migrate import load_migrations, migrate
+from production.domain.support_form import SupportFormSubmission
+from production.local_stack import EmbeddedPostgres
+from production.logging import configure_logging
+from production.services.intake import submit_support_form
+from tests.conftest import Stack, form, wait_for
+
+
+async def test_migrations_run_once_even_when_several_pods_start_together(
+    postgres: EmbeddedPostgres,
+) -> None:
+    name = f"fte_migrate_{uuid.uuid4().hex[:6]}"
+    admin = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{postgres.port}/postgres")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = f"postgresql://postgres@127.0.0.1:{postgres.port}/{name}"
+
+    results = await asyncio.gather(*(migrate(url) for _ in range(4)))
+
+    versions = [m.version for m in load_migrations()]
+    assert sorted(results, key=len, reverse=True)[0] == versions  # one pod applied them all
+    assert sum(len(r) for r in results) == len(versions)  # and nobody applied any twice
+    assert await migrate(url) == []  # a later run has nothing to do
+    conn = await asyncpg.connect(url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == len(versions)
+        seeded = await conn.fetch("SELECT channel, max_response_length, length_unit "
+                                  "FROM channel_configs ORDER BY channel")
+        assert [(r["channel"], r["max_response_length"], r["length_unit"]) for r in seeded] == [
+            ("email", 500, "words"), ("web_form", 300, "words"), ("whatsapp", 300, "chars")]
+    finally:
+        await conn.close()
+
+
+async def test_the_sweeper_requeues_a_message_whose_event_the_broker_lost(stack: Stack) -> None:
+    # Accept a form, then lose its event the way a restarted memory-only broker would:
+    # the outbox row counts as published, but nothing reached Kafka.
+    submission = SupportFormSubmission.model_validate(form())
+    receipt = await _accept_without_publishing(stack, submission)
+
+    async def replied() -> bool:
+        res = await stack.http.get(f"/api/v1/tickets/{receipt}")
+        return any(m["direction"] == "outbound" for m in res.json()["messages"])
+
+    await wait_for(replied, timeout_s=15, interval_s=0.2)
+    async with stack.pool.acquire() as conn:
+        republished = await conn.fetchval(
+            "SELECT last_published_at IS NOT NULL FROM messages m JOIN tickets t "
+            "ON t.id = m.ticket_id WHERE t.ticket_number = $1 AND m.direction = 'inbound'",
+            receipt)
+    assert republished
+
+
+async def _accept_without_publishing(stack: Stack, submission: SupportFormSubmission) -> str:
+    # Published where no worker listens (the dead-letter topic): for the worker it is lost.
+    receipt = await submit_support_form(stack.pool, tenant_id="techcorp", form=submission,
+                                        idempotency_key=None,
+                                        topic=stack.settings.kafka.topic_dlq)
+    return receipt.ticket_id
+
+
+def test_logs_are_json_and_carry_no_email_or_phone() -> None:
+    buffer = io.StringIO()
+    configure_logging("INFO", process="test")
+    structlog.configure(logger_factory=structlog.WriteLoggerFactory(file=buffer))
+    try:
+        structlog.get_logger("t").info("form_accepted", customer_id="c-1", channel="web_form",
+                                       note="from ada@example.com or +1 415 555 0123")
+    finally:
+        structlog.reset_defaults()
+        structlog.contextvars.clear_contextvars()
+    line = json.loads(buffer.getvalue().strip().splitlines()[-1])
+    assert line["event"] == "form_accepted"
+    assert line["customer_id"] == "c-1" and line["channel"] == "web_form"
+    assert line["process"] == "test" and line["level"] == "info" and line["timestamp"]
+    assert "ada@example.com" not in buffer.getvalue()
+    assert "415" not in buffer.getvalue()
