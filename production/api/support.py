@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
 
 from production.api.deps import pool, state
 from production.database.pool import Pool
@@ -28,6 +28,8 @@ async def submit_form(
     ] = None,
 ) -> SupportFormReceipt:
     settings = state(request).settings
+    if "web_form" not in settings.enabled_channels:
+        raise HTTPException(status_code=404, detail="the web_form channel is not enabled")
     receipt = await submit_support_form(
         db, tenant_id=settings.default_tenant, form=form, idempotency_key=idempotency_key,
         topic=settings.kafka.topic_incoming,

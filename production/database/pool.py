@@ -38,9 +38,10 @@ async def _init_connection(conn: Connection) -> None:
 async def _keep_session(conn: Connection) -> None:
     """Skip asyncpg's per-release reset round trip (unlock all, CLOSE ALL, UNLISTEN, RESET ALL).
 
-    Nothing here changes session state: no SET, LISTEN, cursors or session-level advisory
-    locks (only transaction-level ones, released at commit). asyncpg still rolls back any
-    transaction left open before the connection goes back to the pool.
+    Nothing here changes session state: no SET, LISTEN or cursors, and advisory locks are
+    transaction-level (released at commit) except the relay's leadership lock, which the relay
+    unlocks before it returns its connection. asyncpg still rolls back any transaction left
+    open before the connection goes back to the pool.
     """
 
 

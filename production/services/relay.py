@@ -29,6 +29,7 @@ from production.services.intake import publish_inbound
 log = structlog.get_logger(__name__)
 
 _MIN_IDLE_WAIT_S = 0.01
+_STANDBY_POLL_S = 1.0
 
 Send = Callable[[str, bytes, bytes, list[tuple[str, bytes]]], Awaitable[Any]]
 
@@ -102,25 +103,69 @@ async def _sweep_tenant(conn: Connection, settings: Settings, tenant_id: str,
 
 
 async def run_relay(pool: Pool, settings: Settings, send: Send, stopping: asyncio.Event) -> None:
-    """Relay until stopped. Polls fast while events flow and backs off to the poll interval
-    when idle (LISTEN/NOTIFY was dropped: NOTIFY takes a global lock at commit time, which
-    serializes every committing transaction that uses it)."""
+    """Relay until stopped, while this process holds the relay leadership.
+
+    Only one relay publishes at a time (a session advisory lock held on a dedicated
+    connection), so events leave in outbox order even with several replicas; the others
+    stand by and take over within a second when the leader's connection goes away.
+    Polls fast while events flow and backs off when idle (LISTEN/NOTIFY was dropped: NOTIFY
+    takes a global lock at commit time, which serializes every transaction that uses it).
+    """
     rel = settings.reliability
+    while not stopping.is_set():
+        leader = await _become_leader(pool, stopping)
+        if leader is None:
+            return
+        try:
+            await _relay_while_leader(pool, leader, send, stopping, rel.relay_batch_size,
+                                      rel.relay_poll_interval_s, rel.backoff_max_s)
+        finally:
+            # Unlock before the connection goes back to the pool (the pool does not reset it).
+            with contextlib.suppress(Exception):
+                await outbox.stop_leading(leader)
+            with contextlib.suppress(Exception):
+                await pool.release(leader, timeout=1)
+
+
+async def _become_leader(pool: Pool, stopping: asyncio.Event) -> Any:
+    """Return a pool connection holding the relay lock, or None once stopping."""
+    while not stopping.is_set():
+        conn = None
+        try:
+            conn = await pool.acquire()
+            if await outbox.try_lead(conn):
+                log.info("relay_leader")
+                return conn
+        except Exception as exc:
+            log.warning("relay_leadership_unavailable", error=type(exc).__name__)
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await pool.release(conn, timeout=1)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), _STANDBY_POLL_S)
+    return None
+
+
+async def _relay_while_leader(pool: Pool, leader: Any, send: Send, stopping: asyncio.Event,
+                              batch_size: int, max_idle_s: float, backoff_s: float) -> None:
     idle_wait = _MIN_IDLE_WAIT_S
     while not stopping.is_set():
+        if leader.is_closed():
+            log.warning("relay_leadership_lost")
+            return
         try:
-            published = await relay_once(pool, send, batch_size=rel.relay_batch_size)
+            published = await relay_once(pool, send, batch_size=batch_size)
         except Exception as exc:
             log.warning("relay_failed", error=repr(exc)[:300])
             published = 0
-            idle_wait = rel.backoff_max_s
-        if published == rel.relay_batch_size:
+            idle_wait = backoff_s
+        if published == batch_size:
             continue  # more are waiting
         if published:
             idle_wait = _MIN_IDLE_WAIT_S
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), idle_wait)
-        idle_wait = min(idle_wait * 2, max(rel.relay_poll_interval_s, _MIN_IDLE_WAIT_S))
+        idle_wait = min(idle_wait * 2, max(max_idle_s, _MIN_IDLE_WAIT_S))
 
 
 async def run_sweeper(pool: Pool, settings: Settings, stopping: asyncio.Event) -> None:

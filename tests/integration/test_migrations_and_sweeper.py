@@ -87,3 +87,54 @@ def test_logs_are_json_and_carry_no_email_or_phone() -> None:
     assert line["process"] == "test" and line["level"] == "info" and line["timestamp"]
     assert "ada@example.com" not in buffer.getvalue()
     assert "415" not in buffer.getvalue()
+
+
+async def test_only_one_relay_publishes_at_a_time_and_a_standby_takes_over(
+    postgres: EmbeddedPostgres, broker: object
+) -> None:
+    from production.config import Settings
+    from production.database.pool import create_pool
+    from production.database.queries import outbox
+    from production.services.relay import run_relay
+    from tests.conftest import isolated_settings
+
+    settings: Settings = await isolated_settings(postgres, broker, "relay")  # type: ignore[arg-type]
+    pool = await create_pool(settings, min_size=1, max_size=6)
+    published: dict[str, list[str]] = {"a": [], "b": []}
+
+    def recorder(name: str):  # type: ignore[no-untyped-def]
+        async def send(topic: str, key: bytes, value: bytes, headers: object) -> object:
+            published[name].append(key.decode())
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+        return send
+
+    async def enqueue(keys: range) -> None:
+        async with pool.acquire() as conn:
+            for i in keys:
+                await outbox.enqueue(conn, "techcorp", topic="t", key=str(i), payload={"i": i})
+
+    stop_a, stop_b = asyncio.Event(), asyncio.Event()
+    relay_a = asyncio.create_task(run_relay(pool, settings, recorder("a"), stop_a))
+    await asyncio.sleep(0.3)
+    relay_b = asyncio.create_task(run_relay(pool, settings, recorder("b"), stop_b))
+    try:
+        await enqueue(range(50))
+        await wait_for(lambda: _published(published, 50))
+        assert published["a"] == [str(i) for i in range(50)]  # the leader, in outbox order
+        assert published["b"] == []  # the standby published nothing
+        stop_a.set()
+        await relay_a
+        await enqueue(range(50, 60))
+        await wait_for(lambda: _published(published, 60), timeout_s=10)
+        assert published["b"] == [str(i) for i in range(50, 60)]
+    finally:
+        stop_a.set()
+        stop_b.set()
+        await asyncio.gather(relay_a, relay_b)
+        await pool.close()
+
+
+async def _published(published: dict[str, list[str]], total: int) -> bool:
+    return sum(len(v) for v in published.values()) >= total

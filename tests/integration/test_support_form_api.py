@@ -9,12 +9,22 @@ import pytest
 from production.database.pool import Pool
 from tests.conftest import Stack, form, unique_email
 
-TABLES = ("customers", "customer_identifiers", "conversations", "messages", "tickets", "outbox")
+# What a web form submission writes. Scoped so that replies the session's worker is still
+# writing for earlier tests (outbound messages, outgoing events) do not count.
+INTAKE_ROWS = {
+    "customers": "SELECT count(*) FROM customers",
+    "customer_identifiers": "SELECT count(*) FROM customer_identifiers",
+    "conversations": "SELECT count(*) FROM conversations",
+    "tickets": "SELECT count(*) FROM tickets WHERE source_channel = 'web_form'",
+    "messages": "SELECT count(*) FROM messages WHERE channel = 'web_form' "
+                "AND direction = 'inbound'",
+    "outbox": "SELECT count(*) FROM outbox WHERE topic = 'fte.tickets.incoming'",
+}
 
 
 async def _counts(pool: Pool) -> dict[str, int]:
     async with pool.acquire() as conn:
-        return {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in TABLES}
+        return {name: await conn.fetchval(sql) for name, sql in INTAKE_ROWS.items()}
 
 
 INVALID = [
@@ -120,3 +130,23 @@ async def test_metrics_expose_request_latency_by_route(stack: Stack) -> None:
     text = (await stack.http.get("/metrics")).text
     assert ('fte_http_request_duration_seconds_count{method="GET",'
             'route="/api/v1/health/live",status="200"}') in text
+
+
+async def test_a_disabled_web_form_channel_accepts_nothing(stack: Stack) -> None:
+    import httpx
+
+    from production.local_stack import free_port
+    from tests.conftest import _serve_api
+
+    settings = stack.settings.model_copy(update={"enabled_channels": ["email", "whatsapp"]})
+    server, task = await _serve_api(settings, port := free_port())
+    before = await _counts(stack.pool)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            res = await http.post("/api/v1/support/form", json=form())
+    finally:
+        server.should_exit = True
+        await task
+    assert res.status_code == 404
+    assert "not enabled" in res.json()["detail"]
+    assert await _counts(stack.pool) == before

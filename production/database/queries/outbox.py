@@ -60,3 +60,17 @@ async def purge_published(conn: Connection, *, older_than_s: float) -> int:
         older_than_s,
     )
     return int(status.split()[-1])
+
+
+# Any constant works; every relay process uses the same one.
+_RELAY_LOCK_KEY = 7_340_112_234
+
+
+async def try_lead(conn: Connection) -> bool:
+    """Take the relay leadership on this session if nobody holds it."""
+    got: bool = await conn.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK_KEY)
+    return got
+
+
+async def stop_leading(conn: Connection) -> None:
+    await conn.execute("SELECT pg_advisory_unlock($1)", _RELAY_LOCK_KEY)
