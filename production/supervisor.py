@@ -25,7 +25,7 @@ from production.database.migrate import migrate
 from production.database.pool import create_pool
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port, stop_process
 from production.messaging.kafka import ensure_topics
-from production.services.knowledge import load_if_empty
+from production.services.knowledge import KnowledgeStatus, load_if_empty
 
 log = structlog.get_logger(__name__)
 
@@ -99,7 +99,7 @@ class LocalStack:
             env.update({"CARE_AUTONOMY_ENABLED": "true", "CARE_SHADOW_MODE": "false"})
         return env
 
-    async def prepare(self, database_url: str, settings: Settings) -> int:
+    async def prepare(self, database_url: str, settings: Settings) -> KnowledgeStatus:
         await migrate(database_url)
         await ensure_topics(settings)
         pool = await create_pool(settings, min_size=1, max_size=2)
@@ -138,7 +138,7 @@ class LocalStack:
             self.postgres.stop()
 
 
-def banner(stack: LocalStack, database_url: str, servers: str, kb_loaded: int) -> str:
+def banner(stack: LocalStack, database_url: str, servers: str, kb: KnowledgeStatus) -> str:
     host = "127.0.0.1"
     port = stack.api_port or stack.settings.api.port
     base = f"http://{host}:{port}"
@@ -160,8 +160,9 @@ def banner(stack: LocalStack, database_url: str, servers: str, kb_loaded: int) -
         f"  API docs           {base}/docs",
         f"  Database           {db_note} at {database_url.split('@')[-1]}",
         f"  Kafka              {kafka_note} at {servers}",
-        f"  Knowledge base     {kb_loaded} sections loaded now" if kb_loaded else
-        "  Knowledge base     already loaded",
+        f"  Knowledge base     {kb.sections} sections"
+        + (" (loaded now from context/)" if kb.loaded_now else "")
+        + ("" if kb.sections else ": EMPTY, run from the repository root to load context/"),
         f"  C.A.R.E. autonomy  {autonomy}",
         "  Press Ctrl-C to stop everything.",
         "",
@@ -187,9 +188,9 @@ def run_up(settings: Settings, *, data_dir: Path, autonomy_demo: bool,
         child_settings = settings.model_copy(deep=True)
         child_settings.database.url = SecretStr(database_url)
         child_settings.kafka.bootstrap_servers = servers
-        kb_loaded = asyncio.run(stack.prepare(database_url, child_settings))
+        kb = asyncio.run(stack.prepare(database_url, child_settings))
         stack.start_children(env)
-        print(banner(stack, database_url, servers, kb_loaded), flush=True)
+        print(banner(stack, database_url, servers, kb), flush=True)
         while not stopping:
             stack.supervise_once()
             time.sleep(0.2)

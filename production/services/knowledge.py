@@ -49,11 +49,17 @@ async def load_markdown(pool: Pool, tenant_id: str, path: Path) -> int:
     return len(sections)
 
 
-async def load_if_empty(pool: Pool, tenant_id: str, folder: Path) -> int:
+@dataclass(frozen=True)
+class KnowledgeStatus:
+    sections: int  # in the knowledge base now
+    loaded_now: bool
+
+
+async def load_if_empty(pool: Pool, tenant_id: str, folder: Path) -> KnowledgeStatus:
     """Load `product-docs.md` from the folder when the tenant's knowledge base is empty."""
     async with pool.acquire() as conn:
         count = await reference.count_knowledge(conn, tenant_id)
     docs = folder / "product-docs.md"
     if count or not docs.exists():
-        return 0
-    return await load_markdown(pool, tenant_id, docs)
+        return KnowledgeStatus(sections=count, loaded_now=False)
+    return KnowledgeStatus(sections=await load_markdown(pool, tenant_id, docs), loaded_now=True)

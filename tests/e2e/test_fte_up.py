@@ -52,6 +52,7 @@ async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
             assert f"http://127.0.0.1:{port}/api/v1/health" in banner
             assert "embedded PostgreSQL" in banner and "tansu" in banner
             assert "ON for the internal tenant 'techcorp' only" in banner
+            assert "Knowledge base     16 sections (loaded now from context/)" in banner
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
                 async def healthy() -> bool:
                     try:
@@ -81,7 +82,7 @@ async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
         port = free_port()
         proc, banner = await _start_up(data_dir, port)
         try:
-            assert "already loaded" in banner
+            assert "Knowledge base     16 sections\n" in banner  # kept, not loaded again
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
                 async def found() -> bool:
                     try:
