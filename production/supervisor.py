@@ -3,7 +3,8 @@
 Starts (unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS point elsewhere) the embedded PostgreSQL
 and the local Kafka-protocol broker, migrates, creates the topics, loads the knowledge base when
 it is empty, then runs `fte api`, `fte worker`, `fte dispatcher` and `fte relay`, restarting any
-that dies. Ctrl-C (or SIGTERM) stops every child cleanly, then the broker and the database.
+of them, the database or the broker that dies. Ctrl-C (or SIGTERM) stops every child cleanly,
+then the broker and the database.
 """
 
 from __future__ import annotations
@@ -115,6 +116,22 @@ class LocalStack:
             child.start()
             self.children.append(child)
 
+    def revive_infrastructure(self, settings: Settings) -> None:
+        """Restart the embedded database or broker if it died, on the same port.
+
+        The database keeps its data. The broker keeps nothing (memory storage): its topics are
+        created again, and the sweeper re-queues what was accepted but never processed.
+        """
+        if self.postgres is not None and self.postgres.proc is not None \
+                and self.postgres.proc.poll() is not None:
+            log.warning("postgres_restarted", code=self.postgres.proc.returncode)
+            self.postgres.start()
+        if self.broker is not None and self.broker.proc is not None \
+                and self.broker.proc.poll() is not None:
+            log.warning("broker_restarted", code=self.broker.proc.returncode)
+            self.broker.start()
+            asyncio.run(ensure_topics(settings))
+
     def supervise_once(self) -> None:
         """Restart children that died, backing off when one keeps dying."""
         for child in self.children:
@@ -192,6 +209,7 @@ def run_up(settings: Settings, *, data_dir: Path, autonomy_demo: bool,
         stack.start_children(env)
         print(banner(stack, database_url, servers, kb), flush=True)
         while not stopping:
+            stack.revive_infrastructure(child_settings)
             stack.supervise_once()
             time.sleep(0.2)
         print("Stopping the local stack...", flush=True)

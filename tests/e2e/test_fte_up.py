@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import asyncpg
 import httpx
+import psutil
 import pytest
 
 from production.local_stack import free_port
@@ -93,3 +96,70 @@ async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
                 await wait_for(found, timeout_s=30, interval_s=0.2)
         finally:
             assert await _interrupt(proc) == 0
+
+
+async def test_fte_up_revives_a_killed_broker_and_no_accepted_message_is_lost() -> None:
+    """The local broker keeps everything in memory: killing it loses every topic and event.
+    `fte up` restarts it, recreates the topics, and the sweeper re-queues what was lost."""
+    with tempfile.TemporaryDirectory(prefix="fte-up-broker-") as tmp:
+        os.chmod(tmp, 0o755)
+        port = free_port()
+        os.environ["FTE_SWEEPER_DEADLINE_S"] = "3"
+        os.environ["FTE_SWEEPER_INTERVAL_S"] = "0.5"
+        try:
+            proc, banner = await _start_up(Path(tmp) / "data", port)
+        finally:
+            del os.environ["FTE_SWEEPER_DEADLINE_S"], os.environ["FTE_SWEEPER_INTERVAL_S"]
+        broker_port = banner.split("tansu broker (memory) at 127.0.0.1:")[1].split()[0]
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+                async def healthy() -> bool:
+                    try:
+                        return (await http.get("/api/v1/health")).status_code == 200
+                    except httpx.TransportError:
+                        return False
+
+                await wait_for(healthy, timeout_s=30, interval_s=0.2)
+                worker = next(p for p in psutil.Process(proc.pid).children()
+                              if "worker" in p.cmdline())
+                worker.suspend()
+                # Accepted and relayed to the broker, but not yet consumed ...
+                tickets = [(await http.post("/api/v1/support/form", json=form())).json()
+                           ["ticket_id"] for _ in range(3)]
+                where = banner.split("PostgreSQL 18 + pgvector at ")[1].split()[0]
+                dsn = f"postgresql://postgres@{where}"
+                await wait_for(lambda: _all_relayed(dsn), timeout_s=10)
+                # ... when the broker dies with everything it held.
+                subprocess.run(["pkill", "-KILL", "-f", f"tcp://127.0.0.1:{broker_port}"],
+                               check=True)
+                worker.resume()
+                # Accepted while the broker is dead or empty: the outbox carries these.
+                tickets += [(await http.post("/api/v1/support/form", json=form())).json()
+                            ["ticket_id"] for _ in range(2)]
+
+                async def all_replied() -> bool:
+                    for ticket in tickets:
+                        view = (await http.get(f"/api/v1/tickets/{ticket}")).json()
+                        if not any(m["direction"] == "outbound" for m in view["messages"]):
+                            return False
+                    return True
+
+                await wait_for(all_replied, timeout_s=60, interval_s=0.5)
+                conn = await asyncpg.connect(dsn)
+                try:
+                    swept = await conn.fetchval(
+                        "SELECT count(*) FROM messages WHERE last_published_at IS NOT NULL")
+                finally:
+                    await conn.close()
+                assert swept >= 3  # the three the broker lost came back through the sweeper
+        finally:
+            assert await _interrupt(proc) == 0
+
+
+async def _all_relayed(dsn: str) -> bool:
+    conn = await asyncpg.connect(dsn)
+    try:
+        pending = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        return bool(pending == 0)
+    finally:
+        await conn.close()
