@@ -196,6 +196,17 @@ async def wait_for(predicate, timeout_s: float = 10.0, interval_s: float = 0.05)
         await asyncio.sleep(interval_s)
 
 
+async def wait_until_healthy(http: httpx.AsyncClient, timeout_s: float = 30.0) -> None:
+    """Wait until the API at `http` answers its health check with 200."""
+    async def healthy() -> bool:
+        try:
+            return (await http.get("/api/v1/health")).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    await wait_for(healthy, timeout_s=timeout_s, interval_s=0.2)
+
+
 async def isolated_settings(postgres: EmbeddedPostgres, broker: LocalBroker, tag: str, *,
                             autonomy: bool = True) -> Settings:
     """A fresh, migrated database and its own topics and consumer groups on the shared servers."""

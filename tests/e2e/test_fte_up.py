@@ -17,14 +17,15 @@ import psutil
 import pytest
 
 from production.local_stack import free_port
-from tests.conftest import ROOT, form, wait_for
+from tests.conftest import ROOT, form, wait_for, wait_until_healthy
 
 STRIP = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "CARE_AUTONOMY_ENABLED", "CARE_SHADOW_MODE")
 
 
-async def _start_up(data_dir: Path, port: int) -> tuple[asyncio.subprocess.Process, str]:
+async def _start_up(data_dir: Path, port: int, **extra_env: str
+                    ) -> tuple[asyncio.subprocess.Process, str]:
     env = {k: v for k, v in os.environ.items() if k not in STRIP}
-    env["LOG_LEVEL"] = "WARNING"
+    env.update(LOG_LEVEL="WARNING", **extra_env)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "production.cli", "up", "--data-dir", str(data_dir),
         "--port", str(port), cwd=ROOT, env=env,
@@ -57,13 +58,7 @@ async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
             assert "ON for the internal tenant 'techcorp' only" in banner
             assert "Knowledge base     16 sections (loaded now from context/)" in banner
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-                async def healthy() -> bool:
-                    try:
-                        return (await http.get("/api/v1/health")).status_code == 200
-                    except httpx.TransportError:
-                        return False
-
-                await wait_for(healthy, timeout_s=30, interval_s=0.2)
+                await wait_until_healthy(http)
                 ticket = (await http.post("/api/v1/support/form", json=form())).json()["ticket_id"]
 
                 async def replied() -> bool:
@@ -104,22 +99,12 @@ async def test_fte_up_revives_a_killed_broker_and_no_accepted_message_is_lost() 
     with tempfile.TemporaryDirectory(prefix="fte-up-broker-") as tmp:
         os.chmod(tmp, 0o755)
         port = free_port()
-        os.environ["FTE_SWEEPER_DEADLINE_S"] = "3"
-        os.environ["FTE_SWEEPER_INTERVAL_S"] = "0.5"
-        try:
-            proc, banner = await _start_up(Path(tmp) / "data", port)
-        finally:
-            del os.environ["FTE_SWEEPER_DEADLINE_S"], os.environ["FTE_SWEEPER_INTERVAL_S"]
+        proc, banner = await _start_up(Path(tmp) / "data", port, FTE_SWEEPER_DEADLINE_S="3",
+                                       FTE_SWEEPER_INTERVAL_S="0.5")
         broker_port = banner.split("tansu broker (memory) at 127.0.0.1:")[1].split()[0]
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-                async def healthy() -> bool:
-                    try:
-                        return (await http.get("/api/v1/health")).status_code == 200
-                    except httpx.TransportError:
-                        return False
-
-                await wait_for(healthy, timeout_s=30, interval_s=0.2)
+                await wait_until_healthy(http)
                 worker = next(p for p in psutil.Process(proc.pid).children()
                               if "worker" in p.cmdline())
                 worker.suspend()

@@ -24,6 +24,7 @@ from tests.conftest import (
     isolated_settings,
     make_settings,
     wait_for,
+    wait_until_healthy,
 )
 
 
@@ -116,13 +117,7 @@ async def test_worker_sigkilled_mid_stream_then_restarted_replies_exactly_once_t
     total = 80
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            async def api_up() -> bool:
-                try:
-                    return (await http.get("/api/v1/health")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await wait_for(api_up, timeout_s=30, interval_s=0.2)
+            await wait_until_healthy(http)
             killed = False
             for i in range(total):
                 res = await http.post("/api/v1/support/form", json=form())
