@@ -4,6 +4,8 @@
 2. Closed loop: 100 connections as fast as they go for 15 s (maximum sustained throughput).
 3. End to end: 500 messages offered at 20/s; latency from accepted submit to stored reply,
    plus lost and duplicated replies.
+4. Knowledge-base search at 10k chunks: hybrid search p95 and recall@5 against exact search
+   (bench/kb_search.py).
 
 Prints a table and writes bench/results.json. Set BENCH_QUICK=1 for a short smoke run.
 """
@@ -25,6 +27,7 @@ from typing import Any
 import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import kb_search
 from loadgen import RunResult, closed_loop, open_loop, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,9 +185,11 @@ async def main() -> int:
             proc.send_signal(signal.SIGINT)
             await asyncio.wait_for(proc.wait(), 60)
 
+    results["kb_search"] = await kb_search.run()
     out = ROOT / "bench" / "results.json"
     out.write_text(json.dumps(results, indent=2, default=str))
     print_table(results)
+    kb_search.print_report(results["kb_search"])
     print(f"\nwritten to {out.relative_to(ROOT)}")
     return 0
 

@@ -62,6 +62,51 @@ def _cmd_up(settings: Settings, args: argparse.Namespace) -> int:
                   autonomy_demo=not args.observe_only, api_port=args.port)
 
 
+def _cmd_kb(settings: Settings, args: argparse.Namespace) -> int:
+    from production.playground import kb_load
+
+    return kb_load(settings, Path(args.data_dir).resolve(), Path(args.path), args.tenant)
+
+
+def _cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    from production.domain.messages import InvalidMessage
+    from production.playground import ask_once
+    from production.services import intake
+    from production.services.ask import Question
+
+    question = Question(channel=args.channel, sender=args.sender, message=args.message,
+                        subject=args.subject, name=args.name, tenant_id=args.tenant)
+    try:
+        intake.sender_of(question.inbound())  # refuse bad input before anything starts
+    except (InvalidMessage, ValueError) as exc:
+        print(f"fte ask: {exc}", file=sys.stderr)
+        return 2
+    return ask_once(settings, Path(args.data_dir).resolve(), question)
+
+
+def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from production.playground import run_eval
+
+    try:
+        return run_eval(settings, Path(args.data_dir).resolve(), Path(args.path), as_json=args.json,
+                        check=args.check)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"fte eval: {args.path}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _cmd_mcp(settings: Settings, args: argparse.Namespace) -> int:
+    from production.agent.mcp_server import main as mcp_main
+
+    return mcp_main(["--transport", args.transport, "--port", str(args.port)])
+
+
+def _add_local_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", default=".fte",
+                        help="the embedded database's folder, used when DATABASE_URL is unset")
+    parser.add_argument("--tenant", default="techcorp", help="tenant id (default techcorp)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fte", description="Customer Success Digital FTE")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -76,6 +121,31 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="process inbound messages with the agent")
     sub.add_parser("dispatcher", help="deliver released replies")
     sub.add_parser("relay", help="publish the outbox and sweep stale messages")
+
+    kb = sub.add_parser("kb", help="knowledge base")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    load = kb_sub.add_parser("load", help="chunk, embed and upsert Markdown documents")
+    load.add_argument("path", help="a Markdown file or a folder of them")
+    _add_local_options(load)
+
+    ask = sub.add_parser("ask", help="run one message through the agent; print one JSON object")
+    ask.add_argument("--channel", required=True, choices=["email", "whatsapp", "web_form"])
+    ask.add_argument("--from", dest="sender", required=True,
+                     help="the customer's email address (or phone number for whatsapp)")
+    ask.add_argument("--subject", default=None)
+    ask.add_argument("--name", default=None)
+    ask.add_argument("message")
+    _add_local_options(ask)
+
+    ev = sub.add_parser("eval", help="score the agent on labelled tickets")
+    ev.add_argument("path", nargs="?", default="context/sample-tickets.json")
+    ev.add_argument("--json", action="store_true", help="print the report as JSON")
+    ev.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    _add_local_options(ev)
+
+    mcp = sub.add_parser("mcp", help="serve the five agent tools over MCP")
+    mcp.add_argument("--transport", default="stdio", choices=["stdio", "streamable-http"])
+    mcp.add_argument("--port", type=int, default=8765, help="port for streamable-http")
     return parser
 
 
@@ -85,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level, process=args.command)
     if args.command in ("worker", "dispatcher", "relay"):
         return _run_async(args.command)
-    handlers = {"up": _cmd_up, "migrate": _cmd_migrate, "topics": _cmd_topics, "api": _cmd_api}
+    handlers = {"up": _cmd_up, "migrate": _cmd_migrate, "topics": _cmd_topics, "api": _cmd_api,
+                "kb": _cmd_kb, "ask": _cmd_ask, "eval": _cmd_eval, "mcp": _cmd_mcp}
     return handlers[args.command](settings, args)
 
 

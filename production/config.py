@@ -59,6 +59,7 @@ class OpenAISettings(BaseSettings):
     api_key: SecretStr | None = None
     model: str = "gpt-4o-mini"
     base_url: str | None = None
+    embedding_model: str = "text-embedding-3-small"
 
 
 class GmailSettings(BaseSettings):

@@ -7,15 +7,19 @@ real stack with nothing but `pip install`. `fte up` and the test fixtures start 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
+
+from production.config import Settings
 
 DATABASE_NAME = "fte"
 
@@ -154,3 +158,33 @@ class LocalBroker:
 
     def stop(self) -> None:
         stop_process(self.proc, timeout_s=5)
+
+
+def running_postgres_port(data_dir: Path) -> int | None:
+    """Return the port of a live PostgreSQL already serving `data_dir` (e.g. `fte up`'s)."""
+    try:
+        lines = (data_dir / "postmaster.pid").read_text().splitlines()
+        pid, port = int(lines[0]), int(lines[3])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return None
+    return port
+
+
+@contextlib.contextmanager
+def local_database(settings: Settings, data_dir: Path) -> Iterator[str]:
+    """Yield a database URL: DATABASE_URL, else the embedded one (joined if already running,
+    otherwise started for the duration and stopped after)."""
+    if settings.database.url is not None:
+        yield settings.database.url.get_secret_value()
+        return
+    pgdata = data_dir / "pgdata"
+    if (port := running_postgres_port(pgdata)) is not None:
+        yield EmbeddedPostgres(pgdata, port=port).url
+        return
+    postgres = EmbeddedPostgres(pgdata)
+    postgres.start()
+    try:
+        yield postgres.url
+    finally:
+        postgres.stop()

@@ -26,6 +26,7 @@ from production.database.migrate import migrate
 from production.database.pool import create_pool
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port, stop_process
 from production.messaging.kafka import ensure_topics
+from production.services.embeddings import embedder_for
 from production.services.knowledge import KnowledgeStatus, load_if_empty
 
 log = structlog.get_logger(__name__)
@@ -105,7 +106,8 @@ class LocalStack:
         await ensure_topics(settings)
         pool = await create_pool(settings, min_size=1, max_size=2)
         try:
-            return await load_if_empty(pool, INTERNAL_TENANT, Path("context"))
+            return await load_if_empty(pool, INTERNAL_TENANT, Path("context"),
+                                       embedder_for(settings))
         finally:
             await pool.close()
 

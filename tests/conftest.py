@@ -32,6 +32,7 @@ from production.database.migrate import migrate
 from production.database.pool import Pool, create_pool
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
 from production.messaging.kafka import ensure_topics, make_consumer, make_producer
+from production.services.embeddings import local_embedder
 from production.services.knowledge import load_markdown
 from production.services.process_inbound import WorkerDeps
 from production.workers import dispatcher, worker
@@ -88,7 +89,7 @@ async def settings(postgres: EmbeddedPostgres, broker: LocalBroker) -> Settings:
 @pytest.fixture(scope="session")
 async def pool(settings: Settings) -> AsyncIterator[Pool]:
     db = await create_pool(settings, min_size=1, max_size=10)
-    await load_markdown(db, "techcorp", ROOT / "context" / "product-docs.md")
+    await load_markdown(db, "techcorp", ROOT / "context" / "product-docs.md", local_embedder())
     yield db
     await db.close()
 
@@ -137,7 +138,8 @@ async def running_stack(settings: Settings, pool: Pool, *, workers: bool = True
         consumers = [incoming, outgoing]
         for consumer in consumers:
             await consumer.start()
-        deps = WorkerDeps(pool=pool, settings=settings, agent=SupportAgent(settings))
+        deps = WorkerDeps(pool=pool, settings=settings, agent=SupportAgent(settings),
+                          embedder=local_embedder())
         tasks += [
             asyncio.create_task(worker.build_loop(deps, producer, incoming, stopping).run()),
             asyncio.create_task(dispatcher.build_loop(
@@ -228,7 +230,8 @@ async def isolated_settings(postgres: EmbeddedPostgres, broker: LocalBroker, tag
     await ensure_topics(built)
     db = await create_pool(built, min_size=1, max_size=1)
     try:
-        await load_markdown(db, "techcorp", ROOT / "context" / "product-docs.md")
+        await load_markdown(db, "techcorp", ROOT / "context" / "product-docs.md",
+                            local_embedder())
     finally:
         await db.close()
     return built

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from production.database.pool import Pool
+from production.services.embeddings import Embedder
 
 
 @dataclass
@@ -19,6 +21,7 @@ class ToolCall:
 @dataclass
 class SupportRunContext:
     pool: Pool
+    embedder: Embedder
     tenant_id: str
     customer_id: UUID
     conversation_id: UUID
@@ -29,8 +32,27 @@ class SupportRunContext:
     customer_name: str | None
     ticket_id: UUID | None = None
     ticket_number: str | None = None
+    # The customer's own addresses and numbers: the only ones a reply may contain.
+    customer_identifiers: tuple[str, ...] = ()
+    sentiment: float = 0.5
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
     # Decisions the run stages; the worker commits them with the reply in one transaction.
     reply: str | None = None
-    escalation_reason: str | None = None
+    escalation_reasons: list[str] = field(default_factory=list)
+    guardrail: str | None = None  # the output guardrail's tripwire code, if one fired
+    kb_searches: int = 0
     kb_hit: bool = False
+    kb_topic: str | None = None  # the best passage's title, when the answer is grounded
     tool_calls: list[ToolCall] = field(default_factory=list)
+
+    @property
+    def escalation_reason(self) -> str | None:
+        return self.escalation_reasons[0] if self.escalation_reasons else None
+
+    def escalate(self, *reasons: str) -> None:
+        for reason in reasons:
+            if reason not in self.escalation_reasons:
+                self.escalation_reasons.append(reason)
+
+    def called(self, name: str) -> bool:
+        return any(c.name == name and c.ok for c in self.tool_calls)

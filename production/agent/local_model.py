@@ -18,16 +18,8 @@ from agents.handoffs import Handoff
 from agents.items import TResponseInputItem, TResponseStreamEvent
 from openai.types.responses import ResponseFunctionToolCall
 
-# Words that always need a human, whatever the knowledge base says.
-_ESCALATION_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("legal_or_compliance", re.compile(
-        r"\b(lawyer|attorney|legal action|lawsuit|sue|gdpr request|court)\b", re.I)),
-    ("refund", re.compile(r"\b(refund|money back|chargeback|reimburse)", re.I)),
-    ("pricing_or_contract", re.compile(
-        r"\b(price|pricing|quote|discount|contract|how much|cost us|enterprise plan)\b", re.I)),
-    ("human_request", re.compile(
-        r"\b(human|real person|representative|speak to (an? )?(agent|manager|someone))\b", re.I)),
-]
+from production.agent import escalation
+
 _STOPWORDS = frozenset({
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from",
     "have", "how", "i", "if", "in", "is", "it", "me", "my", "of", "on", "or", "please", "so",
@@ -58,15 +50,7 @@ def keywords(text: str, limit: int = 6) -> str:
     for word in words:
         if word not in seen and len(word) > 2:
             seen.append(word)
-    return " OR ".join(seen[:limit])
-
-
-def escalation_reason(text: str) -> str | None:
-    """Return the first hard escalation reason the message triggers, if any."""
-    for reason, pattern in _ESCALATION_PATTERNS:
-        if pattern.search(text):
-            return reason
-    return None
+    return " ".join(seen[:limit])
 
 
 def _first_sentences(text: str, count: int) -> str:
@@ -75,24 +59,10 @@ def _first_sentences(text: str, count: int) -> str:
     return " ".join(sentences[:count])
 
 
-def _earlier_contact(history: list[dict[str, Any]], channel: str | None) -> str | None:
-    earlier = [m for m in history if not m.get("current") and m.get("direction") == "inbound"]
-    if not earlier:
-        return None
-    last = earlier[-1]
-    topic = last.get("subject") or _first_sentences(str(last.get("content", "")), 1)[:80]
-    via = {"email": "email", "whatsapp": "WhatsApp", "web_form": "our web form"}.get(
-        str(last.get("channel")), str(last.get("channel"))
-    )
-    if channel and last.get("channel") == channel:
-        return f'I see you contacted us earlier about "{topic}".'
-    return f'I see you contacted us earlier about "{topic}" via {via}.'
-
-
 class LocalSupportModel(Model):
     """Plans create_ticket → get_customer_history → search_knowledge_base → respond/escalate.
 
-    The agent stops at send_response (StopAtTools), so the model is never asked to echo it.
+    The run ends once send_response is accepted, so the model is never asked to echo it.
     """
 
     async def get_response(
@@ -141,30 +111,36 @@ class LocalSupportModel(Model):
         if not hits and len(searches) < 2 and keywords(message):
             return _call(step, "search_knowledge_base", {"query": keywords(message)})
 
-        reason = escalation_reason(message) or (None if hits else "no_kb_match")
-        if reason and "escalate_to_human" not in outputs:
-            return _call(step, "escalate_to_human", {"reason": reason})
-        history = (outputs["get_customer_history"][0] or {}).get("messages", [])
-        channel = next((m.get("channel") for m in history if m.get("current")), None)
-        return _call(step, "send_response", {"message": _compose(reason, hits, history, channel)})
+        reasons = escalation.detect(
+            # With nothing found there is nothing to ground an answer in: no_kb_match.
+            message, searches_without_match=0 if hits else max(len(searches), 2)).reasons
+        if reasons and "escalate_to_human" not in outputs:
+            return _call(step, "escalate_to_human", {"reason": reasons[0]})
+        history = outputs["get_customer_history"][0] or {}
+        return _call(step, "send_response", {"message": _compose(bool(reasons), hits, history)})
 
 
-def _compose(reason: str | None, hits: list[dict[str, Any]], history: list[dict[str, Any]],
-             channel: str | None) -> str:
+# How many sentences of the best passage each channel's answer quotes.
+_SENTENCES = {"whatsapp": 2, "web_form": 4, "email": 6}
+
+
+def _compose(escalated: bool, hits: list[dict[str, Any]], history: dict[str, Any]) -> str:
+    channel = str(history.get("channel") or "web_form")
     parts: list[str] = []
-    if (earlier := _earlier_contact(history, channel)) is not None:
-        parts.append(earlier)
-    if reason:
+    if acknowledge := history.get("acknowledge"):
+        parts.append(str(acknowledge))
+    if escalated:
         parts.append("Thank you for reaching out. I have passed your request to a specialist on "
                      "our team, who will follow up with you personally.")
     else:
-        best = max(hits, key=lambda h: float(h.get("score", 0)))
-        parts.append(f"Here is what should help with {best['title'].lower()}: "
-                     f"{_first_sentences(str(best['content']), 3)}")
-        parts.append("If that does not solve it, just reply and we will dig deeper.")
+        best = hits[0]
+        body = _first_sentences(str(best["content"]), _SENTENCES.get(channel, 4))
+        if channel == "whatsapp":
+            parts.append(body)
+        else:
+            parts.append(f"Here is what should help with {str(best['title']).lower()}: {body}")
+            parts.append("If that does not solve it, just reply and we will dig deeper.")
     return " ".join(parts)
-
-
 def _parse(output: Any) -> Any:
     if isinstance(output, str):
         try:

@@ -1,4 +1,8 @@
-"""The five tools the agent may call. Each records itself on the run context."""
+"""The five tools the agent may call: thin wrappers over `operations`, fed by the run context.
+
+The tools also hold the line the prompt asks for: they refuse calls out of order or over the
+budget (the model gets an error it can act on), and `send_response` runs the output guardrail.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +11,54 @@ from typing import Any
 
 from agents import FunctionTool, RunContextWrapper, function_tool
 
+from production.agent import guardrails, operations
 from production.agent.context import SupportRunContext, ToolCall
-from production.database.queries import messages, reference, tickets
+from production.agent.escalation import REASONS
+from production.agent.prompts import SYSTEM_PROMPT
 
-MAX_KB_RESULTS = 5
-# Full-text ranks below this are treated as no match.
-MIN_KB_SCORE = 0.01
+# Tool-call budget of one run: the five tools, a second search and a little slack. Past it only
+# escalate_to_human and send_response are accepted, so a run can always end well.
+MAX_TOOL_CALLS = 8
+MAX_SEARCHES = 3
 
-ESCALATION_REASONS = (
-    "pricing_or_contract", "refund", "legal_or_compliance", "human_request", "objection",
-    "negative_sentiment", "no_kb_match", "prompt_injection", "unknown_high_risk",
-)
+HOLDING_REPLY = ("Thank you for reaching out. I have passed your request to a specialist on our "
+                 "team, who will follow up with you personally.")
+
+# An output-guardrail tripwire becomes this escalation reason.
+_GUARDRAIL_REASONS = {
+    "price_promise": "pricing_or_contract", "discount_promise": "pricing_or_contract",
+    "refund_promise": "refund", "prompt_leak": "prompt_injection",
+}
 
 
-def _record(ctx: SupportRunContext, name: str, **arguments: Any) -> None:
-    ctx.tool_calls.append(ToolCall(name=name, arguments=arguments))
+def _start(ctx: SupportRunContext, name: str, **arguments: Any) -> str | None:
+    """Record the call; return why it is refused, or None when it may run."""
+    problem = _refusal(ctx, name)
+    ctx.tool_calls.append(ToolCall(name=name, arguments=arguments, ok=problem is None))
+    return problem
+
+
+def _refusal(ctx: SupportRunContext, name: str) -> str | None:
+    if name in ("escalate_to_human", "send_response"):
+        if not ctx.called("create_ticket"):
+            return "call create_ticket first"
+        if name == "send_response" and not (ctx.kb_searches or ctx.escalation_reasons):
+            return "search the knowledge base (or escalate) before responding"
+        return None
+    if len(ctx.tool_calls) >= MAX_TOOL_CALLS:
+        return "tool budget used up: call escalate_to_human, then send_response"
+    if name == "get_customer_history" and not ctx.called("create_ticket"):
+        return "call create_ticket first"
+    if name == "search_knowledge_base":
+        if not ctx.called("get_customer_history"):
+            return "call get_customer_history first"
+        if ctx.kb_searches >= MAX_SEARCHES:
+            return "search limit reached: answer from the results or escalate_to_human"
+    return None
+
+
+def _error(problem: str) -> str:
+    return json.dumps({"error": problem})
 
 
 @function_tool
@@ -37,47 +74,28 @@ async def create_ticket(
         priority: One of low, medium, high, urgent.
     """
     ctx = wrapper.context
-    _record(ctx, "create_ticket", subject=subject, category=category, priority=priority)
-    if ctx.ticket_id is None:
-        async with ctx.pool.acquire() as conn:
-            ticket_id, number, _ = await tickets.create(
-                conn, ctx.tenant_id, customer_id=ctx.customer_id,
-                conversation_id=ctx.conversation_id, source_channel=ctx.channel,
-                source_message_id=ctx.message_id, subject=subject[:300],
-                category=category if category in _CATEGORIES else "general",
-                priority=priority if priority in _PRIORITIES else "medium",
-            )
-            await messages.set_ticket(conn, ctx.tenant_id, ctx.message_id, ticket_id)
-        ctx.ticket_id, ctx.ticket_number = ticket_id, number
-    elif ctx.ticket_number is None:
-        async with ctx.pool.acquire() as conn:
-            ctx.ticket_number = await tickets.get_number(conn, ctx.tenant_id, ctx.ticket_id)
+    if problem := _start(ctx, "create_ticket", subject=subject, category=category,
+                         priority=priority):
+        return _error(problem)
+    if ctx.ticket_id is None or ctx.ticket_number is None:
+        ticket = await operations.open_ticket(
+            ctx.pool, ctx.tenant_id, customer_id=ctx.customer_id,
+            conversation_id=ctx.conversation_id, channel=ctx.channel,
+            message_id=ctx.message_id, subject=subject, category=category, priority=priority)
+        ctx.ticket_id, ctx.ticket_number = ticket.id, ticket.number
     return json.dumps({"ticket_id": ctx.ticket_number})
-
-
-_CATEGORIES = {"general", "technical", "billing", "account", "feedback", "bug_report"}
-_PRIORITIES = {"low", "medium", "high", "urgent"}
 
 
 @function_tool
 async def get_customer_history(wrapper: RunContextWrapper[SupportRunContext]) -> str:
     """Return the customer's last 20 messages across email, WhatsApp and the web form."""
     ctx = wrapper.context
-    _record(ctx, "get_customer_history")
-    async with ctx.pool.acquire() as conn:
-        rows = await messages.customer_history(conn, ctx.tenant_id, ctx.customer_id, limit=20)
-    history = [
-        {
-            "channel": row["channel"],
-            "direction": row["direction"],
-            "subject": row["subject"],
-            "content": row["content"][:500],
-            "at": row["created_at"].isoformat(),
-            "current": row["id"] == ctx.message_id,
-        }
-        for row in rows
-    ]
-    return json.dumps({"messages": history})
+    if problem := _start(ctx, "get_customer_history"):
+        return _error(problem)
+    history = await operations.customer_history(
+        ctx.pool, ctx.tenant_id, ctx.customer_id, current_message_id=ctx.message_id)
+    earlier = operations.earlier_contact(history, ctx.channel, ctx.now)
+    return json.dumps({"channel": ctx.channel, "messages": history, "acknowledge": earlier})
 
 
 @function_tool
@@ -90,15 +108,12 @@ async def search_knowledge_base(
         query: What to look for, in the customer's words or as keywords.
     """
     ctx = wrapper.context
-    _record(ctx, "search_knowledge_base", query=query[:200])
-    async with ctx.pool.acquire() as conn:
-        rows = await reference.search_knowledge(conn, ctx.tenant_id, query, limit=MAX_KB_RESULTS)
-    hits = [
-        {"title": r["title"], "content": r["content"][:1500], "score": round(float(r["score"]), 4)}
-        for r in rows
-        if float(r["score"]) >= MIN_KB_SCORE
-    ]
-    ctx.kb_hit = ctx.kb_hit or bool(hits)
+    if problem := _start(ctx, "search_knowledge_base", query=query[:200]):
+        return _error(problem)
+    hits = await operations.search_knowledge(ctx.pool, ctx.tenant_id, ctx.embedder, query)
+    ctx.kb_searches += 1
+    if hits and not ctx.kb_hit:
+        ctx.kb_hit, ctx.kb_topic = True, str(hits[0]["title"])
     return json.dumps({"results": hits})
 
 
@@ -107,13 +122,15 @@ async def escalate_to_human(wrapper: RunContextWrapper[SupportRunContext], reaso
     """Hand the ticket to a human specialist.
 
     Args:
-        reason: The reason code, e.g. pricing_or_contract, refund, legal_or_compliance,
-            human_request, negative_sentiment, no_kb_match.
+        reason: The reason code: pricing_or_contract, refund, legal_or_compliance,
+            human_request, objection, negative_sentiment, no_kb_match, prompt_injection or
+            unknown_high_risk.
     """
     ctx = wrapper.context
-    code = reason if reason in ESCALATION_REASONS else "unknown_high_risk"
-    _record(ctx, "escalate_to_human", reason=code)
-    ctx.escalation_reason = code
+    code = reason if reason in REASONS else "unknown_high_risk"
+    if problem := _start(ctx, "escalate_to_human", reason=code):
+        return _error(problem)
+    ctx.escalate(code)
     return json.dumps({"escalated": True, "reason": code, "ticket_id": ctx.ticket_number})
 
 
@@ -125,7 +142,15 @@ async def send_response(wrapper: RunContextWrapper[SupportRunContext], message: 
         message: The reply body, without greeting or signature.
     """
     ctx = wrapper.context
-    _record(ctx, "send_response", length=len(message))
+    if problem := _start(ctx, "send_response", length=len(message)):
+        return _error(problem)
+    check = guardrails.check_output(message, system_prompt=SYSTEM_PROMPT,
+                                    customer_identifiers=ctx.customer_identifiers)
+    if check.tripped:
+        ctx.guardrail = check.code
+        ctx.escalate(_GUARDRAIL_REASONS.get(str(check.code), "unknown_high_risk"))
+        ctx.reply = HOLDING_REPLY
+        return json.dumps({"status": "escalated_instead", "guardrail": check.code})
     ctx.reply = message
     return json.dumps({"status": "staged", "ticket_id": ctx.ticket_number})
 

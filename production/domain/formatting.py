@@ -19,18 +19,18 @@ class ChannelStyle:
     signature: str | None = None
 
 
-def _measure(text: str, unit: str) -> int:
+def measure(text: str, unit: str) -> int:
     return len(text.split()) if unit == "words" else len(text)
 
 
 def fit(text: str, limit: int, unit: str) -> str:
     """Return the text cut at a sentence (or word) boundary so it measures at most `limit`."""
-    if _measure(text, unit) <= limit:
+    if measure(text, unit) <= limit:
         return text
     kept = ""
     for sentence in _SENTENCE_END.split(text):
         candidate = f"{kept} {sentence}".strip()
-        if _measure(candidate, unit) > limit:
+        if measure(candidate, unit) > limit:
             break
         kept = candidate
     if kept:
@@ -72,7 +72,7 @@ def format_reply(body: str, style: ChannelStyle, *, name: str | None, ticket: st
     who = (name or "there").split()[0] if name else "there"
     greeting = (style.greeting or "").format(name=who, ticket=ticket or "")
     signature = (style.signature or "").replace("\\n", "\n").format(name=who, ticket=ticket or "")
-    budget = style.max_length - _measure(greeting, style.length_unit) - _measure(
+    budget = style.max_length - measure(greeting, style.length_unit) - measure(
         signature, style.length_unit
     )
     if style.length_unit == "chars":

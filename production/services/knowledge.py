@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from production.database.pool import Pool
 from production.database.queries import reference
+from production.services.embeddings import Embedder
 
 _HEADING = re.compile(r"^(#{2,3})\s+(.+?)\s*$", re.M)
 
@@ -37,16 +39,84 @@ def chunk_markdown(text: str) -> list[Section]:
     return sections
 
 
-async def load_markdown(pool: Pool, tenant_id: str, path: Path) -> int:
-    """Upsert every section of the Markdown file; return how many sections it had."""
+# Sections longer than this are split at paragraph boundaries (the embedding model reads
+# about 256 word pieces; a longer passage would be judged by its beginning only).
+MAX_CHUNK_WORDS = 180
+# The files `fte up` and `fte ask` load when the knowledge base is empty (the company profile
+# holds internal targets, so it is context for people, not an answer source).
+DEFAULT_FILES = ("product-docs.md",)
+
+
+def split_long(section: Section, max_words: int = MAX_CHUNK_WORDS) -> list[Section]:
+    """Return the section itself, or consecutive parts of it that each fit `max_words`."""
+    if len(section.content.split()) <= max_words:
+        return [section]
+    parts: list[str] = []
+    for paragraph in re.split(r"\n\s*\n", section.content):
+        if parts and len(f"{parts[-1]} {paragraph}".split()) <= max_words:
+            parts[-1] = f"{parts[-1]}\n\n{paragraph}"
+        else:
+            parts.append(paragraph)
+    return [Section(title=section.title if i == 0 else f"{section.title} (part {i + 1})",
+                    content=part, category=section.category) for i, part in enumerate(parts)]
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    files: int
+    sections: int  # in the loaded documents
+    embedded: int  # new or changed, embedded now
+    removed: int  # no longer in their document
+
+
+async def load_markdown(pool: Pool, tenant_id: str, path: Path, embedder: Embedder) -> LoadReport:
+    """Upsert every section of one Markdown file, embedding only new or changed ones.
+
+    Sections that disappeared from the file are deleted; all of it is one transaction.
+    """
     text = await asyncio.to_thread(path.read_text, encoding="utf-8")
-    sections = chunk_markdown(text)
+    sections = [part for section in chunk_markdown(text) for part in split_long(section)]
+    if len({s.title for s in sections}) != len(sections):
+        raise ValueError(f"{path.name}: two sections have the same heading")
+    async with pool.acquire() as conn:
+        known = await reference.knowledge_hashes(conn, tenant_id, path.name)
+    hashes = [_hash(s) for s in sections]
+    todo = [(s, h) for s, h in zip(sections, hashes, strict=True)
+            if known.get(s.title) != (h, embedder.name)]
+    vectors = await embedder.embed([f"{s.title}. {s.content}" for s, _ in todo]) if todo else []
     async with pool.acquire() as conn, conn.transaction():
-        for section in sections:
-            await reference.upsert_knowledge(conn, tenant_id, title=section.title,
-                                             content=section.content, category=section.category,
-                                             source=path.name)
-    return len(sections)
+        for (section, digest), vector in zip(todo, vectors, strict=True):
+            await reference.upsert_knowledge(
+                conn, tenant_id, title=section.title, content=section.content,
+                category=section.category, source=path.name, content_hash=digest,
+                embedding=vector, model=embedder.name)
+        removed = await reference.delete_knowledge_except(
+            conn, tenant_id, path.name, [s.title for s in sections])
+    return LoadReport(files=1, sections=len(sections), embedded=len(todo), removed=removed)
+
+
+def markdown_files(path: Path) -> list[Path]:
+    """Return the path itself, or a folder's `*.md` files in name order."""
+    return sorted(path.glob("*.md")) if path.is_dir() else [path]
+
+
+async def load_path(pool: Pool, tenant_id: str, path: Path, embedder: Embedder) -> LoadReport:
+    """Load one Markdown file, or every `*.md` file of a folder."""
+    files = await asyncio.to_thread(markdown_files, path)
+    if not files:
+        raise FileNotFoundError(f"no Markdown files in {path}")
+    total = LoadReport(files=0, sections=0, embedded=0, removed=0)
+    for file in files:
+        report = await load_markdown(pool, tenant_id, file, embedder)
+        total = LoadReport(files=total.files + 1, sections=total.sections + report.sections,
+                           embedded=total.embedded + report.embedded,
+                           removed=total.removed + report.removed)
+    return total
+
+
+def _hash(section: Section) -> str:
+    digest = hashlib.sha256(f"{section.title}\n{section.category}\n{section.content}".encode())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -55,11 +125,15 @@ class KnowledgeStatus:
     loaded_now: bool
 
 
-async def load_if_empty(pool: Pool, tenant_id: str, folder: Path) -> KnowledgeStatus:
-    """Load `product-docs.md` from the folder when the tenant's knowledge base is empty."""
+async def load_if_empty(pool: Pool, tenant_id: str, folder: Path,
+                        embedder: Embedder) -> KnowledgeStatus:
+    """Load the default documents from the folder when the tenant's knowledge base is empty."""
     async with pool.acquire() as conn:
         count = await reference.count_knowledge(conn, tenant_id)
-    docs = folder / "product-docs.md"
-    if count or not docs.exists():
+    files = [folder / name for name in DEFAULT_FILES if (folder / name).exists()]
+    if count or not files:
         return KnowledgeStatus(sections=count, loaded_now=False)
-    return KnowledgeStatus(sections=await load_markdown(pool, tenant_id, docs), loaded_now=True)
+    loaded = 0
+    for file in files:
+        loaded += (await load_markdown(pool, tenant_id, file, embedder)).sections
+    return KnowledgeStatus(sections=loaded, loaded_now=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import structlog
 
@@ -12,12 +13,13 @@ from production.agent.runner import AgentOutcome, SupportAgent
 from production.care import executor
 from production.config import Settings
 from production.database.pool import Connection, Pool
-from production.database.queries import messages
+from production.database.queries import customers, messages
 from production.database.queries.replies import ReplyRecord
 from production.domain.formatting import format_reply
 from production.domain.messages import InboundMessage
 from production.metrics import AGENT_LATENCY, ESCALATIONS, MESSAGES_PROCESSED
 from production.services import channel_styles, intake
+from production.services.embeddings import Embedder
 
 log = structlog.get_logger(__name__)
 
@@ -35,24 +37,41 @@ class WorkerDeps:
     pool: Pool
     settings: Settings
     agent: SupportAgent
+    embedder: Embedder
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What became of one inbound message (for `fte ask` and `fte eval`)."""
+
+    result: str  # "replied" or "duplicate"
+    ctx: SupportRunContext | None = None
+    outcome: AgentOutcome | None = None
 
 
 async def handle_inbound(deps: WorkerDeps, msg: InboundMessage) -> str:
     """Process one inbound message; return "replied" or "duplicate"."""
+    return (await process(deps, msg)).result
+
+
+async def process(deps: WorkerDeps, msg: InboundMessage) -> Handled:
+    """Process one inbound message: identity, history, agent, gate; exactly one reply."""
     async with deps.pool.acquire() as conn, conn.transaction():
         stored = await intake.ingest(conn, msg)
         row = await messages.lock_inbound(conn, msg.tenant_id, stored.message_id)
         assert row is not None
+        identifiers = await customers.identifiers(conn, msg.tenant_id, row["customer_id"])
     if row["status"] != "accepted":
         MESSAGES_PROCESSED.labels(msg.channel, "duplicate").inc()
-        return "duplicate"
+        return Handled("duplicate")
     bound = log.bind(customer_id=str(row["customer_id"]),
                      conversation_id=str(row["conversation_id"]), channel=msg.channel)
     ctx = SupportRunContext(
         pool=deps.pool, tenant_id=msg.tenant_id, customer_id=row["customer_id"],
         conversation_id=row["conversation_id"], message_id=row["id"], channel=msg.channel,
         content=row["content"], subject=row["subject"], customer_name=row["customer_name"],
-        ticket_id=row["ticket_id"],
+        ticket_id=row["ticket_id"], ticket_number=row["ticket_number"], embedder=deps.embedder,
+        customer_identifiers=identifiers,
     )
     outcome = await deps.agent.run(ctx)
     AGENT_LATENCY.labels(msg.channel, outcome.model).observe(outcome.latency_ms / 1000)
@@ -60,8 +79,9 @@ async def handle_inbound(deps: WorkerDeps, msg: InboundMessage) -> str:
         result = await _commit_reply(conn, deps.settings, msg.tenant_id, ctx, outcome)
     MESSAGES_PROCESSED.labels(msg.channel, result).inc()
     bound.info("inbound_processed", event_outcome=result, escalated=outcome.escalation_reason,
-               latency_ms=outcome.latency_ms)
-    return result
+               latency_ms=outcome.latency_ms, sentiment=round(outcome.sentiment, 3),
+               guardrail=outcome.guardrail)
+    return Handled(result, ctx, outcome)
 
 
 async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
@@ -69,23 +89,51 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
     row = await messages.lock_inbound(conn, tenant_id, ctx.message_id)
     if row is None or row["status"] != "accepted":
         return "duplicate"  # a concurrent delivery of the same message finished first
-    tool_calls = [{"name": c.name, "arguments": c.arguments} for c in ctx.tool_calls]
+    tool_calls = [{"name": c.name, "arguments": c.arguments, "ok": c.ok}
+                  for c in ctx.tool_calls]
     metrics = {"agent_latency_ms": float(outcome.latency_ms), "tool_calls": len(tool_calls),
-               "kb_hit": float(outcome.kb_hit),
+               "kb_hit": float(outcome.kb_hit), "sentiment": outcome.sentiment,
                "escalated": float(bool(outcome.escalation_reason))}
     if outcome.tokens:
         metrics["tokens"] = float(outcome.tokens)
+    await messages.record_sentiment(conn, tenant_id, ctx.message_id, outcome.sentiment)
     stored = await _store_reply(
         conn, settings, row, outcome.reply, kind="reply", tool_calls=tool_calls,
         latency_ms=outcome.latency_ms, tokens=outcome.tokens,
         escalation=outcome.escalation_reason, inbound_status="processed", metrics=metrics,
-        dimensions={"model": outcome.model, "tools": [c["name"] for c in tool_calls]},
+        dimensions={"model": outcome.model, "tools": [c["name"] for c in tool_calls],
+                    "escalation_reasons": list(outcome.escalation_reasons),
+                    "kb_topic": outcome.kb_topic, "guardrail": outcome.guardrail},
     )
     if not stored:
         return "duplicate"
     if outcome.escalation_reason:
         ESCALATIONS.labels(row["channel"], outcome.escalation_reason).inc()
     return "replied"
+
+
+async def reply_to(pool: Pool, settings: Settings, tenant_id: str, message_id: UUID, body: str,
+                   *, escalation: str | None = None, actor: str = "fte-mcp") -> str:
+    """Answer one inbound message with a given body (the MCP `send_response`), through the gate.
+
+    Returns "queued" or "pending_approval" (the gate's answer), or "already_answered".
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        row = await messages.lock_inbound(conn, tenant_id, message_id)
+        if row is None or row["status"] != "accepted":
+            return "already_answered"
+        stored = await _store_reply(
+            conn, settings, row, body, kind="reply",
+            tool_calls=[{"name": "send_response", "arguments": {"length": len(body)}}],
+            latency_ms=None, tokens=None, escalation=escalation, inbound_status="processed",
+            metrics={"escalated": float(bool(escalation))}, dimensions={"actor": actor},
+        )
+        if not stored:
+            return "already_answered"
+        status: str = await conn.fetchval(
+            "SELECT status FROM messages WHERE tenant_id = $1 AND in_reply_to = $2 "
+            "AND role = 'agent'", tenant_id, message_id)
+    return status
 
 
 async def _store_reply(conn: Connection, settings: Settings, inbound: Any, body: str, *,

@@ -11,6 +11,7 @@ from production.config import Settings
 from production.domain.messages import InboundMessage, decode_event
 from production.messaging.consumer_loop import ConsumerLoop, DeadLetterGuard, RetryPolicy
 from production.messaging.kafka import make_consumer
+from production.services.embeddings import embedder_for
 from production.services.process_inbound import WorkerDeps, apologize, handle_inbound
 from production.workers.runtime import runtime
 
@@ -47,7 +48,9 @@ def build_loop(deps: WorkerDeps, producer: AIOKafkaProducer, consumer: AIOKafkaC
 
 async def main(settings: Settings) -> None:
     async with runtime(settings, name="worker") as rt:
-        deps = WorkerDeps(pool=rt.pool, settings=settings, agent=SupportAgent(settings))
+        deps = WorkerDeps(pool=rt.pool, settings=settings, agent=SupportAgent(settings),
+                          embedder=embedder_for(settings))
+        await deps.embedder.embed(["warm up"])  # load the model before the first customer
         consumer = make_consumer(settings, settings.kafka.topic_incoming,
                                  settings.kafka.worker_group)
         await consumer.start()

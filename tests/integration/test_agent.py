@@ -7,15 +7,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from agents.exceptions import MaxTurnsExceeded
 from agents.testing import ScriptedModel, function_call
 
 from production.agent.context import SupportRunContext
 from production.agent.runner import MAX_TURNS, SupportAgent
+from production.agent.tools import HOLDING_REPLY, MAX_SEARCHES
 from production.config import Settings
 from production.database.pool import Pool
 from production.domain.messages import InboundMessage
 from production.services import intake
+from production.services.embeddings import local_embedder
 from tests.conftest import unique_email
 
 
@@ -31,7 +32,7 @@ async def new_context(pool: Pool, content: str, *, channel: str = "email",
     async with pool.acquire() as conn, conn.transaction():
         stored = await intake.ingest(conn, msg)
     return SupportRunContext(
-        pool=pool, tenant_id="techcorp", customer_id=stored.customer_id,
+        pool=pool, embedder=local_embedder(), tenant_id="techcorp", customer_id=stored.customer_id,
         conversation_id=stored.conversation_id, message_id=stored.message_id, channel=channel,
         content=content, subject=subject, customer_name="Linus Torvalds",
     )
@@ -81,15 +82,45 @@ def _tool_output(model: ScriptedModel, call_id: str) -> str:
 async def test_a_model_that_never_stops_calling_tools_hits_the_budget(
     settings: Settings, pool: Pool
 ) -> None:
-    model = ScriptedModel([
-        [function_call("search_knowledge_base", {"query": f"q{i}"}, call_id=f"s{i}")]
-        for i in range(MAX_TURNS + 2)
-    ])
+    model = ScriptedModel(
+        [[function_call("create_ticket", {"subject": "Everything"}, call_id="t")],
+         [function_call("get_customer_history", {}, call_id="h")]]
+        + [[function_call("search_knowledge_base", {"query": f"q{i}"}, call_id=f"s{i}")]
+           for i in range(MAX_TURNS)])
     ctx = await new_context(pool, "Tell me everything about everything.")
-    with pytest.raises(MaxTurnsExceeded):
-        await SupportAgent(settings, model=model).run(ctx)
-    assert len(ctx.tool_calls) == MAX_TURNS
-    assert ctx.reply is None  # nothing was staged for the customer
+    outcome = await SupportAgent(settings, model=model).run(ctx)
+
+    names = [c.name for c in ctx.tool_calls]
+    assert len(names) == MAX_TURNS  # the run was stopped at its turn budget
+    refused = [c for c in ctx.tool_calls if not c.ok]
+    assert len([c for c in ctx.tool_calls if c.ok and c.name == "search_knowledge_base"]) \
+        == MAX_SEARCHES
+    assert refused and all(c.name == "search_knowledge_base" for c in refused)
+    # Never an unfinished reply: the customer gets the holding reply and a human the ticket.
+    assert outcome.escalation_reasons and outcome.reply == HOLDING_REPLY
+    assert ctx.ticket_number is not None
+
+
+async def test_tools_refuse_calls_out_of_order(settings: Settings, pool: Pool) -> None:
+    model = ScriptedModel([
+        [function_call("send_response", {"message": "Done!"}, call_id="r0")],
+        [function_call("search_knowledge_base", {"query": "password"}, call_id="s0")],
+        [function_call("create_ticket", {"subject": "Password"}, call_id="t")],
+        [function_call("get_customer_history", {}, call_id="h")],
+        [function_call("search_knowledge_base", {"query": "reset my password"}, call_id="s1")],
+        [function_call("send_response", {"message": "Use Forgot password on the sign-in page."},
+                       call_id="r1")],
+    ])
+    ctx = await new_context(pool, "I forgot my password, how do I reset it?")
+    outcome = await SupportAgent(settings, model=model).run(ctx)
+    model.assert_complete()
+    assert [(c.name, c.ok) for c in ctx.tool_calls] == [
+        ("send_response", False), ("search_knowledge_base", False), ("create_ticket", True),
+        ("get_customer_history", True), ("search_knowledge_base", True), ("send_response", True)]
+    assert "create_ticket first" in _tool_output(model, "r0")
+    assert "get_customer_history first" in _tool_output(model, "s0")
+    assert outcome.reply == "Use Forgot password on the sign-in page."
+    assert outcome.escalation_reasons == ()
 
 
 async def test_local_model_answers_from_the_knowledge_base(settings: Settings,
@@ -136,7 +167,7 @@ async def test_reply_acknowledges_earlier_contact_on_another_channel(settings: S
                       when=datetime.now(UTC) - timedelta(days=3))
     ctx = await new_context(pool, "How do I set up two-factor authentication?", email=email)
     outcome = await SupportAgent(settings).run(ctx)
-    assert 'I see you contacted us earlier about "Slack integration broken" via our web form.' \
-        in outcome.reply
+    assert 'I see you contacted us about "Slack integration broken" 3 days ago via our web ' \
+        'form.' in outcome.reply
 
 

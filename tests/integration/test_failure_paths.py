@@ -18,6 +18,7 @@ from production.database.pool import Pool, create_pool
 from production.domain.messages import InboundMessage, encode_event
 from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.messaging.kafka import make_consumer
+from production.services.embeddings import local_embedder
 from production.services.process_inbound import WorkerDeps
 from production.workers import worker
 from tests.conftest import Stack, isolated_settings, unique_email, wait_for
@@ -143,7 +144,8 @@ async def worker_loop(settings: Settings, pool: Pool, producer: Any,
     stopping = asyncio.Event()
     consumer = make_consumer(settings, settings.kafka.topic_incoming, settings.kafka.worker_group)
     await consumer.start()
-    deps = WorkerDeps(pool=pool, settings=settings, agent=SupportAgent(settings, model=model))
+    deps = WorkerDeps(pool=pool, settings=settings, agent=SupportAgent(settings, model=model),
+                      embedder=local_embedder())
     task = asyncio.create_task(worker.build_loop(deps, producer, consumer, stopping).run())
     try:
         yield

@@ -141,3 +141,9 @@ async def mark_delivery(
         delivery_status,
         delivery_ref,
     )
+
+
+async def record_sentiment(conn: Connection, tenant_id: str, message_id: UUID,
+                           score: float) -> None:
+    """Store the message's sentiment and append it to its conversation's trend."""
+    await conn.execute("SELECT fte_record_sentiment($1, $2, $3)", tenant_id, message_id, score)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
 
 from production.database.pool import Connection
@@ -34,23 +36,82 @@ async def channel_style(conn: Connection, tenant_id: str, channel: str) -> Chann
     )
 
 
+# Reciprocal-rank fusion constant: a passage ranked r-th by one search adds 1 / (RRF_K + r).
+RRF_K = 60
+# How many candidates each of the two searches contributes before fusion.
+CANDIDATES = 20
+
+
 async def search_knowledge(
-    conn: Connection, tenant_id: str, query: str, *, limit: int = 5
+    conn: Connection, tenant_id: str, query: str, vector: Sequence[float], *, model: str,
+    limit: int = 5,
 ) -> list[asyncpg.Record]:
-    """Return full-text matches for the query, best first, with their rank as score."""
+    """Return the best passages by reciprocal-rank fusion of vector and full-text search.
+
+    Each row has `score` (fused), `similarity` (cosine, 0..1; NULL when only the text matched)
+    and `text_rank` (NULL when only the vector matched). The vector half uses the HNSW index;
+    the text half ORs the query's lexemes, so a long message still matches a short passage.
+    """
     rows: list[asyncpg.Record] = await conn.fetch(
         """
-        SELECT id, title, content, category,
-               ts_rank(search_tsv, websearch_to_tsquery('english', $2)) AS score
-        FROM knowledge_base
-        WHERE tenant_id = $1 AND search_tsv @@ websearch_to_tsquery('english', $2)
-        ORDER BY score DESC LIMIT $3
+        WITH vec AS (
+            SELECT id, 1 - distance AS similarity, row_number() OVER (ORDER BY distance) AS rank
+            FROM (
+                SELECT id, embedding <=> $3::vector AS distance
+                FROM knowledge_base
+                WHERE tenant_id = $1 AND embedding_model = $4
+                ORDER BY embedding <=> $3::vector
+                LIMIT $5
+            ) nearest
+        ),
+        q AS (
+            SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | ')) AS query
+            FROM unnest(tsvector_to_array(to_tsvector('english', $2))) AS lexeme
+            -- backslashes and quotes would need tsquery escaping; such lexemes are skipped
+            WHERE strpos(lexeme, chr(92)) = 0 AND strpos(lexeme, chr(39)) = 0
+        ),
+        fts AS (
+            SELECT id, text_rank, row_number() OVER (ORDER BY text_rank DESC) AS rank
+            FROM (
+                SELECT kb.id, ts_rank_cd(kb.search_tsv, q.query) AS text_rank
+                FROM knowledge_base kb, q
+                WHERE kb.tenant_id = $1 AND q.query IS NOT NULL AND kb.search_tsv @@ q.query
+                ORDER BY text_rank DESC
+                LIMIT $5
+            ) matched
+        )
+        SELECT kb.id, kb.title, kb.content, kb.category,
+               coalesce(1.0 / ($6 + vec.rank), 0) + coalesce(1.0 / ($6 + fts.rank), 0) AS score,
+               vec.similarity, fts.text_rank
+        FROM vec FULL JOIN fts ON fts.id = vec.id
+        JOIN knowledge_base kb ON kb.tenant_id = $1 AND kb.id = coalesce(vec.id, fts.id)
+        ORDER BY score DESC, vec.similarity DESC NULLS LAST
+        LIMIT $7
         """,
-        tenant_id,
-        query,
-        limit,
+        tenant_id, query, _vector(vector), model, CANDIDATES, RRF_K, limit,
     )
     return rows
+
+
+async def nearest_knowledge(
+    conn: Connection, tenant_id: str, vector: Sequence[float], *, model: str, limit: int = 5,
+) -> list[asyncpg.Record]:
+    """Return the nearest passages by cosine distance alone (the index's half of the search)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        SELECT id, 1 - (embedding <=> $2::vector) AS similarity
+        FROM knowledge_base
+        WHERE tenant_id = $1 AND embedding_model = $3
+        ORDER BY embedding <=> $2::vector
+        LIMIT $4
+        """,
+        tenant_id, _vector(vector), model, limit,
+    )
+    return rows
+
+
+def _vector(vector: Sequence[float]) -> str:
+    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
 
 
 async def count_knowledge(conn: Connection, tenant_id: str) -> int:
@@ -59,20 +120,43 @@ async def count_knowledge(conn: Connection, tenant_id: str) -> int:
     return count
 
 
+async def knowledge_hashes(
+    conn: Connection, tenant_id: str, source: str
+) -> dict[str, tuple[str | None, str | None]]:
+    """Return title → (content hash, embedding model) for one source document's passages."""
+    rows = await conn.fetch(
+        "SELECT title, content_hash, embedding_model FROM knowledge_base "
+        "WHERE tenant_id = $1 AND source = $2",
+        tenant_id, source,
+    )
+    return {row["title"]: (row["content_hash"], row["embedding_model"]) for row in rows}
+
+
 async def upsert_knowledge(
     conn: Connection, tenant_id: str, *, title: str, content: str, category: str | None,
-    source: str,
+    source: str, content_hash: str, embedding: Sequence[float], model: str,
 ) -> None:
     await conn.execute(
         """
-        INSERT INTO knowledge_base (tenant_id, title, content, category, source)
-        VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO knowledge_base (tenant_id, title, content, category, source, content_hash,
+                                    embedding, embedding_model)
+        VALUES ($1, $2, $3, $4, $5, $6, $7::vector, $8)
         ON CONFLICT (tenant_id, source, title)
-        DO UPDATE SET content = EXCLUDED.content, category = EXCLUDED.category, updated_at = now()
+        DO UPDATE SET content = EXCLUDED.content, category = EXCLUDED.category,
+                      content_hash = EXCLUDED.content_hash, embedding = EXCLUDED.embedding,
+                      embedding_model = EXCLUDED.embedding_model, updated_at = now()
         """,
-        tenant_id,
-        title,
-        content,
-        category,
-        source,
+        tenant_id, title, content, category, source, content_hash, _vector(embedding), model,
     )
+
+
+async def delete_knowledge_except(
+    conn: Connection, tenant_id: str, source: str, titles: Sequence[str]
+) -> int:
+    """Delete a source document's passages that are no longer in it; return how many."""
+    result = await conn.execute(
+        "DELETE FROM knowledge_base WHERE tenant_id = $1 AND source = $2 "
+        "AND NOT (title = ANY($3::text[]))",
+        tenant_id, source, list(titles),
+    )
+    return int(result.split()[-1])

@@ -54,3 +54,27 @@ async def get_number(conn: Connection, tenant_id: str, ticket_id: UUID) -> str |
         "SELECT ticket_number FROM tickets WHERE tenant_id = $1 AND id = $2", tenant_id, ticket_id
     )
     return number
+
+
+async def escalate(conn: Connection, tenant_id: str, number: str, reason: str) -> bool:
+    """Mark the ticket escalated and audit it (caller's transaction); False if not found."""
+    row = await conn.fetchrow(
+        """
+        UPDATE tickets SET status = 'escalated', escalation_reason = $3, updated_at = now()
+        WHERE tenant_id = $1 AND ticket_number = $2
+        RETURNING id, customer_id, source_message_id
+        """,
+        tenant_id, number, reason,
+    )
+    if row is None:
+        return False
+    await conn.execute(
+        """
+        INSERT INTO care_audit (tenant_id, event_type, actor, reason, policy_clause,
+                                customer_id, message_id, payload)
+        VALUES ($1, 'would_escalate', 'fte-mcp', $2, 'PR3.escalation_detector', $3, $4,
+                jsonb_build_object('ticket_id', $5::uuid))
+        """,
+        tenant_id, reason, row["customer_id"], row["source_message_id"], row["id"],
+    )
+    return True

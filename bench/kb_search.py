@@ -1,0 +1,192 @@
+"""Knowledge-base search at 10k chunks: latency of the hybrid search and recall@5 of the index.
+
+Builds a corpus of 10,000 distinct passages from the product docs and sample tickets
+(sentences recombined per topic), embeds them with the configured local model, loads them into
+a fresh embedded PostgreSQL, and then, for 300 customer questions:
+  - times the production hybrid search (`reference.search_knowledge`, SQL round trip) and the
+    query embedding separately, p50/p95/p99;
+  - compares the HNSW top-5 with the exact top-5 (sequential scan, index disabled): recall@5 of
+    the vector half, and of the fused hybrid result.
+Run by `make bench` (via bench/run.py); BENCH_QUICK=1 uses 2,000 chunks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pydantic import SecretStr  # noqa: E402
+
+from production.config import Settings  # noqa: E402
+from production.database.migrate import migrate  # noqa: E402
+from production.database.pool import create_pool  # noqa: E402
+from production.database.queries import reference  # noqa: E402
+from production.local_stack import EmbeddedPostgres  # noqa: E402
+from production.services.embeddings import local_embedder  # noqa: E402
+from production.services.knowledge import chunk_markdown  # noqa: E402
+
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+CHUNKS = 2_000 if QUICK else 10_000
+QUERIES = 100 if QUICK else 300
+TENANT = "techcorp"
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def corpus(n: int, rng: random.Random) -> list[tuple[str, str]]:
+    """Return n distinct (title, passage) pairs: each topic's sentences recombined."""
+    sections = chunk_markdown((ROOT / "context" / "product-docs.md").read_text(encoding="utf-8"))
+    pool = [s for sec in sections for s in re.split(r"(?<=[.!?])\s+", sec.content) if s]
+    out: list[tuple[str, str]] = [(s.title, s.content) for s in sections]
+    seen = {text for _, text in out}
+    while len(out) < n:
+        section = rng.choice(sections)
+        own = re.split(r"(?<=[.!?])\s+", section.content)
+        picked = rng.sample(own, k=min(len(own), rng.randint(2, 4))) + rng.sample(pool, k=1)
+        text = " ".join(picked)
+        if text not in seen:
+            seen.add(text)
+            out.append((f"{section.title} #{len(out)}", text))
+    return out
+
+
+def questions(n: int, rng: random.Random) -> list[str]:
+    data = json.loads((ROOT / "context" / "sample-tickets.json").read_text(encoding="utf-8"))
+    texts = [t["message"][:600] for t in data["tickets"]]
+    return [rng.choice(texts) if i >= len(texts) else texts[i] for i in range(n)]
+
+
+async def run() -> dict[str, Any]:
+    rng = random.Random(42)
+    embedder = local_embedder()
+    passages = corpus(CHUNKS, rng)
+    started = time.perf_counter()
+    vectors: list[list[float]] = []
+    for i in range(0, len(passages), 256):
+        vectors += await embedder.embed([f"{t}. {c}" for t, c in passages[i:i + 256]])
+    embed_s = time.perf_counter() - started
+
+    with tempfile.TemporaryDirectory(prefix="fte-kbbench-") as tmp:
+        postgres = EmbeddedPostgres(Path(tmp) / "pgdata")
+        postgres.start()
+        try:
+            settings = Settings()
+            settings.database.url = SecretStr(postgres.url)
+            await migrate(postgres.url)
+            pool = await create_pool(settings, min_size=1, max_size=2)
+            try:
+                return await _measure(pool, embedder, passages, vectors, rng, embed_s)
+            finally:
+                await pool.close()
+        finally:
+            postgres.stop()
+
+
+async def _measure(pool: Any, embedder: Any, passages: list[tuple[str, str]],
+                   vectors: list[list[float]], rng: random.Random,
+                   embed_s: float) -> dict[str, Any]:
+    async with pool.acquire() as conn:
+        started = time.perf_counter()
+        await conn.execute("DROP INDEX knowledge_base_embedding_hnsw")
+        await conn.executemany(
+            "INSERT INTO knowledge_base (tenant_id, title, content, source, embedding, "
+            "embedding_model) VALUES ($1, $2, $3, 'bench', $4::vector, $5)",
+            [(TENANT, t, c, reference._vector(v), embedder.name)
+             for (t, c), v in zip(passages, vectors, strict=True)])
+        load_s = time.perf_counter() - started
+        started = time.perf_counter()
+        await conn.execute("CREATE INDEX knowledge_base_embedding_hnsw ON knowledge_base "
+                           "USING hnsw (embedding vector_cosine_ops)")
+        await conn.execute("ANALYZE knowledge_base")
+        index_s = time.perf_counter() - started
+
+    texts = questions(QUERIES, rng)
+    embed_ms: list[float] = []
+    query_vectors: list[list[float]] = []
+    for text in texts:
+        t0 = time.perf_counter()
+        [vec] = await embedder.embed([text])
+        embed_ms.append((time.perf_counter() - t0) * 1000)
+        query_vectors.append(vec)
+
+    search_ms: list[float] = []
+    vector_recall: list[float] = []
+    hybrid_recall: list[float] = []
+    async with pool.acquire() as conn:
+        for _ in range(20):  # warm the caches and the plan
+            await reference.search_knowledge(conn, TENANT, texts[0], query_vectors[0],
+                                             model=embedder.name)
+        for text, vec in zip(texts, query_vectors, strict=True):
+            t0 = time.perf_counter()
+            hybrid = await reference.search_knowledge(conn, TENANT, text, vec,
+                                                      model=embedder.name)
+            search_ms.append((time.perf_counter() - t0) * 1000)
+            ann = await reference.nearest_knowledge(conn, TENANT, vec, model=embedder.name)
+            async with conn.transaction():
+                await conn.execute("SET LOCAL enable_indexscan = off")
+                exact = await reference.nearest_knowledge(conn, TENANT, vec,
+                                                          model=embedder.name)
+                exact_hybrid = await reference.search_knowledge(conn, TENANT, text, vec,
+                                                                model=embedder.name)
+            vector_recall.append(_overlap(ann, exact))
+            hybrid_recall.append(_overlap(hybrid, exact_hybrid))
+        plan = await conn.fetchval(
+            "EXPLAIN (FORMAT TEXT) SELECT id FROM knowledge_base WHERE tenant_id = $1 "
+            "AND embedding_model = $3 ORDER BY embedding <=> $2::vector LIMIT 20",
+            TENANT, reference._vector(query_vectors[0]), embedder.name)
+    return {
+        "chunks": len(passages),
+        "queries": len(texts),
+        "embedding_model": embedder.name,
+        "corpus_embed_s": round(embed_s, 1),
+        "corpus_embed_per_s": round(len(passages) / embed_s, 1),
+        "load_s": round(load_s, 2),
+        "hnsw_build_s": round(index_s, 2),
+        "uses_hnsw": "knowledge_base_embedding_hnsw" in str(plan),
+        "search_ms": _summary(search_ms),
+        "query_embed_ms": _summary(embed_ms),
+        "recall_at_5_vector": round(sum(vector_recall) / len(vector_recall), 4),
+        "recall_at_5_hybrid": round(sum(hybrid_recall) / len(hybrid_recall), 4),
+    }
+
+
+def _overlap(found: list[Any], exact: list[Any]) -> float:
+    want = {r["id"] for r in exact[:5]}
+    return len(want & {r["id"] for r in found[:5]}) / len(want) if want else 1.0
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    return {"p50": round(percentile(values, 50), 2), "p95": round(percentile(values, 95), 2),
+            "p99": round(percentile(values, 99), 2)}
+
+
+def print_report(result: dict[str, Any]) -> None:
+    print(f"\nKnowledge-base search: {result['chunks']} chunks, {result['queries']} queries, "
+          f"model {result['embedding_model']} (HNSW used: {result['uses_hnsw']})")
+    print(f"  corpus embedding   {result['corpus_embed_s']} s ({result['corpus_embed_per_s']}/s);"
+          f" load {result['load_s']} s; HNSW build {result['hnsw_build_s']} s")
+    for name in ("search_ms", "query_embed_ms"):
+        s = result[name]
+        print(f"  {name:<18} p50 {s['p50']:>7.2f}  p95 {s['p95']:>7.2f}  p99 {s['p99']:>7.2f} ms")
+    print(f"  recall@5 vs exact  vector {result['recall_at_5_vector']:.4f}  "
+          f"hybrid {result['recall_at_5_hybrid']:.4f}   (targets: p95 ≤ 10 ms, recall ≥ 0.95)")
+
+
+if __name__ == "__main__":
+    outcome = asyncio.run(run())
+    print_report(outcome)
+    print(json.dumps(outcome))

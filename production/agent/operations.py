@@ -1,0 +1,133 @@
+"""What the five tools do, once: the Agents SDK function tools and the MCP server both call these.
+
+Each operation takes the database pool and the tenant explicitly, so it can run inside an agent
+run (the function tools fill the arguments from the run context) or for an MCP client (which
+passes them as tool arguments).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from production.database.pool import Pool
+from production.database.queries import messages, reference, tickets
+from production.services.embeddings import Embedder
+
+MAX_KB_RESULTS = 5
+# Cosine similarity (0..1) under which a passage is a weak match, treated as no match. Measured
+# on context/sample-tickets.json with all-MiniLM-L6-v2: answerable questions' best passage
+# scores 0.26-0.78 (terse or non-English WhatsApp lines lowest), out-of-scope questions
+# 0.30-0.67; 0.32 is the cut with the best escalation recall at precision >= 0.90. A full-text
+# match does not lower it: the terms a question shares with a wrong passage are common words.
+MIN_SIMILARITY = 0.32
+
+CATEGORIES = ("general", "technical", "billing", "account", "feedback", "bug_report")
+PRIORITIES = ("low", "medium", "high", "urgent")
+CHANNEL_NAMES = {"email": "email", "whatsapp": "WhatsApp", "web_form": "our web form"}
+
+
+@dataclass(frozen=True)
+class TicketRef:
+    id: UUID
+    number: str
+
+
+async def open_ticket(
+    pool: Pool, tenant_id: str, *, customer_id: UUID, conversation_id: UUID, channel: str,
+    message_id: UUID, subject: str, category: str = "general", priority: str = "medium",
+) -> TicketRef:
+    """Open the ticket for a message (a second call for the same message returns the first)."""
+    async with pool.acquire() as conn, conn.transaction():
+        ticket_id, number, _ = await tickets.create(
+            conn, tenant_id, customer_id=customer_id, conversation_id=conversation_id,
+            source_channel=channel, source_message_id=message_id, subject=subject[:300],
+            category=category if category in CATEGORIES else "general",
+            priority=priority if priority in PRIORITIES else "medium",
+        )
+        await messages.set_ticket(conn, tenant_id, message_id, ticket_id)
+    return TicketRef(id=ticket_id, number=number)
+
+
+async def customer_history(
+    pool: Pool, tenant_id: str, customer_id: UUID, *, current_message_id: UUID | None = None,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """Return the customer's latest messages on every channel, oldest first."""
+    async with pool.acquire() as conn:
+        rows = await messages.customer_history(conn, tenant_id, customer_id, limit=limit)
+    return [
+        {
+            "channel": row["channel"],
+            "direction": row["direction"],
+            "subject": row["subject"],
+            "content": row["content"][:500],
+            "at": row["created_at"].isoformat(),
+            "current": row["id"] == current_message_id,
+        }
+        for row in rows
+    ]
+
+
+async def search_knowledge(
+    pool: Pool, tenant_id: str, embedder: Embedder, query: str, *, limit: int = MAX_KB_RESULTS
+) -> list[dict[str, Any]]:
+    """Hybrid search (vector + full-text, fused); weak matches are dropped, not returned."""
+    [vector] = await embedder.embed([query])
+    async with pool.acquire() as conn:
+        rows = await reference.search_knowledge(
+            conn, tenant_id, query, vector, model=embedder.name, limit=limit)
+    return [
+        {
+            "title": row["title"],
+            "category": row["category"],
+            "content": row["content"][:1500],
+            "score": round(float(row["score"]), 4),
+            "similarity": round(float(row["similarity"] or 0.0), 4),
+        }
+        for row in rows
+        if float(row["similarity"] or 0.0) >= MIN_SIMILARITY
+    ]
+
+
+async def escalate_ticket(pool: Pool, tenant_id: str, ticket_number: str, reason: str) -> bool:
+    """Mark a ticket escalated with its reason (and audit it); False if there is no such ticket."""
+    async with pool.acquire() as conn, conn.transaction():
+        return await tickets.escalate(conn, tenant_id, ticket_number, reason)
+
+
+def earlier_contact(history: Sequence[dict[str, Any]], channel: str, now: datetime) -> str | None:
+    """Return a sentence acknowledging the customer's previous message, if there was one."""
+    earlier = [m for m in history if not m.get("current") and m.get("direction") == "inbound"]
+    if not earlier:
+        return None
+    last = earlier[-1]
+    topic = (last.get("subject") or _first_sentence(str(last.get("content", ""))))[:80]
+    when = _relative(datetime.fromisoformat(str(last["at"])), now)
+    via = "" if last.get("channel") == channel else \
+        f" via {CHANNEL_NAMES.get(str(last.get('channel')), str(last.get('channel')))}"
+    return f'I see you contacted us about "{topic.strip()}" {when}{via}.'
+
+
+def _first_sentence(text: str) -> str:
+    text = " ".join(text.split())
+    for mark in (". ", "? ", "! ", "\n"):
+        if mark in text:
+            text = text.split(mark, 1)[0]
+    return text
+
+
+def _relative(then: datetime, now: datetime) -> str:
+    days = (now.date() - then.date()).days
+    if days <= 0:
+        return "earlier today"
+    if days == 1:
+        return "yesterday"
+    if days < 7:
+        return f"{days} days ago"
+    if days < 14:
+        return "last week"
+    return f"on {then:%B} {then.day}"

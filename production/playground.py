@@ -1,0 +1,114 @@
+"""The people-facing commands' plumbing: `fte kb load`, `fte ask`, `fte eval`.
+
+Each runs the real pipeline in-process against the configured database, or the embedded one
+(joined when `fte up` already runs it, otherwise started for the command and stopped after).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from pydantic import SecretStr
+
+from production.agent.runner import SupportAgent
+from production.config import INTERNAL_TENANT, Settings
+from production.database.migrate import migrate
+from production.database.pool import create_pool
+from production.local_stack import local_database
+from production.services import evaluation, knowledge
+from production.services.ask import Question, ask
+from production.services.embeddings import embedder_for
+from production.services.process_inbound import WorkerDeps
+
+T = TypeVar("T")
+CONTEXT = Path("context")
+
+
+def _run(settings: Settings, data_dir: Path,
+         body: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
+    import uvloop
+
+    with local_database(settings, data_dir) as url:
+        scoped = settings.model_copy(deep=True)
+        scoped.database.url = SecretStr(url)
+        return uvloop.run(body(scoped))
+
+
+@contextlib.asynccontextmanager
+async def _pipeline(settings: Settings) -> AsyncIterator[WorkerDeps]:
+    """Migrate, open a pool, load the knowledge base if empty; yield the worker's deps."""
+    await migrate(settings.database_url())
+    pool = await create_pool(settings, min_size=1, max_size=4)
+    try:
+        embedder = embedder_for(settings)
+        await knowledge.load_if_empty(pool, INTERNAL_TENANT, CONTEXT, embedder)
+        yield WorkerDeps(pool=pool, settings=settings, agent=SupportAgent(settings),
+                         embedder=embedder)
+    finally:
+        await pool.close()
+
+
+def kb_load(settings: Settings, data_dir: Path, path: Path, tenant_id: str) -> int:
+    async def body(scoped: Settings) -> knowledge.LoadReport:
+        await migrate(scoped.database_url())
+        pool = await create_pool(scoped, min_size=1, max_size=2)
+        try:
+            return await knowledge.load_path(pool, tenant_id, path, embedder_for(scoped))
+        finally:
+            await pool.close()
+
+    report = _run(settings, data_dir, body)
+    print(f"{report.files} file(s), {report.sections} section(s): {report.embedded} embedded, "
+          f"{report.sections - report.embedded} unchanged, {report.removed} removed")
+    return 0
+
+
+def ask_once(settings: Settings, data_dir: Path, question: Question) -> int:
+    async def body(scoped: Settings) -> dict[str, object]:
+        async with _pipeline(scoped) as deps:
+            return await ask(deps, question)
+
+    print(json.dumps(_run(settings, data_dir, body), ensure_ascii=False))
+    return 0
+
+
+def run_eval(settings: Settings, data_dir: Path, path: Path, *, as_json: bool,
+             check: bool) -> int:
+    """Evaluate in a scratch database on the same server, dropped afterwards."""
+    tickets = evaluation.load_tickets(path)
+
+    async def body(scoped: Settings) -> evaluation.Report:
+        async with _scratch_database(scoped) as scratch, _pipeline(scratch) as deps:
+            return await evaluation.evaluate(deps, tickets)
+
+    report = _run(settings, data_dir, body)
+    print(json.dumps(report.as_dict(), indent=2) if as_json else evaluation.render(report))
+    if check and not report.meets_targets():
+        print("evaluation targets not met", file=sys.stderr)
+        return 1
+    return 0
+
+
+@contextlib.asynccontextmanager
+async def _scratch_database(settings: Settings) -> AsyncIterator[Settings]:
+    url = urlsplit(settings.database_url())
+    name = f"fte_eval_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(urlunsplit(url._replace(path="/postgres")))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        scratch = settings.model_copy(deep=True)
+        scratch.database.url = SecretStr(urlunsplit(url._replace(path=f"/{name}")))
+        try:
+            yield scratch
+        finally:
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()

@@ -1,0 +1,180 @@
+"""The agent's OpenAI path over real HTTP: the worker's use case runs the Agents SDK and the
+`openai` client against a local fake of the Responses API, with the real tools on PostgreSQL; a
+key the API refuses ends in the worker's failure path, the channel's apology."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import openai
+import pytest
+from pydantic import SecretStr
+
+from production.agent.context import SupportRunContext
+from production.agent.prompts import SYSTEM_PROMPT
+from production.agent.runner import AgentOutcome, SupportAgent
+from production.config import OpenAISettings, Settings
+from production.database.pool import Pool
+from production.domain.messages import InboundMessage
+from production.services import process_inbound
+from production.services.embeddings import embedder_for, local_embedder
+from tests.conftest import unique_email
+from tests.fakes.openai_api import EMBEDDINGS, FakeOpenAI, embedding
+
+MODEL = "gpt-4o-mini"
+TOOLS = ("create_ticket", "get_customer_history", "search_knowledge_base", "escalate_to_human",
+         "send_response")
+
+
+@pytest.fixture
+async def fake_openai() -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI() as fake:
+        yield fake
+
+
+def on_fake(settings: Settings, fake: FakeOpenAI, *, key: str | None = None) -> Settings:
+    """The test settings with OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_MODEL set."""
+    group = OpenAISettings(api_key=SecretStr(key or fake.api_key), base_url=fake.base_url,
+                           model=MODEL)
+    return settings.model_copy(update={"openai": group})
+
+
+def worker_deps(settings: Settings, pool: Pool, fake: FakeOpenAI, *,
+                key: str | None = None) -> process_inbound.WorkerDeps:
+    """The worker's dependencies, its agent on the fake."""
+    agent_settings = on_fake(settings, fake, key=key)
+    # The shared knowledge base was embedded locally (conftest), so searches must be too.
+    return process_inbound.WorkerDeps(pool=pool, settings=agent_settings,
+                                      agent=SupportAgent(agent_settings),
+                                      embedder=local_embedder())
+
+
+def inbound(content: str, *, channel: str = "email") -> InboundMessage:
+    return InboundMessage(
+        tenant_id="techcorp", channel=channel,  # type: ignore[arg-type]
+        external_id=f"t-{uuid.uuid4().hex}", content=content, subject=None,
+        sender_email=unique_email("openai"), sender_name="Ada Lovelace",
+    )
+
+
+async def run(deps: process_inbound.WorkerDeps,
+              msg: InboundMessage) -> tuple[SupportRunContext, AgentOutcome]:
+    """Process one stored inbound message as the worker does; return the run and its outcome."""
+    handled = await process_inbound.process(deps, msg)
+    assert handled.result == "replied"
+    assert handled.ctx is not None and handled.outcome is not None
+    return handled.ctx, handled.outcome
+
+
+def search_results(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the search_knowledge_base results the client sent back to the model."""
+    items = body["input"]
+    [call_id] = [i["call_id"] for i in items
+                 if i.get("type") == "function_call" and i["name"] == "search_knowledge_base"]
+    [output] = [i["output"] for i in items
+                if i.get("type") == "function_call_output" and i["call_id"] == call_id]
+    results: list[dict[str, Any]] = json.loads(output)["results"]
+    return results
+
+
+async def test_the_agent_answers_from_the_knowledge_base_through_the_responses_api(
+    settings: Settings, pool: Pool, fake_openai: FakeOpenAI
+) -> None:
+    deps = worker_deps(settings, pool, fake_openai)
+    ctx, outcome = await run(deps, inbound("How can I export my project data as CSV?"))
+
+    assert [c.name for c in ctx.tool_calls] == [
+        "create_ticket", "get_customer_history", "search_knowledge_base", "send_response"]
+    requests = fake_openai.bodies()
+    assert len(requests) == 4  # one model turn per tool; send_response ends the run
+    assert "export my project data as CSV" in json.dumps(requests[0]["input"])
+    for body in requests:
+        assert body["model"] == MODEL
+        assert SYSTEM_PROMPT in body["instructions"]
+        assert body["parallel_tool_calls"] is False
+        tools = {tool["name"]: tool for tool in body["tools"]}
+        assert set(TOOLS) <= set(tools)
+        for name in TOOLS:
+            assert tools[name]["type"] == "function"
+            assert tools[name]["parameters"]["type"] == "object"
+            assert tools[name]["description"]
+    assert "query" in tools["search_knowledge_base"]["parameters"]["required"]
+    assert "message" in tools["send_response"]["parameters"]["required"]
+
+    best = search_results(requests[-1])[0]
+    assert "csv" in best["content"].lower()
+    assert " ".join(best["content"].split())[:200] in outcome.reply
+    assert outcome.kb_hit is True and outcome.escalation_reason is None
+    assert outcome.tokens == fake_openai.tokens_served > 0
+    assert outcome.model == MODEL
+
+
+async def test_a_refund_request_is_escalated_before_the_reply(
+    settings: Settings, pool: Pool, fake_openai: FakeOpenAI
+) -> None:
+    deps = worker_deps(settings, pool, fake_openai)
+    ctx, outcome = await run(
+        deps, inbound("I want a refund for last month, the app was down all week."))
+
+    assert [c.name for c in ctx.tool_calls] == [
+        "create_ticket", "get_customer_history", "search_knowledge_base", "escalate_to_human",
+        "send_response"]
+    assert outcome.escalation_reason == "refund"
+    assert "specialist" in outcome.reply
+    assert outcome.tokens == fake_openai.tokens_served
+
+
+async def test_rate_limits_and_server_errors_are_retried(
+    settings: Settings, pool: Pool, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.fail_next(429, 500)
+    deps = worker_deps(settings, pool, fake_openai)
+    _, outcome = await run(deps, inbound("How do I enable two-factor authentication?"))
+
+    assert [r.status for r in fake_openai.recorded] == [429, 500, 200, 200, 200, 200]
+    assert "two-factor" in outcome.reply.lower()
+    assert outcome.tokens == fake_openai.tokens_served  # failed attempts bill nothing
+
+
+async def test_a_refused_key_fails_the_run_and_the_customer_gets_the_apology(
+    settings: Settings, pool: Pool, fake_openai: FakeOpenAI
+) -> None:
+    deps = worker_deps(settings, pool, fake_openai, key="sk-wrong-key")
+    msg = inbound("How do I reset my password?", channel="web_form")
+    with pytest.raises(openai.AuthenticationError):
+        await process_inbound.handle_inbound(deps, msg)
+    assert [r.status for r in fake_openai.recorded] == [401]  # a refused key is not retried
+
+    # What the worker does once the message is dead-lettered.
+    assert await process_inbound.apologize(deps, msg, "AuthenticationError: 401")
+    async with pool.acquire() as conn:
+        reply = await conn.fetchrow(
+            """
+            SELECT r.content, r.metadata, i.status AS inbound_status
+            FROM messages i JOIN messages r ON r.in_reply_to = i.id
+            WHERE i.tenant_id = 'techcorp' AND i.external_id = $1 AND r.role = 'agent'
+            """,
+            msg.external_id)
+    assert reply["inbound_status"] == "failed"
+    assert reply["metadata"] == {"kind": "apology"}
+    assert process_inbound.APOLOGY["web_form"] in reply["content"]
+
+
+async def test_with_a_key_texts_are_embedded_by_the_embeddings_api(
+    settings: Settings, fake_openai: FakeOpenAI
+) -> None:
+    embedder = embedder_for(on_fake(settings, fake_openai))
+    texts = [f"Passage {i} about exports" for i in range(300)]  # more than one request holds
+    vectors = await embedder.embed(texts)
+
+    assert len(vectors) == len(texts)
+    assert vectors[271] == pytest.approx(embedding(texts[271]), abs=1e-6)  # order kept
+    requests = fake_openai.bodies(EMBEDDINGS)
+    assert len(requests) > 1
+    assert [t for body in requests for t in body["input"]] == texts
+    for body in requests:
+        assert body["model"] == "text-embedding-3-small"
+        assert body["dimensions"] == 384
