@@ -44,8 +44,8 @@ class Escalation:
     sentiment: float
 
 
-def _compile(patterns: Iterable[str]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns))
+def _compile(patterns: Iterable[str]) -> guardrails.Rules:
+    return guardrails.Rules(*patterns, flags=0)
 
 
 _COMPETITOR = (r"(?:asana|trello|monday(?:\.com)?|jira|clickup|click up|notion|basecamp|wrike|"
@@ -78,7 +78,7 @@ _CHARGE_DISPUTE: Final = _compile((
     r"(?:charged|billed|charge|bill|been charged|been billed)\b",
 ))
 
-_RULES: Final[dict[str, re.Pattern[str]]] = {
+_RULES: Final[dict[str, guardrails.Rules]] = {
     "pricing_or_contract": _compile((
         # what something costs
         rf"\bhow much\s+(?:(?:does|do|would|will|is|are|did|should|could)\s+)?(?:\w+\s+){{0,6}}?"
@@ -321,7 +321,8 @@ _RULES: Final[dict[str, re.Pattern[str]]] = {
         r"licen[cs]es|account)\b",
         rf"\b(?:going to|gonna|will|'ll|want to|wanna|plan to|planning to|thinking (?:about|of)|"
         rf"considering|decided to|about to|ready to|have to|need to|would like to|'d like to|"
-        rf"wish to|might|may|probably)\s+(?:just\s+|probably\s+|have to\s+|seriously\s+|"
+        rf"wish to|might|may|probably|'re|'m|are|am)\s+(?:just\s+|probably\s+|have to\s+|"
+        rf"seriously\s+|"
         rf"simply\s+)?cancel+(?:l?ing)?\b(?!\s+(?:a|an|the|this|that|my|our|one|all|these|those|"
         rf"any|some|each|every|his|her|their)?\s*(?:\w+\s+)?{_NOT_SUBSCRIPTION}\b)",
         r"\b(?:thinking|considering|thinking about|looking at|looking into|evaluating|exploring|"
@@ -475,40 +476,48 @@ def _typo_index() -> dict[str, str]:
 
 
 _TYPOS: Final = _typo_index()
+# The two first letters a typo of a target can have: people rarely mistype those, and looking
+# only at words that begin like a target keeps the correction cheap.
+_TYPO_OPENINGS: Final = frozenset(
+    opening for t in _TYPO_TARGETS for opening in (t[:2], t[0] + t[2], t[1] + t[0]))
 _TOKEN: Final = re.compile(r"[a-z]{4,}")
 
 
 def _correct(folded: str) -> str:
     """Return the text with near-misses of the rules' key words spelled right."""
-    def fix(match: re.Match[str]) -> str:
-        word = match.group(0)
-        if word in _REAL_WORDS or word in _TYPO_TARGETS:
-            return word
-        if (target := _TYPOS.get(word)) is not None:
-            return target
-        for variant in _deletions(word):
-            if (target := _TYPOS.get(variant)) is not None and abs(len(target) - len(word)) <= 1:
-                return target
-        return word
-    return _TOKEN.sub(fix, folded)
+    fixes: dict[str, str] = {}
+    for word in set(_TOKEN.findall(folded)):
+        if word[:2] in _TYPO_OPENINGS and word not in _REAL_WORDS and word not in _TYPO_TARGETS:
+            target = _TYPOS.get(word) or next(
+                (t for variant in _deletions(word)
+                 if (t := _TYPOS.get(variant)) is not None and abs(len(t) - len(word)) <= 1),
+                None)
+            if target is not None:
+                fixes[word] = target
+    if not fixes:
+        return folded
+    typo = re.compile(r"\b(?:" + "|".join(fixes) + r")\b")
+    return typo.sub(lambda match: fixes[match.group(0)], folded)
 
 
 def triggers(text: str) -> dict[str, str]:
     """Return, per content reason the message triggers, the words that triggered it."""
     prepared = _correct(_QUOTED.sub(" ", guardrails.fold(text)))
+    starts = guardrails.word_starts(prepared)
     found: dict[str, str] = {}
-    for reason, pattern in _RULES.items():
-        if (words := _first_meant(reason, pattern, prepared)) is not None:
+    for reason, rules in _RULES.items():
+        if (words := _first_meant(reason, rules, prepared, starts)) is not None:
             found[reason] = words
-    disputed = _first_meant("pricing_or_contract", _CHARGE_DISPUTE, prepared)
+    disputed = _first_meant("pricing_or_contract", _CHARGE_DISPUTE, prepared, starts)
     if disputed is not None and "refund" not in found:
         found.setdefault("pricing_or_contract", disputed)
     return found
 
 
-def _first_meant(reason: str, pattern: re.Pattern[str], prepared: str) -> str | None:
+def _first_meant(reason: str, rules: guardrails.Rules, prepared: str,
+                 starts: frozenset[str]) -> str | None:
     """Return the first match the customer means: not declined, and for a person not an offer."""
-    for match in pattern.finditer(prepared):
+    for match in rules.finditer(prepared, starts):
         if reason in _CAN_DECLINE and _DECLINED.search(prepared, 0, match.start()):
             continue
         if reason == "human_request" and _is_offer(prepared, match):

@@ -36,7 +36,10 @@ COMPANY_PHONES: Final = frozenset({"14155550100"})
 def fold(text: str) -> str:
     """Return the text lower-cased, without accents, zero-width characters or curly quotes."""
     if not text.isascii():
-        text = _MARKS.sub("", unicodedata.normalize("NFKD", text)).translate(_PLAIN_QUOTES)
+        text = _MARKS.sub("", unicodedata.normalize("NFKD", text))
+        for fancy, plain in _PLAIN_QUOTES:
+            if fancy in text:
+                text = text.replace(fancy, plain)
     if "  " in text or "\t" in text:
         text = _SPACES.sub(" ", text)
     return text.lower()
@@ -44,8 +47,9 @@ def fold(text: str) -> str:
 
 _MARKS: Final = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u20d0-\u20ff\ufe20-\ufe2f"
                            "\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
-_PLAIN_QUOTES: Final = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"',
-                                      "\u201d": '"', "\u00a0": " "})
+# (str.translate with a dict looks up every character; five replaces are faster)
+_PLAIN_QUOTES: Final = (("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"'),
+                        ("\u00a0", " "))
 _SPACES: Final = re.compile(r"[ \t]+")
 
 
@@ -57,11 +61,11 @@ _SPACES: Final = re.compile(r"[ \t]+")
 
 _LITERAL: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789'")
 _TOKEN: Final = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
-_LONGEST_START: Final = 8
+_LONGEST_START: Final = 6
 
 
 def word_starts(folded: str) -> frozenset[str]:
-    """Return every beginning (1 to 8 characters) of every word of the folded text."""
+    """Return every beginning (1 to 6 characters) of every word of the folded text."""
     words = set(_TOKEN.findall(folded))
     words.update([part for word in words if "'" in word for part in word.split("'")])
     return frozenset(w[:i] for w in words for i in range(1, min(len(w), _LONGEST_START) + 1))
@@ -87,36 +91,116 @@ class Rules:
 
 
 def _first_words(pattern: str) -> frozenset[str] | None:
-    """Return the words any match of `pattern` starts with, or None if that cannot be told."""
+    """Return word beginnings one of which every match of `pattern` contains, or None.
+
+    Each top-level branch must start with \\b; of the elements it requires that begin a word,
+    the one with the rarest literal words is taken ("instructions" rather than "show").
+    """
     found: set[str] = set()
     for branch in _branches(pattern):
-        if not branch.startswith(r"\b") or (starts := _starts(branch[2:])) is None:
+        parts = _parts(branch)
+        if not parts or parts[0].text != r"\b":
             return None
-        found |= starts
-    return frozenset(start[:_LONGEST_START] for start in found)
+        candidates = [words for k, part in enumerate(parts)
+                      if part.required and _at_word_start(parts, k)
+                      and (words := _words_at(parts, k)) is not None]
+        if not candidates:
+            return None
+        found |= max(candidates, key=_rarity)
+    return frozenset(word[:_LONGEST_START] for word in found)
 
 
-def _starts(pattern: str) -> set[str] | None:
-    """Return the literal beginnings of a regex sequence, or None when it may begin otherwise."""
-    size = 0
-    while size < len(pattern) and pattern[size] in _LITERAL:
-        size += 1
-    if size and pattern[size:size + 1] in ("?", "*", "{"):
-        size -= 1  # that character is optional
-    if size:
-        return None if pattern[0] == "'" else {pattern[:size]}
-    if not pattern.startswith("(") or (pattern.startswith("(?") and
-                                       not pattern.startswith("(?:")):
-        return None
-    end = _closing(pattern)
-    if end is None or pattern[end + 1:end + 2] in ("?", "*", "{"):
-        return None
-    found: set[str] = set()
-    for branch in _branches(pattern[3 if pattern.startswith("(?:") else 1:end]):
-        if (starts := _starts(branch)) is None:
-            return None
-        found |= starts
-    return found
+@dataclass(frozen=True)
+class _Part:
+    text: str  # one element of a regex sequence, without its quantifier
+    required: bool  # the quantifier asks for at least one
+
+
+def _parts(sequence: str) -> list[_Part]:
+    """Split a regex sequence (no top-level |) into elements; lookarounds are left out."""
+    parts: list[_Part] = []
+    i = 0
+    while i < len(sequence):
+        if sequence[i] == "\\":
+            end = i + 2
+        elif sequence[i] == "[":
+            end = i + 1 + next(k for k, depth in _scan(sequence[i:]) if sequence[i + k] == "]"
+                               and k > 1)
+        elif sequence[i] == "(":
+            close = _closing(sequence[i:])
+            if close is None:
+                return []
+            end = i + close + 1
+        else:
+            end = i + 1
+        text, required, i = sequence[i:end], True, end
+        if i < len(sequence) and sequence[i] in "?*+{":
+            if sequence[i] == "{":
+                close = sequence.index("}", i)
+                required = sequence[i + 1:close].split(",")[0] not in ("", "0")
+                i = close + 1
+            else:
+                required = sequence[i] == "+"
+                i += 1
+            if i < len(sequence) and sequence[i] in "?+":
+                i += 1  # lazy or possessive
+        if not text.startswith(("(?=", "(?!", "(?<")):
+            parts.append(_Part(text, required))
+    return parts
+
+
+def _at_word_start(parts: list[_Part], k: int) -> bool:
+    """Return whether element k always begins a word (what comes before ends in a space)."""
+    if k == 0:
+        return True
+    before = parts[k - 1]
+    return _ends_in_space(before) and (before.required or _at_word_start(parts, k - 1))
+
+
+def _ends_in_space(part: _Part) -> bool:
+    if part.text in (r"\s", " ", r"\b"):
+        return True
+    if not part.text.startswith("("):
+        return False
+    for branch in _branches(part.text[3 if part.text.startswith("(?:") else 1:-1]):
+        parts = _parts(branch)
+        if not parts or not parts[-1].required or not _ends_in_space(parts[-1]):
+            return False
+    return True
+
+
+def _words_at(parts: list[_Part], k: int) -> set[str] | None:
+    """Return the literal words element k (and what follows) can begin with, or None."""
+    if parts[k].text.startswith("("):
+        found: set[str] = set()
+        for branch in _branches(parts[k].text[3 if parts[k].text.startswith("(?:") else 1:-1]):
+            inner = _parts(branch)
+            if not inner or (words := _words_at(inner, 0)) is None:
+                return None
+            found |= words
+        return found
+    run = ""
+    for part in parts[k:]:
+        if not part.required or part.text not in _LITERAL:
+            break
+        run += part.text
+    run = run.lstrip("'")  # "'ll": the piece after the apostrophe is a word of its own
+    return {run} if run else None
+
+
+# Short everyday words: an element made of these says little about a text.
+_COMMON: Final = frozenset({
+    "a", "an", "the", "i", "you", "me", "my", "we", "our", "your", "us", "to", "of", "in", "on",
+    "at", "for", "is", "are", "be", "do", "no", "so", "go", "how", "what", "why", "can", "will",
+    "give", "get", "show", "tell", "send", "want", "need", "have", "has", "it", "this", "that",
+    "with", "from", "as", "and", "or", "not", "all", "any", "some", "just", "now", "new", "one",
+    "up", "out", "about", "if", "by", "his", "her", "they", "them", "their",
+})
+
+
+def _rarity(words: Collection[str]) -> tuple[bool, int]:
+    return (not any(word in _COMMON or len(word) < 3 for word in words),
+            min(len(word) for word in words))
 
 
 def _scan(pattern: str) -> Iterator[tuple[int, int]]:
@@ -410,10 +494,11 @@ _DISCOUNT: Final = Rules(
 )
 _REFUND: Final = Rules(
     rf"\b{_US}\s*{_WILL}\s+{_ADVERB}(?:refund|reimburse|credit (?:you|your|back|the)|"
-    r"issue (?:you )?(?:a |the |your )?(?:full |partial )?(?:refund|credit|reimbursement)|"
-    r"process (?:a|your|the) (?:full |partial )?(?:refund|reimbursement)|"
-    r"return (?:your|the) (?:money|payment)|give you (?:a |your )?(?:full |partial )?"
-    r"(?:refund|money back)|send (?:you )?(?:a |your |the )?(?:refund|money back)|"
+    r"issued? (?:you )?(?:a |the |your )?(?:full |partial )?(?:refund|credit|reimbursement)|"
+    r"process(?:ed)? (?:a|your|the) (?:full |partial )?(?:refund|reimbursement)|"
+    r"return(?:ed)? (?:your|the) (?:money|payment)|(?:give|gave|given) you (?:a |your )?"
+    r"(?:full |partial )?(?:refund|money back)|(?:send|sent) (?:you )?(?:a |your |the )?"
+    r"(?:refund|money back)|"
     r"refunded|reimbursed|credited|approved (?:your|the|a) (?:refund|reimbursement))",
     r"\byour (?:full |partial )?(?:refund|reimbursement|money|credit)\s+(?:has been|was|is being|"
     r"will be|'ll be|is|has|should be)\s+(?:\w+\s+)?(?:processed|issued|approved|sent|initiated|"

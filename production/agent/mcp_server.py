@@ -26,8 +26,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, ValidationError
 
-from production.agent import operations
+from production.agent import guardrails, operations
 from production.agent.escalation import REASONS
+from production.agent.prompts import SYSTEM_PROMPT
 from production.config import Settings, get_settings
 from production.database.pool import Connection, Pool, create_pool
 from production.database.queries import reference
@@ -326,6 +327,11 @@ async def send_response(
     already_answered (the message had a reply; nothing was sent). One reply per ticket message.
     """
     deps = _deps(ctx)
+    # The same output guardrail as the agent's send_response; nothing is written on a trip.
+    check = guardrails.check_output(message, system_prompt=SYSTEM_PROMPT)
+    if check.tripped:
+        raise ToolError(f"the reply was refused by the output guardrail ({check.code}): "
+                        "call escalate_to_human instead of promising this")
     async with deps.pool.acquire() as conn:
         message_id = await _ticket_source_message(conn, deps.tenant_id, ticket_id)
     if message_id is None:

@@ -127,9 +127,14 @@ class KnowledgeStatus:
 
 async def load_if_empty(pool: Pool, tenant_id: str, folder: Path,
                         embedder: Embedder) -> KnowledgeStatus:
-    """Load the default documents from the folder when the tenant's knowledge base is empty."""
+    """Load the default documents when the tenant has no passages embedded by this embedder.
+
+    That covers a fresh database and a switch of embedding model (an OpenAI key set on a
+    knowledge base embedded locally): vectors of two models are not comparable, so the
+    passages are embedded again.
+    """
     async with pool.acquire() as conn:
-        count = await reference.count_knowledge(conn, tenant_id)
+        count = await reference.count_knowledge(conn, tenant_id, model=embedder.name)
     files = [folder / name for name in DEFAULT_FILES if (folder / name).exists()]
     if count or not files:
         return KnowledgeStatus(sections=count, loaded_now=False)

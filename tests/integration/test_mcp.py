@@ -211,6 +211,9 @@ async def test_bad_input_is_an_error_and_writes_nothing_and_observe_only_holds_r
             session, "send_response", ticket_id="1234", message="hello")
         assert "no ticket TKT-999999" in await call_error(
             session, "send_response", ticket_id="TKT-999999", message="hello")
+        assert "output guardrail (refund_promise)" in await call_error(
+            session, "send_response", ticket_id="TKT-999999",
+            message="We will refund you the full amount today.")
         assert await counts(pool) == before, "a refused call wrote to the database"
 
         # Observe-only (the code default): the reply is stored but held for an operator.

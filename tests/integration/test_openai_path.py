@@ -1,6 +1,9 @@
-"""The agent's OpenAI path over real HTTP: the worker's use case runs the Agents SDK and the
-`openai` client against a local fake of the Responses API, with the real tools on PostgreSQL; a
-key the API refuses ends in the worker's failure path, the channel's apology."""
+"""The OpenAI path over real HTTP, against a local fake of the API (tests/fakes/openai_api.py).
+
+The worker's use case runs the Agents SDK and the `openai` client against the fake's Responses
+endpoint, with the real tools on PostgreSQL; a key the API refuses ends in the worker's failure
+path, the channel's apology; with a key set, texts are embedded through the Embeddings endpoint.
+"""
 
 from __future__ import annotations
 
@@ -88,6 +91,7 @@ async def test_the_agent_answers_from_the_knowledge_base_through_the_responses_a
 
     assert [c.name for c in ctx.tool_calls] == [
         "create_ticket", "get_customer_history", "search_knowledge_base", "send_response"]
+    assert all(c.ok for c in ctx.tool_calls)  # no call was refused as out of order
     requests = fake_openai.bodies()
     assert len(requests) == 4  # one model turn per tool; send_response ends the run
     assert "export my project data as CSV" in json.dumps(requests[0]["input"])

@@ -114,9 +114,11 @@ def _vector(vector: Sequence[float]) -> str:
     return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
 
 
-async def count_knowledge(conn: Connection, tenant_id: str) -> int:
+async def count_knowledge(conn: Connection, tenant_id: str, *, model: str | None = None) -> int:
+    """Return how many passages the tenant has (embedded by `model`, when given)."""
     count: int = await conn.fetchval(
-        "SELECT count(*) FROM knowledge_base WHERE tenant_id = $1", tenant_id)
+        "SELECT count(*) FROM knowledge_base WHERE tenant_id = $1 "
+        "AND ($2::text IS NULL OR embedding_model = $2)", tenant_id, model)
     return count
 
 
