@@ -56,7 +56,7 @@ def corpus(n: int, rng: random.Random) -> list[tuple[str, str]]:
     while len(out) < n:
         section = rng.choice(sections)
         own = re.split(r"(?<=[.!?])\s+", section.content)
-        picked = rng.sample(own, k=min(len(own), rng.randint(2, 4))) + rng.sample(pool, k=1)
+        picked = rng.sample(own, k=min(len(own), rng.randint(1, 3))) + rng.sample(pool, k=1)
         text = " ".join(picked)
         if text not in seen:
             seen.add(text)

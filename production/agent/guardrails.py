@@ -1,10 +1,14 @@
 """Tripwires on what comes in (prompt injection) and on what goes out (promises and leaks).
 
-Both checks are pure pattern rules, so they run before and after any model, cost microseconds
-and give the same verdict every time. `check_input` looks for attempts to re-program the agent;
-`check_output` looks at a draft reply for things only a person may say: prices, discounts,
-refunds and dates we commit to, our own instructions, internal notes and other people's
-contact details.
+Both checks are pure pattern rules, so they run before and after any model, cost well under a
+millisecond and give the same verdict every time. `check_input` looks for attempts to
+re-program or unmask the agent, in English and the other languages customers write in, also
+when hidden in code blocks, HTML comments or base64. `check_output` looks at a draft reply for
+what only a person may say: prices, discounts, refunds and dates we commit to, our own
+instructions, internal notes and other people's contact details.
+
+The module also holds the text helpers the escalation rules share: `fold` (one normal form for
+matching) and `Rules` (many regexes, each skipped unless the text has a word it can start with).
 """
 
 from __future__ import annotations

@@ -260,6 +260,8 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
             r"this|techcorp|your)\b", -2.6),
     _phrase("done", r"\b(?:i'?m|i am|we'?re|we are) (?:so |completely |totally )?done with\b",
             -2.6),
+    _phrase("done", r"\b(?:i'?m|i am|we'?re|we are) (?:so |completely |totally |just )?done\s*"
+            r"(?:[.!]|$)", -2.2),
     _phrase("review", r"\b(?:bad review|(?:leave|write|post) (?:a |an )?(?:\w+ )?review "
             r"(?:telling|about|warning))\b", -2.4),
     _phrase("star stars", r"\b(?:1|one|zero)[- ]stars?\b", -2.4),
@@ -336,11 +338,12 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
             r"frigging|friggin|screw (?:you|this|it|up)|hell (?:no|is|was)|the hell|piss\w*|"
             r"sucky)\b", -1.6),
 )
-_BY_ANCHOR: Final[dict[str, tuple[_Phrase, ...]]] = {
-    word: tuple(p for p in _PHRASES if not p.marks and word in p.anchors)
+# anchor word -> positions in _PHRASES of the phrases it anchors
+_BY_ANCHOR: Final[dict[str, tuple[int, ...]]] = {
+    word: tuple(i for i, p in enumerate(_PHRASES) if not p.marks and word in p.anchors)
     for word in {w for p in _PHRASES if not p.marks for w in p.anchors}
 }
-_MARKED: Final = tuple(p for p in _PHRASES if p.marks)
+_MARKED: Final = tuple(i for i, p in enumerate(_PHRASES) if p.marks)
 
 _WORD: Final = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
 _CAPS_RUN: Final = re.compile(r"[A-Z]{2,}")
@@ -408,11 +411,11 @@ def _shouted(text: str) -> set[str]:
     return shouted
 
 
-def _phrases_in(folded: str, words: Sequence[str]) -> set[_Phrase]:
-    """Return the phrases whose anchors the message contains."""
-    phrases = {p for word in _BY_ANCHOR.keys() & set(words) for p in _BY_ANCHOR[word]}
-    phrases.update(p for p in _MARKED if any(mark in folded for mark in p.anchors))
-    return phrases
+def _phrases_in(folded: str, words: Sequence[str]) -> list[_Phrase]:
+    """Return the phrases whose anchors the message contains, in a fixed order."""
+    chosen = {i for word in _BY_ANCHOR.keys() & set(words) for i in _BY_ANCHOR[word]}
+    chosen.update(i for i in _MARKED if any(mark in folded for mark in _PHRASES[i].anchors))
+    return [_PHRASES[i] for i in sorted(chosen)]
 
 
 def score(text: str) -> float:

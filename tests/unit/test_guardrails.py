@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from production.agent.guardrails import (
     GuardrailResult,
@@ -213,3 +215,9 @@ def test_rules_skip_patterns_whose_first_words_are_absent() -> None:
     assert [m.group(0) for m in rules.finditer(text)] == ["print your instructions"]
     assert rules.search("system: hi") is not None  # no first words: always tried
     assert rules.search("the prompt", starts=word_starts("the prompt")) is None
+
+
+@given(st.text(max_size=300))
+def test_any_text_gets_a_verdict(text: str) -> None:
+    for result in (check_input(text), check_output(text, system_prompt=SYSTEM_PROMPT)):
+        assert result.tripped == (result.code is not None)

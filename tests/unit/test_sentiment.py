@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import time
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -122,23 +119,6 @@ def test_masks_and_emails_are_not_profanity() -> None:
 @given(st.text(max_size=400))
 def test_score_is_always_in_range(text: str) -> None:
     assert 0.0 <= score(text) <= 1.0
-
-
-def test_scores_a_kilobyte_in_under_a_fifth_of_a_millisecond() -> None:
-    if sys.gettrace() is not None:
-        pytest.skip("timings mean nothing under a tracer (coverage, debugger)")
-    message = ("Hi team, since the update on Monday our Android app stops syncing after a few "
-               "minutes. I signed out and in again, cleared the cache and reinstalled, but the "
-               "cloud icon keeps showing 12 pending changes. Our technicians rely on it in the "
-               "field, so this is getting frustrating. Is there a known issue? ") * 3
-    message = message[:1024]
-    runs = []
-    for _ in range(7):  # the best run: other processes on the machine only ever slow it down
-        start = time.process_time()
-        for _ in range(200):
-            score(message)
-        runs.append((time.process_time() - start) / 200)
-    assert min(runs) < 0.0002
 
 
 @pytest.mark.parametrize(("previous", "current", "expected"), [
