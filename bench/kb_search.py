@@ -82,7 +82,7 @@ async def run() -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="fte-kbbench-") as tmp:
         postgres = EmbeddedPostgres(Path(tmp) / "pgdata")
-        postgres.start()
+        await asyncio.to_thread(postgres.start)
         try:
             settings = Settings()
             settings.database.url = SecretStr(postgres.url)
@@ -93,7 +93,7 @@ async def run() -> dict[str, Any]:
             finally:
                 await pool.close()
         finally:
-            postgres.stop()
+            await asyncio.to_thread(postgres.stop)
 
 
 async def _measure(pool: Any, embedder: Any, passages: list[tuple[str, str]],
