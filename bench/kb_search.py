@@ -105,7 +105,7 @@ async def _measure(pool: Any, embedder: Any, passages: list[tuple[str, str]],
         await conn.executemany(
             "INSERT INTO knowledge_base (tenant_id, title, content, source, embedding, "
             "embedding_model) VALUES ($1, $2, $3, 'bench', $4::vector, $5)",
-            [(TENANT, t, c, reference._vector(v), embedder.name)
+            [(TENANT, t, c, reference.to_pgvector(v), embedder.name)
              for (t, c), v in zip(passages, vectors, strict=True)])
         load_s = time.perf_counter() - started
         started = time.perf_counter()
@@ -147,7 +147,7 @@ async def _measure(pool: Any, embedder: Any, passages: list[tuple[str, str]],
         plan = await conn.fetchval(
             "EXPLAIN (FORMAT TEXT) SELECT id FROM knowledge_base WHERE tenant_id = $1 "
             "AND embedding_model = $3 ORDER BY embedding <=> $2::vector LIMIT 20",
-            TENANT, reference._vector(query_vectors[0]), embedder.name)
+            TENANT, reference.to_pgvector(query_vectors[0]), embedder.name)
     return {
         "chunks": len(passages),
         "queries": len(texts),

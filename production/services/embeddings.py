@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import importlib.util
-import math
 import os
 import threading
 import time
@@ -58,15 +57,6 @@ class Embedder(Protocol):
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Return one L2-normalised vector per text, in order."""
         ...
-
-
-def to_pgvector(vec: Sequence[float]) -> str:
-    """Return the pgvector text literal (`[0.1,0.2,...]`) for a `$n::vector` parameter."""
-    values = [float(x) for x in vec]
-    if not all(math.isfinite(x) for x in values):
-        raise ValueError("a vector for pgvector must hold finite numbers only")
-    # Nine significant digits round-trip a float4, which is what pgvector stores.
-    return "[" + ",".join(f"{x:.9g}" for x in values) + "]"
 
 
 def _unit_rows(matrix: Vectors) -> Vectors:

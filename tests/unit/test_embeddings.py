@@ -15,6 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from production.config import OpenAISettings, Settings
+from production.database.queries.reference import to_pgvector
 from production.services import embeddings
 from production.services.embeddings import (
     DIMENSIONS,
@@ -22,7 +23,6 @@ from production.services.embeddings import (
     OpenAIEmbedder,
     embedder_for,
     local_embedder,
-    to_pgvector,
 )
 
 # (text, paraphrase, unrelated): the paraphrase must be the closer of the two.

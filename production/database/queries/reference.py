@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import asyncpg
@@ -88,7 +89,7 @@ async def search_knowledge(
         ORDER BY score DESC, vec.similarity DESC NULLS LAST
         LIMIT $7
         """,
-        tenant_id, query, _vector(vector), model, CANDIDATES, RRF_K, limit,
+        tenant_id, query, to_pgvector(vector), model, CANDIDATES, RRF_K, limit,
     )
     return rows
 
@@ -105,13 +106,18 @@ async def nearest_knowledge(
         ORDER BY embedding <=> $2::vector
         LIMIT $4
         """,
-        tenant_id, _vector(vector), model, limit,
+        tenant_id, to_pgvector(vector), model, limit,
     )
     return rows
 
 
-def _vector(vector: Sequence[float]) -> str:
-    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+def to_pgvector(vec: Sequence[float]) -> str:
+    """Return the pgvector text literal (`[0.1,0.2,...]`) for a `$n::vector` parameter."""
+    values = [float(x) for x in vec]
+    if not all(math.isfinite(x) for x in values):
+        raise ValueError("a vector for pgvector must hold finite numbers only")
+    # Nine significant digits round-trip a float4, which is what pgvector stores.
+    return "[" + ",".join(f"{x:.9g}" for x in values) + "]"
 
 
 async def count_knowledge(conn: Connection, tenant_id: str, *, model: str | None = None) -> int:
@@ -148,7 +154,7 @@ async def upsert_knowledge(
                       content_hash = EXCLUDED.content_hash, embedding = EXCLUDED.embedding,
                       embedding_model = EXCLUDED.embedding_model, updated_at = now()
         """,
-        tenant_id, title, content, category, source, content_hash, _vector(embedding), model,
+        tenant_id, title, content, category, source, content_hash, to_pgvector(embedding), model,
     )
 
 
