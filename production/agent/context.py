@@ -43,6 +43,8 @@ class SupportRunContext:
     kb_searches: int = 0
     kb_hit: bool = False
     kb_topic: str | None = None  # the best passage's title, when the answer is grounded
+    # What the customer asks about that the knowledge base never mentions (None: not checked).
+    not_covered: list[str] | None = None
     tool_calls: list[ToolCall] = field(default_factory=list)
 
     @property

@@ -108,7 +108,8 @@ class LocalSupportModel(Model):
         hits = [hit for result in searches for hit in result.get("results", [])]
         if not searches:
             return _call(step, "search_knowledge_base", {"query": message[:500]})
-        if not hits and len(searches) < 2 and keywords(message):
+        not_covered = any(result.get("not_covered") for result in searches)
+        if not hits and not not_covered and len(searches) < 2 and keywords(message):
             return _call(step, "search_knowledge_base", {"query": keywords(message)})
 
         reasons = escalation.detect(

@@ -139,6 +139,10 @@ class KnowledgeHit(BaseModel):
 class KnowledgeResults(BaseModel):
     results: list[KnowledgeHit] = Field(
         description="Relevant passages, best first; empty when nothing answers the query.")
+    not_covered: list[str] = Field(
+        default_factory=list,
+        description="What the query asks the product to have that the knowledge base never "
+                    "mentions; when present, escalate with reason no_kb_match.")
 
 
 class Escalation(BaseModel):
@@ -293,6 +297,8 @@ async def search_knowledge_base(
     with reason no_kb_match rather than guess.
     """
     deps = _deps(ctx)
+    if not_covered := await operations.uncovered_subjects(deps.pool, deps.tenant_id, query):
+        return KnowledgeResults(results=[], not_covered=not_covered)
     hits = await operations.search_knowledge(deps.pool, deps.tenant_id, deps.embedder, query,
                                              limit=limit)
     return KnowledgeResults(results=[KnowledgeHit.model_validate(h) for h in hits])

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from production.agent.subjects import asked_about
 from production.database.pool import Pool
 from production.database.queries import messages, reference, tickets
 from production.services.embeddings import Embedder
@@ -91,6 +92,20 @@ async def search_knowledge(
         for row in rows
         if float(row["similarity"] or 0.0) >= MIN_SIMILARITY
     ]
+
+
+async def uncovered_subjects(pool: Pool, tenant_id: str, text: str) -> list[str]:
+    """Return what the text asks the product to have that the knowledge base never mentions.
+
+    "Do you have a mind map view?" lands close to the views passage by similarity; the
+    knowledge base not mentioning a mind map anywhere is what says there is no answer.
+    """
+    subjects = asked_about(text)
+    if not subjects:
+        return []
+    async with pool.acquire() as conn:
+        return await reference.uncovered_subjects(
+            conn, tenant_id, [s.phrase for s in subjects], [s.exact for s in subjects])
 
 
 async def escalate_ticket(pool: Pool, tenant_id: str, ticket_number: str, reason: str) -> bool:

@@ -110,8 +110,15 @@ async def search_knowledge_base(
     ctx = wrapper.context
     if problem := _start(ctx, "search_knowledge_base", query=query[:200]):
         return _error(problem)
-    hits = await operations.search_knowledge(ctx.pool, ctx.tenant_id, ctx.embedder, query)
+    if ctx.not_covered is None:  # the customer's question decides, whatever the query says
+        ctx.not_covered = await operations.uncovered_subjects(ctx.pool, ctx.tenant_id,
+                                                              ctx.content)
     ctx.kb_searches += 1
+    if ctx.not_covered:
+        return json.dumps({"results": [], "not_covered": ctx.not_covered,
+                           "note": "the knowledge base says nothing about this: escalate "
+                                   "with reason no_kb_match"})
+    hits = await operations.search_knowledge(ctx.pool, ctx.tenant_id, ctx.embedder, query)
     if hits and not ctx.kb_hit:
         ctx.kb_hit, ctx.kb_topic = True, str(hits[0]["title"])
     return json.dumps({"results": hits})

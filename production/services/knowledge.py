@@ -92,6 +92,8 @@ async def load_markdown(pool: Pool, tenant_id: str, path: Path, embedder: Embedd
                 embedding=vector, model=embedder.name)
         removed = await reference.delete_knowledge_except(
             conn, tenant_id, path.name, [s.title for s in sections])
+        if todo or removed:
+            await reference.refresh_lexemes(conn, tenant_id)
     return LoadReport(files=1, sections=len(sections), embedded=len(todo), removed=removed)
 
 

@@ -58,6 +58,32 @@ async def test_hybrid_search_finds_paraphrases_and_drops_weak_matches(pool: Pool
     assert await operations.search_knowledge(pool, "nobody", EMBEDDER, "password reset") == []
 
 
+async def test_what_the_docs_never_mention_is_no_match(settings: Settings, pool: Pool) -> None:
+    async def uncovered(text: str, tenant: str = "techcorp") -> list[str]:
+        return await operations.uncovered_subjects(pool, tenant, text)
+
+    assert await uncovered("do you guys have a mind map view?") == ["mind map"]
+    assert await uncovered("We use Microsoft Teams. Is there an app for Teams?") == [
+        "Microsoft Teams"]
+    assert await uncovered("Is it possible to white-label what guests see?") == ["white-label"]
+    # Covered: all words in one passage, a name as a phrase (stemmed like the passages).
+    assert await uncovered("Is there a dark mode?") == []
+    assert await uncovered("Do you offer SCIM provisioning with Azure AD?") == []
+    assert await uncovered("Can I get the numbers into Excel?") == []
+    assert await uncovered("How do I reset my password?") == []  # asks for nothing
+    assert await uncovered("Is there a dark mode?", tenant="nobody") == ["dark mode"]
+
+    # The agent: however close the views passage looks, nothing grounds an answer.
+    handled = await process(_deps(settings, pool), _inbound(
+        "Hi! do you have a mind map view? want to brainstorm before making tasks",
+        channel="whatsapp", sender="+447911123499"))
+    assert handled.outcome is not None and handled.ctx is not None
+    assert handled.outcome.escalation_reasons == ("no_kb_match",)
+    assert handled.ctx.not_covered == ["mind map"] and not handled.ctx.kb_hit
+    # One search told the model why; a second would find nothing new.
+    assert [c.name for c in handled.ctx.tool_calls].count("search_knowledge_base") == 1
+
+
 async def test_knowledge_loading_embeds_only_what_changed(
     postgres: EmbeddedPostgres, broker: LocalBroker, tmp_path: Path
 ) -> None:
@@ -68,6 +94,9 @@ async def test_knowledge_loading_embeds_only_what_changed(
         doc.write_text("# Guide\n\n## Basics\n\n### Alpha\nAlpha explains the widgets.\n\n"
                        "### Beta\nBeta covers gadgets and gizmos.\n")
         first = await knowledge.load_path(db, "techcorp", tmp_path, EMBEDDER)
+        gizmo = "SELECT ndoc FROM knowledge_lexemes WHERE tenant_id = 'techcorp' AND lexeme = $1"
+        async with db.acquire() as conn:
+            counted = await conn.fetchval(gizmo, "gizmo")
         again = await knowledge.load_path(db, "techcorp", doc, EMBEDDER)
         doc.write_text("# Guide\n\n## Basics\n\n### Alpha\nAlpha explains the new widgets.\n")
         changed = await knowledge.load_path(db, "techcorp", doc, EMBEDDER)
@@ -75,6 +104,7 @@ async def test_knowledge_loading_embeds_only_what_changed(
             rows = await conn.fetch(
                 "SELECT title, content, embedding IS NOT NULL AS has_vector, embedding_model "
                 "FROM knowledge_base WHERE tenant_id = 'techcorp' AND source = 'guide.md'")
+            recounted = await conn.fetchval(gizmo, "gizmo")
         with pytest.raises(FileNotFoundError):
             await knowledge.load_path(db, "techcorp", tmp_path / "empty-dir-x", EMBEDDER)
     finally:
@@ -82,6 +112,8 @@ async def test_knowledge_loading_embeds_only_what_changed(
     assert (first.sections, first.embedded, first.removed) == (2, 2, 0)
     assert (again.sections, again.embedded) == (2, 0)
     assert (changed.sections, changed.embedded, changed.removed) == (1, 1, 1)
+    # The full-text search's lexeme counts follow the passages.
+    assert (counted, recounted) == (1, None)
     assert [(r["title"], r["has_vector"], r["embedding_model"]) for r in rows] == [
         ("Alpha", True, EMBEDDER.name)]
 

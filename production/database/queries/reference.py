@@ -41,6 +41,10 @@ async def channel_style(conn: Connection, tenant_id: str, channel: str) -> Chann
 RRF_K = 60
 # How many candidates each of the two searches contributes before fusion.
 CANDIDATES = 20
+# The full-text half ORs this many of the question's lexemes, the rarest in the tenant's
+# knowledge base first (`knowledge_lexemes`). Common lexemes match most passages, and ranking
+# them all is what made the search slow; they carry little signal anyway.
+RARE_LEXEMES = 5
 
 
 async def search_knowledge(
@@ -51,7 +55,8 @@ async def search_knowledge(
 
     Each row has `score` (fused), `similarity` (cosine, 0..1; NULL when only the text matched)
     and `text_rank` (NULL when only the vector matched). The vector half uses the HNSW index;
-    the text half ORs the query's lexemes, so a long message still matches a short passage.
+    the text half ORs the question's rarest lexemes, so a long message still matches a short
+    passage and costs a few index lookups.
     """
     rows: list[asyncpg.Record] = await conn.fetch(
         """
@@ -67,17 +72,24 @@ async def search_knowledge(
         ),
         q AS (
             SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | ')) AS query
-            FROM unnest(tsvector_to_array(to_tsvector('english', $2))) AS lexeme
-            -- backslashes and quotes would need tsquery escaping; such lexemes are skipped
-            WHERE strpos(lexeme, chr(92)) = 0 AND strpos(lexeme, chr(39)) = 0
+            FROM (
+                SELECT kl.lexeme
+                FROM knowledge_lexemes kl
+                WHERE kl.tenant_id = $1
+                  AND kl.lexeme = ANY (tsvector_to_array(to_tsvector('english', $2)))
+                  -- backslashes and quotes would need tsquery escaping; such are skipped
+                  AND strpos(kl.lexeme, chr(92)) = 0 AND strpos(kl.lexeme, chr(39)) = 0
+                ORDER BY kl.ndoc, kl.lexeme
+                LIMIT $8
+            ) rare
         ),
         fts AS (
             SELECT id, text_rank, row_number() OVER (ORDER BY text_rank DESC) AS rank
             FROM (
-                SELECT kb.id, ts_rank_cd(kb.search_tsv, q.query) AS text_rank
+                SELECT kb.id, ts_rank(kb.search_tsv, q.query) AS text_rank
                 FROM knowledge_base kb, q
                 WHERE kb.tenant_id = $1 AND q.query IS NOT NULL AND kb.search_tsv @@ q.query
-                ORDER BY text_rank DESC
+                ORDER BY text_rank DESC, kb.id
                 LIMIT $5
             ) matched
         )
@@ -89,9 +101,15 @@ async def search_knowledge(
         ORDER BY score DESC, vec.similarity DESC NULLS LAST
         LIMIT $7
         """,
-        tenant_id, query, to_pgvector(vector), model, CANDIDATES, RRF_K, limit,
+        tenant_id, query, to_pgvector(vector), model, CANDIDATES, RRF_K, limit, RARE_LEXEMES,
     )
     return rows
+
+
+async def refresh_lexemes(conn: Connection, tenant_id: str) -> int:
+    """Recount the tenant's lexeme frequencies after its passages changed; return how many."""
+    count: int = await conn.fetchval("SELECT fte_refresh_knowledge_lexemes($1)", tenant_id)
+    return count
 
 
 async def nearest_knowledge(
@@ -109,6 +127,31 @@ async def nearest_knowledge(
         tenant_id, to_pgvector(vector), model, limit,
     )
     return rows
+
+
+async def uncovered_subjects(
+    conn: Connection, tenant_id: str, phrases: Sequence[str], exact: Sequence[bool]
+) -> list[str]:
+    """Return the phrases no single passage of the tenant's knowledge base mentions.
+
+    An exact phrase must appear as written (`phraseto_tsquery`); otherwise all of its words
+    must appear in one passage (`plainto_tsquery`). Both stem with the English configuration,
+    like the passages' `search_tsv`. A phrase with no searchable word counts as covered.
+    """
+    rows = await conn.fetch(
+        """
+        SELECT s.phrase
+        FROM unnest($2::text[], $3::boolean[]) WITH ORDINALITY AS s (phrase, exact, n),
+             LATERAL (SELECT CASE WHEN s.exact THEN phraseto_tsquery('english', s.phrase)
+                                  ELSE plainto_tsquery('english', s.phrase) END AS query) q
+        WHERE numnode(q.query) > 0
+          AND NOT EXISTS (SELECT 1 FROM knowledge_base kb
+                          WHERE kb.tenant_id = $1 AND kb.search_tsv @@ q.query)
+        ORDER BY s.n
+        """,
+        tenant_id, list(phrases), list(exact),
+    )
+    return [row["phrase"] for row in rows]
 
 
 def to_pgvector(vec: Sequence[float]) -> str:
