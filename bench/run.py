@@ -6,6 +6,8 @@
    plus lost and duplicated replies.
 4. Knowledge-base search at 10k chunks: hybrid search p95 and recall@5 against exact search
    (bench/kb_search.py).
+5. Cross-channel identity at 1,000 people: identification rate, wrong merges, candidates and
+   intake time per message (bench/identity.py).
 
 Prints a table and writes bench/results.json. Set BENCH_QUICK=1 for a short smoke run.
 """
@@ -27,6 +29,7 @@ from typing import Any
 import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import identity as identity_bench
 import kb_search
 from loadgen import RunResult, closed_loop, open_loop, percentile
 
@@ -186,10 +189,12 @@ async def main() -> int:
             await asyncio.wait_for(proc.wait(), 60)
 
     results["kb_search"] = await kb_search.run()
+    results["identity"] = await identity_bench.run()
     out = ROOT / "bench" / "results.json"
     out.write_text(json.dumps(results, indent=2, default=str))
     print_table(results)
     kb_search.print_report(results["kb_search"])
+    identity_bench.print_report(results["identity"])
     print(f"\nwritten to {out.relative_to(ROOT)}")
     return 0
 

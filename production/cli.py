@@ -101,6 +101,23 @@ def _cmd_mcp(settings: Settings, args: argparse.Namespace) -> int:
     return mcp_main(["--transport", args.transport, "--port", str(args.port)])
 
 
+def _cmd_gmail(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from production.channels.gmail import GmailNotConfigured, GmailRefused, GmailUnavailable
+    from production.services.gmail_sync import run_watch
+
+    try:
+        return asyncio.run(run_watch(settings, force=args.force, loop=args.loop,
+                                     emit=lambda result: print(json.dumps(result), flush=True)))
+    except GmailNotConfigured as exc:
+        print(f"fte gmail watch: {exc}", file=sys.stderr)
+        return 2
+    except (GmailUnavailable, GmailRefused) as exc:
+        print(f"fte gmail watch: {exc}", file=sys.stderr)
+        return 1
+
+
 def _add_local_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=".fte",
                         help="the embedded database's folder, used when DATABASE_URL is unset")
@@ -146,6 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     mcp = sub.add_parser("mcp", help="serve the five agent tools over MCP")
     mcp.add_argument("--transport", default="stdio", choices=["stdio", "streamable-http"])
     mcp.add_argument("--port", type=int, default=8765, help="port for streamable-http")
+
+    gmail = sub.add_parser("gmail", help="the Gmail channel")
+    gmail_sub = gmail.add_subparsers(dest="gmail_command", required=True)
+    watch = gmail_sub.add_parser("watch", help="start or renew the mailbox's push watch when "
+                                 "due; print one JSON line per renewal")
+    watch.add_argument("--force", action="store_true", help="renew even if not due yet")
+    watch.add_argument("--loop", action="store_true", help="keep renewing before it expires")
     return parser
 
 
@@ -156,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("worker", "dispatcher", "relay"):
         return _run_async(args.command)
     handlers = {"up": _cmd_up, "migrate": _cmd_migrate, "topics": _cmd_topics, "api": _cmd_api,
-                "kb": _cmd_kb, "ask": _cmd_ask, "eval": _cmd_eval, "mcp": _cmd_mcp}
+                "kb": _cmd_kb, "ask": _cmd_ask, "eval": _cmd_eval, "mcp": _cmd_mcp,
+                "gmail": _cmd_gmail}
     return handlers[args.command](settings, args)
 
 

@@ -32,6 +32,9 @@ class DatabaseSettings(BaseSettings):
     pool_max_size: int = 20
     command_timeout_s: float = 10.0
     connect_timeout_s: float = 3.0
+    # pgvector's HNSW candidate list per search (its default is 40). At 10k passages, 40 gave
+    # recall@5 0.92-0.93 against exact search; see bench/kb_search.py.
+    hnsw_ef_search: int = 100
 
 
 class KafkaSettings(BaseSettings):
@@ -65,17 +68,58 @@ class OpenAISettings(BaseSettings):
 class GmailSettings(BaseSettings):
     model_config = _group("GMAIL_")
 
+    # A service-account (domain-wide delegation) or authorized-user JSON. Unset: email replies
+    # go to the sandbox and the webhook answers 503 "not configured".
     credentials_json: SecretStr | None = None
     support_address: str = "support@techcorp.example"
+    # The Gmail API root; tests point it at a local fake that the real client library talks to.
+    api_base_url: str = "https://gmail.googleapis.com/"
+    # Where OAuth tokens are refreshed. Unset: Google's endpoint (google-auth ignores an
+    # authorized-user JSON's own token_uri; a service account's JSON names its own).
+    token_uri: str | None = None
+    # Pub/Sub push authentication: the OIDC token's audience, the push subscription's service
+    # account, the accepted issuers and where Google's signing certificates are fetched.
     pubsub_audience: str | None = None
+    pubsub_service_account: str | None = None
+    oidc_issuers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["accounts.google.com", "https://accounts.google.com"])
+    oidc_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
+    # `fte gmail watch`: the Pub/Sub topic Gmail publishes to, and how long before the watch
+    # expires (Gmail: 7 days) it is renewed.
+    pubsub_topic: str | None = None
+    watch_renew_before_s: float = 86_400.0
+    # After a lost historyId: how many recent inbox messages a full sync reads.
+    full_sync_max_messages: int = 50
+    timeout_s: float = 10.0
+
+    @field_validator("oidc_issuers", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
 
 class TwilioSettings(BaseSettings):
     model_config = _group("TWILIO_")
 
+    # Unset: WhatsApp replies go to the sandbox and the webhooks answer 503 "not configured".
     account_sid: str | None = None
     auth_token: SecretStr | None = None
-    whatsapp_number: str | None = None
+    whatsapp_number: str | None = None  # the sender, E.164 ("+14155238886")
+    # The Twilio REST root; tests point it at a local fake that the real client talks to.
+    api_base_url: str = "https://api.twilio.com"
+    # Messages from one sender closer together than this are answered as one turn.
+    turn_window_s: float = 3.0
+    timeout_s: float = 10.0
+
+    @field_validator("whatsapp_number", mode="before")
+    @classmethod
+    def _bare_number(cls, value: object) -> object:
+        """Accept Twilio's "whatsapp:+1..." address form too; the adapter adds the prefix."""
+        if isinstance(value, str) and value.lower().startswith("whatsapp:"):
+            return value[len("whatsapp:"):]
+        return value
 
 
 class ApiSettings(BaseSettings):
@@ -119,6 +163,13 @@ class ReliabilitySettings(BaseSettings):
     relay_poll_interval_s: float = 0.05
     dlq_ratio_limit: float = 0.5
     dlq_ratio_window: int = 50
+    # Provider deliveries (Gmail, Twilio): retries with backoff, then the DLQ; a circuit breaker
+    # per channel opens after this many consecutive failures and half-opens after the cooldown.
+    delivery_max_attempts: int = 5
+    delivery_backoff_initial_s: float = 0.5
+    delivery_backoff_max_s: float = 30.0
+    breaker_failure_threshold: int = 5
+    breaker_cooldown_s: float = 30.0
 
 
 class Settings(BaseSettings):

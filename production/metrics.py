@@ -38,6 +38,12 @@ SWEEPER_REPUBLISHED = Counter(
     "fte_sweeper_republished_total", "Inbound messages republished by the sweeper"
 )
 DELIVERIES = Counter("fte_deliveries_total", "Outbound deliveries", ["channel", "status"])
+CHANNEL_BREAKER = Gauge(
+    "fte_channel_breaker_state", "Provider circuit breaker: 0 closed, 1 half-open, 2 open",
+    ["channel"],
+)
+DELIVERY_RETRIES_DUE = Counter(
+    "fte_delivery_retries_total", "Parked replies re-announced for another delivery attempt")
 GATE_DECISIONS = Counter(
     "fte_care_gate_decisions_total", "C.A.R.E. gate decisions", ["decision", "clause"]
 )

@@ -14,16 +14,21 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import structlog
 from pydantic import SecretStr
 
 from production.config import INTERNAL_TENANT, Settings
 from production.database.migrate import migrate
 from production.database.pool import create_pool
+from production.database.queries import deliveries
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port, stop_process
 from production.messaging.kafka import ensure_topics
 from production.services.embeddings import embedder_for
@@ -175,6 +180,8 @@ def banner(stack: LocalStack, database_url: str, servers: str, kb: KnowledgeStat
         f"  Support form API   POST {base}/api/v1/support/form",
         f"  Ticket status      GET  {base}/api/v1/tickets/TKT-<n>",
         f"  Health             {base}/api/v1/health",
+        f"  Sandbox outbox     GET  {base}/api/v1/sandbox/messages  (email and WhatsApp "
+        "replies without credentials are recorded, and printed here)",
         f"  Metrics            {base}/metrics",
         f"  API docs           {base}/docs",
         f"  Database           {db_note} at {database_url.split('@')[-1]}",
@@ -189,11 +196,45 @@ def banner(stack: LocalStack, database_url: str, servers: str, kb: KnowledgeStat
     return "\n".join(lines)
 
 
+def sandbox_block(row: Any) -> str:
+    """Return how `fte up` shows a reply that went to the sandbox instead of a provider."""
+    channel = "Email" if row["channel"] == "email" else "WhatsApp"
+    head = f"[sandbox] {channel} to {row['recipient']}"
+    if row["ticket_number"]:
+        head += f" (ticket {row['ticket_number']})"
+    if row["subject"]:
+        head += f"\n  Subject: {row['subject']}"
+    body = "\n".join(f"  | {line}" for line in str(row["body"]).splitlines())
+    return f"{head}\n{body}\n"
+
+
+async def watch_sandbox(database_url: str, tenant_id: str, stopping: threading.Event, *,
+                        interval_s: float = 1.0) -> None:
+    """Print every reply the sandbox records from now on (the developer's console, not a log)."""
+    after = datetime.now(UTC)
+    while not stopping.is_set():
+        try:
+            conn = await asyncpg.connect(database_url)
+            try:
+                while not stopping.is_set():
+                    rows = await deliveries.sandboxed(conn, tenant_id, channel=None, limit=50,
+                                                      after=after)
+                    for row in rows:
+                        print(sandbox_block(row), flush=True)
+                        after = row["created_at"]
+                    await asyncio.sleep(interval_s)
+            finally:
+                await conn.close()
+        except (OSError, asyncpg.PostgresError):
+            await asyncio.sleep(interval_s)  # the database restarts under supervision
+
+
 def run_up(settings: Settings, *, data_dir: Path, autonomy_demo: bool,
            api_port: int | None) -> int:
     stack = LocalStack(settings, data_dir=data_dir, autonomy_demo=autonomy_demo,
                        api_port=api_port)
     stopping = False
+    watcher_stop = threading.Event()
 
     def _stop(*_: object) -> None:
         nonlocal stopping
@@ -210,6 +251,9 @@ def run_up(settings: Settings, *, data_dir: Path, autonomy_demo: bool,
         kb = asyncio.run(stack.prepare(database_url, child_settings))
         stack.start_children(env)
         print(banner(stack, database_url, servers, kb), flush=True)
+        watching = threading.Thread(target=asyncio.run, daemon=True, args=(watch_sandbox(
+            database_url, settings.default_tenant, watcher_stop),))
+        watching.start()
         while not stopping:
             stack.revive_infrastructure(child_settings)
             stack.supervise_once()
@@ -217,4 +261,5 @@ def run_up(settings: Settings, *, data_dir: Path, autonomy_demo: bool,
         print("Stopping the local stack...", flush=True)
         return 0
     finally:
+        watcher_stop.set()
         stack.stop()

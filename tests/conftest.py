@@ -32,6 +32,7 @@ from production.database.migrate import migrate
 from production.database.pool import Pool, create_pool
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
 from production.messaging.kafka import ensure_topics, make_consumer, make_producer
+from production.services.deliver_outbound import DeliveryPolicy
 from production.services.embeddings import local_embedder
 from production.services.knowledge import load_markdown
 from production.services.process_inbound import WorkerDeps
@@ -140,11 +141,14 @@ async def running_stack(settings: Settings, pool: Pool, *, workers: bool = True
             await consumer.start()
         deps = WorkerDeps(pool=pool, settings=settings, agent=SupportAgent(settings),
                           embedder=local_embedder())
+        policy = DeliveryPolicy.from_settings(settings.reliability)
         tasks += [
             asyncio.create_task(worker.build_loop(deps, producer, incoming, stopping).run()),
             asyncio.create_task(dispatcher.build_loop(
                 pool, settings, dispatcher.adapters_for(settings), producer, outgoing,
-                stopping).run()),
+                stopping, policy).run()),
+            asyncio.create_task(dispatcher.run_retries(pool, settings, policy, stopping,
+                                                       interval_s=0.1)),
             asyncio.create_task(run_relay(pool, settings, sender(producer), stopping)),
             asyncio.create_task(run_sweeper(pool, settings, stopping)),
         ]

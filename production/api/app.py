@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from production import __version__
-from production.api import health, support, tickets
+from production.api import gmail_webhook, health, sandbox, support, tickets, whatsapp_webhook
 from production.config import Settings, get_settings
 from production.database.pool import UNAVAILABLE_ERRORS, Pool, create_pool
 from production.logging import configure_logging
@@ -68,7 +68,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.fte = state
     app.include_router(support.router)
     app.include_router(tickets.router)
+    app.include_router(whatsapp_webhook.router)
+    app.include_router(gmail_webhook.router)
     app.include_router(health.router)
+    app.include_router(sandbox.router)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -1,4 +1,9 @@
-"""Health: liveness (the process answers) and readiness (its dependencies answer)."""
+"""Health: liveness (the process answers) and readiness (its dependencies answer).
+
+Readiness is 503 only when the database is gone: without it nothing can be accepted. A broker
+outage (the outbox holds the work) or a provider outage (its replies wait for their retries)
+leaves the API in rotation, reported as `degraded` with the component that is down.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,9 @@ from fastapi.responses import JSONResponse
 
 from production import __version__
 from production.api.deps import state
-from production.database.pool import ping
+from production.config import ALL_CHANNELS, Settings
+from production.database.pool import UNAVAILABLE_ERRORS, Pool, ping
+from production.database.queries import delivery_retry
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
 
@@ -24,17 +31,45 @@ async def health(request: Request) -> JSONResponse:
     fte = state(request)
     database_ok = fte.pool is not None and await ping(fte.pool)
     kafka_ok = await fte.kafka_status()
+    channels = await channel_status(fte.settings, fte.pool) if database_ok else {}
     if not database_ok:
         overall, code = "unhealthy", 503
-    elif not kafka_ok:
-        # The API still accepts work (the outbox holds it), so it stays in rotation.
+    elif not kafka_ok or "degraded" in channels.values():
         overall, code = "degraded", 200
     else:
         overall, code = "healthy", 200
     return JSONResponse(status_code=code, content={
         "status": overall,
         "components": {"database": "up" if database_ok else "down",
-                       "kafka": "up" if kafka_ok else "down"},
+                       "kafka": "up" if kafka_ok else "down",
+                       "channels": channels},
         "version": __version__,
         "timestamp": datetime.now(UTC).isoformat(),
     })
+
+
+async def channel_status(settings: Settings, pool: Pool | None) -> dict[str, str]:
+    """Return each channel's state: up, degraded (its provider's breaker is not closed),
+    sandbox (no credentials: replies are recorded, not sent) or disabled."""
+    breakers = {}
+    if pool is not None:
+        try:
+            async with pool.acquire() as conn:
+                breakers = await delivery_retry.breaker_states(conn)
+        except UNAVAILABLE_ERRORS:
+            breakers = {}
+    sandboxed = {
+        "email": settings.gmail.credentials_json is None,
+        "whatsapp": not (settings.twilio.account_sid and settings.twilio.auth_token),
+        "web_form": False,
+    }
+    status: dict[str, str] = {}
+    for channel in ALL_CHANNELS:
+        breaker = breakers.get(channel)
+        if channel not in settings.enabled_channels:
+            status[channel] = "disabled"
+        elif breaker is not None and breaker["state"] != "closed":
+            status[channel] = "degraded"
+        else:
+            status[channel] = "sandbox" if sandboxed[channel] else "up"
+    return status

@@ -57,6 +57,8 @@ async def create_pool(settings: Settings, *, min_size: int | None = None,
         timeout=db.connect_timeout_s,
         init=_init_connection,
         reset=_keep_session,
+        # A placeholder until the vector extension loads in the session, which then adopts it.
+        server_settings={"hnsw.ef_search": str(db.hnsw_ef_search)},
     )
     return pool
 

@@ -21,6 +21,13 @@ class InvalidMessage(Exception):
     """A message that can never be processed: retrying will not help."""
 
 
+class Undeliverable(InvalidMessage):
+    """The provider stayed unavailable through every scheduled retry: the reply is marked
+    delivery_failed and dead-lettered with the reason. An outage says nothing about our code,
+    so the dead-letter ratio guard does not count it (a long outage must not stop the
+    dispatcher, and with it every other channel)."""
+
+
 class Category(StrEnum):
     general = "general"
     technical = "technical"

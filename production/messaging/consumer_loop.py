@@ -3,7 +3,8 @@
 Partitions are handled concurrently, messages within a partition in order. For each message:
 - the database is unreachable: wait and try the same message again, without limit (nothing is
   wrong with the message, and dead-lettering during an outage would lose the whole backlog);
-- `InvalidMessage`: never retried, straight to the dead-letter topic;
+- `InvalidMessage`: never retried, straight to the dead-letter topic (`Undeliverable`, a reply
+  whose provider stayed down through its retries, too, without counting towards the guard);
 - any other error: retried with bounded exponential backoff, then dead-lettered.
 Offsets are committed only after the message's effects (or its dead letter) are durable.
 A dead-letter ratio limit stops a consumer that would otherwise dead-letter everything.
@@ -22,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from production.database.pool import UNAVAILABLE_ERRORS
-from production.domain.messages import InvalidMessage
+from production.domain.messages import InvalidMessage, Undeliverable
 from production.metrics import CONSUMER_ERRORS, DEAD_LETTERS
 
 log = structlog.get_logger(__name__)
@@ -107,6 +108,11 @@ class ConsumerLoop:
         while True:
             try:
                 await self.handler(record)
+                return False
+            except Undeliverable as exc:
+                # Dead-lettered, but a provider outage is not counted by the ratio guard.
+                CONSUMER_ERRORS.labels(self.name, "undeliverable").inc()
+                await self._dead_letter(record, f"undeliverable: {exc}", failures + 1)
                 return False
             except InvalidMessage as exc:
                 CONSUMER_ERRORS.labels(self.name, "invalid").inc()

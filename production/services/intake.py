@@ -12,8 +12,8 @@ from uuid import UUID
 import structlog
 
 from production.database.pool import Connection, Pool
-from production.database.queries import intake, outbox
-from production.domain.identity import identifiers_for, normalize_email, normalize_phone
+from production.database.queries import customers, intake, outbox
+from production.domain.identity import DEFAULT_REGION, needs_region, sender_identity
 from production.domain.messages import InboundMessage, InvalidMessage, encode_event
 from production.domain.support_form import SupportFormSubmission
 
@@ -43,24 +43,35 @@ class TicketReceipt:
     replayed: bool
 
 
-def sender_of(msg: InboundMessage) -> intake.Sender:
-    """Return the normalized sender; a message nobody can be identified by is invalid."""
-    ids = identifiers_for(msg.sender_email, msg.sender_phone)
-    if not ids:
-        raise InvalidMessage("an inbound message needs a valid email address or phone number")
-    return intake.Sender(
-        name=msg.sender_name,
-        email=normalize_email(msg.sender_email) if msg.sender_email else None,
-        phone=normalize_phone(msg.sender_phone) if msg.sender_phone else None,
-        identifiers=ids,
-    )
+def sender_of(msg: InboundMessage, default_region: str = DEFAULT_REGION) -> intake.Sender:
+    """Return the normalized sender; a message nobody can be identified by is invalid.
+
+    An invalid identifier next to a valid one is dropped (never stored) and logged with why.
+    """
+    sender = sender_identity(msg.sender_email, msg.sender_phone, default_region)
+    if not sender.identifiers:
+        reasons = "".join(f"; {reason}" for reason in sender.rejected)
+        raise InvalidMessage(
+            f"an inbound message needs a valid email address or phone number{reasons}")
+    for reason in sender.rejected:
+        log.info("identifier_rejected", channel=msg.channel, reason=reason)
+    return intake.Sender(name=msg.sender_name, email=sender.email, phone=sender.phone,
+                         identifiers=sender.identifiers)
+
+
+async def region_for(conn: Connection, msg: InboundMessage) -> str:
+    """Return the region to read the sender's phone in: the tenant's, when it is national."""
+    if msg.sender_phone and needs_region(msg.sender_phone):
+        return await customers.default_region(conn, msg.tenant_id) or DEFAULT_REGION
+    return DEFAULT_REGION
 
 
 async def ingest(conn: Connection, msg: InboundMessage) -> Ingested:
     """Store an inbound message once (inside the caller's transaction)."""
+    sender = sender_of(msg, await region_for(conn, msg))
     message_id, customer_id, conversation_id, created = await intake.ingest_inbound(
         conn, msg.tenant_id, channel=msg.channel, external_id=msg.external_id,
-        content=msg.content, subject=msg.subject, sender=sender_of(msg), metadata=msg.metadata,
+        content=msg.content, subject=msg.subject, sender=sender, metadata=msg.metadata,
         received_at=msg.received_at, request_hash=None, window=CONVERSATION_WINDOW,
     )
     return Ingested(message_id, customer_id, conversation_id, created)
@@ -75,6 +86,23 @@ async def publish_inbound(conn: Connection, msg: InboundMessage, *, topic: str) 
     """Queue the inbound event for the workers."""
     await outbox.enqueue(conn, msg.tenant_id, topic=topic, key=routing_key(msg),
                          payload=encode_event(INBOUND_EVENT, msg))
+
+
+async def accept_inbound(pool: Pool, msg: InboundMessage, *, topic: str) -> Ingested:
+    """Store a provider's inbound message and queue it for the workers, in one transaction.
+
+    A redelivery of the same provider id (Gmail message id, Twilio MessageSid) finds the stored
+    row and queues nothing: `created` is False.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        stored = await ingest(conn, msg)
+        if stored.created:
+            event = msg.model_copy(update={"message_id": stored.message_id})
+            await publish_inbound(conn, event, topic=topic)
+    if stored.created:
+        log.info("message_accepted", channel=msg.channel, customer_id=str(stored.customer_id),
+                 conversation_id=str(stored.conversation_id))
+    return stored
 
 
 def request_fingerprint(form: SupportFormSubmission) -> str:
@@ -95,9 +123,10 @@ async def submit_support_form(
         metadata={"category": form.category.value, "priority": form.priority.value},
     )
     async with pool.acquire() as conn:
+        sender = sender_of(msg, await region_for(conn, msg))
         result = await intake.submit_web_form(
             conn, tenant_id, external_id=msg.external_id, request_hash=request_fingerprint(form),
-            sender=sender_of(msg), subject=form.subject, category=form.category.value,
+            sender=sender, subject=form.subject, category=form.category.value,
             priority=form.priority.value, content=form.message, metadata=msg.metadata,
             received_at=msg.received_at, window=CONVERSATION_WINDOW, topic=topic,
             key=routing_key(msg), event=encode_event(INBOUND_EVENT, msg),

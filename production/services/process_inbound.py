@@ -17,8 +17,9 @@ from production.database.queries import customers, messages
 from production.database.queries.replies import ReplyRecord
 from production.domain.formatting import format_reply
 from production.domain.messages import InboundMessage
+from production.domain.whatsapp import MEDIA_ONLY_REPLY
 from production.metrics import AGENT_LATENCY, ESCALATIONS, MESSAGES_PROCESSED
-from production.services import channel_styles, intake
+from production.services import channel_styles, intake, whatsapp_turns
 from production.services.embeddings import Embedder
 
 log = structlog.get_logger(__name__)
@@ -44,7 +45,7 @@ class WorkerDeps:
 class Handled:
     """What became of one inbound message (for `fte ask` and `fte eval`)."""
 
-    result: str  # "replied" or "duplicate"
+    result: str  # "replied" or "duplicate" (WhatsApp: or "merged" into a later message)
     ctx: SupportRunContext | None = None
     outcome: AgentOutcome | None = None
 
@@ -64,12 +65,18 @@ async def process(deps: WorkerDeps, msg: InboundMessage) -> Handled:
     if row["status"] != "accepted":
         MESSAGES_PROCESSED.labels(msg.channel, "duplicate").inc()
         return Handled("duplicate")
+    content = row["content"]
+    if whatsapp_turns.applies(msg):
+        turn = await whatsapp_turns.settle(deps.pool, deps.settings, row)
+        if turn.outcome != "lead" or turn.text is None:
+            return await _close_whatsapp_turn(deps, msg, row, turn.outcome)
+        content = turn.text
     bound = log.bind(customer_id=str(row["customer_id"]),
                      conversation_id=str(row["conversation_id"]), channel=msg.channel)
     ctx = SupportRunContext(
         pool=deps.pool, tenant_id=msg.tenant_id, customer_id=row["customer_id"],
         conversation_id=row["conversation_id"], message_id=row["id"], channel=msg.channel,
-        content=row["content"], subject=row["subject"], customer_name=row["customer_name"],
+        content=content, subject=row["subject"], customer_name=row["customer_name"],
         ticket_id=row["ticket_id"], ticket_number=row["ticket_number"], embedder=deps.embedder,
         customer_identifiers=identifiers,
     )
@@ -82,6 +89,18 @@ async def process(deps: WorkerDeps, msg: InboundMessage) -> Handled:
                latency_ms=outcome.latency_ms, sentiment=round(outcome.sentiment, 3),
                guardrail=outcome.guardrail)
     return Handled(result, ctx, outcome)
+
+
+async def _close_whatsapp_turn(deps: WorkerDeps, msg: InboundMessage, row: Any,
+                               outcome: str) -> Handled:
+    """A WhatsApp message the agent need not read: folded into a later message of its turn,
+    or leading a turn of attachments only, which gets the fixed text-only note."""
+    if outcome == "lead":
+        answered = await reply_to(deps.pool, deps.settings, msg.tenant_id, row["id"],
+                                  MEDIA_ONLY_REPLY, actor="whatsapp-media-only")
+        outcome = "duplicate" if answered == "already_answered" else "replied"
+    MESSAGES_PROCESSED.labels(msg.channel, outcome).inc()
+    return Handled(outcome)
 
 
 async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,

@@ -120,7 +120,10 @@ async def test_health_reports_components(stack: Stack) -> None:
     assert res.status_code == 200
     body = res.json()
     assert body["status"] == "healthy"
-    assert body["components"] == {"database": "up", "kafka": "up"}
+    assert body["components"] == {
+        "database": "up", "kafka": "up",
+        # No Gmail or Twilio credentials here: those replies are recorded, not sent.
+        "channels": {"email": "sandbox", "whatsapp": "sandbox", "web_form": "up"}}
     assert body["version"]
     assert (await stack.http.get("/api/v1/health/live")).json() == {"status": "alive"}
 

@@ -15,3 +15,10 @@ async def identifiers(conn: Connection, tenant_id: str, customer_id: UUID) -> tu
         tenant_id, customer_id,
     )
     return tuple(row["identifier_value"] for row in rows)
+
+
+async def default_region(conn: Connection, tenant_id: str) -> str | None:
+    """Return the tenant's region for phone numbers written in national format."""
+    region: str | None = await conn.fetchval(
+        "SELECT default_region FROM tenants WHERE id = $1", tenant_id)
+    return region

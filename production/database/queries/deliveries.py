@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import asyncpg
+
 from production.channels.base import DeliveryReceipt, OutboundMessage
 from production.database.pool import Connection
 
@@ -25,3 +29,25 @@ async def record(conn: Connection, tenant_id: str, message: OutboundMessage,
         message.body,
         receipt.error,
     )
+
+
+async def sandboxed(conn: Connection, tenant_id: str, *, channel: str | None, limit: int,
+                    after: datetime | None = None) -> list[asyncpg.Record]:
+    """Return sandboxed deliveries, newest first (or, with `after`, oldest first after it)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        SELECT d.message_id, d.channel, d.recipient, d.subject, d.body, d.created_at,
+               t.ticket_number
+        FROM deliveries d
+        JOIN messages m ON m.tenant_id = d.tenant_id AND m.id = d.message_id
+        LEFT JOIN tickets t ON t.tenant_id = m.tenant_id AND t.id = m.ticket_id
+        WHERE d.tenant_id = $1 AND d.status = 'sandboxed'
+          AND ($2::text IS NULL OR d.channel = $2)
+          AND ($4::timestamptz IS NULL OR d.created_at > $4)
+        ORDER BY CASE WHEN $4::timestamptz IS NULL THEN d.created_at END DESC,
+                 d.created_at
+        LIMIT $3
+        """,
+        tenant_id, channel, limit, after,
+    )
+    return rows

@@ -114,8 +114,12 @@ async def get_outbound(conn: Connection, tenant_id: str, message_id: UUID) -> Ro
     row: Row | None = await conn.fetchrow(
         """
         SELECT m.id, m.channel, m.content, m.subject, m.status, m.ticket_id, m.metadata,
-               c.email, c.phone, c.name
+               m.delivery_attempts, m.next_delivery_at, c.email, c.phone, c.name,
+               inbound.external_id AS reply_to_external_id,
+               inbound.metadata AS reply_to_metadata
         FROM messages m JOIN customers c ON c.id = m.customer_id
+        LEFT JOIN messages inbound
+               ON inbound.tenant_id = m.tenant_id AND inbound.id = m.in_reply_to
         WHERE m.tenant_id = $1 AND m.id = $2 AND m.direction = 'outbound'
         FOR UPDATE OF m
         """,

@@ -1,0 +1,96 @@
+"""Twilio's WhatsApp webhooks: inbound messages and delivery status callbacks.
+
+Both authenticate the sender first (`X-Twilio-Signature`, computed by Twilio over the URL it
+called and the form fields), so a forged request stores nothing. The URL is rebuilt from the
+configured public URL: behind an ingress, the host and scheme this process sees are not the
+ones Twilio signed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
+
+from production.api.deps import pool, state
+from production.database.pool import Pool
+from production.domain import whatsapp
+from production.domain.messages import InvalidMessage
+from production.services import whatsapp_status
+from production.services.intake import accept_inbound
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(prefix="/api/v1/webhooks/whatsapp", tags=["whatsapp"])
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+# Twilio sends nothing back to the customer for an empty response; the reply comes later.
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+def _twiml() -> Response:
+    return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+@router.post("", response_class=Response)
+async def inbound_message(request: Request, db: Annotated[Pool, Depends(pool)]) -> Response:
+    """Accept one customer message (stored once per MessageSid); answer empty TwiML."""
+    form = await _signed_form(request)
+    settings = state(request).settings
+    try:
+        msg = whatsapp.parse_inbound(form, tenant_id=settings.default_tenant)
+        stored = await accept_inbound(db, msg, topic=settings.kafka.topic_incoming)
+    except (whatsapp.InvalidTwilioRequest, InvalidMessage) as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    if not stored.created:
+        log.info("whatsapp_redelivery_ignored", customer_id=str(stored.customer_id))
+    return _twiml()
+
+
+@router.post("/status", response_class=Response)
+async def delivery_status(request: Request, db: Annotated[Pool, Depends(pool)]) -> Response:
+    """Record a reply's delivery status. An unknown SID is answered 200 too (and logged):
+    anything else makes Twilio retry a callback that can never succeed."""
+    form = await _signed_form(request)
+    try:
+        update = whatsapp.parse_status(form)
+    except whatsapp.InvalidTwilioRequest as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    await whatsapp_status.record(db, tenant_id=state(request).settings.default_tenant,
+                                 update=update)
+    return _twiml()
+
+
+async def _signed_form(request: Request) -> dict[str, str]:
+    """Return the form fields of a request Twilio signed; raise 404/503/403 otherwise."""
+    settings = state(request).settings
+    if "whatsapp" not in settings.enabled_channels:
+        raise HTTPException(status_code=404, detail="the whatsapp channel is not enabled")
+    token = settings.twilio.auth_token
+    if token is None:
+        raise HTTPException(status_code=503, detail="WhatsApp is not configured on this "
+                            "server (TWILIO_AUTH_TOKEN is not set)")
+    # Twilio posts application/x-www-form-urlencoded: every field is text. Anything else
+    # (a file in a multipart body) is not Twilio's and will fail the signature.
+    form = {key: value for key, value in (await request.form()).multi_items()
+            if isinstance(value, str)}
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    url = signed_url(settings.api.public_url, request)
+    if not signature or not RequestValidator(token.get_secret_value()).validate(
+            url, form, signature):
+        log.warning("twilio_signature_rejected", path=request.url.path,
+                    signed=bool(signature))
+        raise HTTPException(status_code=403, detail="the X-Twilio-Signature is missing or "
+                            "does not match this request")
+    return form
+
+
+def signed_url(public_url: str | None, request: Request) -> str:
+    """Return the URL Twilio called (and signed): the public URL with this request's path and
+    query; the URL this process saw only when no public URL is configured."""
+    if not public_url:
+        return str(request.url)
+    query = request.url.query
+    return public_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")

@@ -1,0 +1,373 @@
+"""The Gmail channel's adapters: the Gmail API client, reply delivery, and the Pub/Sub push
+(OIDC) authentication of the webhook.
+
+google-api-python-client and google-auth are synchronous: every call runs in a worker thread
+(`asyncio.to_thread`) with its own `httplib2.Http` (which is not thread-safe) bounded by
+`GMAIL_TIMEOUT_S`, so the event loop never waits on Google.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import google.auth.exceptions
+import google_auth_httplib2  # type: ignore[import-untyped]
+import httplib2  # type: ignore[import-untyped]
+import structlog
+from google.auth import jwt
+from google.auth.credentials import Credentials
+from google.auth.transport.requests import Request as AuthRequest
+from google.oauth2 import credentials as user_credentials
+from google.oauth2 import service_account
+from googleapiclient.discovery import build  # type: ignore[import-untyped]
+from googleapiclient.errors import HttpError  # type: ignore[import-untyped]
+
+from production.channels.base import DeliveryReceipt, OutboundMessage, ProviderUnavailable
+from production.config import GmailSettings
+from production.domain import email_mime
+
+log = structlog.get_logger(__name__)
+
+# Read the inbox, send replies, watch for new mail: gmail.modify covers all three.
+SCOPES = ("https://www.googleapis.com/auth/gmail.modify",)
+# Gmail's 403 reasons that mean "slow down", not "not allowed".
+_RATE_LIMIT_REASONS = re.compile(r"rate ?limit|quota", re.IGNORECASE)
+
+
+class GmailNotConfigured(Exception):
+    """GMAIL_CREDENTIALS_JSON is missing or not a usable credentials document."""
+
+
+class GmailUnavailable(Exception):
+    """Gmail did not answer usefully, and trying again later may work: a timeout, a connection
+    error, a 5xx, a 429 or a rate-limit 403, or a failed token refresh."""
+
+
+class GmailRefused(Exception):
+    """Gmail refused the request for good (a 4xx): retrying the same request will not help."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"Gmail answered {status}: {reason}")
+        self.status = status
+
+
+class HistoryGone(Exception):
+    """The stored historyId is too old or unknown to Gmail (404): only a full sync helps."""
+
+
+def load_credentials(gmail: GmailSettings) -> Credentials:
+    """Return the credentials GMAIL_CREDENTIALS_JSON describes.
+
+    "authorized_user": an OAuth refresh token of the support mailbox (token_uri says where it is
+    refreshed). "service_account": domain-wide delegation, acting as the support address.
+    """
+    if gmail.credentials_json is None:
+        raise GmailNotConfigured("GMAIL_CREDENTIALS_JSON is not set")
+    try:
+        info = json.loads(gmail.credentials_json.get_secret_value())
+    except json.JSONDecodeError as exc:
+        raise GmailNotConfigured(f"GMAIL_CREDENTIALS_JSON is not JSON: {exc.msg}") from exc
+    if not isinstance(info, dict):
+        raise GmailNotConfigured("GMAIL_CREDENTIALS_JSON must be a JSON object")
+    kind = info.get("type")
+    try:
+        if kind == "authorized_user":
+            user = user_credentials.Credentials.from_authorized_user_info(  # type: ignore[no-untyped-call]
+                info, scopes=info.get("scopes"))
+            creds: Credentials = user.with_token_uri(gmail.token_uri) if gmail.token_uri else user
+            return creds
+        if kind == "service_account":
+            account = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                info, scopes=list(SCOPES), subject=gmail.support_address)
+            delegated: Credentials = (account.with_token_uri(gmail.token_uri)
+                                      if gmail.token_uri else account)
+            return delegated
+    except (ValueError, KeyError) as exc:
+        raise GmailNotConfigured(f"GMAIL_CREDENTIALS_JSON is incomplete: {exc}") from exc
+    raise GmailNotConfigured(
+        f"GMAIL_CREDENTIALS_JSON type {kind!r} is not supported "
+        "(use 'authorized_user' or 'service_account')")
+
+
+@dataclass(frozen=True)
+class AddedMessage:
+    id: str
+    thread_id: str | None
+    label_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    id: str
+    thread_id: str | None
+    label_ids: tuple[str, ...]
+    internal_date_ms: int | None
+    raw: bytes
+
+
+class GmailClient:
+    """The Gmail API calls the channel makes, as coroutines; errors come out classified."""
+
+    def __init__(self, gmail: GmailSettings, *, user_id: str = "me") -> None:
+        self._credentials = load_credentials(gmail)
+        self._timeout_s = gmail.timeout_s
+        self._user_id = user_id
+        # The static discovery document ships with the library: no network at build time.
+        # api_endpoint replaces rootUrl + servicePath, so every request goes to api_base_url.
+        self._service = build("gmail", "v1", credentials=self._credentials,
+                              static_discovery=True, cache_discovery=False,
+                              client_options={"api_endpoint": gmail.api_base_url})
+
+    async def profile(self) -> dict[str, Any]:
+        """Return the mailbox's profile: emailAddress and the current historyId."""
+        return await self._call("profile", lambda u: u.getProfile, userId=self._user_id)
+
+    async def added_since(self, start_history_id: int) -> tuple[list[AddedMessage], int]:
+        """Return the messages added after `start_history_id`, oldest first, and the mailbox's
+        current historyId. Raises HistoryGone when Gmail no longer has that point."""
+        added: dict[str, AddedMessage] = {}
+        page: str | None = None
+        current = start_history_id
+        while True:
+            try:
+                body = await self._call(
+                    "history.list", lambda u: u.history().list, userId=self._user_id,
+                    startHistoryId=str(start_history_id), historyTypes=["messageAdded"],
+                    pageToken=page, maxResults=500)
+            except GmailRefused as exc:
+                if exc.status == 404:
+                    raise HistoryGone(str(exc)) from exc
+                raise
+            current = max(current, int(body.get("historyId") or 0))
+            for record in body.get("history", []):
+                for item in record.get("messagesAdded", []):
+                    msg = item.get("message") or {}
+                    if msg.get("id") and msg["id"] not in added:
+                        added[msg["id"]] = AddedMessage(msg["id"], msg.get("threadId"),
+                                                        tuple(msg.get("labelIds") or ()))
+            page = body.get("nextPageToken")
+            if not page:
+                return list(added.values()), current
+
+    async def recent_ids(self, query: str, limit: int) -> list[str]:
+        """Return up to `limit` message ids matching a Gmail search, newest first."""
+        ids: list[str] = []
+        page: str | None = None
+        while len(ids) < limit:
+            body = await self._call("messages.list", lambda u: u.messages().list,
+                                    userId=self._user_id, q=query,
+                                    maxResults=min(500, limit - len(ids)), pageToken=page)
+            ids += [m["id"] for m in body.get("messages", []) if m.get("id")]
+            page = body.get("nextPageToken")
+            if not page:
+                break
+        return ids[:limit]
+
+    async def get_raw(self, message_id: str) -> RawMessage | None:
+        """Return one message with its RFC 5322 bytes, or None when it is gone (404) or its
+        body cannot be decoded."""
+        try:
+            body = await self._call("messages.get", lambda u: u.messages().get,
+                                    userId=self._user_id, id=message_id, format="raw")
+        except GmailRefused as exc:
+            if exc.status == 404:
+                return None
+            raise
+        try:
+            raw = base64.urlsafe_b64decode(_padded(body.get("raw") or ""))
+        except (binascii.Error, ValueError):
+            log.warning("gmail_message_unreadable", gmail_message_id=message_id)
+            return None
+        internal = body.get("internalDate")
+        return RawMessage(id=body.get("id", message_id), thread_id=body.get("threadId"),
+                          label_ids=tuple(body.get("labelIds") or ()),
+                          internal_date_ms=int(internal) if internal else None, raw=raw)
+
+    async def send(self, raw: bytes, thread_id: str | None) -> dict[str, Any]:
+        """Send a composed message (in `thread_id` when given); return Gmail's message."""
+        body: dict[str, Any] = {"raw": base64.urlsafe_b64encode(raw).decode("ascii")}
+        if thread_id:
+            body["threadId"] = thread_id
+        return await self._call("messages.send", lambda u: u.messages().send,
+                                userId=self._user_id, body=body)
+
+    async def watch(self, topic: str, label_ids: list[str]) -> dict[str, Any]:
+        """Start (or renew) push notifications to a Pub/Sub topic; return historyId and
+        expiration (epoch milliseconds)."""
+        return await self._call("watch", lambda u: u.watch, userId=self._user_id, body={
+            "topicName": topic, "labelIds": label_ids, "labelFilterBehavior": "include"})
+
+    async def _call(self, what: str, method: Callable[[Any], Any], **params: Any
+                    ) -> dict[str, Any]:
+        """Build `method(users)(**params)` here, execute it in a worker thread."""
+        request = method(self._service.users())(**params)
+        return await asyncio.to_thread(self._execute, what, request)
+
+    def _execute(self, what: str, request: Any) -> dict[str, Any]:
+        """Run one request in this thread over a fresh connection; classify what fails."""
+        http = google_auth_httplib2.AuthorizedHttp(
+            self._credentials, http=httplib2.Http(timeout=self._timeout_s))
+        try:
+            result: dict[str, Any] = request.execute(http=http)
+            return result
+        except HttpError as exc:
+            raise _classified(what, exc) from exc
+        except google.auth.exceptions.RefreshError as exc:
+            # A revoked or wrong refresh token: nothing is sent until an operator fixes it,
+            # so the dispatcher keeps the reply for later rather than failing it.
+            raise GmailUnavailable(f"{what}: the Gmail token refresh failed: {exc}") from exc
+        except (OSError, httplib2.HttpLib2Error, google.auth.exceptions.TransportError) as exc:
+            raise GmailUnavailable(f"{what}: {type(exc).__name__}: {exc}") from exc
+        finally:
+            http.close()
+
+
+def _classified(what: str, exc: HttpError) -> Exception:
+    status = int(exc.status_code)
+    reason = str(exc.reason or "")
+    if status >= 500 or status == 429 or (status == 403 and _RATE_LIMIT_REASONS.search(reason)):
+        return GmailUnavailable(f"{what}: Gmail answered {status}: {reason}")
+    return GmailRefused(status, f"{what}: {reason}" if reason else what)
+
+
+def _padded(data: str) -> str:
+    return data + "=" * (-len(data) % 4)
+
+
+# ---------------------------------------------------------------------------------------------
+# Delivery
+
+
+class GmailAdapter:
+    """Sends the agent's reply from the support address, in the customer's Gmail thread."""
+
+    channel = "email"
+
+    def __init__(self, gmail: GmailSettings, client: GmailClient | None = None) -> None:
+        self._gmail = gmail
+        self._client = client or GmailClient(gmail)
+
+    async def deliver(self, message: OutboundMessage) -> DeliveryReceipt:
+        if not message.recipient:
+            return DeliveryReceipt(status="failed", error="the customer has no email address")
+        meta = message.reply_to_metadata
+        parent = meta.get("message_id_header")
+        domain = self._gmail.support_address.rpartition("@")[2] or "localhost"
+        raw = email_mime.compose_reply(
+            from_address=self._gmail.support_address, to_address=message.recipient,
+            to_name=message.recipient_name, subject=email_mime.reply_subject(message.subject),
+            body=message.body, in_reply_to=parent,
+            references=email_mime.references_chain(meta.get("references"), parent),
+            # Derived from our message id: a resend after a lost answer carries the same
+            # Message-ID, and mail clients show such duplicates once.
+            message_id=f"<fte-{message.message_id}@{domain}>",
+        )
+        try:
+            sent = await self._client.send(raw, meta.get("gmail_thread_id"))
+        except GmailUnavailable as exc:
+            raise ProviderUnavailable(str(exc)) from exc
+        except GmailRefused as exc:
+            return DeliveryReceipt(status="failed", error=str(exc))
+        return DeliveryReceipt(status="delivered", provider_ref=str(sent.get("id")))
+
+
+# ---------------------------------------------------------------------------------------------
+# Pub/Sub push authentication
+
+
+class PushUnauthorized(Exception):
+    """The push request does not carry a valid OIDC token from our subscription."""
+
+
+class PushVerifier:
+    """Verifies the OIDC token Pub/Sub puts on each push: signature (Google's certificates,
+    cached by their Cache-Control max-age), audience, issuer, and the push service account."""
+
+    # How soon an unknown key id may trigger another certificate download (key rotation),
+    # so forged key ids cannot make us hammer the certificate endpoint.
+    REFETCH_AFTER_S = 30.0
+    DEFAULT_TTL_S = 3600.0
+    CLOCK_SKEW_S = 10
+
+    def __init__(self, gmail: GmailSettings) -> None:
+        if not gmail.pubsub_audience or not gmail.pubsub_service_account:
+            raise GmailNotConfigured(
+                "GMAIL_PUBSUB_AUDIENCE and GMAIL_PUBSUB_SERVICE_ACCOUNT must be set")
+        self._audience = gmail.pubsub_audience
+        self._account = gmail.pubsub_service_account
+        self._issuers = set(gmail.oidc_issuers)
+        self._certs_url = gmail.oidc_certs_url
+        self._timeout_s = gmail.timeout_s
+        self._certs: dict[str, str] = {}
+        self._expires_at = 0.0
+        self._fetched_at = -self.REFETCH_AFTER_S
+        self._lock = asyncio.Lock()
+        self._transport = AuthRequest()
+
+    async def verify(self, authorization: str | None) -> Mapping[str, Any]:
+        """Return the token's claims, or raise PushUnauthorized saying why not."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise PushUnauthorized("missing bearer token")
+        token = token.strip()
+        certs = await self._certs_for(_key_id(token))
+        try:
+            claims: Mapping[str, Any] = await asyncio.to_thread(
+                jwt.decode, token, certs=certs, audience=self._audience,
+                clock_skew_in_seconds=self.CLOCK_SKEW_S)
+        except (ValueError, google.auth.exceptions.GoogleAuthError) as exc:
+            raise PushUnauthorized(f"invalid token: {exc}") from exc
+        if claims.get("iss") not in self._issuers:
+            raise PushUnauthorized("the token's issuer is not accepted")
+        if claims.get("email") != self._account:
+            raise PushUnauthorized("the token is not from the push service account")
+        if claims.get("email_verified") is not True:
+            raise PushUnauthorized("the token's email is not verified")
+        return claims
+
+    async def _certs_for(self, key_id: str | None) -> dict[str, str]:
+        async with self._lock:
+            now = time.monotonic()
+            stale = now >= self._expires_at
+            unknown = key_id is not None and key_id not in self._certs
+            if stale or (unknown and now - self._fetched_at >= self.REFETCH_AFTER_S):
+                self._certs, ttl = await asyncio.to_thread(self._download)
+                self._fetched_at = now
+                self._expires_at = now + ttl
+            return self._certs
+
+    def _download(self) -> tuple[dict[str, str], float]:
+        try:
+            response = self._transport(self._certs_url, method="GET", timeout=self._timeout_s)
+        except google.auth.exceptions.TransportError as exc:
+            raise GmailUnavailable(f"the OIDC certificates could not be fetched: {exc}") from exc
+        if response.status != 200:
+            raise GmailUnavailable(f"the OIDC certificates endpoint answered {response.status}")
+        try:
+            certs = json.loads(response.data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise GmailUnavailable("the OIDC certificates are not JSON") from exc
+        if not isinstance(certs, dict) or not all(isinstance(v, str) for v in certs.values()):
+            raise GmailUnavailable("the OIDC certificates are not a {key id: PEM} document "
+                                   "(GMAIL_OIDC_CERTS_URL must be the oauth2/v1/certs form)")
+        match = re.search(r"max-age=(\d+)", response.headers.get("cache-control", ""))
+        ttl = float(match.group(1)) if match else self.DEFAULT_TTL_S
+        return certs, min(max(ttl, 60.0), 86_400.0)
+
+
+def _key_id(token: str) -> str | None:
+    """Return the JWT header's kid without verifying anything (to pick the certificate)."""
+    try:
+        header = json.loads(base64.urlsafe_b64decode(_padded(token.split(".")[0])))
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        return None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) else None

@@ -1,0 +1,153 @@
+"""WhatsApp delivery through Twilio's Messages API, with the `twilio` client library.
+
+A reply longer than one WhatsApp message is split at sentence boundaries (the channel
+formatter's `split_message`) and sent part by part, in order. Each part Twilio accepted is
+recorded at once on its own connection: the dispatcher's transaction rolls back when a later
+part fails, and its retry must resume after the parts already sent, not send them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import requests
+import structlog
+from twilio.base.exceptions import (  # type: ignore[import-untyped]
+    TwilioException,
+    TwilioRestException,
+    TwilioServiceException,
+)
+from twilio.http.http_client import TwilioHttpClient  # type: ignore[import-untyped]
+from twilio.http.response import Response  # type: ignore[import-untyped]
+from twilio.rest import Client  # type: ignore[import-untyped]
+
+from production.channels.base import DeliveryReceipt, OutboundMessage, ProviderUnavailable
+from production.config import Settings
+from production.database.pool import Connection
+from production.database.queries import whatsapp as parts_store
+from production.domain.formatting import split_message
+from production.domain.whatsapp import ADDRESS_PREFIX, redact_numbers
+
+log = structlog.get_logger(__name__)
+
+TWILIO_API = "https://api.twilio.com"
+STATUS_CALLBACK_PATH = "/api/v1/webhooks/whatsapp/status"
+# Twilio refuses a message body over 1,600 characters (error 21617).
+BODY_LIMIT = 1600
+# The client logs about ten INFO lines (URL, headers) per request: keep only its warnings.
+_HTTP_LOG = logging.getLogger(f"{__name__}.twilio_http")
+_HTTP_LOG.setLevel(logging.WARNING)
+
+
+class ApiRootHttpClient(TwilioHttpClient):  # type: ignore[misc]
+    """The twilio library's HTTP client, sending api.twilio.com requests to another API root
+    (an egress proxy, or a local fake in tests). Every other request is left alone."""
+
+    def __init__(self, api_root: str, *, timeout: float) -> None:
+        super().__init__(timeout=timeout, logger=_HTTP_LOG)
+        self.api_root = api_root.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        if url.startswith(TWILIO_API + "/"):
+            url = self.api_root + url[len(TWILIO_API):]
+        return super().request(method, url, *args, **kwargs)
+
+
+def twilio_client(settings: Settings) -> Client:
+    """Return a Twilio REST client for the configured account, API root and timeout."""
+    twilio = settings.twilio
+    if twilio.account_sid is None or twilio.auth_token is None:
+        raise RuntimeError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set")
+    return Client(twilio.account_sid, twilio.auth_token.get_secret_value(),
+                  http_client=ApiRootHttpClient(twilio.api_base_url, timeout=twilio.timeout_s))
+
+
+class _Refused(Exception):
+    """Twilio refused a part for good (an invalid number, a 4xx): retrying will not help."""
+
+
+class WhatsAppAdapter:
+    channel = "whatsapp"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client = twilio_client(settings)
+        public_url = settings.api.public_url
+        self.status_callback = (public_url.rstrip("/") + STATUS_CALLBACK_PATH
+                                if public_url else None)
+
+    async def deliver(self, message: OutboundMessage) -> DeliveryReceipt:
+        """Send the reply's parts not sent yet; `provider_ref` lists every part's SID."""
+        sender = (self.settings.twilio.whatsapp_number
+                  or _metadata_str(message.reply_to_metadata, "to"))
+        recipient = _recipient(message)
+        if not sender:
+            return DeliveryReceipt(status="failed", error="no WhatsApp sender number "
+                                   "(set TWILIO_WHATSAPP_NUMBER)")
+        if not recipient:
+            return DeliveryReceipt(status="failed", error="the customer has no WhatsApp number")
+        parts = split_message(message.body, BODY_LIMIT)
+        sids: list[str] = []
+        async with self._parts_store() as conn:
+            sent = await parts_store.sent_parts(conn, message.tenant_id, message.message_id)
+            for index, body in enumerate(parts):
+                sid = sent.get(index)
+                if sid is None:
+                    try:
+                        sid = await self._send(sender, recipient, body)
+                    except _Refused as refused:
+                        return DeliveryReceipt(status="failed", error=str(refused),
+                                               provider_ref=",".join(sids) or None)
+                    await parts_store.record_part(conn, message.tenant_id, message.message_id,
+                                                  index, sid)
+                sids.append(sid)
+        log.info("whatsapp_reply_sent", message_id=str(message.message_id), parts=len(parts),
+                 resumed=len(sent))
+        return DeliveryReceipt(status="delivered", provider_ref=",".join(sids))
+
+    async def _send(self, sender: str, recipient: str, body: str) -> str:
+        """Create one Twilio message; return its SID."""
+        extra = {"status_callback": self.status_callback} if self.status_callback else {}
+        try:
+            created = await asyncio.to_thread(
+                self.client.messages.create, from_=ADDRESS_PREFIX + sender,
+                to=ADDRESS_PREFIX + recipient, body=body, **extra)
+        except (TwilioRestException, TwilioServiceException) as exc:
+            reason = f"twilio error {exc.code} (HTTP {exc.status})"
+            if exc.status in (401, 429) or exc.status >= 500:
+                # 401: the credentials are wrong until an operator fixes them; keep the reply.
+                raise ProviderUnavailable(reason) from exc
+            detail = getattr(exc, "msg", None) or getattr(exc, "detail", None) or ""
+            raise _Refused(redact_numbers(f"{reason}: {detail}".rstrip(": "))) from exc
+        except (requests.RequestException, TwilioException) as exc:
+            raise ProviderUnavailable(f"twilio unreachable: {type(exc).__name__}") from exc
+        sid: str = created.sid
+        return sid
+
+    @asynccontextmanager
+    async def _parts_store(self) -> AsyncIterator[Connection]:
+        # Its own connection, committing each statement: see the module docstring.
+        db = self.settings.database
+        conn = await asyncpg.connect(self.settings.database_url(),
+                                     timeout=db.connect_timeout_s,
+                                     command_timeout=db.command_timeout_s)
+        try:
+            yield conn
+        finally:
+            await conn.close()
+
+
+def _recipient(message: OutboundMessage) -> str | None:
+    """The number the customer wrote from (Twilio's WaId), else the customer's phone."""
+    wa_id = _metadata_str(message.reply_to_metadata, "wa_id")
+    return f"+{wa_id}" if wa_id.isdigit() else message.recipient
+
+
+def _metadata_str(metadata: Mapping[str, Any], key: str) -> str:
+    value = metadata.get(key)
+    return value if isinstance(value, str) else ""

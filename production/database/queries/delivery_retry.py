@@ -1,0 +1,75 @@
+"""Scheduled delivery retries and the providers' circuit-breaker state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from production.database.pool import Connection
+
+
+async def schedule_retry(conn: Connection, tenant_id: str, message_id: UUID, *, attempts: int,
+                         at: datetime, error: str) -> None:
+    await conn.execute(
+        """
+        UPDATE messages SET delivery_attempts = $3, next_delivery_at = $4,
+                            last_delivery_error = $5
+        WHERE tenant_id = $1 AND id = $2
+        """,
+        tenant_id, message_id, attempts, at, error,
+    )
+
+
+async def record_attempt(conn: Connection, tenant_id: str, message_id: UUID, *, attempts: int,
+                         error: str | None) -> None:
+    """Record the final attempt (delivered or given up): no retry is pending any more."""
+    await conn.execute(
+        """
+        UPDATE messages SET delivery_attempts = $3, next_delivery_at = NULL,
+                            last_delivery_error = $4
+        WHERE tenant_id = $1 AND id = $2
+        """,
+        tenant_id, message_id, attempts, error,
+    )
+
+
+async def claim_due(conn: Connection, *, limit: int) -> list[asyncpg.Record]:
+    """Take the replies whose retry is due (skipping rows another dispatcher holds)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        WITH due AS (
+            SELECT tenant_id, id FROM messages
+            WHERE status = 'queued' AND next_delivery_at <= now()
+            ORDER BY next_delivery_at
+            LIMIT $1
+            FOR UPDATE SKIP LOCKED
+        )
+        UPDATE messages m SET next_delivery_at = NULL
+        FROM due WHERE m.tenant_id = due.tenant_id AND m.id = due.id
+        RETURNING m.tenant_id, m.id, m.channel, m.customer_id
+        """,
+        limit,
+    )
+    return rows
+
+
+async def save_breaker(conn: Connection, channel: str, *, state: str, failures: int,
+                       error: str | None) -> None:
+    await conn.execute(
+        """
+        INSERT INTO channel_health (channel, state, consecutive_failures, last_error, updated_at)
+        VALUES ($1, $2, $3, $4, now())
+        ON CONFLICT (channel) DO UPDATE
+        SET state = excluded.state, consecutive_failures = excluded.consecutive_failures,
+            last_error = excluded.last_error, updated_at = now()
+        """,
+        channel, state, failures, error,
+    )
+
+
+async def breaker_states(conn: Connection) -> dict[str, asyncpg.Record]:
+    rows = await conn.fetch(
+        "SELECT channel, state, consecutive_failures, last_error, updated_at FROM channel_health")
+    return {row["channel"]: row for row in rows}

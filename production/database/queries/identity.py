@@ -1,0 +1,131 @@
+"""Customer merges and merge candidates (the link/merge decision itself runs in intake's SQL,
+migration 006)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from production.database.pool import Connection
+from production.domain.identity import Claim, Identifier, Owner
+
+Row = asyncpg.Record
+
+_MERGE_COLUMNS = """
+    id, survivor_id, merged_id, status, reason, evidence, actor, created_at, decided_by,
+    decided_at, decision_reason
+"""
+
+
+async def lock_for_merge(conn: Connection, tenant_id: str, customer_ids: Sequence[UUID]
+                         ) -> list[Row]:
+    """Lock the customers for a merge (the caller's transaction) and return their rows.
+
+    First the advisory locks intake takes on their identifiers (same order as intake), then
+    the rows FOR UPDATE in id order, so a merge and an intake of the same people serialize.
+    """
+    ids = sorted(set(customer_ids))
+    await conn.execute("SELECT fte_lock_identifiers_of($1, $2::uuid[])", tenant_id, ids)
+    rows: list[Row] = await conn.fetch(
+        """
+        SELECT id, merged_into, created_at FROM customers
+        WHERE tenant_id = $1 AND id = ANY ($2::uuid[])
+        ORDER BY id
+        FOR UPDATE
+        """,
+        tenant_id, ids,
+    )
+    return rows
+
+
+async def merge_locked(conn: Connection, tenant_id: str, *, survivor_id: UUID, merged_id: UUID,
+                       actor: str, reason: str, evidence: dict[str, Any]) -> UUID:
+    """Fold one locked customer into another; return the merge record's id."""
+    merge_id: UUID = await conn.fetchval(
+        "SELECT fte_merge_locked($1, $2, $3, $4, $5, $6)",
+        tenant_id, survivor_id, merged_id, actor, reason, evidence,
+    )
+    return merge_id
+
+
+async def get_merge(conn: Connection, tenant_id: str, merge_id: UUID) -> Row | None:
+    row: Row | None = await conn.fetchrow(
+        f"SELECT {_MERGE_COLUMNS} FROM customer_merges WHERE tenant_id = $1 AND id = $2",  # noqa: S608 - constant columns
+        tenant_id, merge_id,
+    )
+    return row
+
+
+async def open_candidates(conn: Connection, tenant_id: str, *, limit: int) -> list[Row]:
+    """Return the merge candidates waiting for a human, oldest first."""
+    rows: list[Row] = await conn.fetch(
+        f"""
+        SELECT {_MERGE_COLUMNS} FROM customer_merges
+        WHERE tenant_id = $1 AND status = 'candidate'
+        ORDER BY created_at, id LIMIT $2
+        """,  # noqa: S608 - a constant column list, values are parameters
+        tenant_id, limit,
+    )
+    return rows
+
+
+async def lock_candidate(conn: Connection, tenant_id: str, candidate_id: UUID) -> Row | None:
+    row: Row | None = await conn.fetchrow(
+        f"""
+        SELECT {_MERGE_COLUMNS} FROM customer_merges
+        WHERE tenant_id = $1 AND id = $2 FOR UPDATE
+        """,  # noqa: S608 - a constant column list, values are parameters
+        tenant_id, candidate_id,
+    )
+    return row
+
+
+async def dismiss_candidate(conn: Connection, tenant_id: str, candidate_id: UUID, *,
+                            actor: str, reason: str) -> None:
+    await conn.execute(
+        """
+        UPDATE customer_merges
+        SET status = 'dismissed', decided_by = $3, decided_at = now(), decision_reason = $4
+        WHERE tenant_id = $1 AND id = $2 AND status = 'candidate'
+        """,
+        tenant_id, candidate_id, actor, reason,
+    )
+
+
+async def claims(conn: Connection, tenant_id: str, identifiers: Sequence[Identifier]
+                 ) -> list[Claim]:
+    """Return each identifier with the customer owning it now (what intake decides on)."""
+    rows = await conn.fetch(
+        """
+        SELECT u.t, u.v, c.id, c.created_at,
+               EXISTS (SELECT 1 FROM customer_identifiers e
+                       WHERE e.tenant_id = $1 AND e.customer_id = c.id
+                         AND e.identifier_type = 'email') AS owns_email
+        FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS u (t, v, n)
+        LEFT JOIN customer_identifiers ci
+               ON ci.tenant_id = $1 AND ci.identifier_type = u.t AND ci.identifier_value = u.v
+        LEFT JOIN customers c ON c.tenant_id = $1 AND c.id = ci.customer_id
+        ORDER BY u.n
+        """,
+        tenant_id, [i.type for i in identifiers], [i.value for i in identifiers],
+    )
+    return [
+        Claim(Identifier(row["t"], row["v"]),
+              None if row["id"] is None else Owner(row["id"], row["created_at"],
+                                                   row["owns_email"]))
+        for row in rows
+    ]
+
+
+async def live_customer(conn: Connection, tenant_id: str, customer_id: UUID) -> UUID | None:
+    """Return the customer a (possibly merged) customer id stands for now, or None."""
+    live: UUID | None = await conn.fetchval(
+        """
+        SELECT coalesce(merged_into, id) FROM customers WHERE tenant_id = $1 AND id = $2
+        """,
+        tenant_id, customer_id,
+    )
+    return live

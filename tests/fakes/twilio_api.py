@@ -1,0 +1,240 @@
+"""A local HTTP fake of Twilio's Messages API, and Twilio's side of the webhooks.
+
+`FakeTwilio` serves `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` on a free loopback
+port in the test's event loop, so the real `twilio` client talks to it as it would to
+api.twilio.com: HTTP basic auth with the account SID and auth token, a form body, a 201 with the
+message resource as JSON, and Twilio's error JSON (`code`, `message`, `more_info`, `status`).
+Every request is recorded; `sent` lists the messages it accepted, in order.
+
+    async with FakeTwilio() as fake:
+        # point TWILIO_API_BASE_URL at fake.base_url, TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN at
+        # fake.account_sid / fake.auth_token
+        fake.fail_next("ok", 500)   # the next request succeeds, the one after answers 500
+        fake.fail_next(429, to="whatsapp:+447911123456")  # only requests to this address
+        ...
+        assert fake.sent[0].to == "whatsapp:+447911123456"
+
+`inbound_form`, `status_form` and `sign` build what Twilio posts to our webhooks and the
+`X-Twilio-Signature` it puts on them (with the library's own `RequestValidator`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from twilio.request_validator import RequestValidator
+
+API_VERSION = "2010-04-01"
+BODY_LIMIT = 1600
+
+# Failure modes for `fail_next`: a status code, "timeout" (answers after `slow_s`), "ok".
+_ERRORS: dict[int | str, tuple[int, int, str]] = {  # mode: (status, Twilio code, message)
+    500: (500, 20500, "An internal server error has occurred"),
+    503: (503, 20503, "Service unavailable"),
+    429: (429, 20429, "Too Many Requests"),
+    400: (400, 21211, "Invalid 'To' Phone Number: {to}"),
+    21211: (400, 21211, "Invalid 'To' Phone Number: {to}"),
+    21610: (400, 21610, "Attempt to send to unsubscribed recipient"),
+}
+
+
+@dataclass(frozen=True)
+class Sent:
+    sid: str
+    account_sid: str
+    to: str
+    from_: str
+    body: str
+    status_callback: str | None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    path: str
+    status: int
+    form: dict[str, str]
+
+
+@dataclass
+class FakeTwilio:
+    """The fake API server, running while the `async with` block runs."""
+
+    account_sid: str = field(default_factory=lambda: "AC" + uuid.uuid4().hex)
+    auth_token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    slow_s: float = 2.0  # how long a "timeout" failure takes to answer
+    sent: list[Sent] = field(default_factory=list)
+    recorded: list[Recorded] = field(default_factory=list)
+    base_url: str = ""  # http://127.0.0.1:PORT once started
+    _outcomes: dict[str | None, list[int | str]] = field(default_factory=dict)
+    _server: uvicorn.Server | None = None
+    _task: asyncio.Task[None] | None = None
+
+    def fail_next(self, *outcomes: int | str, to: str | None = None) -> None:
+        """Answer the next requests (to the address `to`, or any) with these outcomes, one
+        each, then normally again. Scoping by address keeps other senders sharing the fake
+        (a running dispatcher) from taking a failure meant for one test.
+
+        An outcome is an HTTP status (500, 503, 429, 400 = error 21211), a Twilio error code
+        (21211, 21610), "timeout" (answer only after `slow_s`) or "ok" (answer normally).
+        """
+        for outcome in outcomes:
+            if outcome not in _ERRORS and outcome not in ("timeout", "ok"):
+                raise ValueError(f"unknown failure mode {outcome!r}")
+        self._outcomes.setdefault(to, []).extend(outcomes)
+
+    def bodies_to(self, to: str) -> list[str]:
+        """Return the bodies of the accepted messages to one address, in order."""
+        return [s.body for s in self.sent if s.to == to]
+
+    async def __aenter__(self) -> FakeTwilio:
+        config = uvicorn.Config(self._app(), host="127.0.0.1", port=0, log_level="warning",
+                                access_log=False, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()  # startup failed: raise why
+            await asyncio.sleep(0.01)
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._server is not None and self._task is not None
+        self._server.should_exit = True
+        await self._task
+
+    def _app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post(f"/{API_VERSION}/Accounts/{{account}}/Messages.json")
+        async def create_message(account: str, request: Request) -> JSONResponse:
+            form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+            answer = await self._create(account, request.headers.get("authorization", ""), form)
+            self.recorded.append(Recorded(request.url.path, answer.status_code, form))
+            return answer
+
+        return app
+
+    async def _create(self, account: str, authorization: str,
+                      form: dict[str, str]) -> JSONResponse:
+        if not self._authorized(account, authorization):
+            return _error(401, 20003, "Authenticate")
+        queue = self._outcomes.get(form.get("To")) or self._outcomes.get(None) or ["ok"]
+        outcome = queue.pop(0)
+        if outcome == "timeout":
+            await asyncio.sleep(self.slow_s)
+        elif outcome != "ok":
+            status, code, message = _ERRORS[outcome]
+            return _error(status, code, message.format(to=form.get("To", "")))
+        if problem := _refusal(form):
+            return _error(400, *problem)
+        sid = "SM" + uuid.uuid4().hex
+        self.sent.append(Sent(sid=sid, account_sid=account, to=form["To"], from_=form["From"],
+                              body=form["Body"], status_callback=form.get("StatusCallback")))
+        return JSONResponse(_resource(sid, account, form), status_code=201)
+
+    def _authorized(self, account: str, authorization: str) -> bool:
+        scheme, _, encoded = authorization.partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            user, _, password = base64.b64decode(encoded).decode().partition(":")
+        except ValueError:
+            return False
+        return user == account == self.account_sid and password == self.auth_token
+
+
+def _refusal(form: dict[str, str]) -> tuple[int, str] | None:
+    """Return Twilio's (code, message) for a request it would refuse, or None."""
+    to, sender, body = form.get("To", ""), form.get("From", ""), form.get("Body", "")
+    if not to:
+        return 21604, "A 'To' phone number is required."
+    if not sender:
+        return 21603, "A 'From' phone number is required."
+    if not _whatsapp_address(to):
+        return 21211, f"Invalid 'To' Phone Number: {to}"
+    if not _whatsapp_address(sender):
+        return 63007, "Twilio could not find a Channel with the specified From address"
+    if not body:
+        return 21602, "Message body is required."
+    if len(body) > BODY_LIMIT:
+        return 21617, "The concatenated message body exceeds the 1600 character limit."
+    return None
+
+
+def _whatsapp_address(address: str) -> bool:
+    if not address.startswith("whatsapp:+"):
+        return False
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(address[len("whatsapp:"):]))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def _resource(sid: str, account: str, form: dict[str, str]) -> dict[str, Any]:
+    now = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
+    return {
+        "sid": sid, "account_sid": account, "api_version": API_VERSION,
+        "to": form["To"], "from": form["From"], "body": form["Body"], "status": "queued",
+        "direction": "outbound-api", "num_segments": "1", "num_media": "0", "price": None,
+        "price_unit": "USD", "error_code": None, "error_message": None,
+        "messaging_service_sid": None, "date_created": now, "date_updated": now,
+        "date_sent": None, "uri": f"/{API_VERSION}/Accounts/{account}/Messages/{sid}.json",
+        "subresource_uris": {
+            "media": f"/{API_VERSION}/Accounts/{account}/Messages/{sid}/Media.json"},
+    }
+
+
+def _error(status: int, code: int, message: str) -> JSONResponse:
+    return JSONResponse({"code": code, "message": message,
+                         "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                         "status": status}, status_code=status)
+
+
+def sign(auth_token: str, url: str, form: dict[str, str]) -> str:
+    """Return the X-Twilio-Signature Twilio puts on a webhook it posts to `url`."""
+    signature: str = RequestValidator(auth_token).compute_signature(url, form)
+    return signature
+
+
+def inbound_form(account_sid: str, *, sender: str, body: str = "",
+                 to: str = "+14155238886", sid: str | None = None,
+                 profile_name: str | None = "Ada Lovelace",
+                 media: tuple[str, ...] = ()) -> dict[str, str]:
+    """Return the form Twilio posts for one WhatsApp message from `sender` (E.164)."""
+    sid = sid or "SM" + uuid.uuid4().hex
+    form = {
+        "SmsMessageSid": sid, "MessageSid": sid, "SmsSid": sid, "AccountSid": account_sid,
+        "MessagingServiceSid": "", "From": f"whatsapp:{sender}", "To": f"whatsapp:{to}",
+        "Body": body, "NumMedia": str(len(media)), "NumSegments": "1", "SmsStatus": "received",
+        "ApiVersion": API_VERSION, "WaId": sender.lstrip("+"), "MessageType":
+        "image" if media and not body else "text", "ReferralNumMedia": "0",
+    }
+    if profile_name is not None:
+        form["ProfileName"] = profile_name
+    for index, content_type in enumerate(media):
+        form[f"MediaContentType{index}"] = content_type
+        form[f"MediaUrl{index}"] = (f"https://api.twilio.com/{API_VERSION}/Accounts/"
+                                    f"{account_sid}/Messages/{sid}/Media/ME{uuid.uuid4().hex}")
+    return form
+
+
+def status_form(account_sid: str, *, sid: str, status: str, to: str = "+447911123456",
+                error_code: str | None = None) -> dict[str, str]:
+    """Return the form Twilio posts to a status callback URL."""
+    form = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status, "SmsStatus": status,
+            "AccountSid": account_sid, "From": "whatsapp:+14155238886", "To": f"whatsapp:{to}",
+            "ApiVersion": API_VERSION, "ChannelPrefix": "whatsapp"}
+    if error_code is not None:
+        form["ErrorCode"] = error_code
+    return form
