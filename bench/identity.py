@@ -29,7 +29,6 @@ import json
 import os
 import random
 import sys
-import tempfile
 import time
 import unicodedata
 from collections import defaultdict
@@ -42,13 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import phonenumbers  # noqa: E402
-from pydantic import SecretStr  # noqa: E402
+from scratch_db import scratch_pool  # noqa: E402
 
-from production.config import Settings  # noqa: E402
-from production.database.migrate import migrate  # noqa: E402
-from production.database.pool import create_pool  # noqa: E402
 from production.domain.messages import InboundMessage  # noqa: E402
-from production.local_stack import EmbeddedPostgres  # noqa: E402
 from production.services import intake  # noqa: E402
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
@@ -265,20 +260,8 @@ async def run() -> dict[str, Any]:
     planned = [m for p in people for m in p.messages]
     rng.shuffle(planned)
     start = datetime.now(UTC) - timedelta(days=7)
-    with tempfile.TemporaryDirectory(prefix="fte-idbench-") as tmp:
-        postgres = EmbeddedPostgres(Path(tmp) / "pgdata")
-        await asyncio.to_thread(postgres.start)
-        try:
-            settings = Settings()
-            settings.database.url = SecretStr(postgres.url)
-            await migrate(postgres.url)
-            pool = await create_pool(settings, min_size=1, max_size=2)
-            try:
-                return await _measure(pool, people, planned, start, rng)
-            finally:
-                await pool.close()
-        finally:
-            await asyncio.to_thread(postgres.stop)
+    async with scratch_pool("fte-idbench-") as pool:
+        return await _measure(pool, people, planned, start, rng)
 
 
 async def _measure(pool: Any, people: list[Person], planned: list[Planned], start: datetime,

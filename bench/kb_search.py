@@ -19,7 +19,6 @@ import os
 import random
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -28,13 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy  # noqa: E402
-from pydantic import SecretStr  # noqa: E402
+from scratch_db import scratch_pool  # noqa: E402
 
-from production.config import Settings  # noqa: E402
-from production.database.migrate import migrate  # noqa: E402
-from production.database.pool import create_pool  # noqa: E402
 from production.database.queries import reference  # noqa: E402
-from production.local_stack import EmbeddedPostgres  # noqa: E402
 from production.services.embeddings import local_embedder  # noqa: E402
 from production.services.knowledge import chunk_markdown  # noqa: E402
 
@@ -80,20 +75,8 @@ async def run() -> dict[str, Any]:
     vectors, cached = await _corpus_vectors(embedder, passages)
     embed_s = None if cached else time.perf_counter() - started
 
-    with tempfile.TemporaryDirectory(prefix="fte-kbbench-") as tmp:
-        postgres = EmbeddedPostgres(Path(tmp) / "pgdata")
-        await asyncio.to_thread(postgres.start)
-        try:
-            settings = Settings()
-            settings.database.url = SecretStr(postgres.url)
-            await migrate(postgres.url)
-            pool = await create_pool(settings, min_size=1, max_size=2)
-            try:
-                return await _measure(pool, embedder, passages, vectors, rng, embed_s)
-            finally:
-                await pool.close()
-        finally:
-            await asyncio.to_thread(postgres.stop)
+    async with scratch_pool("fte-kbbench-") as pool:
+        return await _measure(pool, embedder, passages, vectors, rng, embed_s)
 
 
 async def _corpus_vectors(embedder: Any, passages: list[tuple[str, str]]

@@ -10,12 +10,23 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Channel = Literal["email", "whatsapp", "web_form"]
 ALL_CHANNELS: tuple[Channel, ...] = ("email", "whatsapp", "web_form")
 INTERNAL_TENANT = "techcorp"
+
+
+def _comma_list(value: object) -> object:
+    """Read a list setting from the environment as "a,b,c" (spaces around items ignored)."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+# A list read from one comma-separated variable instead of JSON.
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_list)]
 
 
 def _group(prefix: str) -> SettingsConfigDict:
@@ -81,7 +92,7 @@ class GmailSettings(BaseSettings):
     # account, the accepted issuers and where Google's signing certificates are fetched.
     pubsub_audience: str | None = None
     pubsub_service_account: str | None = None
-    oidc_issuers: Annotated[list[str], NoDecode] = Field(
+    oidc_issuers: CommaList = Field(
         default_factory=lambda: ["accounts.google.com", "https://accounts.google.com"])
     oidc_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
     # `fte gmail watch`: the Pub/Sub topic Gmail publishes to, and how long before the watch
@@ -91,13 +102,6 @@ class GmailSettings(BaseSettings):
     # After a lost historyId: how many recent inbox messages a full sync reads.
     full_sync_max_messages: int = 50
     timeout_s: float = 10.0
-
-    @field_validator("oidc_issuers", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
 
 
 class TwilioSettings(BaseSettings):
@@ -139,14 +143,7 @@ class CareSettings(BaseSettings):
     autonomy_enabled: bool = False
     shadow_mode: bool = True
     # Tenants other than the internal one may act only when listed here.
-    tenant_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
-
-    @field_validator("tenant_allowlist", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
+    tenant_allowlist: CommaList = Field(default_factory=list)
 
 
 class ReliabilitySettings(BaseSettings):
@@ -177,7 +174,7 @@ class Settings(BaseSettings):
 
     app_env: Literal["dev", "test", "prod"] = "dev"
     log_level: str = "INFO"
-    enabled_channels: Annotated[list[Channel], NoDecode] = Field(
+    enabled_channels: Annotated[list[Channel], NoDecode, BeforeValidator(_comma_list)] = Field(
         default_factory=lambda: list(ALL_CHANNELS)
     )
     default_tenant: str = INTERNAL_TENANT
@@ -191,13 +188,6 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     care: CareSettings = Field(default_factory=CareSettings)
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
-
-    @field_validator("enabled_channels", mode="before")
-    @classmethod
-    def _split_channels(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_prod(self) -> Settings:

@@ -16,7 +16,6 @@ next requests fail first, for the client's retry path.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -29,9 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from tests.fakes.server import LocalServer
 
 Item = dict[str, Any]
 # Reads one /v1/responses request body; returns the output items of the answer.
@@ -67,8 +67,7 @@ class FakeOpenAI:
         self.tokens_served = 0  # usage.total_tokens summed over the answered responses
         self.base_url = ""  # http://127.0.0.1:PORT/v1 once started
         self._failures: list[int] = []
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._server: LocalServer | None = None
 
     def fail_next(self, *statuses: int) -> None:
         """Answer the next requests with these error statuses, one each, then normally again."""
@@ -79,22 +78,14 @@ class FakeOpenAI:
         return [r.body for r in self.recorded if r.path == path and r.status == 200]
 
     async def __aenter__(self) -> FakeOpenAI:
-        config = uvicorn.Config(self._app(), host="127.0.0.1", port=0, log_level="warning",
-                                access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()  # startup failed: raise why
-            await asyncio.sleep(0.01)
-        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self._server = LocalServer(self._app())
+        port = await self._server.start()
         self.base_url = f"http://127.0.0.1:{port}/v1"
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        assert self._server is not None and self._task is not None
-        self._server.should_exit = True
-        await self._task
+        assert self._server is not None
+        await self._server.stop()
 
     def _app(self) -> FastAPI:
         app = FastAPI()

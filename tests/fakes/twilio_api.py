@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from twilio.request_validator import RequestValidator
+
+from tests.fakes.server import LocalServer
 
 API_VERSION = "2010-04-01"
 BODY_LIMIT = 1600
@@ -75,8 +76,7 @@ class FakeTwilio:
     recorded: list[Recorded] = field(default_factory=list)
     base_url: str = ""  # http://127.0.0.1:PORT once started
     _outcomes: dict[str | None, list[int | str]] = field(default_factory=dict)
-    _server: uvicorn.Server | None = None
-    _task: asyncio.Task[None] | None = None
+    _server: LocalServer | None = None
 
     def fail_next(self, *outcomes: int | str, to: str | None = None) -> None:
         """Answer the next requests (to the address `to`, or any) with these outcomes, one
@@ -96,22 +96,14 @@ class FakeTwilio:
         return [s.body for s in self.sent if s.to == to]
 
     async def __aenter__(self) -> FakeTwilio:
-        config = uvicorn.Config(self._app(), host="127.0.0.1", port=0, log_level="warning",
-                                access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()  # startup failed: raise why
-            await asyncio.sleep(0.01)
-        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self._server = LocalServer(self._app())
+        port = await self._server.start()
         self.base_url = f"http://127.0.0.1:{port}"
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        assert self._server is not None and self._task is not None
-        self._server.should_exit = True
-        await self._task
+        assert self._server is not None
+        await self._server.stop()
 
     def _app(self) -> FastAPI:
         app = FastAPI()

@@ -386,6 +386,7 @@ def test_app_workloads_follow_the_deployment_policy() -> None:
         "fte-dispatcher",
         "fte-relay",
         "fte-migrate",
+        "fte-gmail-watch",
         "fte-topics",
     }
     for workload in app_workloads:
