@@ -15,10 +15,22 @@ import asyncpg
 import httpx
 import psutil
 import pytest
+from pydantic import SecretStr
 
+from production.config import Settings
+from production.database.pool import Pool, create_pool
+from production.domain.messages import InboundMessage
 from production.local_stack import free_port
+from production.services import intake
 from production.services.knowledge import chunk_markdown
 from tests.conftest import ROOT, form, wait_for, wait_until_healthy
+
+
+async def create_pool_for(url: str) -> Pool:
+    settings = Settings()
+    settings.database.url = SecretStr(url)
+    return await create_pool(settings, min_size=1, max_size=1)
+
 
 STRIP = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "CARE_AUTONOMY_ENABLED", "CARE_SHADOW_MODE")
 
@@ -72,6 +84,7 @@ async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
                 metrics = (await http.get("/metrics")).text
                 assert ('fte_http_request_duration_seconds_count{method="POST",'
                         'route="/api/v1/support/form",status="201"} 1.0') in metrics
+                await _sandboxed_email_is_shown(proc, banner, http)
         finally:
             code = await _interrupt(proc)
         assert code == 0
@@ -93,6 +106,31 @@ async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
                 await wait_for(found, timeout_s=30, interval_s=0.2)
         finally:
             assert await _interrupt(proc) == 0
+
+
+async def _sandboxed_email_is_shown(proc: asyncio.subprocess.Process, banner: str,
+                                    http: httpx.AsyncClient) -> None:
+    """Without Gmail credentials an email reply is recorded, printed by `fte up` and listed."""
+    assert "/api/v1/sandbox/messages" in banner
+    where = banner.split("PostgreSQL 18 + pgvector at ")[1].split()[0]
+    address = f"sandbox.{os.getpid()}@example.com"
+    message = InboundMessage(tenant_id="techcorp", channel="email", external_id=f"e2e-{address}",
+                             content="Hello, how do I enable two-factor authentication?",
+                             subject="2FA", sender_name="Mary Jackson", sender_email=address)
+    db = await create_pool_for(f"postgresql://postgres@{where}")
+    try:
+        await intake.accept_inbound(db, message, topic="fte.tickets.incoming")
+    finally:
+        await db.close()
+    assert proc.stdout is not None
+    printed = ""
+    while f"[sandbox] Email to {address}" not in printed:
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert line, "fte up exited"
+        printed += line.decode()
+    listed = (await http.get("/api/v1/sandbox/messages", params={"channel": "email"})).json()
+    [entry] = [m for m in listed["messages"] if m["recipient"] == address]
+    assert entry["body"].startswith("Dear Mary") and entry["subject"]
 
 
 async def test_fte_up_revives_a_killed_broker_and_no_accepted_message_is_lost() -> None:
