@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import uuid
 from pathlib import Path
 
 from production.config import Settings, get_settings
@@ -118,6 +119,40 @@ def _cmd_gmail(settings: Settings, args: argparse.Namespace) -> int:
         return 1
 
 
+def _cmd_admin(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from pydantic import SecretStr
+
+    from production.database.pool import create_pool
+    from production.local_stack import local_database
+    from production.services import admin_keys
+
+    async def run(scoped: Settings) -> dict[str, object]:
+        pool = await create_pool(scoped, min_size=1, max_size=1)
+        try:
+            if args.admin_command == "create-key":
+                key_id, key = await admin_keys.create_key(pool, args.tenant, args.role,
+                                                          args.name)
+                return {"key_id": str(key_id), "key": key, "tenant_id": args.tenant,
+                        "role": args.role, "name": args.name.strip()}
+            return {"key_id": str(args.key_id),
+                    "revoked": await admin_keys.revoke_key(pool, args.key_id)}
+        finally:
+            await pool.close()
+
+    try:
+        with local_database(settings, Path(args.data_dir).resolve()) as url:
+            scoped = settings.model_copy(deep=True)
+            scoped.database.url = SecretStr(url)
+            result = asyncio.run(run(scoped))
+    except ValueError as exc:
+        print(f"fte admin {args.admin_command}: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result), flush=True)
+    return 0 if result.get("revoked", True) else 1
+
+
 def _add_local_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=".fte",
                         help="the embedded database's folder, used when DATABASE_URL is unset")
@@ -170,6 +205,19 @@ def build_parser() -> argparse.ArgumentParser:
                                  "due; print one JSON line per renewal")
     watch.add_argument("--force", action="store_true", help="renew even if not due yet")
     watch.add_argument("--loop", action="store_true", help="keep renewing before it expires")
+
+    adm = sub.add_parser("admin", help="admin API keys")
+    adm_sub = adm.add_subparsers(dest="admin_command", required=True)
+    create_key = adm_sub.add_parser("create-key", help="create a tenant's admin API key; print "
+                                    "one JSON line with the key (shown only this once)")
+    create_key.add_argument("--tenant", required=True, help="tenant id")
+    create_key.add_argument("--role", required=True, choices=["operator", "admin"])
+    create_key.add_argument("--name", required=True, help="who or what holds the key")
+    revoke = adm_sub.add_parser("revoke-key", help="revoke an admin API key")
+    revoke.add_argument("key_id", type=uuid.UUID, help="the key's id (from create-key)")
+    for admin_parser in (create_key, revoke):
+        admin_parser.add_argument("--data-dir", default=".fte", help="the embedded database's "
+                                  "folder, used when DATABASE_URL is unset")
     return parser
 
 
@@ -181,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         return _run_async(args.command)
     handlers = {"up": _cmd_up, "migrate": _cmd_migrate, "topics": _cmd_topics, "api": _cmd_api,
                 "kb": _cmd_kb, "ask": _cmd_ask, "eval": _cmd_eval, "mcp": _cmd_mcp,
-                "gmail": _cmd_gmail}
+                "gmail": _cmd_gmail, "admin": _cmd_admin}
     return handlers[args.command](settings, args)
 
 

@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from production import __version__
-from production.api import gmail_webhook, health, sandbox, support, tickets, whatsapp_webhook
+from production.api import admin, gmail_webhook, health, sandbox, support, tickets, whatsapp_webhook
 from production.config import Settings, get_settings
 from production.database.pool import UNAVAILABLE_ERRORS, Pool, create_pool
 from production.logging import configure_logging
@@ -72,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(gmail_webhook.router)
     app.include_router(health.router)
     app.include_router(sandbox.router)
+    app.include_router(admin.router)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

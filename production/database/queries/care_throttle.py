@@ -1,0 +1,66 @@
+"""What the throttles count (production/care/throttle.py): autonomous actions executed today.
+
+An autonomous action is a care_audit `executed_action` row whose clause is not `ADMIN.*`
+(those record a person's change in the control plane: settings, kill switches, hands-off,
+closing an escalation). Sends an operator approved in the inbox (`INBOX.approved`) do count:
+they reach the customer too, so they start the minimum interval and use the day's allowance
+(fail-safe: at worst autopilot does less). A customer's rows include those of customers
+merged into them, so a merge does not hand out a second daily allowance. The partial index
+care_audit_executed_idx (migration 010) serves all three counts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+from uuid import UUID
+
+from production.care.policy import ActionKind
+from production.database.pool import Connection
+
+# Actions that never reach the customer: they do not start the minimum interval.
+INTERNAL_ACTIONS: tuple[str, ...] = tuple(str(kind) for kind in (
+    ActionKind.INTERNAL_NOTE, ActionKind.FOLLOW_UP_TASK, ActionKind.MEETING_BRIEF,
+    ActionKind.DRAFT))
+
+
+class ThrottleCounts(NamedTuple):
+    customer_today: int
+    tenant_today: int
+    last_outbound_at: datetime | None  # any day; None: never
+
+
+async def lock_tenant(conn: Connection, tenant_id: str) -> None:
+    """Serialize the tenant's autonomous actions until the caller's transaction ends, so that
+    two executors never both act on the same count. Take it before `counts`."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('care_throttle|' || $1, 0))",
+                       tenant_id)
+
+
+async def counts(conn: Connection, tenant_id: str, customer_id: UUID,
+                 day_start_utc: datetime) -> ThrottleCounts:
+    """Return the customer's and the tenant's autonomous actions since `day_start_utc` (the
+    tenant's local midnight: throttle.local_day_start) and the customer's last outbound one.
+    An action of unknown kind counts as outbound."""
+    row = await conn.fetchrow(
+        """
+        WITH customer AS (
+            SELECT id FROM customers
+            WHERE tenant_id = $1 AND (id = $2 OR merged_into = $2)
+        ), actions AS NOT MATERIALIZED (
+            SELECT customer_id, created_at, payload->>'action' AS action FROM care_audit
+            WHERE tenant_id = $1 AND event_type = 'executed_action'
+              AND coalesce(policy_clause, '') NOT LIKE 'ADMIN.%'
+        )
+        SELECT
+            (SELECT count(*) FROM actions
+             WHERE created_at >= $3 AND customer_id IN (SELECT id FROM customer)) AS customer,
+            (SELECT count(*) FROM actions WHERE created_at >= $3) AS tenant,
+            (SELECT max(created_at) FROM actions
+             WHERE customer_id IN (SELECT id FROM customer)
+               AND NOT coalesce(action = ANY($4::text[]), false)) AS last_outbound
+        """,
+        tenant_id, customer_id, day_start_utc, list(INTERNAL_ACTIONS),
+    )
+    assert row is not None
+    return ThrottleCounts(int(row["customer"]), int(row["tenant"]), row["last_outbound"])

@@ -1,0 +1,327 @@
+"""The C.A.R.E. control plane's use cases: a tenant's autonomy settings and kill switches, a
+customer's hands-off consent and mode, and the audit export.
+
+Every change is made and audited in one transaction (an `executed_action` row naming the
+operator, the reason and the ADMIN.* clause), so the trail cannot miss a change that happened.
+A change that changes nothing writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import structlog
+
+from production.care import gate
+from production.care.admin_settings import (
+    MODES,
+    AutonomySettings,
+    parse_hhmm,
+    problems,
+    schedules_problems,
+)
+from production.care.policy import AutonomyMode
+from production.config import Settings
+from production.database.pool import Connection, Pool
+from production.database.queries import admin as queries
+from production.database.queries import care_state
+
+log = structlog.get_logger(__name__)
+
+EXPORT_PAGE_SIZE = 1000
+_SETTING_FIELDS = tuple(f.name for f in fields(AutonomySettings))
+_NULLABLE = frozenset({"quiet_hours_start", "quiet_hours_end"})
+
+
+class NotFound(LookupError):
+    """No such resource for this tenant (whether it exists for another one is not said)."""
+
+
+class Invalid(ValueError):
+    """The request breaks a rule; `problems` lists (field, reason)."""
+
+    def __init__(self, found: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{name}: {reason}" for name, reason in found))
+        self.problems = found
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    """What the environment allows, above anything stored (CARE_* settings)."""
+
+    autonomy_enabled: bool
+    shadow_mode: bool
+    tenant_allowed: bool
+
+
+@dataclass(frozen=True)
+class AutonomyView:
+    settings: AutonomySettings
+    ceiling: Ceiling
+    kill_switch: bool
+    global_kill_switch: bool
+    autonomy_active: bool
+    updated_at: datetime
+    updated_by: str | None
+
+
+@dataclass(frozen=True)
+class KillSwitch:
+    engaged: bool
+    changed_at: datetime | None
+    changed_by: str | None
+    global_engaged: bool
+
+
+@dataclass(frozen=True)
+class CustomerCare:
+    customer_id: UUID
+    care_state: str
+    hands_off: bool
+    escalation_status: str | None
+    mode_override: str | None
+    effective_mode: str
+
+
+# --- Tenant autonomy settings ----------------------------------------------------------------
+
+
+def _settings_of(row: Any) -> AutonomySettings:
+    return AutonomySettings(
+        mode=row["autonomy_mode"], max_actions_per_customer_day=row["max_actions_per_customer_day"],
+        min_interval_s=row["min_interval_s"], daily_budget=row["daily_budget"],
+        quiet_hours_start=row["quiet_hours_start"], quiet_hours_end=row["quiet_hours_end"],
+        schedules_opt_in=row["schedules_opt_in"],
+        hands_off_new_customers=row["hands_off_new_customers"],
+    )
+
+
+def _view(settings: Settings, tenant_id: str, row: Any, global_row: Any) -> AutonomyView:
+    care = settings.care
+    ceiling = Ceiling(autonomy_enabled=care.autonomy_enabled, shadow_mode=care.shadow_mode,
+                      tenant_allowed=gate.tenant_allowed(care, tenant_id))
+    stored = _settings_of(row)
+    active = (gate.check(care, tenant_id).allowed and not row["kill_switch"]
+              and not global_row["kill_switch"] and stored.mode != AutonomyMode.ASSIST)
+    return AutonomyView(settings=stored, ceiling=ceiling, kill_switch=row["kill_switch"],
+                        global_kill_switch=global_row["kill_switch"], autonomy_active=active,
+                        updated_at=row["updated_at"], updated_by=row["updated_by"])
+
+
+async def autonomy(pool: Pool, settings: Settings, tenant_id: str) -> AutonomyView:
+    """Return the tenant's autonomy settings, the environment's ceiling and the effective state."""
+    async with pool.acquire() as conn:
+        row = await queries.care_settings(conn, tenant_id)
+        global_row = await queries.global_kill_switch(conn)
+    return _view(settings, tenant_id, row, global_row)
+
+
+def _apply(current: AutonomySettings, changes: Mapping[str, Any]) -> AutonomySettings:
+    """Return the settings with the changes applied; Invalid for a null or unknown field."""
+    found: list[tuple[str, str]] = []
+    values: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in _SETTING_FIELDS:
+            found.append((name, "is not a setting"))
+        elif value is None and name not in _NULLABLE:
+            found.append((name, "may not be null"))
+        elif name in _NULLABLE and value is not None:
+            try:
+                values[name] = parse_hhmm(value)
+            except (TypeError, ValueError) as exc:
+                found.append((name, str(exc)))
+        else:
+            values[name] = value
+    if found:
+        raise Invalid(found)
+    return replace(current, **values)
+
+
+async def update_autonomy(pool: Pool, settings: Settings, tenant_id: str, *, actor: str,
+                          changes: Mapping[str, Any]) -> AutonomyView:
+    """Apply a partial change to the tenant's settings and audit it; Invalid if it breaks a rule.
+
+    `changes` maps setting names to new values (quiet hours as "HH:MM" or None).
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        row = await queries.care_settings(conn, tenant_id, lock=True)
+        before = _settings_of(row)
+        after = _apply(before, changes)
+        found = problems(after)
+        if found:
+            raise Invalid(found)
+        if after != before:
+            row = await queries.update_autonomy(conn, tenant_id, updated_by=actor,
+                                                **_as_columns(after))
+            await queries.append_audit(
+                conn, tenant_id, event_type="executed_action", actor=actor,
+                reason=f"autonomy settings changed by {actor}", clause="ADMIN.settings",
+                payload={"action": "update_autonomy_settings", "before": before.as_json(),
+                         "after": after.as_json()})
+            log.info("care_settings_updated", tenant_id=tenant_id, mode=after.mode,
+                     actor=actor)
+        global_row = await queries.global_kill_switch(conn)
+    return _view(settings, tenant_id, row, global_row)
+
+
+def _as_columns(values: AutonomySettings) -> dict[str, Any]:
+    return {"mode": values.mode,
+            "max_actions_per_customer_day": values.max_actions_per_customer_day,
+            "min_interval_s": values.min_interval_s, "daily_budget": values.daily_budget,
+            "quiet_hours_start": values.quiet_hours_start,
+            "quiet_hours_end": values.quiet_hours_end,
+            "schedules_opt_in": values.schedules_opt_in,
+            "hands_off_new_customers": values.hands_off_new_customers}
+
+
+# --- Kill switches ---------------------------------------------------------------------------
+
+
+async def kill_switch(pool: Pool, tenant_id: str) -> KillSwitch:
+    """Return the tenant's kill switch (and whether the global one is engaged)."""
+    async with pool.acquire() as conn:
+        row = await queries.care_settings(conn, tenant_id)
+        global_row = await queries.global_kill_switch(conn)
+    return KillSwitch(engaged=row["kill_switch"], changed_at=row["kill_switch_changed_at"],
+                      changed_by=row["kill_switch_changed_by"],
+                      global_engaged=global_row["kill_switch"])
+
+
+async def _audit_switch(conn: Connection, tenant_id: str, *, scope: str, engaged: bool,
+                        reason: str, actor: str, clause: str) -> None:
+    await queries.append_audit(
+        conn, tenant_id, event_type="executed_action", actor=actor, reason=reason,
+        clause=clause,
+        payload={"action": f"{'engage' if engaged else 'release'}_{scope}_kill_switch",
+                 "before": not engaged, "after": engaged})
+
+
+async def set_kill_switch(pool: Pool, tenant_id: str, *, engaged: bool, reason: str,
+                          actor: str) -> KillSwitch:
+    """Engage or release the tenant's kill switch and audit it (nothing when already so)."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await queries.care_settings(conn, tenant_id, lock=True)
+        if row["kill_switch"] != engaged:
+            row = await queries.set_kill_switch(conn, tenant_id, engaged=engaged, by=actor)
+            await _audit_switch(conn, tenant_id, scope="tenant", engaged=engaged, reason=reason,
+                                actor=actor, clause="ADMIN.kill_switch")
+            log.warning("care_kill_switch_changed", tenant_id=tenant_id, engaged=engaged,
+                        actor=actor)
+        global_row = await queries.global_kill_switch(conn)
+    return KillSwitch(engaged=row["kill_switch"], changed_at=row["kill_switch_changed_at"],
+                      changed_by=row["kill_switch_changed_by"],
+                      global_engaged=global_row["kill_switch"])
+
+
+def _global(row: Any) -> KillSwitch:
+    return KillSwitch(engaged=row["kill_switch"], changed_at=row["changed_at"],
+                      changed_by=row["changed_by"], global_engaged=row["kill_switch"])
+
+
+async def global_kill_switch(pool: Pool) -> KillSwitch:
+    """Return the kill switch above every tenant's."""
+    async with pool.acquire() as conn:
+        return _global(await queries.global_kill_switch(conn))
+
+
+async def set_global_kill_switch(pool: Pool, tenant_id: str, *, engaged: bool, reason: str,
+                                 actor: str) -> KillSwitch:
+    """Engage or release the global kill switch; the audit row is the acting tenant's."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await queries.global_kill_switch(conn, lock=True)
+        if row["kill_switch"] != engaged:
+            row = await queries.set_global_kill_switch(conn, engaged=engaged, by=actor)
+            await _audit_switch(conn, tenant_id, scope="global", engaged=engaged, reason=reason,
+                                actor=actor, clause="ADMIN.global_kill_switch")
+            log.warning("care_global_kill_switch_changed", engaged=engaged, actor=actor)
+    return _global(row)
+
+
+# --- Per customer ----------------------------------------------------------------------------
+
+
+def _customer_care(record: care_state.CareRecord) -> CustomerCare:
+    return CustomerCare(customer_id=record.customer_id, care_state=str(record.state),
+                        hands_off=record.hands_off_enabled,
+                        escalation_status=record.escalation_status,
+                        mode_override=record.autonomy_mode,
+                        effective_mode=record.effective_autonomy_mode)
+
+
+async def _record(conn: Connection, tenant_id: str, customer_id: UUID) -> care_state.CareRecord:
+    """Return the customer's care record (a merged id stands for its survivor); NotFound if the
+    customer is not the tenant's."""
+    try:
+        return await care_state.get_current_state(conn, tenant_id, customer_id)
+    except care_state.CustomerNotFound:
+        raise NotFound("no such customer") from None
+
+
+async def customer_care(pool: Pool, tenant_id: str, customer_id: UUID) -> CustomerCare:
+    """Return the customer's care state, hands-off consent and mode."""
+    async with pool.acquire() as conn:
+        return _customer_care(await _record(conn, tenant_id, customer_id))
+
+
+async def set_hands_off(pool: Pool, tenant_id: str, customer_id: UUID, *, enabled: bool,
+                        actor: str) -> CustomerCare:
+    """Turn the customer's hands-off consent on or off, audited (reversible)."""
+    async with pool.acquire() as conn, conn.transaction():
+        live = (await _record(conn, tenant_id, customer_id)).customer_id
+        await care_state.set_hands_off(conn, tenant_id, live, enabled, actor)
+        return _customer_care(await _record(conn, tenant_id, live))
+
+
+async def set_customer_mode(pool: Pool, tenant_id: str, customer_id: UUID, *,
+                            mode: str | None, actor: str) -> CustomerCare:
+    """Override the tenant's mode for one customer (None: back to the tenant's), audited."""
+    if mode is not None and mode not in MODES:
+        raise Invalid([("mode", f"must be one of {', '.join(MODES)} or null")])
+    async with pool.acquire() as conn, conn.transaction():
+        record = await _record(conn, tenant_id, customer_id)
+        live = record.customer_id
+        if mode == AutonomyMode.SCHEDULES:
+            tenant = _settings_of(await queries.care_settings(conn, tenant_id))
+            if found := schedules_problems(tenant):
+                raise Invalid([("mode", f"the tenant's {name}: {reason}")
+                               for name, reason in found])
+        if record.autonomy_mode == mode:
+            return _customer_care(record)
+        before = await queries.set_customer_mode(conn, tenant_id, live, mode=mode)
+        if before != mode:
+            await queries.append_audit(
+                conn, tenant_id, event_type="executed_action", actor=actor,
+                reason=f"customer autonomy mode set to {mode or 'the tenant default'} by {actor}",
+                clause="ADMIN.customer_mode", customer_id=live,
+                payload={"action": "set_customer_mode", "before": before, "after": mode})
+            log.info("care_customer_mode_changed", tenant_id=tenant_id, customer_id=str(live),
+                     mode=mode, actor=actor)
+        return _customer_care(await _record(conn, tenant_id, live))
+
+
+# --- Audit export ----------------------------------------------------------------------------
+
+AUDIT_COLUMNS = ("id", "created_at", "event_type", "actor", "reason", "policy_clause",
+                 "customer_id", "message_id", "payload")
+
+
+async def audit_pages(pool: Pool, tenant_id: str, *, since: datetime | None,
+                      until: datetime | None, event_type: str | None,
+                      page_size: int = EXPORT_PAGE_SIZE) -> AsyncIterator[list[dict[str, Any]]]:
+    """Yield the tenant's audit rows in id order, a page at a time (keyset paging, each page on
+    a connection borrowed only for its query)."""
+    after_id = 0
+    while True:
+        async with pool.acquire() as conn:
+            rows = await queries.audit_page(conn, tenant_id, after_id=after_id, since=since,
+                                            until=until, event_type=event_type, limit=page_size)
+        if not rows:
+            return
+        yield [{column: row[column] for column in AUDIT_COLUMNS} for row in rows]
+        if len(rows) < page_size:
+            return
+        after_id = rows[-1]["id"]
