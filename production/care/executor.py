@@ -16,6 +16,7 @@ from uuid import UUID
 from production.care import gate
 from production.config import Settings
 from production.database.pool import Connection
+from production.database.queries import admin, inbox
 from production.database.queries.replies import (
     AuditRecord,
     OutboxRecord,
@@ -38,6 +39,8 @@ async def submit_reply(conn: Connection, settings: Settings, *, tenant_id: str,
     `inbound` is the locked inbound row; returns the reply id, or None if it already had one.
     """
     decision = decide(settings, tenant_id)
+    if decision.allowed:
+        decision = await _kill_switch(conn, tenant_id) or decision
     audit = AuditRecord(
         event_type="executed_action" if decision.allowed else "would_execute_action",
         reason=decision.reason, clause=decision.clause,
@@ -56,5 +59,22 @@ async def submit_reply(conn: Connection, settings: Settings, *, tenant_id: str,
     reply_id = await store_reply(conn, tenant_id, inbound["id"], replace(reply, status=status),
                                  audit, outbox)
     if reply_id is not None:
+        if not decision.allowed:  # held: a person decides, from the approval inbox
+            await inbox.propose(conn, tenant_id, customer_id=inbound["customer_id"],
+                                message_id=reply_id, action=f"send_{reply.kind}",
+                                draft=reply.content,
+                                decision={"decision": "REQUIRE_APPROVAL",
+                                          "reason": decision.reason,
+                                          "policy_clause": decision.clause})
         GATE_DECISIONS.labels("allowed" if decision.allowed else "held", decision.clause).inc()
     return reply_id
+
+
+async def _kill_switch(conn: Connection, tenant_id: str) -> gate.GateDecision | None:
+    """Return the refusal when the global or the tenant's kill switch is engaged."""
+    global_on, tenant_on = await admin.kill_switches(conn, tenant_id)
+    if global_on:
+        return gate.GateDecision(False, "the global kill switch is engaged", "KILL.global")
+    if tenant_on:
+        return gate.GateDecision(False, "the tenant's kill switch is engaged", "KILL.tenant")
+    return None

@@ -96,3 +96,16 @@ async def reject_draft(conn: Connection, tenant_id: str, message_id: UUID) -> No
         """,
         tenant_id, message_id,
     )
+
+
+async def propose(conn: Connection, tenant_id: str, *, customer_id: UUID, message_id: UUID,
+                  action: str, draft: str, decision: dict[str, str]) -> None:
+    """Put a held action in the approval inbox (once per draft message)."""
+    await conn.execute(
+        """
+        INSERT INTO care_proposals (tenant_id, customer_id, message_id, action, draft, decision)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (tenant_id, message_id) DO NOTHING
+        """,
+        tenant_id, customer_id, message_id, action, draft, decision,
+    )
