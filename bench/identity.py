@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import phonenumbers  # noqa: E402
+from loadgen import latency_summary  # noqa: E402
 from scratch_db import scratch_pool  # noqa: E402
 
 from production.domain.messages import InboundMessage  # noqa: E402
@@ -333,14 +334,9 @@ async def _measure(pool: Any, people: list[Person], planned: list[Planned], star
         "candidates": len(candidates), "candidates_same_person": same_person,
         "candidates_different_people": len(candidates) - same_person,
         "groups": {k: dict(v) for k, v in sorted(groups.items())},
-        "intake_ms": {f"p{q}": round(_percentile(latencies, q), 2) for q in (50, 95, 99)},
+        "intake_ms": latency_summary(latencies),
         "intake_per_s": round(len(planned) / elapsed, 1),
     }
-
-
-def _percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def print_report(result: dict[str, Any]) -> None:

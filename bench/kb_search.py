@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy  # noqa: E402
+from loadgen import latency_summary  # noqa: E402
 from scratch_db import scratch_pool  # noqa: E402
 
 from production.database.queries import reference  # noqa: E402
@@ -37,11 +38,6 @@ QUICK = os.environ.get("BENCH_QUICK") == "1"
 CHUNKS = 2_000 if QUICK else 10_000
 QUERIES = 100 if QUICK else 300
 TENANT = "techcorp"
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def corpus(n: int, rng: random.Random) -> list[tuple[str, str]]:
@@ -168,8 +164,8 @@ async def _measure(pool: Any, embedder: Any, passages: list[tuple[str, str]],
         "load_s": round(load_s, 2),
         "hnsw_build_s": round(index_s, 2),
         "uses_hnsw": any("knowledge_base_embedding_hnsw" in row[0] for row in plan),
-        "search_ms": _summary(search_ms),
-        "query_embed_ms": _summary(embed_ms),
+        "search_ms": latency_summary(search_ms),
+        "query_embed_ms": latency_summary(embed_ms),
         "recall_at_5_vector": round(sum(vector_recall) / len(vector_recall), 4),
         "recall_at_5_hybrid": round(sum(hybrid_recall) / len(hybrid_recall), 4),
     }
@@ -178,11 +174,6 @@ async def _measure(pool: Any, embedder: Any, passages: list[tuple[str, str]],
 def _overlap(found: list[Any], exact: list[Any]) -> float:
     want = {r["id"] for r in exact[:5]}
     return len(want & {r["id"] for r in found[:5]}) / len(want) if want else 1.0
-
-
-def _summary(values: list[float]) -> dict[str, float]:
-    return {"p50": round(percentile(values, 50), 2), "p95": round(percentile(values, 95), 2),
-            "p99": round(percentile(values, 99), 2)}
 
 
 def print_report(result: dict[str, Any]) -> None:

@@ -50,6 +50,7 @@ __all__ = [
     "HeadersFactory",
     "RunResult",
     "closed_loop",
+    "latency_summary",
     "main",
     "open_loop",
     "percentile",
@@ -100,6 +101,11 @@ def percentile(values: Sequence[float], q: float) -> float:
     if not 0.0 <= q <= 100.0:
         raise ValueError(f"percentile q must be within [0, 100], got {q!r}")
     return _percentile_sorted(sorted(values), q)
+
+
+def latency_summary(values: Sequence[float]) -> dict[str, float]:
+    """Return the p50, p95 and p99 of latencies in ms, rounded to 0.01 ms."""
+    return {f"p{q}": round(percentile(values, q), 2) for q in (50, 95, 99)}
 
 
 @dataclass
