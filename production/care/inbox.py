@@ -19,7 +19,6 @@ from production.care.policy import ActionKind
 from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import admin, inbox, outbox
-from production.domain.messages import OutboundNotice, encode_event
 
 log = structlog.get_logger(__name__)
 
@@ -125,10 +124,9 @@ async def _release(conn: Connection, settings: Settings, tenant_id: str, proposa
     final = text if text is not None else draft["content"]
     await inbox.release_draft(conn, tenant_id, draft["id"], content=final, approved_by=actor,
                               proposal_id=proposal["id"])
-    notice = OutboundNotice(tenant_id=tenant_id, message_id=draft["id"], channel=draft["channel"])
-    await outbox.enqueue(conn, tenant_id, topic=settings.kafka.topic_outgoing,
-                         key=str(draft["customer_id"]),
-                         payload=encode_event("outbound_message", notice))
+    await outbox.enqueue_delivery(conn, tenant_id, message_id=draft["id"],
+                                  channel=draft["channel"], customer_id=draft["customer_id"],
+                                  topic=settings.kafka.topic_outgoing)
     # Edited: the idea needed a human's change. Approved as is: the execution label, which
     # outcome tracking turns into EXECUTION_FAILED if the delivery fails.
     outcome = (OutcomeTaxonomyV1.IDEA_EDITED if edited

@@ -29,7 +29,6 @@ from production.domain.messages import (
     InvalidMessage,
     OutboundNotice,
     Undeliverable,
-    encode_event,
 )
 from production.metrics import CHANNEL_BREAKER, DELIVERIES, DELIVERY_RETRIES_DUE
 
@@ -146,11 +145,9 @@ async def announce_due_retries(pool: Pool, *, topic: str, limit: int = 100) -> i
     async with pool.acquire() as conn, conn.transaction():
         due = await delivery_retry.claim_due(conn, limit=limit)
         for row in due:
-            notice = OutboundNotice(tenant_id=row["tenant_id"], message_id=row["id"],
-                                    channel=row["channel"])
-            await outbox.enqueue(conn, row["tenant_id"], topic=topic,
-                                 key=str(row["customer_id"]),
-                                 payload=encode_event("outbound_message", notice))
+            await outbox.enqueue_delivery(conn, row["tenant_id"], message_id=row["id"],
+                                          channel=row["channel"],
+                                          customer_id=row["customer_id"], topic=topic)
     DELIVERY_RETRIES_DUE.inc(len(due))
     return len(due)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
 from production.database.pool import Connection
+from production.domain.messages import OutboundNotice, encode_event
 
 
 async def enqueue(
@@ -26,6 +28,17 @@ async def enqueue(
         headers or {},
     )
     return outbox_id
+
+
+async def enqueue_delivery(conn: Connection, tenant_id: str, *, message_id: UUID, channel: str,
+                           customer_id: UUID, topic: str) -> int:
+    """Announce a released reply to the dispatcher (inside the caller's transaction).
+
+    Keyed by customer, so one customer's replies stay in order on one partition.
+    """
+    notice = OutboundNotice(tenant_id=tenant_id, message_id=message_id, channel=channel)
+    return await enqueue(conn, tenant_id, topic=topic, key=str(customer_id),
+                         payload=encode_event("outbound_message", notice))
 
 
 async def claim_batch(conn: Connection, *, limit: int) -> list[asyncpg.Record]:
