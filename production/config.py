@@ -8,6 +8,7 @@ the package reads ``os.environ``.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
@@ -135,6 +136,17 @@ class ApiSettings(BaseSettings):
     public_url: str | None = None
 
 
+class WebSettings(BaseSettings):
+    """The built web app (support form, operator console, widget.js) and who may embed it."""
+
+    model_config = _group("WEB_")
+
+    # Unset: web-form/dist in the source tree, where `make run` builds it.
+    dist_dir: Path | None = None
+    # Origins whose pages may call the public form and ticket endpoints ("*": any site).
+    cors_origins: CommaList = Field(default_factory=lambda: ["*"])
+
+
 class CareSettings(BaseSettings):
     """The C.A.R.E. ceiling: code defaults are observe-only."""
 
@@ -186,6 +198,7 @@ class Settings(BaseSettings):
     gmail: GmailSettings = Field(default_factory=GmailSettings)
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     care: CareSettings = Field(default_factory=CareSettings)
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
 

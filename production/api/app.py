@@ -16,7 +16,16 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from production import __version__
-from production.api import admin, gmail_webhook, health, sandbox, support, tickets, whatsapp_webhook
+from production.api import (
+    admin,
+    gmail_webhook,
+    health,
+    sandbox,
+    support,
+    tickets,
+    web_app,
+    whatsapp_webhook,
+)
 from production.config import Settings, get_settings
 from production.database.pool import UNAVAILABLE_ERRORS, Pool, create_pool
 from production.logging import configure_logging
@@ -73,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(sandbox.router)
     app.include_router(admin.router)
+    web_app.install(app, settings)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -1,0 +1,78 @@
+import { useId, useState } from 'react';
+import { useAction } from '../shared/useAction.js';
+import { usePolled } from '../shared/usePolled.js';
+import { Panel } from './Panel.jsx';
+
+export const MODES = [
+  ['assist', 'Assist', 'The agent drafts; a person decides and sends every reply.'],
+  ['approve', 'Approve', 'Every reply waits in "Needs your input" until someone approves it.'],
+  ['autopilot', 'Autopilot', 'Low-risk replies the policy allows go out on their own.'],
+  ['schedules', 'Schedules', 'Autopilot plus scheduled runs (needs the schedules opt-in).'],
+];
+
+/** Why autonomy is off even though the mode would allow it, or null when it is on. */
+function halted(view) {
+  if (view.global_kill_switch) return 'the global kill switch is engaged';
+  if (view.kill_switch) return "this tenant's kill switch is engaged";
+  if (!view.ceiling.autonomy_enabled || view.ceiling.shadow_mode) {
+    return 'the deployment keeps autonomy off (CARE_AUTONOMY_ENABLED, CARE_SHADOW_MODE)';
+  }
+  if (!view.ceiling.tenant_allowed) return 'this tenant is not on the autonomy allowlist';
+  return null;
+}
+
+/** The tenant's autonomy mode: shown to everyone, changed by admins. */
+export function AutonomyMode({ api, isAdmin, revision, onChange }) {
+  const uid = useId();
+  const { data: view, error } = usePolled(() => api.autonomy(), revision);
+  const [chosen, setChosen] = useState(null);
+  const save = useAction(async (mode) => {
+    await api.setMode(mode);
+    setChosen(null);
+    onChange();
+  });
+
+  if (!view) {
+    return (
+      <Panel title="Autonomy mode">
+        <p role="alert">{error?.message}</p>
+      </Panel>
+    );
+  }
+  const selected = chosen ?? view.mode;
+  const why = halted(view);
+  return (
+    <Panel title="Autonomy mode" className="autonomy">
+      <p className={view.autonomy_active ? 'badge badge--on' : 'badge badge--off'} role="status">
+        {view.autonomy_active ? `Autonomy is on: ${view.mode}` : `Autonomy is off${why ? `: ${why}` : ''}`}
+      </p>
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          save.perform(selected);
+        }}
+      >
+        <fieldset disabled={!isAdmin || save.busy} aria-describedby={`${uid}who`}>
+          <legend>Mode for this tenant</legend>
+          {MODES.map(([mode, label, description]) => (
+            <label key={mode} className="choice">
+              <input type="radio" name={`${uid}mode`} value={mode} checked={selected === mode}
+                onChange={() => setChosen(mode)} />
+              <span className="choice__label">{label}</span>
+              <span className="choice__description">{description}</span>
+            </label>
+          ))}
+          <button type="submit" className="button button--primary" disabled={selected === view.mode}>
+            {save.busy ? 'Saving…' : 'Save mode'}
+          </button>
+        </fieldset>
+        <p id={`${uid}who`} className="field__hint">
+          {isAdmin ? `Last changed ${view.updated_by ? `by ${view.updated_by}` : 'by the system'}.` : 'Only an admin can change the mode.'}
+        </p>
+        <p className="form-problem" role="alert">
+          {(save.error ?? error)?.message}
+        </p>
+      </form>
+    </Panel>
+  );
+}
