@@ -173,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="process inbound messages with the agent")
     sub.add_parser("dispatcher", help="deliver released replies")
     sub.add_parser("relay", help="publish the outbox and sweep stale messages")
+    sub.add_parser("scheduler", help="release deferred replies, expire drafts, and the daily "
+                                     "C.A.R.E. work (silence, digests, timed runs)")
 
     kb = sub.add_parser("kb", help="knowledge base")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
@@ -225,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_level, process=args.command)
-    if args.command in ("worker", "dispatcher", "relay"):
+    if args.command in ("worker", "dispatcher", "relay", "scheduler"):
         return _run_async(args.command)
     handlers = {"up": _cmd_up, "migrate": _cmd_migrate, "topics": _cmd_topics, "api": _cmd_api,
                 "kb": _cmd_kb, "ask": _cmd_ask, "eval": _cmd_eval, "mcp": _cmd_mcp,

@@ -181,6 +181,21 @@ class ReliabilitySettings(BaseSettings):
     breaker_cooldown_s: float = 30.0
 
 
+class SchedulerSettings(BaseSettings):
+    """`fte scheduler`: deferred replies, expiring drafts, silence, digests and timed runs."""
+
+    model_config = _group("FTE_SCHEDULER_")
+
+    # Deferred replies and expired proposals are looked at this often.
+    interval_s: float = 1.0
+    # Silence (at_risk, dormant), NO_RESPONSE labels, digests and timed runs: this often.
+    housekeeping_interval_s: float = 60.0
+    # A schedules-mode tenant's timed run starts at this local hour (its digest before it).
+    run_hour: int = Field(8, ge=0, le=23)
+    # An approved reply nobody answered within this many days is labelled NO_RESPONSE.
+    no_response_after_days: float = 7.0
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
@@ -201,6 +216,7 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     care: CareSettings = Field(default_factory=CareSettings)
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
 
     @model_validator(mode="after")
     def _refuse_unsafe_prod(self) -> Settings:

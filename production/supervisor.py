@@ -2,9 +2,10 @@
 
 Starts (unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS point elsewhere) the embedded PostgreSQL
 and the local Kafka-protocol broker, migrates, creates the topics, loads the knowledge base when
-it is empty, then runs `fte api`, `fte worker`, `fte dispatcher` and `fte relay`, restarting any
-of them, the database or the broker that dies. Ctrl-C (or SIGTERM) stops every child cleanly,
-then the broker and the database.
+it is empty, opts the internal tenant into the local demo's autonomy (unless --observe-only),
+then runs `fte api`, `fte worker`, `fte dispatcher`, `fte relay` and `fte scheduler`, restarting
+any of them, the database or the broker that dies. Ctrl-C (or SIGTERM) stops every child
+cleanly, then the broker and the database.
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ from production.database.pool import create_pool
 from production.database.queries import deliveries
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port, stop_process
 from production.messaging.kafka import ensure_topics
+from production.services import care_admin
+from production.services.care_admin import AutonomyView
 from production.services.embeddings import embedder_for
 from production.services.knowledge import KnowledgeStatus, load_if_empty
 
 log = structlog.get_logger(__name__)
 
-CHILDREN = ("api", "worker", "dispatcher", "relay")
+CHILDREN = ("api", "worker", "dispatcher", "relay", "scheduler")
 # On one small machine every process shares the same cores. The API answers people and has a
 # latency target; the worker and dispatcher drain a queue and catch up after a burst, so
 # locally they run at a lower CPU priority (in Kubernetes each has its own CPU request).
@@ -106,13 +109,21 @@ class LocalStack:
             env.update({"CARE_AUTONOMY_ENABLED": "true", "CARE_SHADOW_MODE": "false"})
         return env
 
-    async def prepare(self, database_url: str, settings: Settings) -> KnowledgeStatus:
+    async def prepare(self, database_url: str,
+                      settings: Settings) -> tuple[KnowledgeStatus, AutonomyView]:
+        """Migrate, create the topics, load the knowledge base when empty and, for the demo,
+        opt the internal tenant in; return what the banner reports."""
         await migrate(database_url)
         await ensure_topics(settings)
         pool = await create_pool(settings, min_size=1, max_size=2)
         try:
-            return await load_if_empty(pool, INTERNAL_TENANT, Path("context"),
-                                       embedder_for(settings))
+            kb = await load_if_empty(pool, INTERNAL_TENANT, Path("context"),
+                                     embedder_for(settings))
+            if self.autonomy_demo:
+                view = await care_admin.opt_in_local_demo(pool, settings, INTERNAL_TENANT)
+            else:
+                view = await care_admin.autonomy(pool, settings, INTERNAL_TENANT)
+            return kb, view
         finally:
             await pool.close()
 
@@ -162,16 +173,27 @@ class LocalStack:
             self.postgres.stop()
 
 
-def banner(stack: LocalStack, database_url: str, servers: str, kb: KnowledgeStatus) -> str:
+def autonomy_line(autonomy_demo: bool, view: AutonomyView) -> str:
+    """Return what the banner says about autonomy: who is opted in, and how far."""
+    if not autonomy_demo:
+        return "OFF (observe-only): replies wait as drafts with an audit row"
+    stored = view.settings
+    consent = ("new customers hands-off" if stored.hands_off_new_customers
+               else "customers hands-off only when opted in one by one")
+    limits = (f"{stored.max_actions_per_customer_day}/customer/day, budget "
+              f"{stored.daily_budget}/day, {stored.min_interval_s}s apart")
+    halted = " — KILL SWITCH ENGAGED" if view.kill_switch or view.global_kill_switch else ""
+    return (f"ON for the internal tenant '{INTERNAL_TENANT}' only (local demo opt-in: mode "
+            f"{stored.mode}, {consent}, {limits}; code defaults are observe-only, start with "
+            f"--observe-only to keep drafts){halted}")
+
+
+def banner(stack: LocalStack, database_url: str, servers: str, kb: KnowledgeStatus,
+           view: AutonomyView) -> str:
     host = "127.0.0.1"
     port = stack.api_port or stack.settings.api.port
     base = f"http://{host}:{port}"
-    autonomy = (
-        f"ON for the internal tenant '{INTERNAL_TENANT}' only (local demo opt-in; "
-        "code defaults are observe-only, start with --observe-only to keep drafts)"
-        if stack.autonomy_demo
-        else "OFF (observe-only): replies wait as drafts with an audit row"
-    )
+    autonomy = autonomy_line(stack.autonomy_demo, view)
     db_note = "embedded PostgreSQL 18 + pgvector" if stack.postgres else "external PostgreSQL"
     kafka_note = "local tansu broker (memory)" if stack.broker else "external Kafka"
     lines = [
@@ -248,9 +270,9 @@ def run_up(settings: Settings, *, data_dir: Path, autonomy_demo: bool,
         child_settings = settings.model_copy(deep=True)
         child_settings.database.url = SecretStr(database_url)
         child_settings.kafka.bootstrap_servers = servers
-        kb = asyncio.run(stack.prepare(database_url, child_settings))
+        kb, view = asyncio.run(stack.prepare(database_url, child_settings))
         stack.start_children(env)
-        print(banner(stack, database_url, servers, kb), flush=True)
+        print(banner(stack, database_url, servers, kb, view), flush=True)
         watching = threading.Thread(target=asyncio.run, daemon=True, args=(watch_sandbox(
             database_url, settings.default_tenant, watcher_stop),))
         watching.start()

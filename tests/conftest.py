@@ -26,12 +26,14 @@ from production.config import (
     DatabaseSettings,
     KafkaSettings,
     ReliabilitySettings,
+    SchedulerSettings,
     Settings,
 )
 from production.database.migrate import migrate
 from production.database.pool import Pool, create_pool
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
 from production.messaging.kafka import ensure_topics, make_consumer, make_producer
+from production.services import care_admin
 from production.services.deliver_outbound import DeliveryPolicy
 from production.services.embeddings import local_embedder
 from production.services.knowledge import load_markdown
@@ -76,6 +78,7 @@ def make_settings(postgres: EmbeddedPostgres, broker: LocalBroker, *, autonomy: 
         reliability=ReliabilitySettings(backoff_initial_s=0.01, backoff_max_s=0.05,
                                         sweeper_deadline_s=2.0, sweeper_interval_s=0.5,
                                         relay_poll_interval_s=0.05),
+        scheduler=SchedulerSettings(interval_s=0.2, housekeeping_interval_s=1.0),
     )
 
 
@@ -91,6 +94,7 @@ async def settings(postgres: EmbeddedPostgres, broker: LocalBroker) -> Settings:
 async def pool(settings: Settings) -> AsyncIterator[Pool]:
     db = await create_pool(settings, min_size=1, max_size=10)
     await load_markdown(db, "techcorp", ROOT / "context" / "product-docs.md", local_embedder())
+    await care_admin.opt_in_local_demo(db, settings, "techcorp")
     yield db
     await db.close()
 
@@ -123,6 +127,7 @@ async def running_stack(settings: Settings, pool: Pool, *, workers: bool = True
                         ) -> AsyncIterator[Stack]:
     """Run the API, worker, dispatcher and relay in this event loop until the block ends."""
     from production.services.relay import run_relay, run_sweeper
+    from production.services.scheduler import run_scheduler
 
     stopping = asyncio.Event()
     producer = make_producer(settings)
@@ -151,6 +156,7 @@ async def running_stack(settings: Settings, pool: Pool, *, workers: bool = True
                                                        interval_s=0.1)),
             asyncio.create_task(run_relay(pool, settings, sender(producer), stopping)),
             asyncio.create_task(run_sweeper(pool, settings, stopping)),
+            asyncio.create_task(run_scheduler(pool, settings, stopping)),
         ]
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
         try:
@@ -236,6 +242,8 @@ async def isolated_settings(postgres: EmbeddedPostgres, broker: LocalBroker, tag
     try:
         await load_markdown(db, "techcorp", ROOT / "context" / "product-docs.md",
                             local_embedder())
+        if autonomy:  # as `fte up` does, unless --observe-only
+            await care_admin.opt_in_local_demo(db, built, "techcorp")
     finally:
         await db.close()
     return built

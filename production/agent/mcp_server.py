@@ -51,9 +51,11 @@ send_response with an answer grounded in the knowledge base, or escalate_to_huma
 human must decide (pricing, refunds, legal, an explicit request for a person, anger, no
 knowledge-base match). Replies pass the C.A.R.E. gate: they may be held for an operator."""
 
-ReplyStatus = Literal["queued", "pending_approval", "already_answered"]
+ReplyStatus = Literal["queued", "deferred", "pending_approval", "already_answered"]
 STATUS_DETAIL: dict[str, str] = {
     "queued": "released: the reply is queued for delivery on the ticket's channel",
+    "deferred": "paced by the C.A.R.E. throttles (quiet hours or the minimum interval): it is "
+                "sent when they allow",
     "pending_approval": "held by the C.A.R.E. gate: an operator must approve the reply",
     "already_answered": "not sent: this ticket's message already has a reply",
 }
@@ -343,8 +345,10 @@ async def send_response(
     if message_id is None:
         raise ToolError(f"no ticket {ticket_id}")
     # No escalation argument: escalate_to_human already marked and audited the ticket.
+    # An outside model's text: the executor cannot tell it is grounded, so the policy asks a
+    # person to approve it whatever the mode.
     status = await process_inbound.reply_to(deps.pool, deps.settings, deps.tenant_id,
-                                            message_id, message)
+                                            message_id, message, grounded=False)
     if status not in STATUS_DETAIL:
         raise ToolError(f"unexpected reply status {status!r}")
     log.info("mcp_response", ticket=ticket_id, status=status, length=len(message))

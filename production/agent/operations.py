@@ -15,7 +15,7 @@ from uuid import UUID
 
 from production.agent.subjects import asked_about
 from production.database.pool import Pool
-from production.database.queries import messages, reference, tickets
+from production.database.queries import care_state, messages, reference, tickets
 from production.services.embeddings import Embedder
 
 MAX_KB_RESULTS = 5
@@ -109,9 +109,15 @@ async def uncovered_subjects(pool: Pool, tenant_id: str, text: str) -> list[str]
 
 
 async def escalate_ticket(pool: Pool, tenant_id: str, ticket_number: str, reason: str) -> bool:
-    """Mark a ticket escalated with its reason (and audit it); False if there is no such ticket."""
+    """Mark a ticket escalated with its reason and open the customer's C.A.R.E. escalation,
+    which halts autonomy for them until a person closes it (both audited); False if there is
+    no such ticket."""
     async with pool.acquire() as conn, conn.transaction():
-        return await tickets.escalate(conn, tenant_id, ticket_number, reason)
+        customer_id = await tickets.escalate(conn, tenant_id, ticket_number, reason)
+        if customer_id is None:
+            return False
+        await care_state.open_escalation(conn, tenant_id, customer_id, reason, actor="fte-mcp")
+        return True
 
 
 def earlier_contact(history: Sequence[dict[str, Any]], channel: str, now: datetime) -> str | None:

@@ -14,7 +14,7 @@ import io
 import json
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -108,7 +108,7 @@ def _answers() -> Iterator[None]:
         yield
     except (care_admin.NotFound, inbox.ProposalNotFound) as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from exc
-    except inbox.ProposalConflict as exc:
+    except (inbox.ProposalConflict, care_admin.Conflict) as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
     except care_admin.Invalid as exc:
         raise RequestValidationError([{"loc": ("body", name), "msg": reason,
@@ -125,6 +125,21 @@ def _id(value: str, what: str) -> UUID:
         return UUID(value)
     except ValueError:
         raise HTTPException(status_code=404, detail=f"no such {what}") from None
+
+
+# --- Who is asking --------------------------------------------------------------------------
+
+
+class Principal(BaseModel):
+    tenant_id: str
+    name: str
+    role: str
+
+
+@router.get("/whoami", response_model=Principal)
+async def whoami(who: Operator) -> Principal:
+    """The key's tenant, name and role (the console's sign-in check)."""
+    return Principal(tenant_id=who.tenant_id, name=who.name, role=who.role)
 
 
 # --- Autonomy settings -----------------------------------------------------------------------
@@ -248,6 +263,55 @@ class CustomerModeChange(BaseModel):
     mode: Mode | None  # null: back to the tenant's mode
 
 
+class CustomerView(BaseModel):
+    customer_id: UUID
+    name: str | None
+    email: str | None
+    phone: str | None
+    care_state: str
+    hands_off: bool
+    escalation_status: str | None
+    mode_override: str | None
+    effective_mode: str
+    last_contact_at: datetime | None
+
+
+class CustomerListing(BaseModel):
+    customers: list[CustomerView]
+
+
+class EscalationClose(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    reason: Reason
+
+
+@router.get("/customers", response_model=CustomerListing)
+async def list_customers(
+    who: Operator, db: Db,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    escalation: Annotated[Literal["open"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> CustomerListing:
+    """The tenant's customers, most recent contact first; `q` matches name, email or phone,
+    `escalation=open` keeps those a person must handle."""
+    rows = await care_admin.customers(db, who.tenant_id, query=(q or "").strip() or None,
+                                      escalation_open=escalation == "open", limit=limit)
+    return CustomerListing(customers=[CustomerView(**row) for row in rows])
+
+
+@router.post("/customers/{customer_id}/escalation/close",
+             response_model=care_admin.CustomerCare)
+async def close_escalation(customer_id: str, body: EscalationClose, who: Operator,
+                           db: Db) -> care_admin.CustomerCare:
+    """A person handled the escalation: autonomy may act for this customer again."""
+    with _answers():
+        care = await care_admin.close_escalation(db, who.tenant_id,
+                                                 _id(customer_id, "customer"),
+                                                 reason=body.reason, actor=who.actor)
+    return care
+
+
 @router.get("/customers/{customer_id}/care", response_model=care_admin.CustomerCare)
 async def get_customer_care(customer_id: str, who: Operator, db: Db) -> care_admin.CustomerCare:
     with _answers():
@@ -287,12 +351,19 @@ class ProposalView(BaseModel):
     final_text: str | None
     decision: dict[str, Any]
     outcome: str | None
+    response_outcome: str | None
     decided_by: str | None
     decided_at: datetime | None
     decision_reason: str | None
     created_at: datetime
     expires_at: datetime
     expired: bool
+    # What the operator needs to decide: who, where, and the message the draft answers.
+    customer_name: str | None
+    channel: str | None
+    ticket_id: str | None
+    subject: str | None
+    inbound: str | None
 
 
 class ProposalListing(BaseModel):
@@ -349,6 +420,86 @@ async def reject_proposal(proposal_id: str, body: Rejection, who: Operator,
         decided = await inbox.reject(db, who.tenant_id, _id(proposal_id, "proposal"),
                                      operator=who.name, reason=body.reason)
     return decided
+
+
+# --- What the FTE did: the timeline, digests and tasks --------------------------------------
+
+
+class AuditEntry(BaseModel):
+    id: int
+    created_at: datetime
+    event_type: str
+    actor: str
+    reason: str
+    policy_clause: str | None
+    customer_id: UUID | None
+    message_id: UUID | None
+    payload: dict[str, Any]
+
+
+class Activity(BaseModel):
+    entries: list[AuditEntry]
+    next_before_id: int | None  # pass as before_id for the next (older) page; null: no more
+
+
+@router.get("/activity", response_model=Activity)
+async def activity(
+    who: Operator, db: Db,
+    before_id: Annotated[int | None, Query(ge=1)] = None,
+    event_type: Annotated[EventType | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Activity:
+    """The tenant's audit trail, newest first ("Autopilot did X": event_type=executed_action)."""
+    rows = await care_admin.recent_activity(db, who.tenant_id, before_id=before_id,
+                                            event_type=event_type, limit=limit)
+    more = len(rows) == limit
+    return Activity(entries=[AuditEntry(**row) for row in rows],
+                    next_before_id=rows[-1]["id"] if rows and more else None)
+
+
+class Digest(BaseModel):
+    day: date
+    summary: dict[str, Any]
+    created_at: datetime
+
+
+class DigestListing(BaseModel):
+    digests: list[Digest]
+
+
+@router.get("/digests", response_model=DigestListing)
+async def list_digests(who: Operator, db: Db,
+                       limit: Annotated[int, Query(ge=1, le=366)] = 7) -> DigestListing:
+    """The daily digests of what autopilot did, newest day first."""
+    rows = await care_admin.digests(db, who.tenant_id, limit=limit)
+    return DigestListing(digests=[Digest(**row) for row in rows])
+
+
+class TaskView(BaseModel):
+    id: UUID
+    customer_id: UUID
+    customer_name: str | None
+    kind: str
+    title: str
+    body: str
+    status: str
+    created_by: str
+    created_at: datetime
+
+
+class TaskListing(BaseModel):
+    tasks: list[TaskView]
+
+
+@router.get("/tasks", response_model=TaskListing)
+async def list_tasks(
+    who: Operator, db: Db,
+    status: Annotated[Literal["open", "done"] | None, Query()] = "open",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> TaskListing:
+    """The internal follow-up tasks (the scheduled runs' and people's), newest first."""
+    rows = await care_admin.tasks(db, who.tenant_id, status=status, limit=limit)
+    return TaskListing(tasks=[TaskView(**row) for row in rows])
 
 
 # --- Audit export ----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ MAX_ACTIONS_PER_CUSTOMER_DAY = 1_000
 MAX_MIN_INTERVAL_S = 7 * 86_400
 MAX_DAILY_BUDGET = 1_000_000
 
-_HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+_HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")
 
 
 @dataclass(frozen=True)
@@ -43,15 +43,19 @@ class AutonomySettings:
 
 
 def parse_hhmm(text: str) -> time:
-    """Return the time an "HH:MM" string (24-hour clock) names; ValueError otherwise."""
+    """Return the time an "HH:MM" (or "HH:MM:SS") string on a 24-hour clock names; ValueError
+    otherwise."""
     match = _HHMM.fullmatch(text)
     if match is None:
         raise ValueError(f"{text!r} is not a time of day as HH:MM")
-    return time(int(match.group(1)), int(match.group(2)))
+    return time(int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
 
 
 def format_hhmm(value: time | None) -> str | None:
-    return None if value is None else value.strftime("%H:%M")
+    """Return "HH:MM", or "HH:MM:SS" when the time has seconds."""
+    if value is None:
+        return None
+    return value.strftime("%H:%M:%S" if value.second else "%H:%M")
 
 
 def problems(settings: AutonomySettings) -> list[tuple[str, str]]:

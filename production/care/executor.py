@@ -1,80 +1,330 @@
-"""The executor: the only code path that releases a message to a customer.
+"""The executor: the only code path that releases anything to a customer or changes CRM state
+on the FTE's own initiative.
 
-A reply either leaves (status `queued` plus an outbox event for the dispatcher, and an
-`executed_action` audit row) or stays a draft in the approval inbox (status
-`pending_approval`, and a `would_execute_action` audit row saying what would have been sent).
-Both happen atomically with the reply itself.
+Before every action it reads every fact fresh (database/queries/care_gate.py: both kill switches,
+the tenant's mode and throttles, the customer's hands-off consent, open escalation and mode),
+asks AutoApprovalPolicyV1 what the mode allows, and lets `gates.evaluate` decide:
+
+* EXECUTE: the reply is `queued` with an outbox event for the dispatcher and an
+  `executed_action` audit row, in the caller's transaction;
+* DEFER (quiet hours, the minimum interval): the reply is `deferred` until the time the
+  throttle names, and the scheduler asks the executor again then (`release_deferred`);
+* HOLD (any other gate): the reply is a draft (`pending_approval`) in the approval inbox with
+  the policy's decision, and the audit row says which gate held it (`blocked_action` when the
+  policy reserves the action for people, `would_execute_action` otherwise).
+
+Pacing is counted only for an action that passed every other gate, under the tenant's
+advisory lock (care_throttle.lock_tenant), so two workers never both spend the same allowance.
+A person's approval in the inbox is not autonomy: `release_approved` sends it whatever the
+mode, the kill switches or the throttles say, and records who approved it.
 """
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from production.care import gate
-from production.config import Settings
-from production.database.pool import Connection
-from production.database.queries import admin, inbox
-from production.database.queries.replies import (
-    AuditRecord,
-    OutboxRecord,
-    ReplyRecord,
-    store_reply,
+import structlog
+
+from production.care import gate, gates, throttle
+from production.care.policy import (
+    ActionKind,
+    AutoApprovalPolicyV1,
+    Decision,
+    PolicyDecision,
+    ProposedAction,
+    Topic,
 )
+from production.care.state_engine import Signal, SignalKind, Transition
+from production.config import CareSettings, Settings
+from production.database.pool import Connection
+from production.database.queries import (
+    admin,
+    care_gate,
+    care_schedule,
+    care_state,
+    care_throttle,
+    inbox,
+    outbox,
+    replies,
+)
+from production.database.queries.replies import AuditRecord, OutboxRecord, ReplyRecord
 from production.domain.messages import OutboundNotice, encode_event
 from production.metrics import GATE_DECISIONS
 
+log = structlog.get_logger(__name__)
 
-def decide(settings: Settings, tenant_id: str) -> gate.GateDecision:
-    """Return the gate's decision for a customer-facing action, without writing anything."""
-    return gate.check(settings.care, tenant_id)
+POLICY = AutoApprovalPolicyV1()
+ACTOR = "fte-agent"
+
+_REPLY_STATUS = {"EXECUTE": "queued", "DEFER": "deferred", "HOLD": "pending_approval"}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the executor decided for one action, and why."""
+
+    gate: gates.GateOutcome
+    policy: PolicyDecision
+    mode: str  # the customer's effective autonomy mode
+    customer_id: UUID  # the live customer (a merged id resolves to its survivor)
+
+    @property
+    def executes(self) -> bool:
+        return self.gate.executes
+
+    @property
+    def event_type(self) -> str:
+        """The audit event: executed, blocked (humans only) or held/deferred (would execute)."""
+        if self.gate.executes:
+            return "executed_action"
+        if self.policy.decision == Decision.BLOCK:
+            return "blocked_action"
+        return "would_execute_action"
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the decision as stored in the proposal and the audit payload."""
+        not_before = self.gate.not_before
+        return {**self.policy.to_dict(), "mode": self.mode,
+                "gate": {"verdict": self.gate.verdict, "clause": self.gate.clause,
+                         "reason": self.gate.reason,
+                         "not_before": not_before.isoformat() if not_before else None}}
+
+
+def gate_facts(care: CareSettings, tenant_id: str, row: Any,
+               policy: PolicyDecision) -> gates.GateFacts:
+    """Return every gate's fact but pacing (ALLOW until counted) from the environment's ceiling,
+    the stored facts (care_gate.facts) and the policy's decision."""
+    return gates.GateFacts(
+        autonomy_enabled=care.autonomy_enabled, shadow_mode=care.shadow_mode,
+        global_kill_switch=bool(row["global_kill_switch"]),
+        tenant_kill_switch=bool(row["tenant_kill_switch"]),
+        tenant_allowed=gate.tenant_allowed(care, tenant_id),
+        hands_off=bool(row["hands_off"]), escalation_open=row["escalation_status"] == "open",
+        policy_decision=policy.decision.value, throttle="ALLOW")
+
+
+async def decide(conn: Connection, settings: Settings, *, tenant_id: str, customer_id: UUID,
+                 action: ProposedAction, now: datetime | None = None) -> Verdict:
+    """Return the verdict for an action on the customer; writes nothing but, for an action
+    that passed every other gate, takes the tenant's throttle lock for the transaction."""
+    now = now or datetime.now(UTC)
+    row = await care_gate.facts(conn, tenant_id, customer_id)
+    mode = row["customer_mode"] or row["tenant_mode"]
+    policy = POLICY.decide(action, mode)
+    facts = gate_facts(settings.care, tenant_id, row, policy)
+    outcome = gates.evaluate(facts)
+    if outcome.executes:  # only now is pacing worth counting
+        pace = await _pace(conn, tenant_id, row, action, now)
+        outcome = gates.evaluate(replace(
+            facts, throttle=pace.outcome.value, throttle_until=pace.until,
+            throttle_clause=pace.clause, throttle_reason=pace.reason))
+    return Verdict(outcome, policy, mode, row["live"])
+
+
+async def _pace(conn: Connection, tenant_id: str, row: Any,
+                action: ProposedAction, now: datetime) -> throttle.ThrottleDecision:
+    await care_throttle.lock_tenant(conn, tenant_id)
+    zone = row["timezone"]
+    counts = await care_throttle.counts(conn, tenant_id, row["live"],
+                                        throttle.local_day_start(now, zone))
+    return throttle.check(now, zone, throttle.ThrottleSettings.from_columns(row),
+                          actions_today_customer=counts.customer_today,
+                          actions_today_tenant=counts.tenant_today,
+                          last_outbound_at=counts.last_outbound_at,
+                          outbound=action.kind not in care_throttle.INTERNAL_ACTIONS)
+
+
+def reply_action(*, kb_grounded: bool, escalation_reasons: tuple[str, ...] = ()
+                 ) -> ProposedAction:
+    """Return the action a reply to the customer's own inbound message is, for the policy.
+
+    Grounded: every claim comes from the knowledge base, or the text is one of the fixed
+    notices an operator approved in advance (the apology, the media-only note). An escalation
+    for money or a contract makes the reply about that topic: people only.
+    """
+    topics = frozenset(topic for reason in escalation_reasons
+                       for topic in _REASON_TOPICS.get(reason, ()))
+    return ProposedAction(kind=ActionKind.SEND_REPLY, in_reply_to_inbound=True,
+                          kb_grounded=kb_grounded, topics=topics)
+
+
+_REASON_TOPICS: dict[str, tuple[Topic, ...]] = {
+    "refund": (Topic.REFUND,),
+    "pricing_or_contract": (Topic.PRICING, Topic.CONTRACT),
+}
+
+
+def _action_json(action: ProposedAction) -> dict[str, Any]:
+    return {"kind": action.kind, "in_reply_to_inbound": action.in_reply_to_inbound,
+            "kb_grounded": action.kb_grounded, "topics": sorted(action.topics)}
+
+
+def _action_of(stored: Mapping[str, Any]) -> ProposedAction:
+    return ProposedAction(kind=stored["kind"],
+                          in_reply_to_inbound=bool(stored["in_reply_to_inbound"]),
+                          kb_grounded=bool(stored["kb_grounded"]),
+                          topics=frozenset(Topic(t) for t in stored["topics"]))
+
+
+def _counted(verdict: Verdict) -> None:
+    outcome = {"EXECUTE": "executed", "DEFER": "deferred", "HOLD": "held"}[verdict.gate.verdict]
+    GATE_DECISIONS.labels(outcome, verdict.gate.clause).inc()
 
 
 async def submit_reply(conn: Connection, settings: Settings, *, tenant_id: str,
-                       inbound: Any, reply: ReplyRecord) -> UUID | None:
-    """Store the reply and release it if every gate holds (in the caller's transaction).
-
-    `inbound` is the locked inbound row; returns the reply id, or None if it already had one.
-    """
-    decision = decide(settings, tenant_id)
-    if decision.allowed:
-        decision = await _kill_switch(conn, tenant_id) or decision
+                       inbound: Any, reply: ReplyRecord, action: ProposedAction,
+                       now: datetime | None = None) -> UUID | None:
+    """Store the reply, then release, defer or hold it as the gates say (in the caller's
+    transaction). `inbound` is the locked inbound row; returns the reply id, or None when the
+    message already had a reply (nothing is written then)."""
+    verdict = await decide(conn, settings, tenant_id=tenant_id,
+                           customer_id=inbound["customer_id"], action=action, now=now)
     audit = AuditRecord(
-        event_type="executed_action" if decision.allowed else "would_execute_action",
-        reason=decision.reason, clause=decision.clause,
-        payload={"action": f"send_{reply.kind}", "channel": inbound["channel"],
-                 "content": reply.content},
+        event_type=verdict.event_type, reason=verdict.gate.reason, clause=verdict.gate.clause,
+        payload={"action": action.kind, "kind": reply.kind, "channel": inbound["channel"],
+                 "content": reply.content, "decision": verdict.as_json()},
     )
-    outbox = None
-    if decision.allowed:
+    release = None
+    if verdict.executes:
         # The reply's id is filled in by the database; the placeholder only shapes the event.
-        notice = OutboundNotice(tenant_id=tenant_id, message_id=uuid.UUID(int=0),
+        notice = OutboundNotice(tenant_id=tenant_id, message_id=UUID(int=0),
                                 channel=inbound["channel"])
-        outbox = OutboxRecord(topic=settings.kafka.topic_outgoing,
-                              key=str(inbound["customer_id"]),
-                              event=encode_event("outbound_message", notice))
-    status = "queued" if decision.allowed else "pending_approval"
-    reply_id = await store_reply(conn, tenant_id, inbound["id"], replace(reply, status=status),
-                                 audit, outbox)
-    if reply_id is not None:
-        if not decision.allowed:  # held: a person decides, from the approval inbox
-            await inbox.propose(conn, tenant_id, customer_id=inbound["customer_id"],
-                                message_id=reply_id, action=f"send_{reply.kind}",
-                                draft=reply.content,
-                                decision={"decision": "REQUIRE_APPROVAL",
-                                          "reason": decision.reason,
-                                          "policy_clause": decision.clause})
-        GATE_DECISIONS.labels("allowed" if decision.allowed else "held", decision.clause).inc()
+        release = OutboxRecord(topic=settings.kafka.topic_outgoing,
+                               key=str(inbound["customer_id"]),
+                               event=encode_event("outbound_message", notice))
+    status = _REPLY_STATUS[verdict.gate.verdict]
+    reply_id = await replies.store_reply(conn, tenant_id, inbound["id"],
+                                         replace(reply, status=status), audit, release)
+    if reply_id is None:
+        return None
+    if verdict.gate.verdict == "DEFER":
+        assert verdict.gate.not_before is not None
+        await replies.defer(conn, tenant_id, reply_id, until=verdict.gate.not_before,
+                            action=_action_json(action))
+    elif verdict.gate.verdict == "HOLD":
+        await inbox.propose(conn, tenant_id, customer_id=inbound["customer_id"],
+                            message_id=reply_id, action=action.kind,
+                            draft=reply.content, decision=verdict.as_json())
+    _counted(verdict)
     return reply_id
 
 
-async def _kill_switch(conn: Connection, tenant_id: str) -> gate.GateDecision | None:
-    """Return the refusal when the global or the tenant's kill switch is engaged."""
-    global_on, tenant_on = await admin.kill_switches(conn, tenant_id)
-    if global_on:
-        return gate.GateDecision(False, "the global kill switch is engaged", "KILL.global")
-    if tenant_on:
-        return gate.GateDecision(False, "the tenant's kill switch is engaged", "KILL.tenant")
-    return None
+async def release_deferred(conn: Connection, settings: Settings, deferred: Any, *,
+                           now: datetime | None = None) -> str:
+    """Ask the gates again for a deferred reply whose time has come (`deferred` is its locked
+    row, replies.claim_deferred); return its new status: queued, deferred or pending_approval.
+    """
+    tenant_id = deferred["tenant_id"]
+    action = _action_of(deferred["action"])
+    verdict = await decide(conn, settings, tenant_id=tenant_id,
+                           customer_id=deferred["customer_id"], action=action, now=now)
+    status = _REPLY_STATUS[verdict.gate.verdict]
+    await replies.set_released_status(conn, tenant_id, deferred["id"], status=status,
+                                      deferred_until=verdict.gate.not_before)
+    if verdict.executes:
+        await outbox.enqueue_delivery(conn, tenant_id, message_id=deferred["id"],
+                                      channel=deferred["channel"],
+                                      customer_id=deferred["customer_id"],
+                                      topic=settings.kafka.topic_outgoing)
+    elif verdict.gate.verdict == "HOLD":
+        await inbox.propose(conn, tenant_id, customer_id=deferred["customer_id"],
+                            message_id=deferred["id"], action=action.kind,
+                            draft=deferred["content"], decision=verdict.as_json())
+    await _audit(conn, tenant_id, verdict, actor=ACTOR, message_id=deferred["id"],
+                 payload={"action": action.kind, "kind": deferred["kind"],
+                          "channel": deferred["channel"], "content": deferred["content"],
+                          "deferred": True})
+    _counted(verdict)
+    return status
+
+
+async def release_approved(conn: Connection, settings: Settings, tenant_id: str, draft: Any, *,
+                           actor: str, content: str, proposal_id: UUID, edited: bool) -> None:
+    """Send a held draft a person approved (`draft` is its locked row), in the caller's
+    transaction: queued with its final content, announced to the dispatcher, and audited as an
+    `executed_action` of that person (clause INBOX.approved)."""
+    await inbox.release_draft(conn, tenant_id, draft["id"], content=content, approved_by=actor,
+                              proposal_id=proposal_id)
+    await outbox.enqueue_delivery(conn, tenant_id, message_id=draft["id"],
+                                  channel=draft["channel"], customer_id=draft["customer_id"],
+                                  topic=settings.kafka.topic_outgoing)
+    await admin.append_audit(
+        conn, tenant_id, event_type="executed_action", actor=actor,
+        reason=f"{'edited and ' if edited else ''}approved by {actor}", clause="INBOX.approved",
+        customer_id=draft["customer_id"], message_id=draft["id"],
+        payload={"action": str(ActionKind.SEND_REPLY), "proposal_id": str(proposal_id),
+                 "channel": draft["channel"], "content": content, "edited": edited})
+    GATE_DECISIONS.labels("approved", "INBOX.approved").inc()
+
+
+async def _audit(conn: Connection, tenant_id: str, verdict: Verdict, *, actor: str,
+                 payload: dict[str, Any], message_id: UUID | None = None) -> None:
+    await admin.append_audit(
+        conn, tenant_id, event_type=verdict.event_type, actor=actor,
+        reason=verdict.gate.reason, clause=verdict.gate.clause, customer_id=verdict.customer_id,
+        message_id=message_id, payload={**payload, "decision": verdict.as_json()})
+
+
+async def track_inbound(conn: Connection, settings: Settings, *, tenant_id: str,
+                        customer_id: UUID, at: datetime, explicit_rejection: bool) -> None:
+    """Move the customer's C.A.R.E. state for an inbound message (the state engine's rules);
+    the signal itself is always recorded, since silence is measured from it."""
+    signal = Signal(SignalKind.INBOUND_MESSAGE, explicit_rejection=explicit_rejection)
+    transition = await care_state.propose_transition(conn, tenant_id, customer_id, signal,
+                                                     now=at)
+    await care_state.record_signal(conn, tenant_id, customer_id, at)
+    await _move(conn, settings, tenant_id, customer_id, transition)
+
+
+async def track_silence(conn: Connection, settings: Settings, *, tenant_id: str,
+                        customer_id: UUID, now: datetime) -> Transition | None:
+    """Apply (or propose) what the customer's silence until `now` does to their state."""
+    transition = await care_state.propose_transition(conn, tenant_id, customer_id,
+                                                     Signal(SignalKind.SILENCE), now=now)
+    await _move(conn, settings, tenant_id, customer_id, transition)
+    return transition
+
+
+async def _move(conn: Connection, settings: Settings, tenant_id: str, customer_id: UUID,
+                transition: Transition | None) -> None:
+    """Apply the transition, with its history row, only when the environment lets the FTE act
+    at all (autonomy enabled, shadow mode off); otherwise audit it as a proposal (PR5/PR6:
+    shadow mode shows what the FTE would have done)."""
+    if transition is None:
+        return
+    if not gate.is_care_autonomy_enabled(settings.care):
+        await care_state.record_proposal(conn, tenant_id, customer_id, transition, actor=ACTOR)
+        return
+    try:
+        await care_state.apply_transition(conn, tenant_id, customer_id, transition.to_state,
+                                          reason=transition.reason, actor=ACTOR,
+                                          rule=transition.rule,
+                                          expected_from=transition.from_state)
+    except care_state.StaleTransition:
+        # Another signal of the customer moved the state first; its rule applied.
+        log.info("care_state_moved_concurrently", customer_id=str(customer_id))
+
+
+async def create_follow_up(conn: Connection, settings: Settings, *, tenant_id: str,
+                           customer_id: UUID, title: str, body: str, dedupe_key: str,
+                           now: datetime | None = None) -> Verdict:
+    """Create an internal follow-up task for the team if the gates allow it (a scheduled run's
+    action), audited either way; a task with the same dedupe key is not created twice."""
+    action = ProposedAction(kind=ActionKind.FOLLOW_UP_TASK)
+    verdict = await decide(conn, settings, tenant_id=tenant_id, customer_id=customer_id,
+                           action=action, now=now)
+    payload: dict[str, Any] = {"action": action.kind, "title": title}
+    if verdict.executes:
+        task_id = await care_schedule.create_task(
+            conn, tenant_id, verdict.customer_id, kind=action.kind, title=title, body=body,
+            created_by=ACTOR, dedupe_key=dedupe_key)
+        if task_id is None:
+            return verdict  # this run already created it: nothing new to do or audit
+        payload["task_id"] = str(task_id)
+    await _audit(conn, tenant_id, verdict, actor=ACTOR, payload=payload)
+    _counted(verdict)
+    return verdict

@@ -30,6 +30,9 @@ class GateFacts:
     policy_decision: Literal["AUTO_EXECUTE", "REQUIRE_APPROVAL", "BLOCK"]
     throttle: Literal["ALLOW", "DEFER", "REFUSE"]
     throttle_until: datetime | None = None
+    # The throttle's own clause and reason (e.g. PR10.quiet_hours), when the caller has them.
+    throttle_clause: str | None = None
+    throttle_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,10 +72,12 @@ def evaluate(facts: GateFacts) -> GateOutcome:
     if facts.policy_decision != "AUTO_EXECUTE":
         return GateOutcome("HOLD", "AAP1.require_approval", "the policy requires approval")
     if facts.throttle == "REFUSE":
-        return GateOutcome("HOLD", "PR10.throttle_refused",
-                           "a daily limit is reached (per customer or tenant budget)")
+        return GateOutcome("HOLD", facts.throttle_clause or "PR10.throttle_refused",
+                           facts.throttle_reason
+                           or "a daily limit is reached (per customer or tenant budget)")
     if facts.throttle == "DEFER":
-        return GateOutcome("DEFER", "PR10.throttle_deferred",
-                           "quiet hours or the minimum interval: deferred, not dropped",
+        return GateOutcome("DEFER", facts.throttle_clause or "PR10.throttle_deferred",
+                           facts.throttle_reason
+                           or "quiet hours or the minimum interval: deferred, not dropped",
                            facts.throttle_until)
     return GateOutcome("EXECUTE", "PR7.all_gates", "all autonomy gates hold")

@@ -1,6 +1,6 @@
 """The approval inbox: an operator approves, edits or rejects a held action.
 
-Approving a held reply releases it exactly as the executor releases an allowed one: in one
+Approving a held reply releases it through the executor (`executor.release_approved`): in one
 transaction the draft becomes `queued`, an `outbound_message` event for the dispatcher goes to
 the outbox, the proposal records the decision and an `executed_action` audit row names the
 operator. A proposal is decided once: a second decision, or one after it expired, is refused.
@@ -14,11 +14,12 @@ from uuid import UUID
 
 import structlog
 
+from production.care import executor
 from production.care.outcomes import OutcomeTaxonomyV1
 from production.care.policy import ActionKind
 from production.config import Settings
 from production.database.pool import Connection, Pool
-from production.database.queries import admin, inbox, outbox
+from production.database.queries import admin, inbox
 
 log = structlog.get_logger(__name__)
 
@@ -96,10 +97,14 @@ async def approve(pool: Pool, settings: Settings, tenant_id: str, proposal_id: U
         proposal = await _lock_pending(conn, tenant_id, proposal_id)
         decided: Decided | None = None
         if proposal["expired"]:
-            # Committed before the refusal: the inbox stops offering it.
+            # Committed before the refusal: the inbox stops offering it, and its draft is
+            # never sent (as when the scheduler's expiry sweep finds it first).
             await inbox.decide(conn, tenant_id, proposal_id, status="expired", outcome=None,
                                decided_by=None, reason="expired before a decision",
                                final_text=None)
+            if proposal["message_id"] is not None:
+                await inbox.close_draft(conn, tenant_id, proposal["message_id"],
+                                        status="expired")
         else:
             decided = await _release(conn, settings, tenant_id, proposal, actor=actor,
                                      text=final)
@@ -122,24 +127,15 @@ async def _release(conn: Connection, settings: Settings, tenant_id: str, proposa
         raise ProposalConflict(f"the draft reply is {draft['status']}, not pending approval")
     edited = text is not None
     final = text if text is not None else draft["content"]
-    await inbox.release_draft(conn, tenant_id, draft["id"], content=final, approved_by=actor,
-                              proposal_id=proposal["id"])
-    await outbox.enqueue_delivery(conn, tenant_id, message_id=draft["id"],
-                                  channel=draft["channel"], customer_id=draft["customer_id"],
-                                  topic=settings.kafka.topic_outgoing)
+    await executor.release_approved(conn, settings, tenant_id, draft, actor=actor,
+                                    content=final, proposal_id=proposal["id"], edited=edited)
     # Edited: the idea needed a human's change. Approved as is: the execution label, which
-    # outcome tracking turns into EXECUTION_FAILED if the delivery fails.
+    # becomes EXECUTION_FAILED if the delivery fails (deliver_outbound).
     outcome = (OutcomeTaxonomyV1.IDEA_EDITED if edited
                else OutcomeTaxonomyV1.EXECUTION_SUCCEEDED)
     status = "edited" if edited else "approved"
     await inbox.decide(conn, tenant_id, proposal["id"], status=status, outcome=outcome,
                        decided_by=actor, reason=None, final_text=final)
-    await admin.append_audit(
-        conn, tenant_id, event_type="executed_action", actor=actor,
-        reason=f"{'edited and ' if edited else ''}approved by {actor}", clause="INBOX.approved",
-        customer_id=draft["customer_id"], message_id=draft["id"],
-        payload={"action": str(ActionKind.SEND_REPLY), "proposal_id": str(proposal["id"]),
-                 "channel": draft["channel"], "content": final, "edited": edited})
     return Decided(proposal_id=proposal["id"], status=status, outcome=outcome, decided_by=actor,
                    message_id=draft["id"])
 
@@ -157,7 +153,7 @@ async def reject(pool: Pool, tenant_id: str, proposal_id: UUID, *, operator: str
     async with pool.acquire() as conn, conn.transaction():
         proposal = await _lock_pending(conn, tenant_id, proposal_id)
         if proposal["message_id"] is not None:
-            await inbox.reject_draft(conn, tenant_id, proposal["message_id"])
+            await inbox.close_draft(conn, tenant_id, proposal["message_id"], status="rejected")
         await inbox.decide(conn, tenant_id, proposal_id, status="rejected", outcome=outcome,
                            decided_by=actor, reason=why, final_text=None)
         await admin.append_audit(

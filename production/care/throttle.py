@@ -32,6 +32,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from production.care.admin_settings import format_hhmm
+
 
 class ThrottleOutcome(StrEnum):
     ALLOW = "ALLOW"
@@ -170,11 +172,13 @@ def in_quiet_hours(now_utc: datetime, tenant_timezone: str, settings: ThrottleSe
 
 def check(now_utc: datetime, tenant_timezone: str, settings: ThrottleSettings, *,
           actions_today_customer: int, actions_today_tenant: int,
-          last_outbound_at: datetime | None) -> ThrottleDecision:
+          last_outbound_at: datetime | None, outbound: bool = True) -> ThrottleDecision:
     """Return ALLOW, DEFER (until the earliest time it may run) or REFUSE (until tomorrow).
 
     `actions_today_*` count the actions executed since `local_day_start(now_utc, zone)`;
-    `last_outbound_at` is the customer's latest outbound action (None: never).
+    `last_outbound_at` is the customer's latest outbound action (None: never). An action that
+    never reaches the customer (`outbound` False: an internal note or task) uses the day's
+    allowance but is not paced: neither the minimum interval nor quiet hours apply to it.
     """
     now, tz = _utc(now_utc, "now_utc"), zone(tenant_timezone)
     refusal: tuple[str, str] | None = None
@@ -190,6 +194,8 @@ def check(now_utc: datetime, tenant_timezone: str, settings: ThrottleSettings, *
         return ThrottleDecision(ThrottleOutcome.REFUSE, *refusal, _day_start(tz, tomorrow))
 
     earliest, clause, reasons = now, "PR10.allow", []
+    if not outbound:
+        return ThrottleDecision(ThrottleOutcome.ALLOW, "within the daily limits", clause)
     if last_outbound_at is not None:
         ready = _utc(last_outbound_at, "last_outbound_at") + settings.min_interval
         if ready > now:
@@ -201,8 +207,8 @@ def check(now_utc: datetime, tenant_timezone: str, settings: ThrottleSettings, *
         # The end of quiet hours is outside them, and later than `ready`: both hold there.
         earliest = _next_wall(earliest, tz, settings.quiet_hours_end)
         clause = "PR10.quiet_hours"
-        reasons.append(f"quiet hours {settings.quiet_hours_start:%H:%M}-"
-                       f"{settings.quiet_hours_end:%H:%M} ({tenant_timezone})")
+        reasons.append(f"quiet hours {format_hhmm(settings.quiet_hours_start)}-"
+                       f"{format_hhmm(settings.quiet_hours_end)} ({tenant_timezone})")
     if earliest == now:
         return ThrottleDecision(ThrottleOutcome.ALLOW, "within every throttle", clause)
     return ThrottleDecision(ThrottleOutcome.DEFER, "; ".join(reasons), clause, earliest)

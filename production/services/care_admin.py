@@ -28,7 +28,7 @@ from production.care.policy import AutonomyMode
 from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import admin as queries
-from production.database.queries import care_state
+from production.database.queries import care_schedule, care_state
 
 log = structlog.get_logger(__name__)
 
@@ -39,6 +39,10 @@ _NULLABLE = frozenset({"quiet_hours_start", "quiet_hours_end"})
 
 class NotFound(LookupError):
     """No such resource for this tenant (whether it exists for another one is not said)."""
+
+
+class Conflict(Exception):
+    """The resource is not in a state that allows the change (e.g. no escalation is open)."""
 
 
 class Invalid(ValueError):
@@ -105,8 +109,10 @@ def _view(settings: Settings, tenant_id: str, row: Any, global_row: Any) -> Auto
     ceiling = Ceiling(autonomy_enabled=care.autonomy_enabled, shadow_mode=care.shadow_mode,
                       tenant_allowed=gate.tenant_allowed(care, tenant_id))
     stored = _settings_of(row)
-    active = (gate.check(care, tenant_id).allowed and not row["kill_switch"]
-              and not global_row["kill_switch"] and stored.mode != AutonomyMode.ASSIST)
+    # Whether low-risk actions can run with no human right now (customers still need hands-off).
+    active = (gate.is_care_autonomy_enabled(care) and ceiling.tenant_allowed
+              and not row["kill_switch"] and not global_row["kill_switch"]
+              and stored.mode in (AutonomyMode.AUTOPILOT, AutonomyMode.SCHEDULES))
     return AutonomyView(settings=stored, ceiling=ceiling, kill_switch=row["kill_switch"],
                         global_kill_switch=global_row["kill_switch"], autonomy_active=active,
                         updated_at=row["updated_at"], updated_by=row["updated_by"])
@@ -166,6 +172,24 @@ async def update_autonomy(pool: Pool, settings: Settings, tenant_id: str, *, act
                      actor=actor)
         global_row = await queries.global_kill_switch(conn)
     return _view(settings, tenant_id, row, global_row)
+
+
+# The local demo's explicit opt-in (`fte up`, the test stack): autopilot for the internal
+# tenant, new customers hands-off, and limits loose enough for a demo and a load test.
+LOCAL_DEMO_ACTOR = "fte-up (local demo opt-in)"
+LOCAL_DEMO: dict[str, Any] = {"mode": "autopilot", "hands_off_new_customers": True,
+                              "max_actions_per_customer_day": 100, "min_interval_s": 0,
+                              "daily_budget": 100_000}
+
+
+async def opt_in_local_demo(pool: Pool, settings: Settings, tenant_id: str) -> AutonomyView:
+    """Opt the tenant into the local demo's settings, audited, unless someone already chose
+    its settings (updated_by set): a restart never undoes an operator's choice."""
+    view = await autonomy(pool, settings, tenant_id)
+    if view.updated_by is not None:
+        return view
+    return await update_autonomy(pool, settings, tenant_id, actor=LOCAL_DEMO_ACTOR,
+                                 changes=LOCAL_DEMO)
 
 
 def _as_columns(values: AutonomySettings) -> dict[str, Any]:
@@ -325,3 +349,49 @@ async def audit_pages(pool: Pool, tenant_id: str, *, since: datetime | None,
         if len(rows) < page_size:
             return
         after_id = rows[-1]["id"]
+
+
+async def recent_activity(pool: Pool, tenant_id: str, *, before_id: int | None,
+                          event_type: str | None, limit: int) -> list[dict[str, Any]]:
+    """Return the tenant's latest audit rows, newest first (the console's timeline)."""
+    async with pool.acquire() as conn:
+        rows = await queries.audit_recent(conn, tenant_id, before_id=before_id,
+                                          event_type=event_type, limit=limit)
+    return [{column: row[column] for column in AUDIT_COLUMNS} for row in rows]
+
+
+async def customers(pool: Pool, tenant_id: str, *, query: str | None, escalation_open: bool,
+                    limit: int) -> list[dict[str, Any]]:
+    """Return the tenant's customers with their consent, state and mode (the console's list)."""
+    async with pool.acquire() as conn:
+        rows = await queries.customers(conn, tenant_id, query=query,
+                                       escalation_open=escalation_open, limit=limit)
+    return [dict(row) for row in rows]
+
+
+async def close_escalation(pool: Pool, tenant_id: str, customer_id: UUID, *, reason: str,
+                           actor: str) -> CustomerCare:
+    """Close the customer's open escalation (a person handled it), audited: autonomy may act for
+    them again. Conflict when none is open."""
+    async with pool.acquire() as conn, conn.transaction():
+        live = (await _record(conn, tenant_id, customer_id)).customer_id
+        if not await care_state.close_escalation(conn, tenant_id, live, actor, reason):
+            raise Conflict("no escalation is open for this customer")
+        log.info("care_escalation_closed_by_operator", tenant_id=tenant_id,
+                 customer_id=str(live), actor=actor)
+        return _customer_care(await _record(conn, tenant_id, live))
+
+
+async def digests(pool: Pool, tenant_id: str, *, limit: int) -> list[dict[str, Any]]:
+    """Return the tenant's daily digests, newest first."""
+    async with pool.acquire() as conn:
+        rows = await care_schedule.digests(conn, tenant_id, limit=limit)
+    return [dict(row) for row in rows]
+
+
+async def tasks(pool: Pool, tenant_id: str, *, status: str | None,
+                limit: int) -> list[dict[str, Any]]:
+    """Return the tenant's internal follow-up tasks, newest first."""
+    async with pool.acquire() as conn:
+        rows = await care_schedule.tasks(conn, tenant_id, status=status, limit=limit)
+    return [dict(row) for row in rows]

@@ -11,9 +11,11 @@ import structlog
 from production.agent.context import SupportRunContext
 from production.agent.runner import AgentOutcome, SupportAgent
 from production.care import executor
+from production.care.policy import ProposedAction
+from production.care.rejection import is_explicit_rejection
 from production.config import Settings
 from production.database.pool import Connection, Pool
-from production.database.queries import customers, messages
+from production.database.queries import care_state, customers, messages
 from production.database.queries.replies import ReplyRecord
 from production.domain.formatting import format_reply
 from production.domain.messages import InboundMessage
@@ -97,7 +99,7 @@ async def _close_whatsapp_turn(deps: WorkerDeps, msg: InboundMessage, row: Any,
     or leading a turn of attachments only, which gets the fixed text-only note."""
     if outcome == "lead":
         answered = await reply_to(deps.pool, deps.settings, msg.tenant_id, row["id"],
-                                  MEDIA_ONLY_REPLY, actor="whatsapp-media-only")
+                                  MEDIA_ONLY_REPLY, grounded=True, actor="whatsapp-media-only")
         outcome = "duplicate" if answered == "already_answered" else "replied"
     MESSAGES_PROCESSED.labels(msg.channel, outcome).inc()
     return Handled(outcome)
@@ -116,8 +118,11 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
     if outcome.tokens:
         metrics["tokens"] = float(outcome.tokens)
     await messages.record_sentiment(conn, tenant_id, ctx.message_id, outcome.sentiment)
+    action = executor.reply_action(
+        kb_grounded=outcome.kb_hit and not outcome.escalation_reason,
+        escalation_reasons=tuple(outcome.escalation_reasons))
     stored = await _store_reply(
-        conn, settings, row, outcome.reply, kind="reply", tool_calls=tool_calls,
+        conn, settings, row, outcome.reply, kind="reply", action=action, tool_calls=tool_calls,
         latency_ms=outcome.latency_ms, tokens=outcome.tokens,
         escalation=outcome.escalation_reason, inbound_status="processed", metrics=metrics,
         dimensions={"model": outcome.model, "tools": [c["name"] for c in tool_calls],
@@ -132,10 +137,14 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
 
 
 async def reply_to(pool: Pool, settings: Settings, tenant_id: str, message_id: UUID, body: str,
-                   *, escalation: str | None = None, actor: str = "fte-mcp") -> str:
-    """Answer one inbound message with a given body (the MCP `send_response`), through the gate.
+                   *, grounded: bool, escalation: str | None = None,
+                   actor: str = "fte-mcp") -> str:
+    """Answer one inbound message with a given body through the executor: the MCP
+    `send_response` (an outside model's text: not known to be grounded) or a fixed notice an
+    operator approved in advance (`grounded`).
 
-    Returns "queued" or "pending_approval" (the gate's answer), or "already_answered".
+    Returns the executor's answer ("queued", "deferred" or "pending_approval"), or
+    "already_answered".
     """
     async with pool.acquire() as conn, conn.transaction():
         row = await messages.lock_inbound(conn, tenant_id, message_id)
@@ -143,6 +152,7 @@ async def reply_to(pool: Pool, settings: Settings, tenant_id: str, message_id: U
             return "already_answered"
         stored = await _store_reply(
             conn, settings, row, body, kind="reply",
+            action=executor.reply_action(kb_grounded=grounded),
             tool_calls=[{"name": "send_response", "arguments": {"length": len(body)}}],
             latency_ms=None, tokens=None, escalation=escalation, inbound_status="processed",
             metrics={"escalated": float(bool(escalation))}, dimensions={"actor": actor},
@@ -156,11 +166,21 @@ async def reply_to(pool: Pool, settings: Settings, tenant_id: str, message_id: U
 
 
 async def _store_reply(conn: Connection, settings: Settings, inbound: Any, body: str, *,
-                       kind: str, tool_calls: list[dict[str, Any]], latency_ms: int | None,
-                       tokens: int | None, escalation: str | None, inbound_status: str,
-                       metrics: dict[str, float], dimensions: dict[str, Any]) -> bool:
-    """Format the reply in the channel's voice and hand it to the executor."""
+                       kind: str, action: ProposedAction, tool_calls: list[dict[str, Any]],
+                       latency_ms: int | None, tokens: int | None, escalation: str | None,
+                       inbound_status: str, metrics: dict[str, float],
+                       dimensions: dict[str, Any]) -> bool:
+    """Format the reply in the channel's voice and hand it to the executor, after the inbound
+    message has moved the customer's C.A.R.E. state and, when a person must reply, opened
+    the escalation that halts autonomy for the customer (so this very reply is held too)."""
     tenant_id = inbound["tenant_id"]
+    customer_id = inbound["customer_id"]
+    await executor.track_inbound(conn, settings, tenant_id=tenant_id, customer_id=customer_id,
+                                 at=inbound["created_at"],
+                                 explicit_rejection=is_explicit_rejection(inbound["content"]))
+    if escalation is not None:
+        await care_state.open_escalation(conn, tenant_id, customer_id, escalation,
+                                         actor=executor.ACTOR)
     style = await channel_styles.style_for(conn, tenant_id, inbound["channel"])
     text = format_reply(body, style, name=inbound["customer_name"],
                         ticket=inbound["ticket_number"])
@@ -170,7 +190,7 @@ async def _store_reply(conn: Connection, settings: Settings, inbound: Any, body:
         inbound_status=inbound_status, metrics=metrics, metric_dimensions=dimensions,
     )
     reply_id = await executor.submit_reply(conn, settings, tenant_id=tenant_id, inbound=inbound,
-                                           reply=reply)
+                                           reply=reply, action=action)
     return reply_id is not None
 
 
@@ -182,7 +202,8 @@ async def apologize(deps: WorkerDeps, msg: InboundMessage, error: str) -> bool:
         if row is None or row["status"] != "accepted":
             return False
         stored_reply = await _store_reply(
-            conn, deps.settings, row, APOLOGY[row["channel"]], kind="apology", tool_calls=[],
+            conn, deps.settings, row, APOLOGY[row["channel"]], kind="apology",
+            action=executor.reply_action(kb_grounded=True), tool_calls=[],
             latency_ms=None, tokens=None, escalation=None, inbound_status="failed",
             metrics={"failed": 1.0}, dimensions={"error": error[:200]},
         )

@@ -191,12 +191,15 @@ async def test_observe_only_keeps_the_reply_as_a_draft_with_an_audit_row(
         assert rows[0]["status"] == "pending_approval"
         async with pool.acquire() as conn:
             audit = await conn.fetch("SELECT event_type, reason, policy_clause, payload "
-                                     "FROM care_audit WHERE tenant_id = 'techcorp'")
+                                     "FROM care_audit WHERE tenant_id = 'techcorp' ORDER BY id")
             outgoing = await conn.fetchval("SELECT count(*) FROM outbox WHERE topic = $1",
                                            settings.kafka.topic_outgoing)
-        assert [a["event_type"] for a in audit] == ["would_execute_action"]
-        assert audit[0]["policy_clause"] == "PR0.autonomy_disabled"
-        assert audit[0]["payload"]["content"] == rows[0]["content"]
+        # Observe-only: the state change is only proposed, the reply only would have gone.
+        assert [a["event_type"] for a in audit] == ["proposed_state_change",
+                                                    "would_execute_action"]
+        assert audit[0]["payload"] == {"from": "unaware", "to": "engaged", "applied": False}
+        assert audit[1]["policy_clause"] == "PR0.autonomy_disabled"
+        assert audit[1]["payload"]["content"] == rows[0]["content"]
         assert outgoing == 0
     finally:
         await pool.close()

@@ -92,7 +92,7 @@ async def test_the_kill_switch_halts_replies_mid_stream_and_releases_them(
     held = {p["message_id"]: p for p in inbox["proposals"]}
     assert {str(r["id"]) for r in late} <= set(held)
     first = held[str(late[0]["id"])]
-    assert first["decision"]["policy_clause"] == "KILL.tenant"
+    assert first["decision"]["gate"]["clause"] == "KILL.tenant"
     res = await stack.http.post(f"/api/v1/admin/proposals/{first['id']}/approve", headers=auth,
                                 json={})
     assert res.status_code == 200, res.text

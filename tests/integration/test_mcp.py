@@ -23,6 +23,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from production.config import Settings
 from production.database.pool import Pool, create_pool
+from production.database.queries import care_state
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
 from tests.conftest import ROOT, child_env, isolated_settings, unique_email
 
@@ -138,7 +139,9 @@ async def test_a_client_lists_the_five_tools_and_runs_a_ticket_through_them(
         sent = await call(session, "send_response", ticket_id=number,
                           message="Use 'Forgot password' on the sign-in page; a specialist "
                                   "will also follow up.")
-        assert sent["status"] == "queued"  # autonomy on, shadow off: the gate releases it
+        # The escalation opened by escalate_to_human halts autonomy for the customer: the
+        # reply waits in the approval inbox for a person.
+        assert sent["status"] == "pending_approval"
         again = await call(session, "send_response", ticket_id=number, message="Second reply.")
         assert again["status"] == "already_answered"
 
@@ -171,7 +174,11 @@ async def test_a_client_lists_the_five_tools_and_runs_a_ticket_through_them(
         assert number in replies[0]["content"]  # formatted in the channel's voice
         assert [(a["event_type"], a["actor"], a["reason"]) for a in audit] == [
             ("would_escalate", "fte-mcp", "human_request"),
-            ("executed_action", "fte-agent", "all autonomy gates hold")]
+            ("would_execute_action", "fte-agent", "an escalation is open for this customer")]
+        async with pool.acquire() as conn:
+            care = await care_state.get_current_state(conn, "techcorp",
+                                                      uuid.UUID(created["customer_id"]))
+        assert care.escalation_open
 
 
 # create_ticket arguments a client may get wrong, and what the error must mention.

@@ -461,7 +461,8 @@ async def test_quick_messages_from_one_customer_get_one_reply(wa: WhatsApp) -> N
 
 async def test_a_redelivered_turn_gets_no_second_reply(wa: WhatsApp) -> None:
     phone = new_phone()
-    forms = [await wa.message(phone, "hello"), await wa.message(phone, "how do I add a user?")]
+    forms = [await wa.message(phone, "hello"),
+             await wa.message(phone, "how do I reset my password?")]
     await wa.replies_to(phone)
     async with wa.pool.acquire() as conn:
         rows = await conn.fetch(

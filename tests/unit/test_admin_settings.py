@@ -54,14 +54,15 @@ def test_schedules_with_opt_in_and_budget_and_overnight_quiet_hours_is_valid() -
     assert ok.as_json()["quiet_hours_end"] == "07:00"
 
 
-@pytest.mark.parametrize("text", ["24:00", "7:00", "07:60", "07:00:00", "", "noon", "07-00",
-                                  "07:00\n"])
+@pytest.mark.parametrize("text", ["24:00", "7:00", "07:60", "07:00:60", "07:00:5", "", "noon",
+                                  "07-00", "07:00\n", "07:00:00:00"])
 def test_times_of_day_must_be_hh_mm(text: str) -> None:
     with pytest.raises(ValueError, match="HH:MM"):
         parse_hhmm(text)
 
 
 def test_hh_mm_round_trips() -> None:
-    for text in ("00:00", "09:05", "23:59"):
+    for text in ("00:00", "09:05", "23:59", "07:00:30"):
         assert format_hhmm(parse_hhmm(text)) == text
+    assert format_hhmm(parse_hhmm("07:00:00")) == "07:00"  # seconds only when there are any
     assert format_hhmm(None) is None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from production.care import gate
+from production.care import executor, gate, gates
+from production.care.policy import Decision, PolicyDecision
 from production.config import CareSettings, Settings
 
 
@@ -60,6 +61,12 @@ def test_production_refuses_unsafe_settings(monkeypatch: pytest.MonkeyPatch) -> 
         Settings()
 
 
+# Stored facts under which every other gate holds (care_gate.facts' columns).
+OPEN_ROW = {"global_kill_switch": False, "tenant_kill_switch": False, "hands_off": True,
+            "escalation_status": None}
+AUTO = PolicyDecision(Decision.AUTO_EXECUTE, "LOW_RISK", "AAP1.low_risk.reply_in_thread", "ok")
+
+
 @pytest.mark.parametrize(("enabled", "shadow", "tenant", "allowed", "clause"), [
     (False, True, "techcorp", False, "PR0.autonomy_disabled"),
     (False, False, "techcorp", False, "PR0.autonomy_disabled"),
@@ -67,20 +74,21 @@ def test_production_refuses_unsafe_settings(monkeypatch: pytest.MonkeyPatch) -> 
     (True, False, "acme", False, "PR8.tenant_allowlist"),
     (True, False, "techcorp", True, "PR7.all_gates"),
 ])
-def test_gate_opens_only_when_enabled_not_shadow_and_tenant_allowed(
+def test_the_ceiling_opens_only_when_enabled_not_shadow_and_tenant_allowed(
     enabled: bool, shadow: bool, tenant: str, allowed: bool, clause: str
 ) -> None:
     care = CareSettings(autonomy_enabled=enabled, shadow_mode=shadow)
-    decision = gate.check(care, tenant)
-    assert (decision.allowed, decision.clause) == (allowed, clause)
-    assert decision.reason
+    outcome = gates.evaluate(executor.gate_facts(care, tenant, OPEN_ROW, AUTO))
+    assert (outcome.executes, outcome.clause) == (allowed, clause)
+    assert outcome.reason
     assert gate.is_care_autonomy_enabled(care) is (enabled and not shadow)
 
 
 def test_an_allowlisted_tenant_may_act() -> None:
     care = CareSettings(autonomy_enabled=True, shadow_mode=False, tenant_allowlist=["acme"])
-    assert gate.check(care, "acme").allowed
-    assert not gate.check(care, "globex").allowed
+    assert gate.tenant_allowed(care, "acme") and not gate.tenant_allowed(care, "globex")
+    assert gates.evaluate(executor.gate_facts(care, "acme", OPEN_ROW, AUTO)).executes
+    assert not gates.evaluate(executor.gate_facts(care, "globex", OPEN_ROW, AUTO)).executes
 
 
 def _known_variables() -> set[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
@@ -19,14 +21,25 @@ _PROPOSAL_COLUMNS = """
 
 async def proposals(conn: Connection, tenant_id: str, *, status: str | None,
                     limit: int) -> list[Row]:
-    """Return the tenant's proposals (of one status, when given), oldest first."""
+    """Return the tenant's proposals (of one status, when given), oldest first, each with what
+    an operator needs to decide it: the customer's name, the channel, the ticket, and the
+    customer's message the draft answers."""
     rows: list[Row] = await conn.fetch(
-        f"""
-        SELECT {_PROPOSAL_COLUMNS} FROM care_proposals
-        WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2)
-        ORDER BY created_at, id
+        """
+        SELECT p.id, p.customer_id, p.message_id, p.action, p.status, p.draft, p.final_text,
+               p.decision, p.outcome, p.response_outcome, p.decided_by, p.decided_at,
+               p.decision_reason, p.created_at, p.expires_at, p.expires_at < now() AS expired,
+               c.name AS customer_name, d.channel, t.ticket_number AS ticket_id,
+               i.subject, i.content AS inbound
+        FROM care_proposals p
+        JOIN customers c ON c.tenant_id = p.tenant_id AND c.id = p.customer_id
+        LEFT JOIN messages d ON d.tenant_id = p.tenant_id AND d.id = p.message_id
+        LEFT JOIN messages i ON i.tenant_id = d.tenant_id AND i.id = d.in_reply_to
+        LEFT JOIN tickets t ON t.tenant_id = d.tenant_id AND t.id = d.ticket_id
+        WHERE p.tenant_id = $1 AND ($2::text IS NULL OR p.status = $2)
+        ORDER BY p.created_at, p.id
         LIMIT $3
-        """,  # noqa: S608 - a constant column list, values are parameters
+        """,
         tenant_id, status, limit,
     )
     return rows
@@ -87,14 +100,16 @@ async def release_draft(conn: Connection, tenant_id: str, message_id: UUID, *,
     )
 
 
-async def reject_draft(conn: Connection, tenant_id: str, message_id: UUID) -> None:
-    """Mark a held draft rejected: it will never be sent."""
+async def close_draft(conn: Connection, tenant_id: str, message_id: UUID, *,
+                      status: Literal["rejected", "expired"]) -> None:
+    """Mark a held draft rejected (by a person) or expired (nobody decided in time): it will
+    never be sent."""
     await conn.execute(
         """
-        UPDATE messages SET status = 'rejected'
+        UPDATE messages SET status = $3
         WHERE tenant_id = $1 AND id = $2 AND status = 'pending_approval'
         """,
-        tenant_id, message_id,
+        tenant_id, message_id, status,
     )
 
 
@@ -109,3 +124,88 @@ async def propose(conn: Connection, tenant_id: str, *, customer_id: UUID, messag
         """,
         tenant_id, customer_id, message_id, action, draft, decision,
     )
+
+
+async def record_execution_failed(conn: Connection, tenant_id: str, message_id: UUID) -> None:
+    """Label the approved proposal whose reply could not be delivered EXECUTION_FAILED: the idea
+    was accepted, the execution went wrong (OutcomeTaxonomyV1)."""
+    await conn.execute(
+        """
+        UPDATE care_proposals SET outcome = 'EXECUTION_FAILED'
+        WHERE tenant_id = $1 AND message_id = $2 AND status IN ('approved', 'edited')
+        """,
+        tenant_id, message_id,
+    )
+
+
+async def note_response(conn: Connection, tenant_id: str, customer_id: UUID, *, at: datetime,
+                        negative: bool) -> int:
+    """The customer wrote at `at`: their delivered, approved replies awaiting an answer have
+    one (NEGATIVE_RESPONSE when it is negative); return how many."""
+    status: str = await conn.execute(
+        """
+        UPDATE care_proposals p
+        SET responded_at = $3,
+            response_outcome = CASE WHEN $4 THEN 'NEGATIVE_RESPONSE' END
+        FROM messages m
+        WHERE p.tenant_id = $1 AND p.status IN ('approved', 'edited')
+          AND p.responded_at IS NULL AND p.response_outcome IS NULL
+          AND p.customer_id IN (SELECT id FROM customers
+                                WHERE tenant_id = $1 AND (id = $2 OR merged_into = $2))
+          AND m.tenant_id = p.tenant_id AND m.id = p.message_id
+          AND m.status = 'delivered' AND m.delivered_at < $3
+        """,
+        tenant_id, customer_id, at, negative,
+    )
+    return int(status.split()[-1])
+
+
+async def mark_no_response(conn: Connection, *, delivered_before: datetime, limit: int) -> int:
+    """Label NO_RESPONSE the approved replies delivered before the cut-off that nobody answered;
+    return how many (every tenant: a sweep of the scheduler)."""
+    status: str = await conn.execute(
+        """
+        WITH due AS (
+            SELECT p.tenant_id, p.id FROM care_proposals p
+            JOIN messages m ON m.tenant_id = p.tenant_id AND m.id = p.message_id
+            WHERE p.status IN ('approved', 'edited') AND p.responded_at IS NULL
+              AND p.response_outcome IS NULL
+              AND m.status = 'delivered' AND m.delivered_at < $1
+            LIMIT $2
+            FOR UPDATE OF p SKIP LOCKED
+        )
+        UPDATE care_proposals p SET response_outcome = 'NO_RESPONSE'
+        FROM due WHERE p.tenant_id = due.tenant_id AND p.id = due.id
+        """,
+        delivered_before, limit,
+    )
+    return int(status.split()[-1])
+
+
+async def claim_expired(conn: Connection, *, limit: int) -> list[Row]:
+    """Mark expired the pending proposals past their expiry, and their drafts; return them (every
+    tenant: a sweep of the scheduler; rows another scheduler holds are skipped)."""
+    rows: list[Row] = await conn.fetch(
+        """
+        WITH due AS (
+            SELECT tenant_id, id FROM care_proposals
+            WHERE status = 'pending' AND expires_at < now()
+            ORDER BY expires_at LIMIT $1
+            FOR UPDATE SKIP LOCKED
+        ), expired AS (
+            UPDATE care_proposals p
+            SET status = 'expired', decided_at = now(),
+                decision_reason = 'expired before a decision'
+            FROM due WHERE p.tenant_id = due.tenant_id AND p.id = due.id
+            RETURNING p.tenant_id, p.id, p.customer_id, p.message_id, p.action, p.expires_at
+        ), drafts AS (
+            UPDATE messages m SET status = 'expired'
+            FROM expired e
+            WHERE m.tenant_id = e.tenant_id AND m.id = e.message_id
+              AND m.status = 'pending_approval'
+        )
+        SELECT * FROM expired
+        """,
+        limit,
+    )
+    return rows

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
+
+import asyncpg
 
 from production.database.pool import Connection
 
@@ -12,7 +15,7 @@ from production.database.pool import Connection
 @dataclass(frozen=True)
 class ReplyRecord:
     content: str
-    status: str  # "queued" (released) or "pending_approval" (draft)
+    status: str  # "queued" (released), "deferred" (paced) or "pending_approval" (draft)
     kind: str  # "reply" or "apology"
     tool_calls: list[dict[str, Any]]
     latency_ms: int | None
@@ -51,3 +54,47 @@ async def store_reply(conn: Connection, tenant_id: str, inbound_id: UUID, reply:
         reply.inbound_status, reply.metrics, reply.metric_dimensions,
     )
     return reply_id
+
+
+async def defer(conn: Connection, tenant_id: str, reply_id: UUID, *, until: datetime,
+                action: dict[str, Any]) -> None:
+    """Note when a deferred reply may go and the action the gates will be asked about then."""
+    await conn.execute(
+        """
+        UPDATE messages
+        SET deferred_until = $3, metadata = metadata || jsonb_build_object('action', $4::jsonb)
+        WHERE tenant_id = $1 AND id = $2 AND status = 'deferred'
+        """,
+        tenant_id, reply_id, until, action,
+    )
+
+
+async def claim_deferred(conn: Connection, *, limit: int) -> list[asyncpg.Record]:
+    """Lock the deferred replies whose time has come, oldest first (skipping rows another
+    scheduler holds), for the caller's transaction."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        SELECT tenant_id, id, customer_id, channel, content, deferred_until,
+               metadata->>'kind' AS kind, metadata->'action' AS action
+        FROM messages
+        WHERE status = 'deferred' AND deferred_until <= now()
+        ORDER BY deferred_until
+        LIMIT $1
+        FOR UPDATE SKIP LOCKED
+        """,
+        limit,
+    )
+    return rows
+
+
+async def set_released_status(conn: Connection, tenant_id: str, reply_id: UUID, *, status: str,
+                              deferred_until: datetime | None) -> None:
+    """Give a deferred reply the status the gates decided (queued, deferred again, or held)."""
+    await conn.execute(
+        """
+        UPDATE messages SET status = $3,
+                            deferred_until = CASE WHEN $3 = 'deferred' THEN $4 END
+        WHERE tenant_id = $1 AND id = $2 AND status = 'deferred'
+        """,
+        tenant_id, reply_id, status, deferred_until,
+    )

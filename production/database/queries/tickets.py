@@ -56,8 +56,9 @@ async def get_number(conn: Connection, tenant_id: str, ticket_id: UUID) -> str |
     return number
 
 
-async def escalate(conn: Connection, tenant_id: str, number: str, reason: str) -> bool:
-    """Mark the ticket escalated and audit it (caller's transaction); False if not found."""
+async def escalate(conn: Connection, tenant_id: str, number: str, reason: str) -> UUID | None:
+    """Mark the ticket escalated and audit it (caller's transaction); return its customer's id,
+    or None if there is no such ticket."""
     row = await conn.fetchrow(
         """
         UPDATE tickets SET status = 'escalated', escalation_reason = $3, updated_at = now()
@@ -67,7 +68,7 @@ async def escalate(conn: Connection, tenant_id: str, number: str, reason: str) -
         tenant_id, number, reason,
     )
     if row is None:
-        return False
+        return None
     await conn.execute(
         """
         INSERT INTO care_audit (tenant_id, event_type, actor, reason, policy_clause,
@@ -77,4 +78,5 @@ async def escalate(conn: Connection, tenant_id: str, number: str, reason: str) -
         """,
         tenant_id, reason, row["customer_id"], row["source_message_id"], row["id"],
     )
-    return True
+    customer_id: UUID = row["customer_id"]
+    return customer_id

@@ -1,0 +1,232 @@
+"""`fte scheduler`'s use cases: what happens because time passed, never because a customer wrote.
+
+* Deferred replies whose time has come go back to the executor, which reads every gate fresh
+  (a kill switch engaged overnight holds them; quiet hours that still last defer them again).
+* Pending proposals past their expiry are marked expired; their drafts are never sent.
+* Silence moves customers to at_risk and then dormant (the state engine's rules), one step a
+  sweep, or is proposed only, in shadow mode.
+* Approved replies nobody answered within FTE_SCHEDULER_NO_RESPONSE_AFTER_DAYS are labelled
+  NO_RESPONSE (OutcomeTaxonomyV1).
+* Every tenant whose autopilot may act gets a daily digest of the previous local day: what the
+  FTE did, what it held and why, what people approved.
+* A schedules-mode tenant (explicit opt-in, a daily budget) gets one timed run a local day, from
+  FTE_SCHEDULER_RUN_HOUR: an internal follow-up task for each customer at risk, through the
+  executor (so its budget, kill switches, hands-off and escalations hold). The run waits for
+  the digest of the day before: no run without the summary of what autopilot last did.
+
+Every pass is safe to run in several schedulers at once: claims skip locked rows, digests and
+runs are unique per tenant and day, and tasks per customer, trigger and day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import structlog
+
+from production.care import executor, state_engine, throttle
+from production.care.policy import AutonomyMode
+from production.config import Settings
+from production.database.pool import Pool
+from production.database.queries import admin, care_schedule, inbox, replies
+
+log = structlog.get_logger(__name__)
+
+ACTOR = "fte-scheduler"
+BATCH = 200
+DIGEST_EXAMPLES = 50
+
+
+async def release_due(pool: Pool, settings: Settings, *, limit: int = BATCH) -> Counter[str]:
+    """Ask the executor again for every deferred reply whose time has come; return how many
+    became each status."""
+    released: Counter[str] = Counter()
+    async with pool.acquire() as conn, conn.transaction():
+        for row in await replies.claim_deferred(conn, limit=limit):
+            released[await executor.release_deferred(conn, settings, row)] += 1
+    if released:
+        log.info("deferred_replies_released", **released)
+    return released
+
+
+async def expire_proposals(pool: Pool, *, limit: int = BATCH) -> int:
+    """Expire the pending proposals past their time (audited); return how many."""
+    async with pool.acquire() as conn, conn.transaction():
+        expired = await inbox.claim_expired(conn, limit=limit)
+        for row in expired:
+            await admin.append_audit(
+                conn, row["tenant_id"], event_type="blocked_action", actor=ACTOR,
+                reason=f"expired at {row['expires_at'].isoformat()} before anyone decided",
+                clause="INBOX.expired", customer_id=row["customer_id"],
+                message_id=row["message_id"],
+                payload={"action": row["action"], "proposal_id": str(row["id"])})
+    if expired:
+        log.info("care_proposals_expired", count=len(expired))
+    return len(expired)
+
+
+async def sweep_silence(pool: Pool, settings: Settings, now: datetime, *,
+                        limit: int = BATCH) -> int:
+    """Apply (or propose) what silence does to the customers it applies to; return how many
+    transitions were found."""
+    moved = 0
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await care_schedule.silent_customers(
+            conn, at_risk_before=now - state_engine.AT_RISK_AFTER,
+            dormant_before=now - state_engine.DORMANT_AFTER, limit=limit)
+        for row in rows:
+            transition = await executor.track_silence(
+                conn, settings, tenant_id=row["tenant_id"], customer_id=row["customer_id"],
+                now=now)
+            moved += transition is not None
+    return moved
+
+
+async def label_no_response(pool: Pool, settings: Settings, now: datetime) -> int:
+    cutoff = now - timedelta(days=settings.scheduler.no_response_after_days)
+    async with pool.acquire() as conn:
+        return await inbox.mark_no_response(conn, delivered_before=cutoff, limit=BATCH)
+
+
+def _local_day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
+    tz = throttle.zone(zone)
+    start = datetime.combine(day, time(12), tzinfo=tz)  # noon: never skipped by DST
+    return (throttle.local_day_start(start, zone), throttle.next_local_day_start(start, zone))
+
+
+async def build_digest(pool: Pool, tenant_id: str, day: date, zone: str) -> dict[str, Any]:
+    """Return the digest of the tenant's local `day`: counts of what the FTE executed, held,
+    deferred and blocked (by clause), what people approved, and the FTE's executed actions."""
+    start, end = _local_day_bounds(day, zone)
+    async with pool.acquire() as conn:
+        counts = await care_schedule.activity_counts(conn, tenant_id, start, end)
+        actions = await care_schedule.executed_actions(conn, tenant_id, start, end,
+                                                       limit=DIGEST_EXAMPLES)
+        pending = await care_schedule.pending_proposals(conn, tenant_id)
+    sections: dict[str, Counter[str]] = {name: Counter() for name in (
+        "autopilot_executed", "approved_by_people", "held", "deferred", "blocked",
+        "escalations_opened", "state_changes", "control_plane_changes")}
+    for row in counts:
+        event, clause, action, n = row["event_type"], row["clause"], row["action"], row["n"]
+        if event == "executed_action":
+            if clause == "INBOX.approved":
+                sections["approved_by_people"][action] += n
+            elif clause.startswith("ADMIN."):
+                sections["control_plane_changes"][clause] += n
+            else:
+                sections["autopilot_executed"][action or "other"] += n
+        elif event == "would_execute_action":
+            sections["deferred" if clause in _DEFER_CLAUSES else "held"][clause] += n
+        elif event == "blocked_action":
+            sections["blocked"][clause] += n
+        elif event == "would_escalate":
+            sections["escalations_opened"][clause] += n
+        else:
+            sections["state_changes"][clause] += n
+    return {
+        "day": day.isoformat(), "timezone": zone, "from": start.isoformat(),
+        "until": end.isoformat(),
+        **{name: dict(counter) for name, counter in sections.items()},
+        "pending_proposals": pending,
+        "actions": [{"at": row["created_at"].isoformat(), "action": row["action"],
+                     "customer_id": str(row["customer_id"]), "clause": row["policy_clause"]}
+                    for row in actions],
+    }
+
+
+_DEFER_CLAUSES = frozenset({"PR10.quiet_hours", "PR10.min_interval", "PR10.throttle_deferred"})
+
+
+@dataclass(frozen=True)
+class DailyWork:
+    digests: int = 0
+    runs: int = 0
+    tasks: int = 0
+
+
+async def daily_work(pool: Pool, settings: Settings, now: datetime) -> DailyWork:
+    """Write the missing digests of yesterday and start today's timed runs that are due."""
+    digests = runs = tasks = 0
+    async with pool.acquire() as conn:
+        tenants = await care_schedule.digest_tenants(conn)
+    for tenant in tenants:
+        tenant_id, zone = tenant["tenant_id"], tenant["timezone"]
+        local = now.astimezone(throttle.zone(zone))
+        yesterday = local.date() - timedelta(days=1)
+        async with pool.acquire() as conn:
+            have_digest = await care_schedule.digest_exists(conn, tenant_id, yesterday)
+        if not have_digest:
+            summary = await build_digest(pool, tenant_id, yesterday, zone)
+            async with pool.acquire() as conn:
+                have_digest = True
+                digests += await care_schedule.save_digest(conn, tenant_id, yesterday, summary)
+        if (tenant["autonomy_mode"] == AutonomyMode.SCHEDULES and tenant["schedules_opt_in"]
+                and have_digest and local.hour >= settings.scheduler.run_hour):
+            created = await timed_run(pool, settings, tenant_id, local.date(), now)
+            if created is not None:
+                runs += 1
+                tasks += created
+    return DailyWork(digests, runs, tasks)
+
+
+async def timed_run(pool: Pool, settings: Settings, tenant_id: str, day: date,
+                    now: datetime) -> int | None:
+    """Run the tenant's timed run of `day` once: a follow-up task per customer at risk, each
+    through the executor; stop at the first daily limit. Return the tasks created, or None when
+    the run of that day had been taken already."""
+    async with pool.acquire() as conn, conn.transaction():
+        if not await care_schedule.claim_run(conn, tenant_id, day):
+            return None
+        outcomes: Counter[str] = Counter()
+        for customer_id in await care_schedule.at_risk_customers(conn, tenant_id, limit=BATCH):
+            verdict = await executor.create_follow_up(
+                conn, settings, tenant_id=tenant_id, customer_id=customer_id,
+                title="Check in with a customer at risk",
+                body="No message from this customer for two weeks or more: review their "
+                     "history and decide whether someone should reach out.",
+                dedupe_key=f"at_risk:{customer_id}:{day.isoformat()}", now=now)
+            outcomes[verdict.gate.clause] += 1
+            if verdict.gate.clause == "PR10.tenant_daily_budget":
+                break  # the budget is spent: the rest waits for tomorrow's run
+        created = outcomes["PR7.all_gates"]
+        await care_schedule.finish_run(conn, tenant_id, day,
+                                       {"outcomes": dict(outcomes), "tasks": created})
+    log.info("care_timed_run", tenant_id=tenant_id, day=day.isoformat(), tasks=created,
+             outcomes=dict(outcomes))
+    return created
+
+
+async def _every(interval_s: float, stopping: asyncio.Event, what: str,
+                 work: Callable[[], Awaitable[object]]) -> None:
+    while not stopping.is_set():
+        try:
+            await work()
+        except Exception as exc:  # a pass that fails is retried at the next interval
+            log.warning("scheduler_pass_failed", what=what, error=repr(exc)[:300])
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), interval_s)
+
+
+async def run_scheduler(pool: Pool, settings: Settings, stopping: asyncio.Event) -> None:
+    """Run every pass at its cadence until stopped."""
+    cfg = settings.scheduler
+
+    async def often() -> None:
+        await release_due(pool, settings)
+        await expire_proposals(pool)
+
+    async def housekeeping() -> None:
+        now = datetime.now(UTC)
+        await sweep_silence(pool, settings, now)
+        await label_no_response(pool, settings, now)
+        await daily_work(pool, settings, now)
+
+    await asyncio.gather(_every(cfg.interval_s, stopping, "deferred_and_expiry", often),
+                         _every(cfg.housekeeping_interval_s, stopping, "housekeeping",
+                                housekeeping))
