@@ -9,6 +9,21 @@
 # All configuration comes from environment variables (see docker-compose.yml and k8s/configmap.yaml).
 
 ARG PYTHON_IMAGE=python:3.11-slim
+ARG NODE_IMAGE=node:20-slim
+
+# ---------------------------------------------------------------------------
+# Stage 0: build the web app (support form, operator console, widget.js).
+# ---------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS web
+
+WORKDIR /web
+
+# Dependencies first: this layer is rebuilt only when the lock file changes.
+COPY web-form/package.json web-form/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
+COPY web-form/ ./
+RUN npm run build
 
 # ---------------------------------------------------------------------------
 # Stage 1: build the package and its dependencies into a self-contained venv.
@@ -60,6 +75,9 @@ RUN groupadd --system --gid "${APP_GID}" fte \
         --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin fte
 
 COPY --from=builder --chown=root:root /opt/venv /opt/venv
+# Served by the API at /support, /console and /widget.js.
+COPY --from=web --chown=root:root /web/dist /opt/web
+ENV WEB_DIST_DIR=/opt/web
 
 WORKDIR /tmp
 

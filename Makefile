@@ -8,8 +8,16 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_VERSION := 3.3.30
+# The web app (web-form/): npm dependencies and the Vite build, each redone only when its inputs
+# change (stamps); Debian's Chromium for the browser tests (Playwright never downloads one here).
+WEB := web-form
+WEB_DEPS := $(WEB)/node_modules/.installed
+WEB_BUILD := $(WEB)/dist/.built
+WEB_SOURCES := $(WEB)/vite.config.js $(wildcard $(WEB)/*.html) \
+	$(shell find $(WEB)/src -type f ! -name '*.test.*' 2>/dev/null)
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test bench lint typecheck check install clean
+.PHONY: run test bench lint typecheck check install web clean
 
 install: $(STAMP)
 
@@ -23,10 +31,25 @@ $(CHECKOV):
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
 
-run: install
+$(WEB_DEPS): $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+	@touch $@
+
+$(WEB_BUILD): $(WEB_DEPS) $(WEB_SOURCES)
+	cd $(WEB) && npm run build
+	@touch $@
+
+web: $(WEB_BUILD)
+
+$(CHROMIUM):
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+
+run: install web
 	$(VENV)/bin/fte up
 
-test: install $(CHECKOV)
+# Vitest, then pytest, whose tests/e2e/test_browser.py runs the Playwright suite against `fte up`.
+test: install $(CHECKOV) web $(CHROMIUM)
+	cd $(WEB) && npx vitest run
 	CHECKOV_BIN=$(CHECKOV) $(PY) -m pytest --cov=production --cov-report=term-missing:skip-covered --cov-fail-under=80
 
 bench: install
@@ -41,4 +64,5 @@ typecheck: install
 check: lint typecheck test
 
 clean:
-	rm -rf .fte .venv-checkov .pytest_cache .mypy_cache .ruff_cache htmlcov .coverage .coverage.*
+	rm -rf .fte .venv-checkov .pytest_cache .mypy_cache .ruff_cache htmlcov .coverage .coverage.* \
+		$(WEB)/dist $(WEB)/test-results

@@ -38,5 +38,6 @@ export default defineConfig(({ mode }) => ({
     include: ['src/**/*.test.{js,jsx}'],
     setupFiles: ['src/test-setup.js'],
     restoreMocks: true,
+    unstubGlobals: true,
   },
 }));

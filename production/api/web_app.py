@@ -8,6 +8,7 @@ admin API does not, so no page of another origin can use an operator's key throu
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
@@ -28,6 +29,8 @@ NOT_BUILT = "the web app is not built: run make run"
 _IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 _REVALIDATE = {"Cache-Control": "no-cache"}
 
+Handler = Callable[..., Awaitable[FileResponse]]
+
 _PUBLIC_API = re.compile(r"^/api/v1/(support/form|tickets/[^/]+)$")
 
 
@@ -44,25 +47,30 @@ def _built(request: Request, name: str, media_type: str | None = None) -> FileRe
     return FileResponse(path, media_type=media_type, headers=_REVALIDATE)
 
 
-@router.get("/support")
-@router.get("/support/{page:path}")
+def _page(path: str) -> Callable[[Handler], Handler]:
+    """A GET (and HEAD, for probes and `curl -I`) route of the web app."""
+    return router.api_route(path, methods=["GET", "HEAD"])
+
+
+@_page("/support")
+@_page("/support/{page:path}")
 async def support_page(request: Request) -> FileResponse:
     """The support form; its status pages (/support/tickets/TKT-n) are routed in the browser."""
     return _built(request, "support.html")
 
 
-@router.get("/console")
-@router.get("/console/{page:path}")
+@_page("/console")
+@_page("/console/{page:path}")
 async def console_page(request: Request) -> FileResponse:
     return _built(request, "console.html")
 
 
-@router.get("/widget.js")
+@_page("/widget.js")
 async def widget(request: Request) -> FileResponse:
     return _built(request, "widget.js", media_type="text/javascript; charset=utf-8")
 
 
-@router.get("/assets/{name:path}")
+@_page("/assets/{name:path}")
 async def asset(name: str, request: Request) -> FileResponse:
     assets = (_dist(request) / "assets").resolve()
     if not assets.is_dir():

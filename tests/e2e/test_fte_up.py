@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from production.local_stack import free_port
 from production.services import intake
 from production.services.knowledge import chunk_markdown
 from tests.conftest import ROOT, form, wait_for, wait_until_healthy
+from tests.e2e.fte_up import database_url, interrupt, start_fte_up
 
 
 async def create_pool_for(url: str) -> Pool:
@@ -32,38 +31,12 @@ async def create_pool_for(url: str) -> Pool:
     return await create_pool(settings, min_size=1, max_size=1)
 
 
-STRIP = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "CARE_AUTONOMY_ENABLED", "CARE_SHADOW_MODE")
-
-
-async def _start_up(data_dir: Path, port: int, **extra_env: str
-                    ) -> tuple[asyncio.subprocess.Process, str]:
-    env = {k: v for k, v in os.environ.items() if k not in STRIP}
-    env.update(LOG_LEVEL="WARNING", **extra_env)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "production.cli", "up", "--data-dir", str(data_dir),
-        "--port", str(port), cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-    )
-    assert proc.stdout is not None
-    banner = ""
-    while "Press Ctrl-C" not in banner:
-        line = await asyncio.wait_for(proc.stdout.readline(), 60)
-        assert line, f"fte up exited early: {banner}"
-        banner += line.decode()
-    return proc, banner
-
-
-async def _interrupt(proc: asyncio.subprocess.Process) -> int:
-    proc.send_signal(signal.SIGINT)
-    return await asyncio.wait_for(proc.wait(), 60)
-
-
 async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
     with tempfile.TemporaryDirectory(prefix="fte-up-") as tmp:
         os.chmod(tmp, 0o755)
         data_dir = Path(tmp) / "data"
         port = free_port()
-        proc, banner = await _start_up(data_dir, port)
+        proc, banner = await start_fte_up(data_dir, port)
         try:
             assert f"http://127.0.0.1:{port}/api/v1/support/form" in banner
             assert f"http://127.0.0.1:{port}/api/v1/health" in banner
@@ -86,14 +59,14 @@ async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
                         'route="/api/v1/support/form",status="201"} 1.0') in metrics
                 await _sandboxed_email_is_shown(proc, banner, http)
         finally:
-            code = await _interrupt(proc)
+            code = await interrupt(proc)
         assert code == 0
         with pytest.raises(httpx.ConnectError):
             async with httpx.AsyncClient(timeout=2) as http:
                 await http.get(f"http://127.0.0.1:{port}/api/v1/health/live")
 
         port = free_port()
-        proc, banner = await _start_up(data_dir, port)
+        proc, banner = await start_fte_up(data_dir, port)
         try:
             assert f"Knowledge base     {sections} sections\n" in banner  # kept, not loaded again
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
@@ -105,19 +78,18 @@ async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
 
                 await wait_for(found, timeout_s=30, interval_s=0.2)
         finally:
-            assert await _interrupt(proc) == 0
+            assert await interrupt(proc) == 0
 
 
 async def _sandboxed_email_is_shown(proc: asyncio.subprocess.Process, banner: str,
                                     http: httpx.AsyncClient) -> None:
     """Without Gmail credentials an email reply is recorded, printed by `fte up` and listed."""
     assert "/api/v1/sandbox/messages" in banner
-    where = banner.split("PostgreSQL 18 + pgvector at ")[1].split()[0]
     address = f"sandbox.{os.getpid()}@example.com"
     message = InboundMessage(tenant_id="techcorp", channel="email", external_id=f"e2e-{address}",
                              content="Hello, how do I enable two-factor authentication?",
                              subject="2FA", sender_name="Mary Jackson", sender_email=address)
-    db = await create_pool_for(f"postgresql://postgres@{where}")
+    db = await create_pool_for(database_url(banner))
     try:
         await intake.accept_inbound(db, message, topic="fte.tickets.incoming")
     finally:
@@ -139,7 +111,7 @@ async def test_fte_up_revives_a_killed_broker_and_no_accepted_message_is_lost() 
     with tempfile.TemporaryDirectory(prefix="fte-up-broker-") as tmp:
         os.chmod(tmp, 0o755)
         port = free_port()
-        proc, banner = await _start_up(Path(tmp) / "data", port, FTE_SWEEPER_DEADLINE_S="3",
+        proc, banner = await start_fte_up(Path(tmp) / "data", port, FTE_SWEEPER_DEADLINE_S="3",
                                        FTE_SWEEPER_INTERVAL_S="0.5")
         broker_port = banner.split("tansu broker (memory) at 127.0.0.1:")[1].split()[0]
         try:
@@ -151,8 +123,7 @@ async def test_fte_up_revives_a_killed_broker_and_no_accepted_message_is_lost() 
                 # Accepted and relayed to the broker, but not yet consumed ...
                 tickets = [(await http.post("/api/v1/support/form", json=form())).json()
                            ["ticket_id"] for _ in range(3)]
-                where = banner.split("PostgreSQL 18 + pgvector at ")[1].split()[0]
-                dsn = f"postgresql://postgres@{where}"
+                dsn = database_url(banner)
                 await wait_for(lambda: _all_relayed(dsn), timeout_s=10)
                 # ... when the broker dies with everything it held.
                 subprocess.run(["pkill", "-KILL", "-f", f"tcp://127.0.0.1:{broker_port}"],
@@ -178,7 +149,7 @@ async def test_fte_up_revives_a_killed_broker_and_no_accepted_message_is_lost() 
                     await conn.close()
                 assert swept >= 3  # the three the broker lost came back through the sweeper
         finally:
-            assert await _interrupt(proc) == 0
+            assert await interrupt(proc) == 0
 
 
 async def _all_relayed(dsn: str) -> bool:

@@ -728,7 +728,10 @@ def test_dockerfile_builds_a_non_root_multi_stage_image() -> None:
     froms = [line for line in instructions if line.upper().startswith("FROM ")]
     assert len(froms) >= 2, "multi-stage build expected"
     assert "ARG PYTHON_IMAGE=python:3.11-slim" in instructions
-    assert all("${PYTHON_IMAGE}" in line for line in froms)
+    assert "FROM ${NODE_IMAGE} AS web" in froms  # the web app's build stage
+    assert all("${PYTHON_IMAGE}" in line for line in froms if " AS web" not in line)
+    assert "COPY --from=web --chown=root:root /web/dist /opt/web" in instructions
+    assert "ENV WEB_DIST_DIR=/opt/web" in instructions
     assert any(re.search(r"pip install \.(\s|$)", line) for line in instructions)
     users = [line for line in instructions if line.upper().startswith("USER ")]
     assert users and users[-1] == "USER ${APP_UID}:${APP_GID}"

@@ -40,7 +40,8 @@ def dist(tmp_path: Path) -> Path:
 async def test_pages_are_served_and_revalidated(dist: Path, path: str, title: str) -> None:
     async with _client(dist) as http:
         page = await http.get(path)
-    assert page.status_code == 200
+        probe = await http.head(path)
+    assert page.status_code == 200 and probe.status_code == 200
     assert page.text == f"<title>{title}</title>"
     assert page.headers["content-type"].startswith("text/html")
     assert page.headers["cache-control"] == "no-cache"

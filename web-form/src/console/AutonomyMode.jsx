@@ -10,7 +10,7 @@ export const MODES = [
   ['schedules', 'Schedules', 'Autopilot plus scheduled runs (needs the schedules opt-in).'],
 ];
 
-/** Why autonomy is off even though the mode would allow it, or null when it is on. */
+/** Why nothing goes out on its own, or null when autopilot may act. */
 function halted(view) {
   if (view.global_kill_switch) return 'the global kill switch is engaged';
   if (view.kill_switch) return "this tenant's kill switch is engaged";
@@ -18,6 +18,7 @@ function halted(view) {
     return 'the deployment keeps autonomy off (CARE_AUTONOMY_ENABLED, CARE_SHADOW_MODE)';
   }
   if (!view.ceiling.tenant_allowed) return 'this tenant is not on the autonomy allowlist';
+  if (!view.autonomy_active) return `in ${view.mode} mode a person decides every reply`;
   return null;
 }
 
@@ -43,8 +44,8 @@ export function AutonomyMode({ api, isAdmin, revision, onChange }) {
   const why = halted(view);
   return (
     <Panel title="Autonomy mode" className="autonomy">
-      <p className={view.autonomy_active ? 'badge badge--on' : 'badge badge--off'} role="status">
-        {view.autonomy_active ? `Autonomy is on: ${view.mode}` : `Autonomy is off${why ? `: ${why}` : ''}`}
+      <p className={why ? 'badge badge--off' : 'badge badge--on'} role="status">
+        {why ? `Autonomy is off: ${why}` : `Autonomy is on: ${view.mode}`}
       </p>
       <form
         onSubmit={(event) => {
@@ -55,12 +56,13 @@ export function AutonomyMode({ api, isAdmin, revision, onChange }) {
         <fieldset disabled={!isAdmin || save.busy} aria-describedby={`${uid}who`}>
           <legend>Mode for this tenant</legend>
           {MODES.map(([mode, label, description]) => (
-            <label key={mode} className="choice">
-              <input type="radio" name={`${uid}mode`} value={mode} checked={selected === mode}
-                onChange={() => setChosen(mode)} />
-              <span className="choice__label">{label}</span>
-              <span className="choice__description">{description}</span>
-            </label>
+            <div key={mode} className="choice">
+              <input type="radio" id={`${uid}${mode}`} name={`${uid}mode`} value={mode}
+                checked={selected === mode} onChange={() => setChosen(mode)}
+                aria-describedby={`${uid}${mode}-about`} />
+              <label htmlFor={`${uid}${mode}`} className="choice__label">{label}</label>
+              <span id={`${uid}${mode}-about`} className="choice__description">{description}</span>
+            </div>
           ))}
           <button type="submit" className="button button--primary" disabled={selected === view.mode}>
             {save.busy ? 'Saving…' : 'Save mode'}

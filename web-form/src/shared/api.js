@@ -15,7 +15,8 @@ export class ApiError extends Error {
   fieldErrors() {
     const found = {};
     for (const { field, reason } of this.errors) {
-      if (field && !(field in found)) found[field] = reason;
+      // Pydantic prefixes a validator's own message; the reader needs only the message.
+      if (field && !(field in found)) found[field] = String(reason).replace(/^Value error, /, '');
     }
     return found;
   }

@@ -101,8 +101,15 @@ export function SupportForm({ api, onSubmitted }) {
   });
 
   return (
-    <form ref={form} className="support-form" onSubmit={submit} noValidate aria-busy={submitting}>
-      <h2>Contact support</h2>
+    <form
+      ref={form}
+      className="support-form"
+      onSubmit={submit}
+      noValidate
+      aria-busy={submitting}
+      aria-labelledby={`${uid}title`}
+    >
+      <h2 id={`${uid}title`}>Contact support</h2>
       <p className="support-form__intro">Tell us what is going on. Fields are required unless marked optional.</p>
       <fieldset disabled={submitting}>
         <legend className="visually-hidden">Your request</legend>
