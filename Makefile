@@ -14,7 +14,7 @@ WEB := web-form
 WEB_DEPS := $(WEB)/node_modules/.installed
 WEB_BUILD := $(WEB)/dist/.built
 WEB_SOURCES := $(WEB)/vite.config.js $(wildcard $(WEB)/*.html) \
-	$(shell find $(WEB)/src -type f ! -name '*.test.*' 2>/dev/null)
+	$(shell find $(WEB)/src -type f ! -name '*.test.*' ! -name 'test-*' 2>/dev/null)
 CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test bench lint typecheck check install web clean
@@ -55,8 +55,9 @@ test: install $(CHECKOV) web $(CHROMIUM)
 bench: install
 	$(PY) bench/run.py
 
-lint: install
+lint: install $(WEB_DEPS)
 	$(VENV)/bin/ruff check production tests bench
+	cd $(WEB) && npm run lint
 
 typecheck: install
 	$(VENV)/bin/mypy

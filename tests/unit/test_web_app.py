@@ -11,6 +11,7 @@ import pytest
 from production.api import web_app
 from production.api.app import create_app
 from production.config import Settings, WebSettings
+from tests.conftest import ROOT
 
 WIDGET_PAGE = "https://shop.example.com"
 
@@ -71,7 +72,7 @@ async def test_without_a_build_the_answer_says_how_to_get_one(tmp_path: Path, pa
 
 
 def test_the_default_build_folder_is_the_source_trees() -> None:
-    assert web_app.SOURCE_DIST == Path(__file__).resolve().parents[2] / "web-form" / "dist"
+    assert ROOT / "web-form" / "dist" == web_app.SOURCE_DIST
 
 
 async def test_the_widgets_preflight_allows_the_idempotency_key(dist: Path) -> None:

@@ -1,6 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
-import { ADMIN_KEY, agentReplies, customer, docsScreenshot, fillForm, signIn, ticketIdShown } from './helpers.js';
+import {
+  ADMIN_KEY,
+  agentReplies,
+  customer,
+  docsScreenshot,
+  fillForm,
+  signIn,
+  ticketIdShown,
+} from './helpers.js';
 
 const admin = { Authorization: `Bearer ${ADMIN_KEY}` };
 
@@ -24,7 +32,9 @@ async function customerAsks(context, who) {
 
 const panel = (page, title) => page.getByRole('region', { name: title });
 
-test('a wrong key is refused, the right one is kept for this tab only, sign out forgets it', async ({ page }) => {
+test('a wrong key is refused, the right one is kept for this tab only, sign out forgets it', async ({
+  page,
+}) => {
   await page.goto('/console');
   await page.getByLabel('Operator key').fill('fte_not_a_real_key');
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -47,13 +57,21 @@ test('a wrong key is refused, the right one is kept for this tab only, sign out 
   expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
 });
 
-test('hands-off per customer, the kill switch, and the audit export that records them', async ({ page, context }) => {
+test('hands-off per customer, the kill switch, and the audit export that records them', async ({
+  page,
+  context,
+}) => {
   const who = customer('Annie Easley');
   const { page: customerPage } = await customerAsks(context, who);
   await expect(agentReplies(customerPage)).toHaveCount(1); // autopilot answered on its own
   await signIn(page);
   const timeline = panel(page, 'What autopilot did');
-  await expect(timeline.getByRole('listitem').filter({ hasText: /^Autopilot send reply/ }).first()).toBeVisible();
+  await expect(
+    timeline
+      .getByRole('listitem')
+      .filter({ hasText: /^Autopilot send reply/ })
+      .first(),
+  ).toBeVisible();
 
   const customers = panel(page, 'Customers');
   await customers.getByLabel('Find a customer').fill(who.email);
@@ -75,7 +93,9 @@ test('hands-off per customer, the kill switch, and the audit export that records
   await killSwitch.getByLabel('Reason').fill('e2e drill');
   await killSwitch.getByRole('button', { name: 'Engage kill switch' }).click();
   await expect(killSwitch.getByRole('status')).toContainText('Engaged');
-  await expect(panel(page, 'Autonomy mode').getByRole('status')).toHaveText(/Autonomy is off: this tenant's kill switch/);
+  await expect(panel(page, 'Autonomy mode').getByRole('status')).toHaveText(
+    /Autonomy is off: this tenant's kill switch/,
+  );
   await page.screenshot({ path: test.info().outputPath('kill-switch.png'), fullPage: true });
   await killSwitch.getByLabel('Reason').fill('e2e drill over');
   await killSwitch.getByRole('button', { name: 'Release kill switch' }).click();
@@ -91,7 +111,10 @@ test('hands-off per customer, the kill switch, and the audit export that records
   expect(download.suggestedFilename()).toBe('care-audit-techcorp.jsonl');
   const saved = test.info().outputPath('care-audit-techcorp.jsonl');
   await download.saveAs(saved);
-  const rows = (await readFile(saved, 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+  const rows = (await readFile(saved, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
   const actions = rows.map((row) => row.payload?.action);
   expect(actions).toContain('engage_tenant_kill_switch');
   expect(actions).toContain('release_tenant_kill_switch');
@@ -99,12 +122,17 @@ test('hands-off per customer, the kill switch, and the audit export that records
   expect(rows.find((row) => row.payload?.action === 'engage_tenant_kill_switch').reason).toBe('e2e drill');
 });
 
-test('in approve mode a draft waits in "Needs your input"; approved, the customer sees it', async ({ page, context }) => {
+test('in approve mode a draft waits in "Needs your input"; approved, the customer sees it', async ({
+  page,
+  context,
+}) => {
   await signIn(page);
   const mode = panel(page, 'Autonomy mode');
   await mode.getByRole('radio', { name: 'Approve' }).check();
   await mode.getByRole('button', { name: 'Save mode' }).click();
-  await expect(mode.getByRole('status')).toHaveText('Autonomy is off: in approve mode a person decides every reply');
+  await expect(mode.getByRole('status')).toHaveText(
+    'Autonomy is off: in approve mode a person decides every reply',
+  );
 
   const who = customer('Dorothy Vaughan');
   const { page: customerPage, ticketId } = await customerAsks(context, who);

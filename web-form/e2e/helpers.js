@@ -37,7 +37,10 @@ export async function ticketIdShown(scope) {
 
 /** The agent's messages in a ticket's conversation. */
 export const agentReplies = (scope) =>
-  scope.getByRole('list', { name: 'Conversation' }).getByRole('listitem').filter({ hasText: /^Support ·/ });
+  scope
+    .getByRole('list', { name: 'Conversation' })
+    .getByRole('listitem')
+    .filter({ hasText: /^Support ·/ });
 
 /** Sign in to the console with the suite's admin key. */
 export async function signIn(page) {

@@ -60,7 +60,9 @@ test('invalid fields show their errors: first the browser checks, then the serve
   await expect(page.getByLabel('Phone')).toHaveAttribute('aria-invalid', 'true');
   await expect(page.getByLabel('Phone')).toHaveAccessibleDescription(/not a valid phone number/);
   await expect(page.getByLabel('Phone')).toBeFocused();
-  await expect(page.getByRole('alert').filter({ hasText: 'Please correct the highlighted fields.' })).toBeVisible();
+  await expect(
+    page.getByRole('alert').filter({ hasText: 'Please correct the highlighted fields.' }),
+  ).toBeVisible();
   await page.screenshot({ path: test.info().outputPath('server-error.png'), fullPage: true });
 
   await page.getByLabel('Phone').fill('+14155550100');

@@ -18,22 +18,33 @@ function save(blob, filename) {
 /** Download the tenant's whole audit trail (the key travels in a header, so not a plain link). */
 export function AuditExport({ api, tenantId }) {
   const [format, setFormat] = useState('jsonl');
-  const download = useAction(async () => save(await api.exportAudit(format), `care-audit-${tenantId}.${format}`));
+  const download = useAction(async () =>
+    save(await api.exportAudit(format), `care-audit-${tenantId}.${format}`),
+  );
 
   return (
-    <Panel title="Audit export" className="audit">
-      <form onSubmit={(event) => {
-        event.preventDefault();
-        download.perform();
-      }}>
+    <Panel title="Audit export">
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          download.perform();
+        }}
+      >
         <fieldset disabled={download.busy}>
           <legend className="visually-hidden">Export the audit trail</legend>
-          <Field id="audit-format" label="Format" as="select" value={format}
-            onChange={(event) => setFormat(event.target.value)}>
+          <Field
+            id="audit-format"
+            label="Format"
+            as="select"
+            value={format}
+            onChange={(event) => setFormat(event.target.value)}
+          >
             <option value="jsonl">JSON lines</option>
             <option value="csv">CSV</option>
           </Field>
-          <button type="submit" className="button">{download.busy ? 'Preparing…' : 'Download audit'}</button>
+          <button type="submit" className="button">
+            {download.busy ? 'Preparing…' : 'Download audit'}
+          </button>
         </fieldset>
         <p className="form-problem" role="alert">
           {download.error?.message}

@@ -33,13 +33,7 @@ export function AutonomyMode({ api, isAdmin, revision, onChange }) {
     onChange();
   });
 
-  if (!view) {
-    return (
-      <Panel title="Autonomy mode">
-        <p role="alert">{error?.message}</p>
-      </Panel>
-    );
-  }
+  if (!view) return <Panel title="Autonomy mode" loading error={error} />;
   const selected = chosen ?? view.mode;
   const why = halted(view);
   return (
@@ -57,11 +51,21 @@ export function AutonomyMode({ api, isAdmin, revision, onChange }) {
           <legend>Mode for this tenant</legend>
           {MODES.map(([mode, label, description]) => (
             <div key={mode} className="choice">
-              <input type="radio" id={`${uid}${mode}`} name={`${uid}mode`} value={mode}
-                checked={selected === mode} onChange={() => setChosen(mode)}
-                aria-describedby={`${uid}${mode}-about`} />
-              <label htmlFor={`${uid}${mode}`} className="choice__label">{label}</label>
-              <span id={`${uid}${mode}-about`} className="choice__description">{description}</span>
+              <input
+                type="radio"
+                id={`${uid}${mode}`}
+                name={`${uid}mode`}
+                value={mode}
+                checked={selected === mode}
+                onChange={() => setChosen(mode)}
+                aria-describedby={`${uid}${mode}-about`}
+              />
+              <label htmlFor={`${uid}${mode}`} className="choice__label">
+                {label}
+              </label>
+              <span id={`${uid}${mode}-about`} className="choice__description">
+                {description}
+              </span>
             </div>
           ))}
           <button type="submit" className="button button--primary" disabled={selected === view.mode}>
@@ -69,7 +73,9 @@ export function AutonomyMode({ api, isAdmin, revision, onChange }) {
           </button>
         </fieldset>
         <p id={`${uid}who`} className="field__hint">
-          {isAdmin ? `Last changed ${view.updated_by ? `by ${view.updated_by}` : 'by the system'}.` : 'Only an admin can change the mode.'}
+          {isAdmin
+            ? `Last changed ${view.updated_by ? `by ${view.updated_by}` : 'by the system'}.`
+            : 'Only an admin can change the mode.'}
         </p>
         <p className="form-problem" role="alert">
           {(save.error ?? error)?.message}

@@ -51,7 +51,7 @@ export function ConsoleApp({ origin = '' }) {
   const isAdmin = session.role === 'admin';
   const panel = { api, revision, onChange: bump };
   return (
-    <div className="console">
+    <div>
       <header className="console__header">
         <h1>Autonomy Control Center</h1>
         <p className="console__who">

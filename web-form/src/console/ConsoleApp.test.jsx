@@ -3,25 +3,19 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { stubFetch } from '../test-fetch.js';
 import { ConsoleApp } from './ConsoleApp.jsx';
+import { AUTONOMY, RELEASED } from './test-data.js';
 
 const KEY = 'fte_abc_secret';
-const AUTONOMY = {
-  mode: 'autopilot',
-  kill_switch: false,
-  global_kill_switch: false,
-  ceiling: { autonomy_enabled: true, shadow_mode: false, tenant_allowed: true },
-  autonomy_active: true,
-  updated_by: 'fte-up',
-};
 
 /** The admin API as it answers a valid key; `valid.key = false` makes every call a 401. */
 function adminServer(valid = { key: true }) {
   return stubFetch(({ path, headers }) => {
-    if (!valid.key || headers.Authorization !== `Bearer ${KEY}`) return [401, { detail: 'the API key is not valid' }];
+    if (!valid.key || headers.Authorization !== `Bearer ${KEY}`)
+      return [401, { detail: 'the API key is not valid' }];
     const answers = {
       '/api/v1/admin/whoami': { tenant_id: 'techcorp', name: 'ops-lead', role: 'admin' },
       '/api/v1/admin/autonomy': AUTONOMY,
-      '/api/v1/admin/kill-switch': { engaged: false, changed_at: null, changed_by: null, global_engaged: false },
+      '/api/v1/admin/kill-switch': RELEASED,
       '/api/v1/admin/proposals': { proposals: [] },
       '/api/v1/admin/activity': { entries: [], next_before_id: null },
       '/api/v1/admin/customers': { customers: [] },

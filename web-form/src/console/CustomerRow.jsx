@@ -31,7 +31,9 @@ export function CustomerRow({ customer, api, onChange }) {
     <tr aria-busy={handsOff.busy || close.busy}>
       <th scope="row">
         {name}
-        <span className="customers__contact">{[customer.email, customer.phone].filter(Boolean).join(' · ')}</span>
+        <span className="customers__contact">
+          {[customer.email, customer.phone].filter(Boolean).join(' · ')}
+        </span>
       </th>
       <td>{words(customer.care_state)}</td>
       <td>
@@ -40,8 +42,15 @@ export function CustomerRow({ customer, api, onChange }) {
       </td>
       <td>{customer.last_contact_at ? when(customer.last_contact_at) : '—'}</td>
       <td>
-        <button type="button" role="switch" className="switch" aria-checked={customer.hands_off}
-          aria-label={`Hands-off for ${name}`} disabled={handsOff.busy} onClick={() => handsOff.perform()}>
+        <button
+          type="button"
+          role="switch"
+          className="switch"
+          aria-checked={customer.hands_off}
+          aria-label={`Hands-off for ${name}`}
+          disabled={handsOff.busy}
+          onClick={() => handsOff.perform()}
+        >
           <span aria-hidden="true">{customer.hands_off ? 'On' : 'Off'}</span>
         </button>
       </td>
@@ -49,10 +58,19 @@ export function CustomerRow({ customer, api, onChange }) {
         {customer.escalation_status === 'open' ? (
           closing ? (
             <form onSubmit={submitClose} noValidate className="customers__close">
-              <Field id={`${uid}reason`} label={`Resolution for ${name}`} value={reason}
-                error={missing} onChange={(event) => setReason(event.target.value)} />
-              <button type="submit" className="button" disabled={close.busy}>Close escalation</button>
-              <button type="button" className="button button--quiet" onClick={() => setClosing(false)}>Cancel</button>
+              <Field
+                id={`${uid}reason`}
+                label={`Resolution for ${name}`}
+                value={reason}
+                error={missing}
+                onChange={(event) => setReason(event.target.value)}
+              />
+              <button type="submit" className="button" disabled={close.busy}>
+                Close escalation
+              </button>
+              <button type="button" className="button button--quiet" onClick={() => setClosing(false)}>
+                Cancel
+              </button>
             </form>
           ) : (
             <button type="button" className="button" onClick={() => setClosing(true)}>

@@ -12,19 +12,33 @@ export function Customers({ api, revision, onChange }) {
   const customers = data?.customers ?? [];
 
   return (
-    <Panel title="Customers" className="customers">
-      <form className="customers__search" role="search" onSubmit={(event) => {
-        event.preventDefault();
-        setSearch(typed.trim());
-      }}>
-        <Field id="customer-search" label="Find a customer" type="search" value={typed}
-          onChange={(event) => setTyped(event.target.value)} placeholder="Name, email or phone" />
-        <button type="submit" className="button">Search</button>
+    <Panel title="Customers">
+      <form
+        className="customers__search"
+        role="search"
+        onSubmit={(event) => {
+          event.preventDefault();
+          setSearch(typed.trim());
+        }}
+      >
+        <Field
+          id="customer-search"
+          label="Find a customer"
+          type="search"
+          value={typed}
+          onChange={(event) => setTyped(event.target.value)}
+          placeholder="Name, email or phone"
+        />
+        <button type="submit" className="button">
+          Search
+        </button>
       </form>
       <p className="form-problem" role="alert">
         {error?.message}
       </p>
-      {data && customers.length === 0 && <p className="empty">No customers {search ? `match “${search}”` : 'yet'}.</p>}
+      {data && customers.length === 0 && (
+        <p className="empty">No customers {search ? `match “${search}”` : 'yet'}.</p>
+      )}
       {customers.length > 0 && (
         <div className="table-scroll">
           <table>

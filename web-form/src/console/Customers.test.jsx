@@ -15,7 +15,17 @@ const ADA = {
   effective_mode: 'autopilot',
   last_contact_at: '2026-01-01T10:00:00Z',
 };
-const GRACE = { ...ADA, customer_id: 'c-2', name: 'Grace Hopper', email: 'grace@example.com', phone: null, hands_off: false, escalation_status: 'open', mode_override: 'approve', effective_mode: 'approve' };
+const GRACE = {
+  ...ADA,
+  customer_id: 'c-2',
+  name: 'Grace Hopper',
+  email: 'grace@example.com',
+  phone: null,
+  hands_off: false,
+  escalation_status: 'open',
+  mode_override: 'approve',
+  effective_mode: 'approve',
+};
 
 function setup(overrides = {}) {
   const api = {
@@ -37,7 +47,10 @@ describe('Customers', () => {
     setup();
     const ada = await screen.findByRole('switch', { name: 'Hands-off for Ada Lovelace' });
     expect(ada).toHaveAttribute('aria-checked', 'true');
-    expect(screen.getByRole('switch', { name: 'Hands-off for Grace Hopper' })).toHaveAttribute('aria-checked', 'false');
+    expect(screen.getByRole('switch', { name: 'Hands-off for Grace Hopper' })).toHaveAttribute(
+      'aria-checked',
+      'false',
+    );
     expect(row('Ada Lovelace')).toHaveTextContent('ada@example.com · +14155550100');
     expect(row('Ada Lovelace')).toHaveTextContent('engaged');
     expect(row('Grace Hopper')).toHaveTextContent('approve (own)');
@@ -73,8 +86,13 @@ describe('Customers', () => {
     expect(within(row('Ada Lovelace')).queryByRole('button', { name: /Escalated/ })).not.toBeInTheDocument();
     await user.click(within(grace).getByRole('button', { name: 'Escalated: close…' }));
     await user.click(within(grace).getByRole('button', { name: 'Close escalation' }));
-    expect(within(grace).getByLabelText('Resolution for Grace Hopper')).toHaveAccessibleDescription('Say how it was resolved.');
-    await user.type(within(grace).getByLabelText('Resolution for Grace Hopper'), 'refund handled by billing{Enter}');
+    expect(within(grace).getByLabelText('Resolution for Grace Hopper')).toHaveAccessibleDescription(
+      'Say how it was resolved.',
+    );
+    await user.type(
+      within(grace).getByLabelText('Resolution for Grace Hopper'),
+      'refund handled by billing{Enter}',
+    );
     expect(api.closeEscalation).toHaveBeenCalledWith('c-2', 'refund handled by billing');
     await waitFor(() => expect(onChange).toHaveBeenCalled());
   });

@@ -17,7 +17,7 @@ export function Inbox({ api, revision, onChange }) {
   }
 
   return (
-    <Panel title={`Needs your input${data ? ` (${proposals.length})` : ''}`} className="inbox">
+    <Panel title={`Needs your input${data ? ` (${proposals.length})` : ''}`}>
       <p className="notice" role="status">
         {notice}
       </p>

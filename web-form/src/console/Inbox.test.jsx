@@ -21,7 +21,10 @@ const PROPOSAL = {
 
 function setup(overrides = {}) {
   const api = {
-    proposals: vi.fn().mockResolvedValueOnce({ proposals: [PROPOSAL] }).mockResolvedValue({ proposals: [] }),
+    proposals: vi
+      .fn()
+      .mockResolvedValueOnce({ proposals: [PROPOSAL] })
+      .mockResolvedValue({ proposals: [] }),
     approve: vi.fn(async () => ({ status: 'approved' })),
     edit: vi.fn(async () => ({ status: 'edited' })),
     reject: vi.fn(async () => ({ status: 'rejected' })),
@@ -43,7 +46,9 @@ describe('Inbox', () => {
     expect(draft).toHaveTextContent('TKT-1000: Password reset');
     expect(draft).toHaveTextContent('send reply via web form');
     expect(draft).toHaveTextContent('the tenant approves every reply');
-    expect(within(draft).getByRole('blockquote', { name: 'The customer wrote' })).toHaveTextContent(PROPOSAL.inbound);
+    expect(within(draft).getByRole('blockquote', { name: 'The customer wrote' })).toHaveTextContent(
+      PROPOSAL.inbound,
+    );
     expect(within(draft).getByLabelText('Draft reply')).toHaveTextContent(PROPOSAL.draft);
   });
 
@@ -81,7 +86,9 @@ describe('Inbox', () => {
 
     await user.click(within(draft).getByRole('button', { name: 'Reject' }));
     await user.click(within(draft).getByRole('button', { name: 'Reject draft' }));
-    expect(within(draft).getByLabelText('Why reject it?')).toHaveAccessibleDescription('Say why you reject it.');
+    expect(within(draft).getByLabelText('Why reject it?')).toHaveAccessibleDescription(
+      'Say why you reject it.',
+    );
     expect(api.reject).not.toHaveBeenCalled();
     await user.type(within(draft).getByLabelText('Why reject it?'), 'wrong product');
     await user.keyboard('{Enter}');
@@ -102,6 +109,8 @@ describe('Inbox', () => {
   it('says when nothing is waiting', async () => {
     setup({ proposals: vi.fn(async () => ({ proposals: [] })) });
     expect(await screen.findByText('Nothing is waiting for you.')).toBeInTheDocument();
-    await waitFor(() => expect(screen.getByRole('heading', { name: 'Needs your input (0)' })).toBeInTheDocument());
+    await waitFor(() =>
+      expect(screen.getByRole('heading', { name: 'Needs your input (0)' })).toBeInTheDocument(),
+    );
   });
 });

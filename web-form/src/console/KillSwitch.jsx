@@ -17,13 +17,7 @@ export function KillSwitch({ api, isAdmin, revision, onChange }) {
     onChange();
   });
 
-  if (!state) {
-    return (
-      <Panel title="Kill switch">
-        <p role="alert">{error?.message}</p>
-      </Panel>
-    );
-  }
+  if (!state) return <Panel title="Kill switch" loading error={error} />;
   const engage = !state.engaged;
   const mayAct = engage || isAdmin;
 
@@ -35,18 +29,24 @@ export function KillSwitch({ api, isAdmin, revision, onChange }) {
   }
 
   return (
-    <Panel title="Kill switch" className={state.engaged ? 'kill-switch kill-switch--engaged' : 'kill-switch'}>
+    <Panel title="Kill switch" className={state.engaged ? 'kill-switch--engaged' : ''}>
       <p className={state.engaged ? 'badge badge--off' : 'badge badge--on'} role="status">
         {state.engaged ? 'Engaged: every reply waits for a person' : 'Released: autonomy may act'}
-        {state.changed_at && ` (since ${when(state.changed_at)}${state.changed_by ? `, by ${state.changed_by}` : ''})`}
+        {state.changed_at &&
+          ` (since ${when(state.changed_at)}${state.changed_by ? `, by ${state.changed_by}` : ''})`}
       </p>
       {state.global_engaged && <p className="notice">The global kill switch is engaged for every tenant.</p>}
       <form onSubmit={submit} noValidate>
         <fieldset disabled={!mayAct || flip.busy}>
           <legend className="visually-hidden">{engage ? 'Engage' : 'Release'} the kill switch</legend>
-          <Field id={`${uid}reason`} label="Reason" value={reason} error={missing}
+          <Field
+            id={`${uid}reason`}
+            label="Reason"
+            value={reason}
+            error={missing}
             onChange={(event) => setReason(event.target.value)}
-            hint={mayAct ? undefined : 'Only an admin can release the kill switch.'} />
+            hint={mayAct ? undefined : 'Only an admin can release the kill switch.'}
+          />
           <button type="submit" className={engage ? 'button button--danger' : 'button'}>
             {engage ? 'Engage kill switch' : 'Release kill switch'}
           </button>

@@ -1,15 +1,21 @@
 import { useId } from 'react';
 
-/** A titled region of the console. */
-export function Panel({ title, className = '', actions, children }) {
+/**
+ * A titled region of the console. `loading`: its data has not arrived yet, so it shows only
+ * why not, when the last attempt failed.
+ */
+export function Panel({ title, className = '', loading = false, error = null, children }) {
   const id = useId();
   return (
     <section className={`panel ${className}`} aria-labelledby={id}>
-      <header className="panel__header">
-        <h2 id={id}>{title}</h2>
-        {actions}
-      </header>
-      {children}
+      <h2 id={id}>{title}</h2>
+      {loading ? (
+        <p className="form-problem" role="alert">
+          {error?.message}
+        </p>
+      ) : (
+        children
+      )}
     </section>
   );
 }

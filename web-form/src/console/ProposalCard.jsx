@@ -58,22 +58,37 @@ export function ProposalCard({ proposal, api, onDecided }) {
           <fieldset disabled={decide.busy}>
             <legend className="visually-hidden">Decide on the draft for {who}</legend>
             {mode === 'edit' ? (
-              <Field id={`${uid}text`} label="Reply to send" as="textarea" rows={6} value={text}
-                onChange={(event) => setText(event.target.value)} error={missing} />
+              <Field
+                id={`${uid}text`}
+                label="Reply to send"
+                as="textarea"
+                rows={6}
+                value={text}
+                onChange={(event) => setText(event.target.value)}
+                error={missing}
+              />
             ) : (
               <div className="proposal__draft" aria-label="Draft reply">
                 {proposal.draft}
               </div>
             )}
             {mode === 'reject' && (
-              <Field id={`${uid}reason`} label="Why reject it?" value={reason}
-                onChange={(event) => setReason(event.target.value)} error={missing} />
+              <Field
+                id={`${uid}reason`}
+                label="Why reject it?"
+                value={reason}
+                onChange={(event) => setReason(event.target.value)}
+                error={missing}
+              />
             )}
             <div className="proposal__actions">
               {mode === 'view' ? (
                 <>
-                  <button type="button" className="button button--primary"
-                    onClick={() => decide.perform('approved', () => api.approve(proposal.id))}>
+                  <button
+                    type="button"
+                    className="button button--primary"
+                    onClick={() => decide.perform('approved', () => api.approve(proposal.id))}
+                  >
                     Approve and send
                   </button>
                   <button type="button" className="button" onClick={() => setMode('edit')}>
@@ -85,7 +100,10 @@ export function ProposalCard({ proposal, api, onDecided }) {
                 </>
               ) : (
                 <>
-                  <button type="submit" className={mode === 'edit' ? 'button button--primary' : 'button button--danger'}>
+                  <button
+                    type="submit"
+                    className={mode === 'edit' ? 'button button--primary' : 'button button--danger'}
+                  >
                     {mode === 'edit' ? 'Approve edited reply' : 'Reject draft'}
                   </button>
                   <button type="button" className="button button--quiet" onClick={cancel}>

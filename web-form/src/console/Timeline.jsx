@@ -34,7 +34,9 @@ export function Timeline({ api, revision }) {
       try {
         const page = await api.activity();
         if (signal.aborted) return false;
-        setEntries((current) => (current && page.entries.length ? merge(page.entries, current) : page.entries));
+        setEntries((current) =>
+          current && page.entries.length ? merge(page.entries, current) : page.entries,
+        );
         setOlderFrom((current) => current ?? page.next_before_id);
         setError(null);
       } catch (failure) {
@@ -47,14 +49,19 @@ export function Timeline({ api, revision }) {
   );
 
   return (
-    <Panel title="What autopilot did" className="timeline">
+    <Panel title="What autopilot did">
       <p className="form-problem" role="alert">
         {(error ?? older.error)?.message}
       </p>
       {entries?.length === 0 && <p className="empty">Nothing has been done yet.</p>}
       <ol className="timeline__entries" aria-label="Actions, newest first">
         {entries?.map((entry) => (
-          <li key={entry.id} className={entry.actor === AUTOPILOT ? 'timeline__entry timeline__entry--autopilot' : 'timeline__entry'}>
+          <li
+            key={entry.id}
+            className={
+              entry.actor === AUTOPILOT ? 'timeline__entry timeline__entry--autopilot' : 'timeline__entry'
+            }
+          >
             <p>
               <strong>{actor(entry)}</strong> {words(entry.payload?.action ?? entry.event_type)}
               {entry.payload?.channel && ` via ${words(entry.payload.channel)}`}
@@ -67,7 +74,12 @@ export function Timeline({ api, revision }) {
         ))}
       </ol>
       {olderFrom !== null && (
-        <button type="button" className="button button--quiet" disabled={older.busy} onClick={() => older.perform()}>
+        <button
+          type="button"
+          className="button button--quiet"
+          disabled={older.busy}
+          onClick={() => older.perform()}
+        >
           {older.busy ? 'Loading…' : 'Show older'}
         </button>
       )}

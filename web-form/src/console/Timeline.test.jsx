@@ -37,8 +37,14 @@ describe('Timeline', () => {
     const api = {
       activity: vi
         .fn()
-        .mockResolvedValueOnce({ entries: [entry(60, 'fte-agent', 'send_reply', 'allowed')], next_before_id: 60 })
-        .mockResolvedValueOnce({ entries: [entry(12, 'operator:sam', 'set_hands_off', 'by sam')], next_before_id: null }),
+        .mockResolvedValueOnce({
+          entries: [entry(60, 'fte-agent', 'send_reply', 'allowed')],
+          next_before_id: 60,
+        })
+        .mockResolvedValueOnce({
+          entries: [entry(12, 'operator:sam', 'set_hands_off', 'by sam')],
+          next_before_id: null,
+        }),
     };
     const user = userEvent.setup();
     render(<Timeline api={api} revision={0} />);
@@ -47,15 +53,21 @@ describe('Timeline', () => {
     expect(api.activity).toHaveBeenLastCalledWith(60);
     const list = screen.getByRole('list', { name: 'Actions, newest first' });
     expect(await within(list).findByText('sam')).toBeInTheDocument();
-    expect(within(list).getAllByRole('listitem').map((item) => item.querySelector('strong').textContent)).toEqual([
-      'Autopilot',
-      'sam',
-    ]);
+    expect(
+      within(list)
+        .getAllByRole('listitem')
+        .map((item) => item.querySelector('strong').textContent),
+    ).toEqual(['Autopilot', 'sam']);
     expect(screen.queryByRole('button', { name: 'Show older' })).not.toBeInTheDocument();
   });
 
   it('says when nothing has been done', async () => {
-    render(<Timeline api={{ activity: vi.fn(async () => ({ entries: [], next_before_id: null })) }} revision={0} />);
+    render(
+      <Timeline
+        api={{ activity: vi.fn(async () => ({ entries: [], next_before_id: null })) }}
+        revision={0}
+      />,
+    );
     expect(await screen.findByText('Nothing has been done yet.')).toBeInTheDocument();
   });
 });

@@ -5,19 +5,14 @@ import { ApiError } from '../shared/api.js';
 import { AuditExport } from './AuditExport.jsx';
 import { AutonomyMode } from './AutonomyMode.jsx';
 import { KillSwitch } from './KillSwitch.jsx';
-
-const AUTONOMY = {
-  mode: 'autopilot',
-  kill_switch: false,
-  global_kill_switch: false,
-  ceiling: { autonomy_enabled: true, shadow_mode: false, tenant_allowed: true },
-  autonomy_active: true,
-  updated_by: 'operator:ops-lead',
-};
+import { AUTONOMY, RELEASED } from './test-data.js';
 
 describe('AutonomyMode', () => {
   it("shows the tenant's mode and lets an admin change it", async () => {
-    const api = { autonomy: vi.fn(async () => AUTONOMY), setMode: vi.fn(async () => ({ ...AUTONOMY, mode: 'approve' })) };
+    const api = {
+      autonomy: vi.fn(async () => AUTONOMY),
+      setMode: vi.fn(async () => ({ ...AUTONOMY, mode: 'approve' })),
+    };
     const onChange = vi.fn();
     const user = userEvent.setup();
     render(<AutonomyMode api={api} isAdmin revision={0} onChange={onChange} />);
@@ -51,8 +46,13 @@ describe('AutonomyMode', () => {
   });
 
   it("shows the server's refusal", async () => {
-    const refusal = new ApiError(422, 'the request is not valid', [{ field: 'mode', reason: 'needs the opt-in' }]);
-    const api = { autonomy: vi.fn(async () => AUTONOMY), setMode: vi.fn(async () => Promise.reject(refusal)) };
+    const refusal = new ApiError(422, 'the request is not valid', [
+      { field: 'mode', reason: 'needs the opt-in' },
+    ]);
+    const api = {
+      autonomy: vi.fn(async () => AUTONOMY),
+      setMode: vi.fn(async () => Promise.reject(refusal)),
+    };
     const user = userEvent.setup();
     render(<AutonomyMode api={api} isAdmin revision={0} onChange={vi.fn()} />);
     await user.click(await screen.findByRole('radio', { name: 'Schedules' }));
@@ -62,11 +62,15 @@ describe('AutonomyMode', () => {
 });
 
 describe('KillSwitch', () => {
-  const released = { engaged: false, changed_at: null, changed_by: null, global_engaged: false };
-  const engaged = { engaged: true, changed_at: '2026-01-01T10:00:00Z', changed_by: 'operator:ops-lead', global_engaged: false };
+  const engaged = {
+    engaged: true,
+    changed_at: '2026-01-01T10:00:00Z',
+    changed_by: 'operator:ops-lead',
+    global_engaged: false,
+  };
 
   it('engages only with a reason, which goes to the API', async () => {
-    const api = { killSwitch: vi.fn(async () => released), setKillSwitch: vi.fn(async () => engaged) };
+    const api = { killSwitch: vi.fn(async () => RELEASED), setKillSwitch: vi.fn(async () => engaged) };
     const onChange = vi.fn();
     const user = userEvent.setup();
     render(<KillSwitch api={api} isAdmin={false} revision={0} onChange={onChange} />);
@@ -82,7 +86,7 @@ describe('KillSwitch', () => {
   });
 
   it('shows who engaged it; an operator may not release it, an admin may', async () => {
-    const api = { killSwitch: vi.fn(async () => engaged), setKillSwitch: vi.fn(async () => released) };
+    const api = { killSwitch: vi.fn(async () => engaged), setKillSwitch: vi.fn(async () => RELEASED) };
     const user = userEvent.setup();
     const { unmount } = render(<KillSwitch api={api} isAdmin={false} revision={0} onChange={vi.fn()} />);
     expect(await screen.findByRole('status')).toHaveTextContent(/Engaged.*by operator:ops-lead/);
@@ -102,10 +106,13 @@ describe('AuditExport', () => {
     const blob = new Blob(['{"id": 1}\n']);
     const api = { exportAudit: vi.fn(async () => blob) };
     const saved = [];
-    vi.stubGlobal('URL', Object.assign(URL, {
-      createObjectURL: vi.fn(() => 'blob:audit'),
-      revokeObjectURL: vi.fn(),
-    }));
+    vi.stubGlobal(
+      'URL',
+      Object.assign(URL, {
+        createObjectURL: vi.fn(() => 'blob:audit'),
+        revokeObjectURL: vi.fn(),
+      }),
+    );
     vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function click() {
       saved.push({ href: this.href, download: this.download });
     });
@@ -120,7 +127,9 @@ describe('AuditExport', () => {
   });
 
   it('says why the export failed', async () => {
-    const api = { exportAudit: vi.fn(async () => Promise.reject(new ApiError(503, 'the database is unavailable'))) };
+    const api = {
+      exportAudit: vi.fn(async () => Promise.reject(new ApiError(503, 'the database is unavailable'))),
+    };
     const user = userEvent.setup();
     render(<AuditExport api={api} tenantId="techcorp" />);
     await user.click(screen.getByRole('button', { name: 'Download audit' }));

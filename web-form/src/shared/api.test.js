@@ -5,7 +5,11 @@ import { ApiError, request } from './api.js';
 describe('request', () => {
   it('sends JSON and returns the JSON answer', async () => {
     const calls = stubFetch(() => [201, { ticket_id: 'TKT-1' }]);
-    const answer = await request('/x', { method: 'POST', body: { a: 1 }, headers: { 'Idempotency-Key': 'k' } });
+    const answer = await request('/x', {
+      method: 'POST',
+      body: { a: 1 },
+      headers: { 'Idempotency-Key': 'k' },
+    });
     expect(answer).toEqual({ ticket_id: 'TKT-1' });
     expect(calls[0]).toMatchObject({
       method: 'POST',
@@ -37,14 +41,20 @@ describe('request', () => {
   });
 
   it('says the service is unavailable when a 5xx has no JSON reason', async () => {
-    vi.stubGlobal('fetch', vi.fn(async () => new Response('<html>bad gateway</html>', { status: 502 })));
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => new Response('<html>bad gateway</html>', { status: 502 })),
+    );
     const error = await request('/x').catch((e) => e);
     expect(error.status).toBe(502);
     expect(error.message).toMatch(/unavailable/);
   });
 
   it('says the server could not be reached when the network fails', async () => {
-    vi.stubGlobal('fetch', vi.fn(async () => Promise.reject(new TypeError('Failed to fetch'))));
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => Promise.reject(new TypeError('Failed to fetch'))),
+    );
     const error = await request('/x').catch((e) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect(error.status).toBe(0);

@@ -94,7 +94,7 @@ export function StatusChecker({ api, initialTicketId = '', pollMs = POLL_MS }) {
             {ticket.ticket_id}
             {ticket.subject ? `: ${ticket.subject}` : ''}
           </h3>
-          <p className="ticket__status">
+          <p>
             Status: <strong>{STATUS[ticket.status] ?? ticket.status}</strong>
           </p>
           <Conversation messages={ticket.messages} />

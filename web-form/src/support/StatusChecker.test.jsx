@@ -4,10 +4,27 @@ import { describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../shared/api.js';
 import { StatusChecker } from './StatusChecker.jsx';
 
-const asked = { direction: 'inbound', author: 'customer', channel: 'web_form', content: 'How do I reset my password?', created_at: '2026-01-01T10:00:00Z' };
-const answered = { direction: 'outbound', author: 'agent', channel: 'web_form', content: 'Open the sign-in page and choose "Forgot password".', created_at: '2026-01-01T10:00:02Z' };
+const asked = {
+  direction: 'inbound',
+  author: 'customer',
+  channel: 'web_form',
+  content: 'How do I reset my password?',
+  created_at: '2026-01-01T10:00:00Z',
+};
+const answered = {
+  direction: 'outbound',
+  author: 'agent',
+  channel: 'web_form',
+  content: 'Open the sign-in page and choose "Forgot password".',
+  created_at: '2026-01-01T10:00:02Z',
+};
 
-const view = (messages, status = 'open') => ({ ticket_id: 'TKT-1000', status, subject: 'Password reset', messages });
+const view = (messages, status = 'open') => ({
+  ticket_id: 'TKT-1000',
+  status,
+  subject: 'Password reset',
+  messages,
+});
 
 const conversation = () => within(screen.getByRole('list', { name: 'Conversation' }));
 
@@ -24,7 +41,11 @@ describe('StatusChecker', () => {
     expect(await conversation().findByText(/Forgot password/)).toBeInTheDocument();
     expect(screen.getByRole('heading', { name: 'TKT-1000: Password reset' })).toBeInTheDocument();
     expect(screen.getByText('Resolved')).toBeInTheDocument();
-    expect(conversation().getAllByRole('listitem').map((item) => item.textContent)).toEqual([
+    expect(
+      conversation()
+        .getAllByRole('listitem')
+        .map((item) => item.textContent),
+    ).toEqual([
       expect.stringMatching(/^You ·.*How do I reset my password\?$/),
       expect.stringMatching(/^Support ·.*Forgot password/),
     ]);
@@ -55,7 +76,9 @@ describe('StatusChecker', () => {
     await user.type(screen.getByLabelText('Ticket number'), '1000');
     await user.keyboard('{Enter}');
 
-    expect(screen.getByLabelText('Ticket number')).toHaveAccessibleDescription('Enter a ticket number like TKT-1000.');
+    expect(screen.getByLabelText('Ticket number')).toHaveAccessibleDescription(
+      'Enter a ticket number like TKT-1000.',
+    );
     expect(ticket).not.toHaveBeenCalled();
   });
 

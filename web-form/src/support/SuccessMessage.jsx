@@ -15,7 +15,7 @@ export function SuccessMessage({ receipt, statusHref, onAnother }) {
         Your ticket number is <strong>{receipt.ticket_id}</strong>. Keep it to check on your request.
       </p>
       <h3>What happens next</h3>
-      <ol className="success__steps">
+      <ol>
         <li>Our assistant reads your message and usually answers within a minute.</li>
         <li>The answer appears on your ticket's status page, shown below and at the link.</li>
         <li>If your request needs a person, a specialist takes it over and replies there too.</li>

@@ -14,7 +14,12 @@ describe('SupportApp', () => {
   it('shows the ticket id and next steps, follows the new ticket, and offers another request', async () => {
     const api = {
       submit: vi.fn(async () => RECEIPT),
-      ticket: vi.fn(async () => ({ ticket_id: 'TKT-1007', status: 'open', subject: 'Exports', messages: [] })),
+      ticket: vi.fn(async () => ({
+        ticket_id: 'TKT-1007',
+        status: 'open',
+        subject: 'Exports',
+        messages: [],
+      })),
     };
     const user = userEvent.setup();
     render(<SupportApp api={api} statusHref={(id) => `https://help.example/support/tickets/${id}`} />);

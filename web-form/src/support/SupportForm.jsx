@@ -43,7 +43,7 @@ export function SupportForm({ api, onSubmitted }) {
     }
   });
 
-    function showErrors(found) {
+  function showErrors(found) {
     setErrors(found);
     focusNext.current = Object.keys(EMPTY).find((name) => found[name]) ?? null;
   }
@@ -110,7 +110,9 @@ export function SupportForm({ api, onSubmitted }) {
       aria-labelledby={`${uid}title`}
     >
       <h2 id={`${uid}title`}>Contact support</h2>
-      <p className="support-form__intro">Tell us what is going on. Fields are required unless marked optional.</p>
+      <p className="support-form__intro">
+        Tell us what is going on. Fields are required unless marked optional.
+      </p>
       <fieldset disabled={submitting}>
         <legend className="visually-hidden">Your request</legend>
         <div className="support-form__row">

@@ -5,7 +5,12 @@ import { ApiError } from '../shared/api.js';
 import { deferred } from '../test-fetch.js';
 import { SupportForm } from './SupportForm.jsx';
 
-const RECEIPT = { ticket_id: 'TKT-1000', status: 'open', message: 'Thank you!', created_at: '2026-01-01T00:00:00Z' };
+const RECEIPT = {
+  ticket_id: 'TKT-1000',
+  status: 'open',
+  message: 'Thank you!',
+  created_at: '2026-01-01T00:00:00Z',
+};
 
 function setup(submit = vi.fn(async () => RECEIPT)) {
   const onSubmitted = vi.fn();
@@ -33,7 +38,9 @@ describe('SupportForm', () => {
 
     expect(screen.getByLabelText('Name')).toHaveFocus();
     expect(screen.getByLabelText('Name')).toHaveAttribute('aria-invalid', 'true');
-    expect(screen.getByLabelText('Name')).toHaveAccessibleDescription('Your name must be at least 2 characters.');
+    expect(screen.getByLabelText('Name')).toHaveAccessibleDescription(
+      'Your name must be at least 2 characters.',
+    );
     expect(screen.getByLabelText('Email')).toHaveAccessibleDescription(/Enter a valid email address/);
     expect(screen.getByLabelText('Subject')).toHaveAccessibleDescription(/at least 5 characters/);
     expect(screen.getByLabelText('Message')).toHaveAccessibleDescription(/at least 10 characters/);
@@ -114,7 +121,9 @@ describe('SupportForm', () => {
   it('retries with the same key (one ticket), and a changed request gets a new one', async () => {
     const submit = vi
       .fn()
-      .mockRejectedValueOnce(new ApiError(503, 'the database is unavailable, nothing was stored; please retry'))
+      .mockRejectedValueOnce(
+        new ApiError(503, 'the database is unavailable, nothing was stored; please retry'),
+      )
       .mockRejectedValueOnce(new ApiError(0, 'The server could not be reached.'))
       .mockResolvedValue(RECEIPT);
     const { user } = setup(submit);
