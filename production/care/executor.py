@@ -104,7 +104,8 @@ def gate_facts(care: CareSettings, tenant_id: str, row: Any,
         tenant_kill_switch=bool(row["tenant_kill_switch"]),
         tenant_allowed=gate.tenant_allowed(care, tenant_id),
         hands_off=bool(row["hands_off"]), escalation_open=row["escalation_status"] == "open",
-        policy_decision=policy.decision.value, throttle="ALLOW")
+        policy_decision=policy.decision.value, policy_clause=policy.policy_clause,
+        policy_reason=policy.explanation, throttle="ALLOW")
 
 
 async def decide(conn: Connection, settings: Settings, *, tenant_id: str, customer_id: UUID,

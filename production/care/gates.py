@@ -30,7 +30,10 @@ class GateFacts:
     policy_decision: Literal["AUTO_EXECUTE", "REQUIRE_APPROVAL", "BLOCK"]
     throttle: Literal["ALLOW", "DEFER", "REFUSE"]
     throttle_until: datetime | None = None
-    # The throttle's own clause and reason (e.g. PR10.quiet_hours), when the caller has them.
+    # The policy's and the throttle's own clause and reason (AAP1.mode.assist, PR10.quiet_hours),
+    # when the caller has them: the audit row then names the rule itself.
+    policy_clause: str | None = None
+    policy_reason: str | None = None
     throttle_clause: str | None = None
     throttle_reason: str | None = None
 
@@ -68,9 +71,11 @@ def evaluate(facts: GateFacts) -> GateOutcome:
         if not holds(facts):
             return GateOutcome("HOLD", clause, reason)
     if facts.policy_decision == "BLOCK":
-        return GateOutcome("HOLD", "AAP1.block", "the policy reserves this action for people")
+        return GateOutcome("HOLD", facts.policy_clause or "AAP1.block",
+                           facts.policy_reason or "the policy reserves this action for people")
     if facts.policy_decision != "AUTO_EXECUTE":
-        return GateOutcome("HOLD", "AAP1.require_approval", "the policy requires approval")
+        return GateOutcome("HOLD", facts.policy_clause or "AAP1.require_approval",
+                           facts.policy_reason or "the policy requires approval")
     if facts.throttle == "REFUSE":
         return GateOutcome("HOLD", facts.throttle_clause or "PR10.throttle_refused",
                            facts.throttle_reason

@@ -29,12 +29,12 @@ _REJECTIONS = re.compile("|".join((
     r"sending (?:me|us) (?:e-?mails|messages))(?: me| us)?\b",
     r"\b(?:do not|don't|never) (?:e-?mail|message|contact|text|call|write to) (?:me|us)"
     r"(?: again| anymore| any more| ever again)\b",
-    r"\b(?:(?:i|we) (?:am|are|'m|'re) )?(?:no longer|not) interested\b",
-    r"\b(?:we|i) (?:have |'ve )?(?:decided|chosen|chose) to (?:cancel|terminate|end|leave|"
+    r"\b(?:(?:i|we)(?: am| are|'m|'re) )?(?:no longer|not) interested\b",
+    r"\b(?:we|i)(?: have|'ve)? (?:decided|chosen|chose) to (?:cancel|terminate|end|leave|"
     r"quit|switch|move|go with|stop using)\b",
-    rf"\b(?:we|i) (?:are|am|'re|'m) (?:cancel+ing|terminating|ending|leaving|quitting) "
+    rf"\b(?:we|i)(?: are| am|'re|'m) (?:cancel+ing|terminating|ending|leaving|quitting) "
     rf"(?:(?:our|my|the|this) (?:\w+ )?{_SUBSCRIPTION}|you|techcorp)\b",
-    rf"\b(?:we|i) (?:are|am|'re|'m|have|'ve) (?:switching|moving|migrating|switched|moved|"
+    rf"\b(?:we|i)(?: are| am|'re|'m| have|'ve) (?:switching|moving|migrating|switched|moved|"
     rf"migrated|gone|going) (?:over )?to {_COMPETITOR}\b",
     rf"\b(?:please )?(?:cancel|terminate|close) (?:our|my) (?:\w+ )?{_SUBSCRIPTION}"
     rf"(?: (?:now|today|immediately|effective immediately))?\s*(?:[.!]|$)",
@@ -48,6 +48,7 @@ _NEGATED = re.compile(
 
 def is_explicit_rejection(text: str) -> bool:
     """Return True when the message states that the customer rejects us (see the module)."""
+    text = text.replace("\u2019", "'")  # typographic apostrophes, as mail clients write them
     for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
         if "?" in sentence:
             continue  # a question, not a decision

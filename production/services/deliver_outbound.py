@@ -23,7 +23,7 @@ from production.channels.base import (
 )
 from production.config import ReliabilitySettings
 from production.database.pool import Pool
-from production.database.queries import deliveries, delivery_retry, messages, outbox
+from production.database.queries import deliveries, delivery_retry, inbox, messages, outbox
 from production.domain.breaker import CircuitBreaker, backoff_s
 from production.domain.messages import (
     InvalidMessage,
@@ -132,6 +132,8 @@ async def deliver(pool: Pool, adapters: Mapping[str, ChannelAdapter], notice: Ou
         await delivery_retry.record_attempt(conn, notice.tenant_id, row["id"],
                                             attempts=attempts, error=receipt.error)
         await deliveries.record(conn, notice.tenant_id, outbound, receipt)
+        if status == "delivery_failed":  # an approved proposal's idea was fine, its send not
+            await inbox.record_execution_failed(conn, notice.tenant_id, row["id"])
     DELIVERIES.labels(notice.channel, receipt.status).inc()
     log.info("reply_delivered", channel=notice.channel, status=receipt.status,
              message_id=str(notice.message_id), attempts=attempts)

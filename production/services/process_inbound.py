@@ -9,13 +9,14 @@ from uuid import UUID
 import structlog
 
 from production.agent.context import SupportRunContext
+from production.agent.escalation import NEGATIVE_SENTIMENT_THRESHOLD
 from production.agent.runner import AgentOutcome, SupportAgent
 from production.care import executor
 from production.care.policy import ProposedAction
 from production.care.rejection import is_explicit_rejection
 from production.config import Settings
 from production.database.pool import Connection, Pool
-from production.database.queries import care_state, customers, messages
+from production.database.queries import care_state, customers, inbox, messages
 from production.database.queries.replies import ReplyRecord
 from production.domain.formatting import format_reply
 from production.domain.messages import InboundMessage
@@ -118,6 +119,9 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
     if outcome.tokens:
         metrics["tokens"] = float(outcome.tokens)
     await messages.record_sentiment(conn, tenant_id, ctx.message_id, outcome.sentiment)
+    # The customer answered: approved replies sent to them before get their response label.
+    await inbox.note_response(conn, tenant_id, row["customer_id"], at=row["created_at"],
+                              negative=outcome.sentiment < NEGATIVE_SENTIMENT_THRESHOLD)
     action = executor.reply_action(
         kb_grounded=outcome.kb_hit and not outcome.escalation_reason,
         escalation_reasons=tuple(outcome.escalation_reasons))

@@ -18,7 +18,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -288,6 +288,7 @@ async def test_another_tenants_ids_are_404_on_every_endpoint_and_nothing_changes
         ("GET", f"/customers/{held.customer_id}/care", None),
         ("PUT", f"/customers/{held.customer_id}/hands-off", {"enabled": True}),
         ("PUT", f"/customers/{held.customer_id}/autonomy", {"mode": "autopilot"}),
+        ("POST", f"/customers/{held.customer_id}/escalation/close", {"reason": "not yours"}),
         ("GET", f"/customers/{merged}/care", None),
         ("PUT", f"/customers/{merged}/hands-off", {"enabled": True}),
         ("POST", f"/proposals/{held.proposal_id}/approve", None),
@@ -770,7 +771,7 @@ async def test_an_expired_proposal_is_409_and_marked_expired(ctx: Ctx) -> None:
                                            held.reply_id)
     assert (proposal["status"], proposal["outcome"], proposal["decided_by"]) == (
         "expired", None, None)
-    assert reply_status == "pending_approval"
+    assert reply_status == "expired"  # the draft says it will never be sent
     assert await _outgoing(ctx.db, ctx.settings, held.reply_id) == []
 
 
@@ -938,6 +939,94 @@ async def test_a_large_export_is_read_in_pages_and_complete(ctx: Ctx) -> None:
 async def _c_key(ctx: Ctx) -> str:
     _, key = await admin_keys.create_key(ctx.db, C, "operator", "c-operator")
     return key
+
+
+# --- what the console reads: who, customers, activity, digests, tasks ------------------------
+
+
+async def test_whoami_names_the_keys_tenant_and_role(ctx: Ctx) -> None:
+    assert (await ctx.call("a_operator", "GET", "/whoami")).json() == {
+        "tenant_id": A, "name": "a-operator", "role": "operator"}
+    assert (await ctx.call("b_admin", "GET", "/whoami")).json() == {
+        "tenant_id": B, "name": "b-admin", "role": "admin"}
+    assert_401(await ctx.call(None, "GET", "/whoami"))
+
+
+async def test_customers_are_the_tenants_own_most_recent_first_and_searchable(ctx: Ctx) -> None:
+    older = await held_reply(ctx.db, B)
+    newer = await held_reply(ctx.db, B)
+    theirs = await held_reply(ctx.db, A)
+    async with ctx.db.acquire() as conn:
+        email = await conn.fetchval("SELECT email FROM customers WHERE id = $1",
+                                    newer.customer_id)
+        await conn.execute(
+            "INSERT INTO customer_care_state (tenant_id, entity_type, entity_id, "
+            "escalation_status) VALUES ($1, 'contact', $2, 'open')", B, older.customer_id)
+    listed = (await ctx.call("b_operator", "GET", "/customers")).json()["customers"]
+    ids = [c["customer_id"] for c in listed]
+    assert ids.index(str(newer.customer_id)) < ids.index(str(older.customer_id))
+    assert set(ids) <= await _customer_ids(ctx.db, B) and str(theirs.customer_id) not in ids
+    entry = next(c for c in listed if c["customer_id"] == str(newer.customer_id))
+    assert (entry["name"], entry["email"], entry["care_state"], entry["escalation_status"],
+            entry["effective_mode"]) == ("Grace Hopper", email, "unaware", None, "assist")
+    found = (await ctx.call("b_operator", "GET", "/customers",
+                            params={"q": email.upper()})).json()["customers"]
+    assert [c["customer_id"] for c in found] == [str(newer.customer_id)]
+    open_only = (await ctx.call("b_operator", "GET", "/customers",
+                                params={"escalation": "open"})).json()["customers"]
+    assert str(older.customer_id) in [c["customer_id"] for c in open_only]
+    assert {c["escalation_status"] for c in open_only} == {"open"}
+    wildcard = await ctx.call("b_operator", "GET", "/customers", params={"q": "%"})
+    assert wildcard.status_code == 200 and wildcard.json()["customers"] == []
+    for bad in ({"limit": 0}, {"escalation": "closed"}, {"q": "x" * 201}):
+        assert (await ctx.call("b_operator", "GET", "/customers", params=bad)).status_code == 422
+
+
+async def test_activity_is_the_tenants_audit_newest_first_in_pages(ctx: Ctx) -> None:
+    await held_reply(ctx.db, B)
+    await ctx.call("b_admin", "PUT", "/autonomy", json={"min_interval_s": 42})
+    stored = await audit_rows(ctx.db, B)
+    first = (await ctx.call("b_operator", "GET", "/activity", params={"limit": 2})).json()
+    assert [e["id"] for e in first["entries"]] == [r["id"] for r in stored[::-1][:2]]
+    assert first["next_before_id"] == first["entries"][-1]["id"]
+    rest = (await ctx.call("b_operator", "GET", "/activity",
+                           params={"before_id": first["next_before_id"], "limit": 500})).json()
+    assert [e["id"] for e in first["entries"] + rest["entries"]] == [
+        r["id"] for r in stored[::-1]]
+    assert rest["next_before_id"] is None
+    executed = (await ctx.call("b_operator", "GET", "/activity",
+                               params={"event_type": "executed_action"})).json()["entries"]
+    assert executed and {e["event_type"] for e in executed} == {"executed_action"}
+    a_ids = {r["id"] for r in await audit_rows(ctx.db, A)}
+    assert not a_ids & {e["id"] for e in first["entries"] + rest["entries"]}
+
+
+async def test_digests_and_tasks_are_the_tenants_own(ctx: Ctx) -> None:
+    mine, other = await new_customer(ctx.db, B), await new_customer(ctx.db, A)
+    async with ctx.db.acquire() as conn:
+        for tenant, customer, day in ((B, mine, date(2026, 11, 30)),
+                                      (A, other, date(2026, 11, 29))):
+            await conn.execute("INSERT INTO care_digests (tenant_id, day, summary) "
+                               "VALUES ($1, $2, $3)", tenant, day, {"tenant": tenant})
+            await conn.execute(
+                "INSERT INTO care_tasks (tenant_id, customer_id, kind, title, created_by) "
+                "VALUES ($1, $2, 'follow_up_task', 'Check in', 'fte-agent')", tenant, customer)
+    digests = (await ctx.call("b_operator", "GET", "/digests")).json()["digests"]
+    assert [(d["day"], d["summary"]) for d in digests] == [("2026-11-30", {"tenant": B})]
+    tasks = (await ctx.call("b_operator", "GET", "/tasks")).json()["tasks"]
+    assert [(t["customer_id"], t["title"], t["status"]) for t in tasks] == [
+        (str(mine), "Check in", "open")]
+    assert (await ctx.call("b_operator", "GET", "/tasks",
+                           params={"status": "done"})).json()["tasks"] == []
+
+
+async def test_proposals_carry_what_the_operator_needs_to_decide(ctx: Ctx) -> None:
+    held = await held_reply(ctx.db, B, channel="email")
+    listed = (await ctx.call("b_operator", "GET", "/proposals")).json()["proposals"]
+    entry = next(p for p in listed if p["id"] == str(held.proposal_id))
+    assert (entry["customer_name"], entry["channel"], entry["subject"], entry["inbound"]) == (
+        "Grace Hopper", "email", "Password reset", "How do I reset my password?")
+    assert entry["ticket_id"] is None and entry["response_outcome"] is None
 
 
 # --- the CLI ---------------------------------------------------------------------------------

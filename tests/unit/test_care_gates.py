@@ -55,8 +55,8 @@ def test_each_gate_alone_stops_the_action_and_says_which() -> None:
         "policy_decision": ("REQUIRE_APPROVAL", "AAP1.require_approval"),
         "throttle": ("REFUSE", "PR10.throttle_refused"),
     }
-    assert set(flips) | {"throttle_until", "throttle_clause", "throttle_reason"} == {
-        f.name for f in fields(GateFacts)}
+    assert set(flips) | {"throttle_until", "throttle_clause", "throttle_reason", "policy_clause",
+                         "policy_reason"} == {f.name for f in fields(GateFacts)}
     for name, (value, clause) in flips.items():
         outcome = evaluate(replace(ALL_HOLD, **{name: value}))
         assert (outcome.verdict, outcome.clause) == ("HOLD", clause), name

@@ -93,7 +93,7 @@ async def set_released_status(conn: Connection, tenant_id: str, reply_id: UUID, 
     await conn.execute(
         """
         UPDATE messages SET status = $3,
-                            deferred_until = CASE WHEN $3 = 'deferred' THEN $4 END
+                            deferred_until = CASE WHEN $3 = 'deferred' THEN $4::timestamptz END
         WHERE tenant_id = $1 AND id = $2 AND status = 'deferred'
         """,
         tenant_id, reply_id, status, deferred_until,

@@ -1,0 +1,268 @@
+"""The executor against the real PostgreSQL: a reply is released only when every gate holds,
+each gate alone holds it and says which, pacing defers and the scheduler releases, and a
+person's approval goes through the executor with their name on it.
+
+The module has a database of its own; every test makes tenants of its own in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import pytest
+
+from production.care import executor
+from production.care.policy import ActionKind, ProposedAction, Topic
+from production.config import CareSettings, Settings
+from production.database.pool import Pool, create_pool
+from production.database.queries import care_state
+from production.local_stack import EmbeddedPostgres, LocalBroker
+from production.services import scheduler
+from tests.conftest import isolated_settings
+from tests.integration.care_world import (
+    allowing,
+    customer_writes,
+    fate,
+    new_tenant,
+    set_care,
+    submit,
+    with_care,
+)
+
+
+@pytest.fixture(scope="module")
+async def db(postgres: EmbeddedPostgres, broker: LocalBroker
+             ) -> AsyncIterator[tuple[Settings, Pool]]:
+    settings = await isolated_settings(postgres, broker, "executor")
+    pool = await create_pool(settings, min_size=1, max_size=12)
+    try:
+        yield settings, pool
+    finally:
+        await pool.close()
+
+
+async def test_a_reply_is_released_when_every_gate_holds(db: tuple[Settings, Pool]) -> None:
+    settings, pool = db
+    tenant = await new_tenant(pool)
+    ceiling = with_care(settings, allowing(tenant))
+    reply = await submit(pool, ceiling, await customer_writes(pool, tenant))
+    done = await fate(pool, tenant, reply)
+    assert (done.status, done.released, done.proposal) == ("queued", 1, None)
+    [row] = done.audit
+    assert (row["event_type"], row["actor"], row["policy_clause"]) == (
+        "executed_action", "fte-agent", "PR7.all_gates")
+    assert row["payload"]["decision"]["decision"] == "AUTO_EXECUTE"
+    assert row["payload"]["decision"]["mode"] == "autopilot"
+    assert row["payload"]["content"].startswith("Use 'Forgot password'")
+
+
+# Each case changes one fact of the passing situation and names the gate that must hold it.
+HOLDS: list[tuple[str, dict[str, Any], str]] = [
+    ("autonomy disabled", {"ceiling": {"autonomy_enabled": False}}, "PR0.autonomy_disabled"),
+    ("shadow mode", {"ceiling": {"shadow_mode": True}}, "PR0.shadow_mode"),
+    ("global kill switch", {"global_kill": True}, "KILL.global"),
+    ("tenant kill switch", {"tenant": {"kill_switch": True}}, "KILL.tenant"),
+    ("tenant not allowlisted", {"allowlist": []}, "PR8.tenant_allowlist"),
+    ("no hands-off consent", {"tenant": {"hands_off_new": False}}, "PR9.hands_off"),
+    ("open escalation", {"escalation": True}, "PR3.escalation_open"),
+    ("assist mode", {"tenant": {"mode": "assist"}}, "AAP1.mode.assist"),
+    ("approve mode", {"tenant": {"mode": "approve"}}, "AAP1.mode.approve"),
+    ("ungrounded reply", {"action": ProposedAction(ActionKind.SEND_REPLY,
+                                                   in_reply_to_inbound=True)},
+     "AAP1.high_risk.ungrounded_reply"),
+    ("a refund", {"action": ProposedAction(ActionKind.SEND_REPLY, in_reply_to_inbound=True,
+                                           kb_grounded=True,
+                                           topics=frozenset({Topic.REFUND}))},
+     "AAP1.humans_only.refund"),
+    ("unsolicited contact", {"action": ProposedAction(ActionKind.OUTBOUND_MESSAGE,
+                                                      kb_grounded=True)},
+     "AAP1.high_risk.outbound_message"),
+    ("customer daily max", {"tenant": {"max_per_customer": 0}}, "PR10.customer_daily_max"),
+    ("tenant budget", {"tenant": {"daily_budget": 0}}, "PR10.tenant_daily_budget"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "clause"), HOLDS, ids=[c[0] for c in HOLDS])
+async def test_each_gate_alone_holds_the_reply_and_says_which(
+    db: tuple[Settings, Pool], case: str, change: dict[str, Any], clause: str
+) -> None:
+    settings, pool = db
+    tenant = await new_tenant(pool, **change.get("tenant", {}))
+    care = allowing(*change.get("allowlist", [tenant]), **change.get("ceiling", {}))
+    inbound = await customer_writes(pool, tenant)
+    if change.get("escalation"):
+        async with pool.acquire() as conn:
+            await care_state.open_escalation(conn, tenant, inbound.customer_id, "refund",
+                                             actor="test")
+    if change.get("global_kill"):
+        async with pool.acquire() as conn:
+            await conn.execute("UPDATE care_global SET kill_switch = true")
+    try:
+        reply = await submit(pool, with_care(settings, care), inbound,
+                             action=change.get("action", executor.reply_action(
+                                 kb_grounded=True)))
+    finally:
+        async with pool.acquire() as conn:
+            await conn.execute("UPDATE care_global SET kill_switch = false")
+    held = await fate(pool, tenant, reply)
+    assert (held.status, held.released) == ("pending_approval", 0), case
+    assert held.clause == clause, case
+    assert held.proposal is not None and held.proposal["status"] == "pending"
+    assert held.proposal["decision"]["gate"] == {
+        "verdict": "HOLD", "clause": clause, "reason": held.audit[-1]["reason"],
+        "not_before": None}
+    expected_event = ("blocked_action" if clause.startswith("AAP1.humans_only")
+                      else "would_execute_action")
+    assert [a["event_type"] for a in held.audit] == [expected_event]
+
+
+async def test_the_customer_override_outranks_the_tenant_mode(db: tuple[Settings, Pool]) -> None:
+    settings, pool = db
+    tenant = await new_tenant(pool, mode="approve")
+    ceiling = with_care(settings, allowing(tenant))
+    trusted = await customer_writes(pool, tenant)
+    await set_care(pool, tenant, trusted.customer_id, autonomy_mode="autopilot",
+                   hands_off_enabled=True)
+    careful = await customer_writes(pool, tenant)
+    assert (await fate(pool, tenant, await submit(pool, ceiling, trusted))).status == "queued"
+    held = await fate(pool, tenant, await submit(pool, ceiling, careful))
+    assert (held.status, held.clause) == ("pending_approval", "AAP1.mode.approve")
+
+
+async def test_concurrent_replies_never_exceed_the_customer_daily_max(
+    db: tuple[Settings, Pool]
+) -> None:
+    settings, pool = db
+    tenant = await new_tenant(pool, max_per_customer=3)
+    ceiling = with_care(settings, allowing(tenant))
+    first = await customer_writes(pool, tenant)
+    same_person = [first] + [await customer_writes(pool, tenant, email=first.email)
+                             for _ in range(9)]
+    replies = await asyncio.gather(*(submit(pool, ceiling, m) for m in same_person))
+    fates = [await fate(pool, tenant, r) for r in replies]
+    assert sorted(f.status for f in fates) == ["pending_approval"] * 7 + ["queued"] * 3
+    assert {f.clause for f in fates if f.status != "queued"} == {"PR10.customer_daily_max"}
+    assert sum(f.released for f in fates) == 3
+
+
+async def test_the_minimum_interval_defers_and_the_scheduler_releases_it_when_due(
+    db: tuple[Settings, Pool]
+) -> None:
+    settings, pool = db
+    tenant = await new_tenant(pool, min_interval_s=2)
+    ceiling = with_care(settings, allowing(tenant))
+    first = await customer_writes(pool, tenant)
+    second = await customer_writes(pool, tenant, email=first.email)
+    assert (await fate(pool, tenant, await submit(pool, ceiling, first))).status == "queued"
+    reply = await submit(pool, ceiling, second)
+    waiting = await fate(pool, tenant, reply)
+    assert (waiting.status, waiting.released, waiting.proposal) == ("deferred", 0, None)
+    assert waiting.clause == "PR10.min_interval"
+    assert waiting.audit[-1]["event_type"] == "would_execute_action"
+    delay = (waiting.deferred_until - datetime.now(UTC)).total_seconds()
+    assert 0.5 < delay <= 2.0
+    await scheduler.release_due(pool, ceiling)  # not due yet: nothing moves
+    assert (await fate(pool, tenant, reply)).status == "deferred"
+    await asyncio.sleep(delay + 0.1)
+    assert (await scheduler.release_due(pool, ceiling))["queued"] >= 1
+    sent = await fate(pool, tenant, reply)
+    assert (sent.status, sent.released, sent.deferred_until) == ("queued", 1, None)
+    assert [a["event_type"] for a in sent.audit] == ["would_execute_action", "executed_action"]
+    assert sent.audit[-1]["payload"]["deferred"] is True
+
+
+def _quiet_now(seconds_left: int) -> tuple[time, time]:
+    """Quiet hours (UTC) that started an hour ago and end in `seconds_left` seconds."""
+    now = datetime.now(UTC)
+    return ((now - timedelta(hours=1)).time().replace(microsecond=0),
+            (now + timedelta(seconds=seconds_left)).time().replace(microsecond=0))
+
+
+async def test_quiet_hours_defer_until_their_end_and_a_kill_switch_meanwhile_holds_it(
+    db: tuple[Settings, Pool]
+) -> None:
+    settings, pool = db
+    tenant = await new_tenant(pool, quiet=_quiet_now(2))
+    ceiling = with_care(settings, allowing(tenant))
+    reply = await submit(pool, ceiling, await customer_writes(pool, tenant))
+    waiting = await fate(pool, tenant, reply)
+    assert (waiting.status, waiting.clause) == ("deferred", "PR10.quiet_hours")
+    assert waiting.audit[-1]["payload"]["decision"]["gate"]["not_before"] is not None
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE care_settings SET kill_switch = true WHERE tenant_id = $1",
+                           tenant)
+    await asyncio.sleep(max(0.0, (waiting.deferred_until
+                                  - datetime.now(UTC)).total_seconds()) + 0.1)
+    assert (await scheduler.release_due(pool, ceiling))["pending_approval"] >= 1
+    held = await fate(pool, tenant, reply)
+    assert (held.status, held.released, held.clause) == ("pending_approval", 0, "KILL.tenant")
+    assert held.proposal is not None and held.proposal["status"] == "pending"
+
+
+async def test_a_person_approving_is_not_autonomy_and_is_recorded(
+    db: tuple[Settings, Pool]
+) -> None:
+    from production.care import inbox
+
+    settings, pool = db
+    tenant = await new_tenant(pool, mode="assist", kill_switch=True)
+    ceiling = with_care(settings, allowing(tenant))
+    reply = await submit(pool, ceiling, await customer_writes(pool, tenant))
+    async with pool.acquire() as conn:
+        proposal_id = await conn.fetchval(
+            "SELECT id FROM care_proposals WHERE tenant_id = $1 AND message_id = $2",
+            tenant, reply)
+    decided = await inbox.approve(pool, ceiling, tenant, proposal_id, operator="ada")
+    assert (decided.status, decided.decided_by) == ("approved", "operator:ada")
+    sent = await fate(pool, tenant, reply)
+    assert (sent.status, sent.released) == ("queued", 1)
+    assert (sent.audit[-1]["event_type"], sent.audit[-1]["actor"], sent.clause) == (
+        "executed_action", "operator:ada", "INBOX.approved")
+
+
+async def test_an_inbound_message_moves_the_state_and_a_rejection_loses_the_customer(
+    db: tuple[Settings, Pool]
+) -> None:
+    settings, pool = db
+    tenant = await new_tenant(pool)
+    ceiling = with_care(settings, allowing(tenant))
+    inbound = await customer_writes(pool, tenant)
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn:
+        await executor.track_inbound(conn, ceiling, tenant_id=tenant,
+                                     customer_id=inbound.customer_id, at=now,
+                                     explicit_rejection=False)
+        assert (await care_state.get_current_state(conn, tenant, inbound.customer_id)
+                ).state == "engaged"
+        await executor.track_inbound(conn, ceiling, tenant_id=tenant,
+                                     customer_id=inbound.customer_id, at=now,
+                                     explicit_rejection=True)
+        record = await care_state.get_current_state(conn, tenant, inbound.customer_id)
+        history = await conn.fetch(
+            "SELECT from_state, to_state, actor FROM customer_care_state_history "
+            "WHERE tenant_id = $1 ORDER BY id", tenant)
+    assert (record.state, record.last_signal_at) == ("lost", now)
+    assert [(h["from_state"], h["to_state"], h["actor"]) for h in history] == [
+        ("unaware", "engaged", "fte-agent"), ("engaged", "lost", "fte-agent")]
+
+
+async def test_in_shadow_mode_the_state_is_only_proposed(db: tuple[Settings, Pool]) -> None:
+    settings, pool = db
+    tenant = await new_tenant(pool)
+    shadow = with_care(settings, CareSettings(autonomy_enabled=True, shadow_mode=True,
+                                              tenant_allowlist=[tenant]))
+    inbound = await customer_writes(pool, tenant)
+    async with pool.acquire() as conn:
+        await executor.track_inbound(conn, shadow, tenant_id=tenant,
+                                     customer_id=inbound.customer_id,
+                                     at=datetime.now(UTC), explicit_rejection=False)
+        record = await care_state.get_current_state(conn, tenant, inbound.customer_id)
+        proposals = await conn.fetch(
+            "SELECT payload FROM care_audit WHERE tenant_id = $1 "
+            "AND event_type = 'proposed_state_change'", tenant)
+    assert record.state == "unaware" and record.last_signal_at is not None
+    assert [p["payload"] for p in proposals] == [
+        {"from": "unaware", "to": "engaged", "applied": False}]

@@ -1,0 +1,260 @@
+"""The scheduler against the real PostgreSQL: silence decays the state once per step, expired
+drafts are never sent, the daily digest says what autopilot did, a schedules-mode tenant's
+timed run creates follow-up tasks within its budget and only after the digest, and approved
+replies get their outcome labels."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from production.care import inbox as care_inbox
+from production.channels.base import DeliveryReceipt, OutboundMessage
+from production.config import CareSettings, Settings
+from production.database.pool import Pool, create_pool
+from production.database.queries import care_state, inbox
+from production.domain.messages import OutboundNotice
+from production.local_stack import EmbeddedPostgres, LocalBroker
+from production.services import deliver_outbound, scheduler
+from tests.conftest import isolated_settings
+from tests.integration.care_world import (
+    allowing,
+    customer_writes,
+    fate,
+    new_tenant,
+    set_care,
+    submit,
+    with_care,
+)
+
+NOON = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+async def db(postgres: EmbeddedPostgres, broker: LocalBroker
+             ) -> AsyncIterator[tuple[Settings, Pool]]:
+    settings = await isolated_settings(postgres, broker, "scheduler")
+    pool = await create_pool(settings, min_size=1, max_size=8)
+    try:
+        yield settings, pool
+    finally:
+        await pool.close()
+
+
+async def _state(pool: Pool, tenant: str, customer: UUID) -> str:
+    async with pool.acquire() as conn:
+        return str((await care_state.get_current_state(conn, tenant, customer)).state)
+
+
+async def test_silence_moves_engaged_to_at_risk_then_dormant_one_step_a_sweep(
+    db: tuple[Settings, Pool]
+) -> None:
+    settings, pool = db
+    tenant = await new_tenant(pool)
+    ceiling = with_care(settings, allowing(tenant))
+    quiet, recent = (await customer_writes(pool, tenant), await customer_writes(pool, tenant))
+    await set_care(pool, tenant, quiet.customer_id, care_state="engaged",
+                   last_signal_at=NOON - timedelta(days=60))
+    await set_care(pool, tenant, recent.customer_id, care_state="engaged",
+                   last_signal_at=NOON - timedelta(days=3))
+    assert await scheduler.sweep_silence(pool, ceiling, NOON) >= 1
+    assert await _state(pool, tenant, quiet.customer_id) == "at_risk"
+    await scheduler.sweep_silence(pool, ceiling, NOON)
+    assert await _state(pool, tenant, quiet.customer_id) == "dormant"
+    await scheduler.sweep_silence(pool, ceiling, NOON)
+    assert await _state(pool, tenant, quiet.customer_id) == "dormant"  # nothing decays further
+    assert await _state(pool, tenant, recent.customer_id) == "engaged"
+    async with pool.acquire() as conn:
+        history = await conn.fetch(
+            "SELECT from_state, to_state, reason FROM customer_care_state_history "
+            "WHERE tenant_id = $1 AND entity_id = $2 ORDER BY id", tenant, quiet.customer_id)
+    assert [(h["from_state"], h["to_state"]) for h in history] == [
+        ("engaged", "at_risk"), ("at_risk", "dormant")]
+    assert all("no signal for 60.0 days" in h["reason"] for h in history)
+
+
+async def test_in_shadow_mode_a_silence_is_proposed_once_not_at_every_sweep(
+    db: tuple[Settings, Pool]
+) -> None:
+    settings, pool = db
+    tenant = await new_tenant(pool)
+    shadow = with_care(settings, CareSettings(autonomy_enabled=True, shadow_mode=True))
+    silent = await customer_writes(pool, tenant)
+    await set_care(pool, tenant, silent.customer_id, care_state="active",
+                   last_signal_at=NOON - timedelta(days=20))
+    for _ in range(3):
+        await scheduler.sweep_silence(pool, shadow, NOON)
+    async with pool.acquire() as conn:
+        proposals = await conn.fetch(
+            "SELECT payload FROM care_audit WHERE tenant_id = $1 AND customer_id = $2 "
+            "AND event_type = 'proposed_state_change'", tenant, silent.customer_id)
+    assert [p["payload"] for p in proposals] == [
+        {"from": "active", "to": "at_risk", "applied": False}]
+    assert await _state(pool, tenant, silent.customer_id) == "active"
+
+
+async def test_an_expired_draft_is_never_sent_and_the_expiry_is_audited(
+    db: tuple[Settings, Pool]
+) -> None:
+    settings, pool = db
+    tenant = await new_tenant(pool, mode="approve")
+    ceiling = with_care(settings, allowing(tenant))
+    reply = await submit(pool, ceiling, await customer_writes(pool, tenant))
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE care_proposals SET expires_at = now() - interval '1 second' "
+                           "WHERE tenant_id = $1 AND message_id = $2", tenant, reply)
+    assert await scheduler.expire_proposals(pool) >= 1
+    done = await fate(pool, tenant, reply)
+    assert (done.status, done.released) == ("expired", 0)
+    assert done.proposal is not None and done.proposal["status"] == "expired"
+    assert (done.audit[-1]["event_type"], done.audit[-1]["actor"], done.clause) == (
+        "blocked_action", "fte-scheduler", "INBOX.expired")
+
+
+async def test_the_digest_of_a_day_counts_what_autopilot_did_and_held(
+    db: tuple[Settings, Pool]
+) -> None:
+    settings, pool = db
+    tenant = await new_tenant(pool, max_per_customer=1, timezone="Europe/Berlin")
+    ceiling = with_care(settings, allowing(tenant))
+    first = await customer_writes(pool, tenant)
+    await submit(pool, ceiling, first)
+    await submit(pool, ceiling, await customer_writes(pool, tenant, email=first.email))
+    today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Berlin")).date()
+    digest = await scheduler.build_digest(pool, tenant, today, "Europe/Berlin")
+    assert digest["autopilot_executed"] == {"send_reply": 1}
+    assert digest["held"] == {"PR10.customer_daily_max": 1}
+    assert digest["pending_proposals"] == 1
+    assert [a["action"] for a in digest["actions"]] == ["send_reply"]
+    empty = await scheduler.build_digest(pool, tenant, today - timedelta(days=1),
+                                         "Europe/Berlin")
+    assert (empty["autopilot_executed"], empty["actions"]) == ({}, [])
+
+
+async def test_a_schedules_tenant_runs_once_a_day_after_its_digest_within_its_budget(
+    db: tuple[Settings, Pool]
+) -> None:
+    settings, pool = db
+    tenant = await new_tenant(pool, mode="schedules", schedules_opt_in=True, daily_budget=2)
+    ceiling = with_care(settings, allowing(tenant))
+    at_risk = [await customer_writes(pool, tenant) for _ in range(3)]
+    opted_out = await customer_writes(pool, tenant)
+    for person in at_risk:
+        await set_care(pool, tenant, person.customer_id, care_state="at_risk",
+                       hands_off_enabled=True, last_signal_at=NOON - timedelta(days=20))
+    await set_care(pool, tenant, opted_out.customer_id, care_state="at_risk",
+                   hands_off_enabled=False, last_signal_at=NOON - timedelta(days=30))
+    early = NOON.replace(hour=settings.scheduler.run_hour - 1)
+    before = await scheduler.daily_work(pool, ceiling, early)
+    assert before.runs == 0 and before.digests >= 1  # the digest comes first, the run waits
+    work = await scheduler.daily_work(pool, ceiling, NOON)
+    assert work.runs >= 1
+    async with pool.acquire() as conn:
+        tasks = await conn.fetch("SELECT customer_id, kind, created_by FROM care_tasks "
+                                 "WHERE tenant_id = $1", tenant)
+        run = await conn.fetchrow("SELECT summary FROM care_schedule_runs WHERE tenant_id = $1",
+                                  tenant)
+        digest_days = await conn.fetch("SELECT day FROM care_digests WHERE tenant_id = $1",
+                                       tenant)
+    assert len(tasks) == 2  # the budget of 2 a day, whoever is next
+    assert {t["customer_id"] for t in tasks} <= {p.customer_id for p in at_risk}
+    assert {(t["kind"], t["created_by"]) for t in tasks} == {("follow_up_task", "fte-agent")}
+    assert run["summary"]["tasks"] == 2
+    assert run["summary"]["outcomes"]["PR10.tenant_daily_budget"] == 1
+    assert [d["day"] for d in digest_days] == [date(2026, 12, 1)]
+    again = await scheduler.daily_work(pool, ceiling, NOON + timedelta(hours=2))
+    assert again.runs == 0  # the day's run is taken
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM care_tasks WHERE tenant_id = $1",
+                                   tenant) == 2
+
+
+async def test_an_autopilot_tenant_gets_digests_but_no_timed_run(
+    db: tuple[Settings, Pool]
+) -> None:
+    settings, pool = db
+    tenant = await new_tenant(pool, mode="autopilot")
+    person = await customer_writes(pool, tenant)
+    await set_care(pool, tenant, person.customer_id, care_state="at_risk",
+                   hands_off_enabled=True, last_signal_at=NOON - timedelta(days=20))
+    await scheduler.daily_work(pool, with_care(settings, allowing(tenant)), NOON)
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM care_digests WHERE tenant_id = $1",
+                                   tenant) == 1
+        assert await conn.fetchval("SELECT count(*) FROM care_tasks WHERE tenant_id = $1",
+                                   tenant) == 0
+
+
+async def _approved_and_delivered(pool: Pool, settings: Settings, tenant: str,
+                                  email: str | None = None) -> tuple[UUID, UUID]:
+    """An approve-mode reply a person approved, delivered; return (customer, proposal)."""
+    inbound = await customer_writes(pool, tenant, email=email)
+    reply = await submit(pool, settings, inbound)
+    async with pool.acquire() as conn:
+        proposal = await conn.fetchval(
+            "SELECT id FROM care_proposals WHERE tenant_id = $1 AND message_id = $2",
+            tenant, reply)
+    await care_inbox.approve(pool, settings, tenant, proposal, operator="ada")
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE messages SET status = 'delivered', "
+                           "delivered_at = now() - interval '1 second' WHERE id = $1", reply)
+    return inbound.customer_id, proposal
+
+
+async def _labels(pool: Pool, proposal: UUID) -> tuple[str | None, str | None, bool]:
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT outcome, response_outcome, responded_at IS NOT NULL "
+                                  "AS responded FROM care_proposals WHERE id = $1", proposal)
+    return row["outcome"], row["response_outcome"], row["responded"]
+
+
+async def test_approved_replies_are_labelled_by_what_the_customer_did_next(
+    db: tuple[Settings, Pool]
+) -> None:
+    settings, pool = db
+    tenant = await new_tenant(pool, mode="approve")
+    ceiling = with_care(settings, allowing(tenant))
+    calm, answered = await _approved_and_delivered(pool, ceiling, tenant)
+    angry, upset = await _approved_and_delivered(pool, ceiling, tenant)
+    _, ignored = await _approved_and_delivered(pool, ceiling, tenant)
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn:
+        assert await inbox.note_response(conn, tenant, calm, at=now, negative=False) == 1
+        assert await inbox.note_response(conn, tenant, angry, at=now, negative=True) == 1
+        assert await inbox.note_response(conn, tenant, angry, at=now, negative=True) == 0
+    assert await _labels(pool, answered) == ("EXECUTION_SUCCEEDED", None, True)
+    assert await _labels(pool, upset) == ("EXECUTION_SUCCEEDED", "NEGATIVE_RESPONSE", True)
+    assert await _labels(pool, ignored) == ("EXECUTION_SUCCEEDED", None, False)
+    later = now + timedelta(days=settings.scheduler.no_response_after_days, seconds=1)
+    assert await scheduler.label_no_response(pool, ceiling, later) >= 1
+    assert await _labels(pool, ignored) == ("EXECUTION_SUCCEEDED", "NO_RESPONSE", False)
+    assert await _labels(pool, answered) == ("EXECUTION_SUCCEEDED", None, True)
+
+
+class _Refusing:
+    channel = "email"
+
+    async def deliver(self, message: OutboundMessage) -> DeliveryReceipt:
+        return DeliveryReceipt(status="failed", error="550 mailbox unknown")
+
+
+async def test_an_approved_reply_that_cannot_be_delivered_is_execution_failed(
+    db: tuple[Settings, Pool]
+) -> None:
+    settings, pool = db
+    tenant = await new_tenant(pool, mode="approve")
+    ceiling = with_care(settings, allowing(tenant))
+    reply = await submit(pool, ceiling, await customer_writes(pool, tenant))
+    async with pool.acquire() as conn:
+        proposal = await conn.fetchval(
+            "SELECT id FROM care_proposals WHERE message_id = $1", reply)
+    await care_inbox.approve(pool, ceiling, tenant, proposal, operator="ada")
+    notice = OutboundNotice(tenant_id=tenant, message_id=reply, channel="email")
+    status = await deliver_outbound.deliver(pool, {"email": _Refusing()}, notice)
+    assert status == "failed"
+    assert (await _labels(pool, proposal))[0] == "EXECUTION_FAILED"
+    assert (await fate(pool, tenant, reply)).status == "delivery_failed"
