@@ -79,6 +79,7 @@ COMPOSE_SERVICES = {
     "worker",
     "dispatcher",
     "relay",
+    "scheduler",
 }
 SECRET_ENV_VARS = {
     "OPENAI_API_KEY",
@@ -238,6 +239,7 @@ def test_manifests_exist() -> None:
         "worker-deployment.yaml",
         "dispatcher-deployment.yaml",
         "relay-deployment.yaml",
+        "scheduler-deployment.yaml",
     ):
         assert required in names
     assert (K8S_DIR / "README.md").is_file()
@@ -280,6 +282,7 @@ def test_expected_resources_are_present() -> None:
         ("Deployment", "fte-worker"),
         ("Deployment", "fte-dispatcher"),
         ("Deployment", "fte-relay"),
+        ("Deployment", "fte-scheduler"),
         ("Service", "fte-api"),
         ("Ingress", "fte-api"),
         ("HorizontalPodAutoscaler", "fte-api"),
@@ -385,6 +388,7 @@ def test_app_workloads_follow_the_deployment_policy() -> None:
         "fte-worker",
         "fte-dispatcher",
         "fte-relay",
+        "fte-scheduler",
         "fte-migrate",
         "fte-gmail-watch",
         "fte-topics",
@@ -412,6 +416,7 @@ def test_long_running_app_pods_are_scraped_by_prometheus() -> None:
         "fte-worker": "9100",
         "fte-dispatcher": "9100",
         "fte-relay": "9100",
+        "fte-scheduler": "9100",
     }
     for name, port in expected_ports.items():
         annotations = _pod_template_meta(_find("Deployment", name)).get("annotations", {})
@@ -426,6 +431,7 @@ def test_entrypoint_subcommands_and_replicas() -> None:
         ("Deployment", "fte-worker"): (["worker"], 3),
         ("Deployment", "fte-dispatcher"): (["dispatcher"], 2),
         ("Deployment", "fte-relay"): (["relay"], 2),
+        ("Deployment", "fte-scheduler"): (["scheduler"], 2),
         ("Job", "fte-migrate"): (["migrate"], None),
         ("Job", "fte-topics"): (["topics"], None),
     }
@@ -453,7 +459,7 @@ def test_api_probes() -> None:
     assert liveness["httpGet"]["path"] != readiness["httpGet"]["path"]
 
 
-@pytest.mark.parametrize("name", ["fte-worker", "fte-dispatcher", "fte-relay"])
+@pytest.mark.parametrize("name", ["fte-worker", "fte-dispatcher", "fte-relay", "fte-scheduler"])
 def test_consumer_probes_use_the_metrics_port(name: str) -> None:
     (container,) = _pod_spec(_find("Deployment", name))["containers"]
     for probe in ("livenessProbe", "readinessProbe"):
@@ -574,7 +580,7 @@ def test_network_policies() -> None:
 
     api_labels = _pod_template_meta(_find("Deployment", "fte-api"))["labels"]
     assert ports_open_to(api_labels) == {8000}
-    for name in ("fte-worker", "fte-dispatcher", "fte-relay"):
+    for name in ("fte-worker", "fte-dispatcher", "fte-relay", "fte-scheduler"):
         labels = _pod_template_meta(_find("Deployment", name))["labels"]
         assert ports_open_to(labels) == {METRICS_PORT}, name
     for name in ("fte-migrate", "fte-topics"):
@@ -664,7 +670,7 @@ def test_checkov_reports_no_failed_checks() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_compose_has_the_eight_services() -> None:
+def test_compose_has_the_nine_services() -> None:
     compose = _compose()
     assert set(compose["services"]) == COMPOSE_SERVICES
 
@@ -682,7 +688,8 @@ def test_compose_infrastructure_services() -> None:
     assert services["topics"]["depends_on"]["kafka"]["condition"] == "service_healthy"
 
 
-@pytest.mark.parametrize("name", ["migrate", "topics", "api", "worker", "dispatcher", "relay"])
+@pytest.mark.parametrize("name", ["migrate", "topics", "api", "worker", "dispatcher", "relay",
+                                  "scheduler"])
 def test_compose_app_service(name: str) -> None:
     service = _compose()["services"][name]
     assert service["build"]["dockerfile"] == "Dockerfile"
