@@ -47,6 +47,10 @@ DELIVERY_RETRIES_DUE = Counter(
 GATE_DECISIONS = Counter(
     "fte_care_gate_decisions_total", "C.A.R.E. gate decisions", ["decision", "clause"]
 )
+CARE_WAITING = Gauge(
+    "fte_care_waiting", "What waits, per tenant: drafts for a person (pending) and replies for "
+    "quiet hours or the minimum interval (deferred)", ["tenant", "kind"],
+)
 
 
 def render() -> bytes:

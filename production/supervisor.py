@@ -199,6 +199,9 @@ def banner(stack: LocalStack, database_url: str, servers: str, kb: KnowledgeStat
     lines = [
         "",
         "Customer Success Digital FTE is up",
+        f"  Support form       {base}/support  (embed it anywhere: "
+        f'<script src="{base}/widget.js"></script>)',
+        f"  Operator console   {base}/console  (sign in with a key from `fte admin create-key`)",
         f"  Support form API   POST {base}/api/v1/support/form",
         f"  Ticket status      GET  {base}/api/v1/tickets/TKT-<n>",
         f"  Health             {base}/api/v1/health",

@@ -35,6 +35,7 @@ from production.care.policy import AutonomyMode
 from production.config import Settings
 from production.database.pool import Pool
 from production.database.queries import admin, care_schedule, inbox, replies
+from production.metrics import CARE_WAITING
 
 log = structlog.get_logger(__name__)
 
@@ -202,6 +203,16 @@ async def timed_run(pool: Pool, settings: Settings, tenant_id: str, day: date,
     return created
 
 
+async def observe_waiting(pool: Pool) -> None:
+    """Publish what waits per tenant (fte_care_waiting): an inbox nobody empties, or replies
+    piling up behind quiet hours, shows on the operators' dashboard."""
+    async with pool.acquire() as conn:
+        rows = await care_schedule.waiting(conn)
+    for row in rows:
+        CARE_WAITING.labels(row["tenant_id"], "pending").set(row["pending"])
+        CARE_WAITING.labels(row["tenant_id"], "deferred").set(row["deferred"])
+
+
 async def _every(interval_s: float, stopping: asyncio.Event, what: str,
                  work: Callable[[], Awaitable[object]]) -> None:
     while not stopping.is_set():
@@ -226,6 +237,7 @@ async def run_scheduler(pool: Pool, settings: Settings, stopping: asyncio.Event)
         await sweep_silence(pool, settings, now)
         await label_no_response(pool, settings, now)
         await daily_work(pool, settings, now)
+        await observe_waiting(pool)
 
     await asyncio.gather(_every(cfg.interval_s, stopping, "deferred_and_expiry", often),
                          _every(cfg.housekeeping_interval_s, stopping, "housekeeping",

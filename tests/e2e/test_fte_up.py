@@ -41,7 +41,11 @@ async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
             assert f"http://127.0.0.1:{port}/api/v1/support/form" in banner
             assert f"http://127.0.0.1:{port}/api/v1/health" in banner
             assert "embedded PostgreSQL" in banner and "tansu" in banner
-            assert "ON for the internal tenant 'techcorp' only" in banner
+            assert "ON for the internal tenant 'techcorp' only (local demo opt-in: mode " \
+                   "autopilot, new customers hands-off" in banner
+            assert f"http://127.0.0.1:{port}/support" in banner
+            assert f"http://127.0.0.1:{port}/console" in banner
+            assert f'<script src="http://127.0.0.1:{port}/widget.js">' in banner
             sections = len(chunk_markdown((ROOT / "context" / "product-docs.md").read_text()))
             assert f"Knowledge base     {sections} sections (loaded now from context/)" in banner
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:

@@ -941,6 +941,23 @@ async def _c_key(ctx: Ctx) -> str:
     return key
 
 
+async def test_the_local_demo_opts_in_once_and_never_undoes_an_operators_choice(
+    ctx: Ctx,
+) -> None:
+    tenant = f"demo-{uuid.uuid4().hex[:8]}"
+    await _add_tenant(ctx.db, tenant)
+    first = await care_admin.opt_in_local_demo(ctx.db, ctx.settings, tenant)
+    assert (first.settings.mode, first.settings.hands_off_new_customers, first.updated_by) == (
+        "autopilot", True, care_admin.LOCAL_DEMO_ACTOR)
+    await care_admin.update_autonomy(ctx.db, ctx.settings, tenant, actor="operator:ada",
+                                     changes={"mode": "approve"})
+    again = await care_admin.opt_in_local_demo(ctx.db, ctx.settings, tenant)
+    assert (again.settings.mode, again.updated_by) == ("approve", "operator:ada")
+    audit = await audit_rows(ctx.db, tenant)
+    assert [(a["actor"], a["policy_clause"]) for a in audit] == [
+        (care_admin.LOCAL_DEMO_ACTOR, "ADMIN.settings"), ("operator:ada", "ADMIN.settings")]
+
+
 # --- what the console reads: who, customers, activity, digests, tasks ------------------------
 
 

@@ -258,3 +258,21 @@ async def test_an_approved_reply_that_cannot_be_delivered_is_execution_failed(
     assert status == "failed"
     assert (await _labels(pool, proposal))[0] == "EXECUTION_FAILED"
     assert (await fate(pool, tenant, reply)).status == "delivery_failed"
+
+
+async def test_what_waits_per_tenant_is_published_for_the_dashboard(
+    db: tuple[Settings, Pool]
+) -> None:
+    from prometheus_client import REGISTRY
+
+    settings, pool = db
+    tenant = await new_tenant(pool, mode="approve")
+    ceiling = with_care(settings, allowing(tenant))
+    for _ in range(2):
+        await submit(pool, ceiling, await customer_writes(pool, tenant))
+    await scheduler.observe_waiting(pool)
+
+    def value(kind: str) -> float | None:
+        return REGISTRY.get_sample_value("fte_care_waiting", {"tenant": tenant, "kind": kind})
+
+    assert (value("pending"), value("deferred")) == (2.0, 0.0)

@@ -32,5 +32,6 @@ async def test_submitted_form_gets_an_agent_reply_on_the_ticket(stack: Stack) ->
     assert body["ticket_id"] in reply  # the web signature carries the ticket reference
     ticket = (await stack.http.get(f"/api/v1/tickets/{body['ticket_id']}")).json()
     assert ticket["channel"] == "web_form"
+    assert ticket["status"] == "waiting_customer"  # answered: the next word is the customer's
     assert ticket["category"] == "account"
     assert [m["direction"] for m in ticket["messages"]] == ["inbound", "outbound"]

@@ -133,20 +133,6 @@ async def set_kill_switch(conn: Connection, tenant_id: str, *, engaged: bool, by
     return row
 
 
-async def kill_switches(conn: Connection, tenant_id: str) -> tuple[bool, bool]:
-    """Return (global engaged, tenant engaged), read fresh: the executor asks before every
-    action, so a flip is obeyed by every process from its next action on."""
-    row: Row | None = await conn.fetchrow(
-        """
-        SELECT g.kill_switch AS global_on, coalesce(s.kill_switch, false) AS tenant_on
-        FROM care_global g LEFT JOIN care_settings s ON s.tenant_id = $1
-        """,
-        tenant_id,
-    )
-    assert row is not None
-    return bool(row["global_on"]), bool(row["tenant_on"])
-
-
 async def global_kill_switch(conn: Connection, *, lock: bool = False) -> Row:
     """Return the one care_global row (the switch above every tenant's)."""
     sql = "SELECT kill_switch, changed_at, changed_by FROM care_global"

@@ -203,3 +203,18 @@ async def tasks(conn: Connection, tenant_id: str, *, status: str | None,
         tenant_id, status, limit,
     )
     return rows
+
+
+async def waiting(conn: Connection) -> list[Row]:
+    """Return, per tenant, the drafts waiting for a person and the replies waiting for pacing."""
+    rows: list[Row] = await conn.fetch(
+        """
+        SELECT t.id AS tenant_id,
+               (SELECT count(*) FROM care_proposals p
+                WHERE p.tenant_id = t.id AND p.status = 'pending') AS pending,
+               (SELECT count(*) FROM messages m
+                WHERE m.tenant_id = t.id AND m.status = 'deferred') AS deferred
+        FROM tenants t ORDER BY t.id
+        """,
+    )
+    return rows

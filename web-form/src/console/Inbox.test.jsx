@@ -10,7 +10,13 @@ const PROPOSAL = {
   action: 'send_reply',
   status: 'pending',
   draft: 'Hello Ada, open the sign-in page and choose "Forgot password".',
-  decision: { decision: 'REQUIRE_APPROVAL', reason: 'the tenant approves every reply' },
+  decision: {
+    decision: 'REQUIRE_APPROVAL',
+    reason: 'MODE_APPROVE',
+    policy_clause: 'AAP1.mode.approve',
+    explanation: 'Approve mode: a human approves each action.',
+    gate: { verdict: 'HOLD', clause: 'KILL.tenant', reason: "the tenant's kill switch is engaged" },
+  },
   created_at: '2026-01-01T10:00:00Z',
   customer_name: 'Ada Lovelace',
   channel: 'web_form',
@@ -45,7 +51,8 @@ describe('Inbox', () => {
     expect(screen.getByRole('heading', { name: 'Needs your input (1)' })).toBeInTheDocument();
     expect(draft).toHaveTextContent('TKT-1000: Password reset');
     expect(draft).toHaveTextContent('send reply via web form');
-    expect(draft).toHaveTextContent('the tenant approves every reply');
+    expect(draft).toHaveTextContent("the tenant's kill switch is engaged"); // the gate, in words
+    expect(draft).not.toHaveTextContent('MODE_APPROVE');
     expect(within(draft).getByRole('blockquote', { name: 'The customer wrote' })).toHaveTextContent(
       PROPOSAL.inbound,
     );

@@ -3,6 +3,11 @@ import { Field } from '../shared/Field.jsx';
 import { when, words } from '../shared/format.js';
 import { useAction } from '../shared/useAction.js';
 
+/** Why the executor held it, in words: the gate that held it, else the policy's explanation. */
+function heldBecause(decision) {
+  return decision?.gate?.reason ?? decision?.explanation ?? decision?.reason;
+}
+
 /**
  * One held draft: what the customer wrote, what the agent would send and why it waits; the
  * operator approves it as it is, edits then approves it, or rejects it with a reason.
@@ -47,7 +52,7 @@ export function ProposalCard({ proposal, api, onDecided }) {
         <p className="proposal__meta">
           {words(proposal.action)}
           {proposal.channel && ` via ${words(proposal.channel)}`} · held {when(proposal.created_at)}
-          {proposal.decision?.reason && ` · ${proposal.decision.reason}`}
+          {heldBecause(proposal.decision) && ` · ${heldBecause(proposal.decision)}`}
         </p>
         {proposal.inbound && (
           <blockquote className="proposal__inbound" aria-label="The customer wrote">
