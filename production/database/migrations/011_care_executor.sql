@@ -12,11 +12,6 @@ ALTER TABLE messages ADD CONSTRAINT messages_status_check
 ALTER TABLE messages ADD COLUMN deferred_until timestamptz;
 CREATE INDEX messages_deferred_idx ON messages (deferred_until) WHERE status = 'deferred';
 
--- The throttles count a tenant's autonomous actions of the day (care_audit_executed_idx of
--- migration 010 leads with customer_id, which a tenant-wide count cannot use well).
-CREATE INDEX care_audit_executed_day_idx ON care_audit (tenant_id, created_at)
-    WHERE event_type = 'executed_action';
-
 -- The expiry sweep finds pending proposals past their time.
 CREATE INDEX care_proposals_expiry_idx ON care_proposals (expires_at) WHERE status = 'pending';
 
@@ -73,3 +68,28 @@ CREATE INDEX care_audit_state_proposals_idx ON care_audit (tenant_id, customer_i
     WHERE event_type = 'proposed_state_change';
 CREATE INDEX customer_care_state_silence_idx ON customer_care_state (last_signal_at)
     WHERE last_signal_at IS NOT NULL;
+
+-- The tenant's autonomous actions per local day, kept by the audit trail itself: the daily
+-- budget is read in one row instead of counting the day's audit rows under the tenant's lock
+-- (which grew with every reply: 13 ms at 20,000 actions a day). Same rule as the throttle's
+-- count: executed actions that are not a person's control-plane change (ADMIN.*).
+CREATE TABLE care_daily_actions (
+    tenant_id text NOT NULL REFERENCES tenants (id),
+    day       date NOT NULL,  -- in the tenant's time zone
+    actions   integer NOT NULL,
+    PRIMARY KEY (tenant_id, day)
+);
+
+CREATE FUNCTION care_count_daily_action() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO care_daily_actions (tenant_id, day, actions)
+    SELECT NEW.tenant_id, (NEW.created_at AT TIME ZONE t.timezone)::date, 1
+    FROM tenants t WHERE t.id = NEW.tenant_id
+    ON CONFLICT (tenant_id, day) DO UPDATE SET actions = care_daily_actions.actions + 1;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER care_audit_count_daily_action AFTER INSERT ON care_audit
+    FOR EACH ROW
+    WHEN (NEW.event_type = 'executed_action'
+          AND coalesce(NEW.policy_clause, '') NOT LIKE 'ADMIN.%')
+    EXECUTE FUNCTION care_count_daily_action();

@@ -5,8 +5,9 @@ An autonomous action is a care_audit `executed_action` row whose clause is not `
 closing an escalation). Sends an operator approved in the inbox (`INBOX.approved`) do count:
 they reach the customer too, so they start the minimum interval and use the day's allowance
 (fail-safe: at worst autopilot does less). A customer's rows include those of customers
-merged into them, so a merge does not hand out a second daily allowance. The partial index
-care_audit_executed_idx (migration 010) serves all three counts.
+merged into them, so a merge does not hand out a second daily allowance. The customer's counts
+come from the partial index care_audit_executed_idx (migration 010), the tenant's from the
+per-day counter the audit trail keeps (care_daily_actions, migration 011).
 """
 
 from __future__ import annotations
@@ -41,24 +42,30 @@ async def counts(conn: Connection, tenant_id: str, customer_id: UUID,
                  day_start_utc: datetime) -> ThrottleCounts:
     """Return the customer's and the tenant's autonomous actions since `day_start_utc` (the
     tenant's local midnight: throttle.local_day_start) and the customer's last outbound one.
-    An action of unknown kind counts as outbound."""
+    An action of unknown kind counts as outbound. The tenant's count is one row of
+    care_daily_actions (kept by a trigger on care_audit, migration 011); the customer's come
+    from their own audit rows (care_audit_executed_idx)."""
+    # The customer (and whoever was merged into them) drives the lookup, one index range per
+    # id, so the cost does not grow with the tenant's day, whatever the planner's statistics.
     row = await conn.fetchrow(
         """
-        WITH customer AS (
-            SELECT id FROM customers
+        WITH customer AS MATERIALIZED (
+            SELECT array_agg(id) AS ids FROM customers
             WHERE tenant_id = $1 AND (id = $2 OR merged_into = $2)
-        ), actions AS NOT MATERIALIZED (
-            SELECT customer_id, created_at, payload->>'action' AS action FROM care_audit
+        ), actions AS MATERIALIZED (
+            SELECT created_at, payload->>'action' AS action FROM care_audit
             WHERE tenant_id = $1 AND event_type = 'executed_action'
+              AND customer_id = ANY((SELECT ids FROM customer)::uuid[])
               AND coalesce(policy_clause, '') NOT LIKE 'ADMIN.%'
         )
         SELECT
-            (SELECT count(*) FROM actions
-             WHERE created_at >= $3 AND customer_id IN (SELECT id FROM customer)) AS customer,
-            (SELECT count(*) FROM actions WHERE created_at >= $3) AS tenant,
+            (SELECT count(*) FROM actions WHERE created_at >= $3) AS customer,
+            coalesce((SELECT d.actions FROM care_daily_actions d JOIN tenants t ON t.id = $1
+                      WHERE d.tenant_id = $1
+                        AND d.day = ($3::timestamptz AT TIME ZONE t.timezone)::date), 0)
+                AS tenant,
             (SELECT max(created_at) FROM actions
-             WHERE customer_id IN (SELECT id FROM customer)
-               AND NOT coalesce(action = ANY($4::text[]), false)) AS last_outbound
+             WHERE NOT coalesce(action = ANY($4::text[]), false)) AS last_outbound
         """,
         tenant_id, customer_id, day_start_utc, list(INTERNAL_ACTIONS),
     )
