@@ -277,8 +277,8 @@ async def track_inbound(conn: Connection, settings: Settings, *, tenant_id: str,
     signal = Signal(SignalKind.INBOUND_MESSAGE, explicit_rejection=explicit_rejection)
     transition = await care_state.propose_transition(conn, tenant_id, customer_id, signal,
                                                      now=at)
-    await care_state.record_signal(conn, tenant_id, customer_id, at)
-    await _move(conn, settings, tenant_id, customer_id, transition)
+    if not await _move(conn, settings, tenant_id, customer_id, transition, signal_at=at):
+        await care_state.record_signal(conn, tenant_id, customer_id, at)
 
 
 async def track_silence(conn: Connection, settings: Settings, *, tenant_id: str,
@@ -291,23 +291,26 @@ async def track_silence(conn: Connection, settings: Settings, *, tenant_id: str,
 
 
 async def _move(conn: Connection, settings: Settings, tenant_id: str, customer_id: UUID,
-                transition: Transition | None) -> None:
+                transition: Transition | None, *, signal_at: datetime | None = None) -> bool:
     """Apply the transition, with its history row, only when the environment lets the FTE act
     at all (autonomy enabled, shadow mode off); otherwise audit it as a proposal (PR5/PR6:
-    shadow mode shows what the FTE would have done)."""
+    shadow mode shows what the FTE would have done). Return whether it was applied (and with
+    it `signal_at` recorded)."""
     if transition is None:
-        return
+        return False
     if not gate.is_care_autonomy_enabled(settings.care):
         await care_state.record_proposal(conn, tenant_id, customer_id, transition, actor=ACTOR)
-        return
+        return False
     try:
-        await care_state.apply_transition(conn, tenant_id, customer_id, transition.to_state,
-                                          reason=transition.reason, actor=ACTOR,
-                                          rule=transition.rule,
-                                          expected_from=transition.from_state)
+        applied = await care_state.apply_transition(
+            conn, tenant_id, customer_id, transition.to_state, reason=transition.reason,
+            actor=ACTOR, rule=transition.rule, expected_from=transition.from_state,
+            signal_at=signal_at)
     except care_state.StaleTransition:
         # Another signal of the customer moved the state first; its rule applied.
         log.info("care_state_moved_concurrently", customer_id=str(customer_id))
+        return False
+    return applied is not None
 
 
 async def create_follow_up(conn: Connection, settings: Settings, *, tenant_id: str,

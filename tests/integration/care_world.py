@@ -3,7 +3,9 @@ wrote, replies submitted through the executor, and what came of them."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import time
 from typing import Any
@@ -12,15 +14,37 @@ from uuid import UUID
 from production.care import executor
 from production.care.policy import ProposedAction
 from production.config import CareSettings, Settings
-from production.database.pool import Pool
+from production.database.pool import Pool, create_pool
 from production.database.queries import messages
 from production.database.queries.replies import ReplyRecord
 from production.domain.messages import InboundMessage
+from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.services import intake
-from tests.conftest import unique_email
+from tests.conftest import isolated_settings, unique_email
 
 OPEN_CEILING = CareSettings(autonomy_enabled=True, shadow_mode=False)
 GROUNDED = executor.reply_action(kb_grounded=True)
+
+
+@contextlib.asynccontextmanager
+async def care_db(postgres: EmbeddedPostgres, broker: LocalBroker, tag: str, *,
+                  max_size: int = 8) -> AsyncIterator[tuple[Settings, Pool]]:
+    """A database of the test module's own, migrated, and a pool on it."""
+    settings = await isolated_settings(postgres, broker, tag)
+    pool = await create_pool(settings, min_size=1, max_size=max_size)
+    try:
+        yield settings, pool
+    finally:
+        await pool.close()
+
+
+async def proposal_of(pool: Pool, tenant: str, reply_id: UUID) -> UUID:
+    """The inbox proposal that holds this reply."""
+    async with pool.acquire() as conn:
+        proposal: UUID = await conn.fetchval(
+            "SELECT id FROM care_proposals WHERE tenant_id = $1 AND message_id = $2",
+            tenant, reply_id)
+    return proposal
 
 
 def with_care(settings: Settings, care: CareSettings) -> Settings:
@@ -48,6 +72,13 @@ async def new_tenant(pool: Pool, *, mode: str = "autopilot", hands_off_new: bool
             quiet[0] if quiet else None, quiet[1] if quiet else None, schedules_opt_in,
             kill_switch)
     return tenant
+
+
+async def acting_tenant(pool: Pool, settings: Settings, **tenant_settings: Any
+                        ) -> tuple[str, Settings]:
+    """A new tenant with these care settings, and settings whose ceiling lets it act."""
+    tenant = await new_tenant(pool, **tenant_settings)
+    return tenant, with_care(settings, allowing(tenant))
 
 
 def allowing(*tenants: str, **care: Any) -> CareSettings:

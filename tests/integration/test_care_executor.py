@@ -17,16 +17,18 @@ import pytest
 from production.care import executor
 from production.care.policy import ActionKind, ProposedAction, Topic
 from production.config import CareSettings, Settings
-from production.database.pool import Pool, create_pool
+from production.database.pool import Pool
 from production.database.queries import care_state
 from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.services import scheduler
-from tests.conftest import isolated_settings
 from tests.integration.care_world import (
+    acting_tenant,
     allowing,
+    care_db,
     customer_writes,
     fate,
     new_tenant,
+    proposal_of,
     set_care,
     submit,
     with_care,
@@ -36,18 +38,13 @@ from tests.integration.care_world import (
 @pytest.fixture(scope="module")
 async def db(postgres: EmbeddedPostgres, broker: LocalBroker
              ) -> AsyncIterator[tuple[Settings, Pool]]:
-    settings = await isolated_settings(postgres, broker, "executor")
-    pool = await create_pool(settings, min_size=1, max_size=12)
-    try:
-        yield settings, pool
-    finally:
-        await pool.close()
+    async with care_db(postgres, broker, "executor", max_size=12) as opened:
+        yield opened
 
 
 async def test_a_reply_is_released_when_every_gate_holds(db: tuple[Settings, Pool]) -> None:
     settings, pool = db
-    tenant = await new_tenant(pool)
-    ceiling = with_care(settings, allowing(tenant))
+    tenant, ceiling = await acting_tenant(pool, settings)
     reply = await submit(pool, ceiling, await customer_writes(pool, tenant))
     done = await fate(pool, tenant, reply)
     assert (done.status, done.released, done.proposal) == ("queued", 1, None)
@@ -121,8 +118,7 @@ async def test_each_gate_alone_holds_the_reply_and_says_which(
 
 async def test_the_customer_override_outranks_the_tenant_mode(db: tuple[Settings, Pool]) -> None:
     settings, pool = db
-    tenant = await new_tenant(pool, mode="approve")
-    ceiling = with_care(settings, allowing(tenant))
+    tenant, ceiling = await acting_tenant(pool, settings, mode="approve")
     trusted = await customer_writes(pool, tenant)
     await set_care(pool, tenant, trusted.customer_id, autonomy_mode="autopilot",
                    hands_off_enabled=True)
@@ -136,8 +132,7 @@ async def test_concurrent_replies_never_exceed_the_customer_daily_max(
     db: tuple[Settings, Pool]
 ) -> None:
     settings, pool = db
-    tenant = await new_tenant(pool, max_per_customer=3)
-    ceiling = with_care(settings, allowing(tenant))
+    tenant, ceiling = await acting_tenant(pool, settings, max_per_customer=3)
     first = await customer_writes(pool, tenant)
     same_person = [first] + [await customer_writes(pool, tenant, email=first.email)
                              for _ in range(9)]
@@ -152,8 +147,7 @@ async def test_the_minimum_interval_defers_and_the_scheduler_releases_it_when_du
     db: tuple[Settings, Pool]
 ) -> None:
     settings, pool = db
-    tenant = await new_tenant(pool, min_interval_s=2)
-    ceiling = with_care(settings, allowing(tenant))
+    tenant, ceiling = await acting_tenant(pool, settings, min_interval_s=2)
     first = await customer_writes(pool, tenant)
     second = await customer_writes(pool, tenant, email=first.email)
     assert (await fate(pool, tenant, await submit(pool, ceiling, first))).status == "queued"
@@ -185,8 +179,7 @@ async def test_quiet_hours_defer_until_their_end_and_a_kill_switch_meanwhile_hol
     db: tuple[Settings, Pool]
 ) -> None:
     settings, pool = db
-    tenant = await new_tenant(pool, quiet=_quiet_now(2))
-    ceiling = with_care(settings, allowing(tenant))
+    tenant, ceiling = await acting_tenant(pool, settings, quiet=_quiet_now(2))
     reply = await submit(pool, ceiling, await customer_writes(pool, tenant))
     waiting = await fate(pool, tenant, reply)
     assert (waiting.status, waiting.clause) == ("deferred", "PR10.quiet_hours")
@@ -208,13 +201,9 @@ async def test_a_person_approving_is_not_autonomy_and_is_recorded(
     from production.care import inbox
 
     settings, pool = db
-    tenant = await new_tenant(pool, mode="assist", kill_switch=True)
-    ceiling = with_care(settings, allowing(tenant))
+    tenant, ceiling = await acting_tenant(pool, settings, mode="assist", kill_switch=True)
     reply = await submit(pool, ceiling, await customer_writes(pool, tenant))
-    async with pool.acquire() as conn:
-        proposal_id = await conn.fetchval(
-            "SELECT id FROM care_proposals WHERE tenant_id = $1 AND message_id = $2",
-            tenant, reply)
+    proposal_id = await proposal_of(pool, tenant, reply)
     decided = await inbox.approve(pool, ceiling, tenant, proposal_id, operator="ada")
     assert (decided.status, decided.decided_by) == ("approved", "operator:ada")
     sent = await fate(pool, tenant, reply)
@@ -227,8 +216,7 @@ async def test_an_inbound_message_moves_the_state_and_a_rejection_loses_the_cust
     db: tuple[Settings, Pool]
 ) -> None:
     settings, pool = db
-    tenant = await new_tenant(pool)
-    ceiling = with_care(settings, allowing(tenant))
+    tenant, ceiling = await acting_tenant(pool, settings)
     inbound = await customer_writes(pool, tenant)
     now = datetime.now(UTC)
     async with pool.acquire() as conn:

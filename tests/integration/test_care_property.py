@@ -24,12 +24,18 @@ from hypothesis import strategies as st
 from production.care import executor
 from production.care.policy import ActionKind, ProposedAction, Topic
 from production.config import CareSettings, Settings
-from production.database.pool import Pool, create_pool
-from production.database.queries import care_state
+from production.database.pool import Pool
+from production.database.queries import admin, care_state
 from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.services import scheduler
-from tests.conftest import isolated_settings
-from tests.integration.care_world import customer_writes, fate, new_tenant, submit, with_care
+from tests.integration.care_world import (
+    care_db,
+    customer_writes,
+    fate,
+    new_tenant,
+    submit,
+    with_care,
+)
 
 MODES = ("assist", "approve", "autopilot", "schedules")
 CUSTOMERS = 3
@@ -139,12 +145,8 @@ def _quiet_hours(kind: str, now: datetime) -> tuple[time, time] | None:
 @pytest.fixture(scope="module")
 async def db(postgres: EmbeddedPostgres, broker: LocalBroker
              ) -> AsyncIterator[tuple[Settings, Pool]]:
-    built = await isolated_settings(postgres, broker, "property")
-    pool = await create_pool(built, min_size=1, max_size=4)
-    try:
-        yield built, pool
-    finally:
-        await pool.close()
+    async with care_db(postgres, broker, "property", max_size=4) as opened:
+        yield opened
 
 
 async def _apply(pool: Pool, tenant: str, people: list[Any], model: Model,
@@ -175,8 +177,6 @@ async def _apply(pool: Pool, tenant: str, people: list[Any], model: Model,
                                tenant, event[1])
             model.mode = event[1]
         elif kind == "customer_mode":
-            from production.database.queries import admin
-
             await admin.set_customer_mode(conn, tenant, people[event[1]].customer_id,
                                           mode=event[2])
             model.customer_mode[event[1]] = event[2]

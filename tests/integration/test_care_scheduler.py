@@ -15,17 +15,19 @@ import pytest
 from production.care import inbox as care_inbox
 from production.channels.base import DeliveryReceipt, OutboundMessage
 from production.config import CareSettings, Settings
-from production.database.pool import Pool, create_pool
+from production.database.pool import Pool
 from production.database.queries import care_state, inbox
 from production.domain.messages import OutboundNotice
 from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.services import deliver_outbound, scheduler
-from tests.conftest import isolated_settings
 from tests.integration.care_world import (
+    acting_tenant,
     allowing,
+    care_db,
     customer_writes,
     fate,
     new_tenant,
+    proposal_of,
     set_care,
     submit,
     with_care,
@@ -37,12 +39,8 @@ NOON = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 async def db(postgres: EmbeddedPostgres, broker: LocalBroker
              ) -> AsyncIterator[tuple[Settings, Pool]]:
-    settings = await isolated_settings(postgres, broker, "scheduler")
-    pool = await create_pool(settings, min_size=1, max_size=8)
-    try:
-        yield settings, pool
-    finally:
-        await pool.close()
+    async with care_db(postgres, broker, "scheduler", max_size=8) as opened:
+        yield opened
 
 
 async def _state(pool: Pool, tenant: str, customer: UUID) -> str:
@@ -54,8 +52,7 @@ async def test_silence_moves_engaged_to_at_risk_then_dormant_one_step_a_sweep(
     db: tuple[Settings, Pool]
 ) -> None:
     settings, pool = db
-    tenant = await new_tenant(pool)
-    ceiling = with_care(settings, allowing(tenant))
+    tenant, ceiling = await acting_tenant(pool, settings)
     quiet, recent = (await customer_writes(pool, tenant), await customer_writes(pool, tenant))
     await set_care(pool, tenant, quiet.customer_id, care_state="engaged",
                    last_signal_at=NOON - timedelta(days=60))
@@ -101,8 +98,7 @@ async def test_an_expired_draft_is_never_sent_and_the_expiry_is_audited(
     db: tuple[Settings, Pool]
 ) -> None:
     settings, pool = db
-    tenant = await new_tenant(pool, mode="approve")
-    ceiling = with_care(settings, allowing(tenant))
+    tenant, ceiling = await acting_tenant(pool, settings, mode="approve")
     reply = await submit(pool, ceiling, await customer_writes(pool, tenant))
     async with pool.acquire() as conn:
         await conn.execute("UPDATE care_proposals SET expires_at = now() - interval '1 second' "
@@ -119,8 +115,8 @@ async def test_the_digest_of_a_day_counts_what_autopilot_did_and_held(
     db: tuple[Settings, Pool]
 ) -> None:
     settings, pool = db
-    tenant = await new_tenant(pool, max_per_customer=1, timezone="Europe/Berlin")
-    ceiling = with_care(settings, allowing(tenant))
+    tenant, ceiling = await acting_tenant(pool, settings, max_per_customer=1,
+                                          timezone="Europe/Berlin")
     first = await customer_writes(pool, tenant)
     await submit(pool, ceiling, first)
     await submit(pool, ceiling, await customer_writes(pool, tenant, email=first.email))
@@ -139,8 +135,8 @@ async def test_a_schedules_tenant_runs_once_a_day_after_its_digest_within_its_bu
     db: tuple[Settings, Pool]
 ) -> None:
     settings, pool = db
-    tenant = await new_tenant(pool, mode="schedules", schedules_opt_in=True, daily_budget=2)
-    ceiling = with_care(settings, allowing(tenant))
+    tenant, ceiling = await acting_tenant(pool, settings, mode="schedules",
+                                          schedules_opt_in=True, daily_budget=2)
     at_risk = [await customer_writes(pool, tenant) for _ in range(3)]
     opted_out = await customer_writes(pool, tenant)
     for person in at_risk:
@@ -194,10 +190,7 @@ async def _approved_and_delivered(pool: Pool, settings: Settings, tenant: str,
     """An approve-mode reply a person approved, delivered; return (customer, proposal)."""
     inbound = await customer_writes(pool, tenant, email=email)
     reply = await submit(pool, settings, inbound)
-    async with pool.acquire() as conn:
-        proposal = await conn.fetchval(
-            "SELECT id FROM care_proposals WHERE tenant_id = $1 AND message_id = $2",
-            tenant, reply)
+    proposal = await proposal_of(pool, tenant, reply)
     await care_inbox.approve(pool, settings, tenant, proposal, operator="ada")
     async with pool.acquire() as conn:
         await conn.execute("UPDATE messages SET status = 'delivered', "
@@ -216,8 +209,7 @@ async def test_approved_replies_are_labelled_by_what_the_customer_did_next(
     db: tuple[Settings, Pool]
 ) -> None:
     settings, pool = db
-    tenant = await new_tenant(pool, mode="approve")
-    ceiling = with_care(settings, allowing(tenant))
+    tenant, ceiling = await acting_tenant(pool, settings, mode="approve")
     calm, answered = await _approved_and_delivered(pool, ceiling, tenant)
     angry, upset = await _approved_and_delivered(pool, ceiling, tenant)
     _, ignored = await _approved_and_delivered(pool, ceiling, tenant)
@@ -246,12 +238,9 @@ async def test_an_approved_reply_that_cannot_be_delivered_is_execution_failed(
     db: tuple[Settings, Pool]
 ) -> None:
     settings, pool = db
-    tenant = await new_tenant(pool, mode="approve")
-    ceiling = with_care(settings, allowing(tenant))
+    tenant, ceiling = await acting_tenant(pool, settings, mode="approve")
     reply = await submit(pool, ceiling, await customer_writes(pool, tenant))
-    async with pool.acquire() as conn:
-        proposal = await conn.fetchval(
-            "SELECT id FROM care_proposals WHERE message_id = $1", reply)
+    proposal = await proposal_of(pool, tenant, reply)
     await care_inbox.approve(pool, ceiling, tenant, proposal, operator="ada")
     notice = OutboundNotice(tenant_id=tenant, message_id=reply, channel="email")
     status = await deliver_outbound.deliver(pool, {"email": _Refusing()}, notice)
@@ -266,8 +255,7 @@ async def test_what_waits_per_tenant_is_published_for_the_dashboard(
     from prometheus_client import REGISTRY
 
     settings, pool = db
-    tenant = await new_tenant(pool, mode="approve")
-    ceiling = with_care(settings, allowing(tenant))
+    tenant, ceiling = await acting_tenant(pool, settings, mode="approve")
     for _ in range(2):
         await submit(pool, ceiling, await customer_writes(pool, tenant))
     await scheduler.observe_waiting(pool)
