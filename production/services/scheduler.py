@@ -50,7 +50,13 @@ async def release_due(pool: Pool, settings: Settings, *, limit: int = BATCH) -> 
     released: Counter[str] = Counter()
     async with pool.acquire() as conn, conn.transaction():
         for row in await replies.claim_deferred(conn, limit=limit):
-            released[await executor.release_deferred(conn, settings, row)] += 1
+            try:
+                async with conn.transaction():  # one reply that fails does not hold the rest
+                    released[await executor.release_deferred(conn, settings, row)] += 1
+            except Exception as exc:  # it stays deferred and due: the next pass tries again
+                log.warning("deferred_release_failed", message_id=str(row["id"]),
+                            error=repr(exc)[:300])
+                released["failed"] += 1
     if released:
         log.info("deferred_replies_released", **released)
     return released

@@ -5,6 +5,7 @@ replies get their outcome labels."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
@@ -264,3 +265,27 @@ async def test_what_waits_per_tenant_is_published_for_the_dashboard(
         return REGISTRY.get_sample_value("fte_care_waiting", {"tenant": tenant, "kind": kind})
 
     assert (value("pending"), value("deferred")) == (2.0, 0.0)
+
+
+async def test_a_deferred_reply_that_cannot_be_released_does_not_hold_the_others(
+    db: tuple[Settings, Pool]
+) -> None:
+    settings, pool = db
+    tenant, ceiling = await acting_tenant(pool, settings, min_interval_s=1)
+    first = await customer_writes(pool, tenant)
+    await submit(pool, ceiling, first)
+    good = await submit(pool, ceiling, await customer_writes(pool, tenant, email=first.email))
+    other, other_ceiling = await acting_tenant(pool, settings, min_interval_s=1)
+    second = await customer_writes(pool, other)
+    await submit(pool, other_ceiling, second)
+    broken = await submit(pool, other_ceiling,
+                          await customer_writes(pool, other, email=second.email))
+    async with pool.acquire() as conn:  # a stored action the executor cannot read any more
+        await conn.execute("UPDATE messages SET metadata = metadata - 'action', "
+                           "deferred_until = now() - interval '1 second' WHERE id = $1", broken)
+    await asyncio.sleep(1.1)  # the minimum interval has passed: the good reply may go
+    both = with_care(settings, allowing(tenant, other))
+    released = await scheduler.release_due(pool, both)
+    assert released["failed"] >= 1 and released["queued"] >= 1
+    assert (await fate(pool, tenant, good)).status == "queued"
+    assert (await fate(pool, other, broken)).status == "deferred"
