@@ -146,7 +146,7 @@ async def running_stack(settings: Settings, pool: Pool, *, workers: bool = True
             await consumer.start()
         deps = WorkerDeps(pool=pool, settings=settings, agent=SupportAgent(settings),
                           embedder=local_embedder())
-        policy = DeliveryPolicy.from_settings(settings.reliability)
+        policy = DeliveryPolicy.from_settings(settings.reliability, settings.care)
         tasks += [
             asyncio.create_task(worker.build_loop(deps, producer, incoming, stopping).run()),
             asyncio.create_task(dispatcher.build_loop(

@@ -262,6 +262,35 @@ async def release_approved(conn: Connection, settings: Settings, tenant_id: str,
     GATE_DECISIONS.labels("approved", "INBOX.approved").inc()
 
 
+async def hold_before_send(conn: Connection, care: CareSettings, tenant_id: str,
+                           reply: Any) -> gates.GateOutcome | None:
+    """The last look before an autonomous reply leaves (`reply` is its locked, queued row,
+    messages.get_outbound): a kill switch engaged, consent withdrawn or an escalation opened
+    since it was released stops it here, in the dispatcher, even when it was queued or parked
+    for a retry before. It goes back to the approval inbox as a draft; return the gate that held
+    it, or None to send. A reply a person approved is theirs: it is not looked at again."""
+    if reply["metadata"].get("approved_by"):
+        return None
+    row = await care_gate.facts(conn, tenant_id, reply["customer_id"])
+    released = PolicyDecision(
+        Decision.AUTO_EXECUTE, "RELEASED", "PR7.all_gates",
+        "every gate held when the reply was written; one no longer holds before it is sent")
+    outcome = gates.evaluate(gate_facts(care, tenant_id, row, released))
+    if outcome.executes:
+        return None
+    verdict = Verdict(outcome, released, row["customer_mode"] or row["tenant_mode"], row["live"])
+    await replies.hold_queued(conn, tenant_id, reply["id"])
+    await inbox.propose(conn, tenant_id, customer_id=reply["customer_id"],
+                        message_id=reply["id"], action=str(ActionKind.SEND_REPLY),
+                        draft=reply["content"], decision=verdict.as_json())
+    await _audit(conn, tenant_id, verdict, actor=ACTOR, message_id=reply["id"],
+                 payload={"action": str(ActionKind.SEND_REPLY), "channel": reply["channel"],
+                          "content": reply["content"], "before_send": True})
+    _counted(verdict)
+    log.warning("reply_held_before_send", clause=outcome.clause, message_id=str(reply["id"]))
+    return outcome
+
+
 async def _audit(conn: Connection, tenant_id: str, verdict: Verdict, *, actor: str,
                  payload: dict[str, Any], message_id: UUID | None = None) -> None:
     await admin.append_audit(

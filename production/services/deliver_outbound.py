@@ -15,13 +15,14 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
+from production.care import executor
 from production.channels.base import (
     ChannelAdapter,
     DeliveryReceipt,
     OutboundMessage,
     ProviderUnavailable,
 )
-from production.config import ReliabilitySettings
+from production.config import CareSettings, ReliabilitySettings
 from production.database.pool import Pool
 from production.database.queries import deliveries, delivery_retry, inbox, messages, outbox
 from production.domain.breaker import CircuitBreaker, backoff_s
@@ -46,10 +47,12 @@ class DeliveryPolicy:
     breaker_threshold: int = 5
     breaker_cooldown_s: float = 30.0
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
+    # The autonomy ceiling, for the last look before an autonomous reply is sent.
+    care: CareSettings = field(default_factory=CareSettings)
 
     @classmethod
-    def from_settings(cls, rel: ReliabilitySettings) -> DeliveryPolicy:
-        return cls(max_attempts=rel.delivery_max_attempts,
+    def from_settings(cls, rel: ReliabilitySettings, care: CareSettings) -> DeliveryPolicy:
+        return cls(care=care, max_attempts=rel.delivery_max_attempts,
                    backoff_initial_s=rel.delivery_backoff_initial_s,
                    backoff_max_s=rel.delivery_backoff_max_s,
                    breaker_threshold=rel.breaker_failure_threshold,
@@ -67,7 +70,8 @@ async def deliver(pool: Pool, adapters: Mapping[str, ChannelAdapter], notice: Ou
     """Deliver the reply the notice points at; return what happened (idempotent).
 
     "delivered" / "sandboxed" / "failed" (the provider refused it for good), "duplicate" (done
-    before), "scheduled" (a retry is already pending) or "retrying" (parked for a later attempt).
+    before), "scheduled" (a retry is already pending), "retrying" (parked for a later attempt)
+    or "held" (an autonomous reply a gate stopped at the last moment: back in the inbox).
     Raises `Undeliverable` after the last attempt, once the failure is recorded.
     """
     policy = policy or DeliveryPolicy()
@@ -82,11 +86,15 @@ async def deliver(pool: Pool, adapters: Mapping[str, ChannelAdapter], notice: Ou
             raise InvalidMessage("the outbound message does not exist")
         if row["status"] in ("delivered", "delivery_failed"):
             return "duplicate"
+        if row["status"] == "pending_approval":
+            return "held"  # a late copy of the notice: the reply waits for a person
         if row["status"] != "queued":
             raise InvalidMessage(f"the message is {row['status']}, not released for delivery")
         now = datetime.now(UTC)
         if row["next_delivery_at"] is not None and row["next_delivery_at"] > now:
             return "scheduled"  # an early copy of the notice; the retry announces itself
+        if await executor.hold_before_send(conn, policy.care, notice.tenant_id, row):
+            return "held"
         recipient = row["email"] if row["channel"] == "email" else row["phone"]
         outbound = OutboundMessage(
             tenant_id=notice.tenant_id, message_id=row["id"], channel=row["channel"],

@@ -1,5 +1,6 @@
 """The runtime kill switch, flipped mid-stream through the admin API: every reply processed after
-the flip is held for a person (zero deliveries), with no restart; released, replies flow again,
+the flip is held for a person (zero deliveries), and so is any reply released before it that
+the dispatcher had not sent yet, with no restart; released, replies flow again,
 and a held draft can be approved from the inbox. Real stack: API, worker, dispatcher, relay."""
 
 from __future__ import annotations
@@ -83,7 +84,15 @@ async def test_the_kill_switch_halts_replies_mid_stream_and_releases_them(
         audit = await conn.fetch(
             "SELECT policy_clause FROM care_audit WHERE tenant_id = 'techcorp' AND message_id = "
             "ANY($1::uuid[])", [r["id"] for r in late])
+        # Nor was any reply released before the flip sent after it (the dispatcher's last
+        # look): no autonomous delivery began after the flip committed.
+        sent_late = await conn.fetchval(
+            "SELECT count(*) FROM deliveries d JOIN messages m "
+            "ON m.tenant_id = d.tenant_id AND m.id = d.message_id "
+            "WHERE d.tenant_id = 'techcorp' AND d.created_at > $1 "
+            "AND NOT m.metadata ? 'approved_by'", flipped_at)
     assert sent_after == 0
+    assert sent_late == 0
     assert {a["policy_clause"] for a in audit} == {"KILL.tenant"}
 
     # The held drafts wait in the inbox; one approved by a person is delivered.

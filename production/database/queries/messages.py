@@ -113,8 +113,8 @@ async def mark_republished(conn: Connection, tenant_id: str, ids: list[UUID]) ->
 async def get_outbound(conn: Connection, tenant_id: str, message_id: UUID) -> Row | None:
     row: Row | None = await conn.fetchrow(
         """
-        SELECT m.id, m.channel, m.content, m.subject, m.status, m.ticket_id, m.metadata,
-               m.delivery_attempts, m.next_delivery_at, c.email, c.phone, c.name,
+        SELECT m.id, m.customer_id, m.channel, m.content, m.subject, m.status, m.ticket_id,
+               m.metadata, m.delivery_attempts, m.next_delivery_at, c.email, c.phone, c.name,
                inbound.external_id AS reply_to_external_id,
                inbound.metadata AS reply_to_metadata
         FROM messages m JOIN customers c ON c.id = m.customer_id

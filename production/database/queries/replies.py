@@ -98,3 +98,15 @@ async def set_released_status(conn: Connection, tenant_id: str, reply_id: UUID, 
         """,
         tenant_id, reply_id, status, deferred_until,
     )
+
+
+async def hold_queued(conn: Connection, tenant_id: str, reply_id: UUID) -> None:
+    """Turn a released reply that was not sent yet back into a draft (the dispatcher's last
+    look found a gate that no longer holds); a parked retry is cancelled with it."""
+    await conn.execute(
+        """
+        UPDATE messages SET status = 'pending_approval', next_delivery_at = NULL
+        WHERE tenant_id = $1 AND id = $2 AND status = 'queued'
+        """,
+        tenant_id, reply_id,
+    )
