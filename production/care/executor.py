@@ -114,7 +114,7 @@ async def decide(conn: Connection, settings: Settings, *, tenant_id: str, custom
     that passed every other gate, takes the tenant's throttle lock for the transaction."""
     now = now or datetime.now(UTC)
     row = await care_gate.facts(conn, tenant_id, customer_id)
-    mode = row["customer_mode"] or row["tenant_mode"]
+    mode = _mode(row)
     policy = POLICY.decide(action, mode)
     facts = gate_facts(settings.care, tenant_id, row, policy)
     outcome = gates.evaluate(facts)
@@ -124,6 +124,11 @@ async def decide(conn: Connection, settings: Settings, *, tenant_id: str, custom
             facts, throttle=pace.outcome.value, throttle_until=pace.until,
             throttle_clause=pace.clause, throttle_reason=pace.reason))
     return Verdict(outcome, policy, mode, row["live"])
+
+
+def _mode(facts: Any) -> str:
+    """The customer's effective autonomy mode: their override, else the tenant's."""
+    return str(facts["customer_mode"] or facts["tenant_mode"])
 
 
 async def _pace(conn: Connection, tenant_id: str, row: Any,
@@ -232,9 +237,7 @@ async def release_deferred(conn: Connection, settings: Settings, deferred: Any, 
                                       customer_id=deferred["customer_id"],
                                       topic=settings.kafka.topic_outgoing)
     elif verdict.gate.verdict == "HOLD":
-        await inbox.propose(conn, tenant_id, customer_id=deferred["customer_id"],
-                            message_id=deferred["id"], action=action.kind,
-                            draft=deferred["content"], decision=verdict.as_json())
+        await _propose(conn, tenant_id, deferred, action.kind, verdict)
     await _audit(conn, tenant_id, verdict, actor=ACTOR, message_id=deferred["id"],
                  payload={"action": action.kind, "kind": deferred["kind"],
                           "channel": deferred["channel"], "content": deferred["content"],
@@ -278,17 +281,23 @@ async def hold_before_send(conn: Connection, care: CareSettings, tenant_id: str,
     outcome = gates.evaluate(gate_facts(care, tenant_id, row, released))
     if outcome.executes:
         return None
-    verdict = Verdict(outcome, released, row["customer_mode"] or row["tenant_mode"], row["live"])
+    verdict = Verdict(outcome, released, _mode(row), row["live"])
     await replies.hold_queued(conn, tenant_id, reply["id"])
-    await inbox.propose(conn, tenant_id, customer_id=reply["customer_id"],
-                        message_id=reply["id"], action=str(ActionKind.SEND_REPLY),
-                        draft=reply["content"], decision=verdict.as_json())
+    await _propose(conn, tenant_id, reply, ActionKind.SEND_REPLY, verdict)
     await _audit(conn, tenant_id, verdict, actor=ACTOR, message_id=reply["id"],
                  payload={"action": str(ActionKind.SEND_REPLY), "channel": reply["channel"],
                           "content": reply["content"], "before_send": True})
     _counted(verdict)
     log.warning("reply_held_before_send", clause=outcome.clause, message_id=str(reply["id"]))
     return outcome
+
+
+async def _propose(conn: Connection, tenant_id: str, stored: Any, action: str,
+                   verdict: Verdict) -> None:
+    """Put a stored reply the gates held (a deferred or a queued row) in the approval inbox."""
+    await inbox.propose(conn, tenant_id, customer_id=stored["customer_id"],
+                        message_id=stored["id"], action=str(action), draft=stored["content"],
+                        decision=verdict.as_json())
 
 
 async def _audit(conn: Connection, tenant_id: str, verdict: Verdict, *, actor: str,
