@@ -3,13 +3,14 @@ wrote, replies submitted through the executor, and what came of them."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import time
 from typing import Any
 from uuid import UUID
+
+import pytest
 
 from production.care import executor
 from production.care.policy import ProposedAction
@@ -26,16 +27,21 @@ OPEN_CEILING = CareSettings(autonomy_enabled=True, shadow_mode=False)
 GROUNDED = executor.reply_action(kb_grounded=True)
 
 
-@contextlib.asynccontextmanager
-async def care_db(postgres: EmbeddedPostgres, broker: LocalBroker, tag: str, *,
-                  max_size: int = 8) -> AsyncIterator[tuple[Settings, Pool]]:
-    """A database of the test module's own, migrated, and a pool on it."""
-    settings = await isolated_settings(postgres, broker, tag)
-    pool = await create_pool(settings, min_size=1, max_size=max_size)
-    try:
-        yield settings, pool
-    finally:
-        await pool.close()
+def care_db(tag: str, *, max_size: int = 8) -> Any:
+    """The module-scoped `db` fixture of a test module (`db = care_db("tag")`): a database of
+    the module's own, migrated, and a pool on it."""
+
+    @pytest.fixture(scope="module")
+    async def db(postgres: EmbeddedPostgres,
+                 broker: LocalBroker) -> AsyncIterator[tuple[Settings, Pool]]:
+        settings = await isolated_settings(postgres, broker, tag)
+        pool = await create_pool(settings, min_size=1, max_size=max_size)
+        try:
+            yield settings, pool
+        finally:
+            await pool.close()
+
+    return db
 
 
 async def proposal_of(pool: Pool, tenant: str, reply_id: UUID) -> UUID:

@@ -8,7 +8,6 @@ The module has a database of its own; every test makes tenants of its own in it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -19,7 +18,6 @@ from production.care.policy import ActionKind, ProposedAction, Topic
 from production.config import CareSettings, Settings
 from production.database.pool import Pool
 from production.database.queries import care_state
-from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.services import scheduler
 from tests.integration.care_world import (
     acting_tenant,
@@ -34,12 +32,7 @@ from tests.integration.care_world import (
     with_care,
 )
 
-
-@pytest.fixture(scope="module")
-async def db(postgres: EmbeddedPostgres, broker: LocalBroker
-             ) -> AsyncIterator[tuple[Settings, Pool]]:
-    async with care_db(postgres, broker, "executor", max_size=12) as opened:
-        yield opened
+db = care_db("executor", max_size=12)
 
 
 async def test_a_reply_is_released_when_every_gate_holds(db: tuple[Settings, Pool]) -> None:

@@ -5,7 +5,7 @@ back to the approval inbox instead. A reply a person approved is sent as approve
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import pytest
@@ -15,7 +15,6 @@ from production.channels.base import DeliveryReceipt, OutboundMessage, ProviderU
 from production.config import Settings
 from production.database.pool import Pool
 from production.domain.messages import OutboundNotice
-from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.services.deliver_outbound import DeliveryPolicy, deliver
 from tests.integration.care_world import (
     acting_tenant,
@@ -28,12 +27,7 @@ from tests.integration.care_world import (
     submit,
 )
 
-
-@pytest.fixture(scope="module")
-async def db(postgres: EmbeddedPostgres, broker: LocalBroker
-             ) -> AsyncIterator[tuple[Settings, Pool]]:
-    async with care_db(postgres, broker, "lastmile") as opened:
-        yield opened
+db = care_db("lastmile")
 
 
 class _Provider:

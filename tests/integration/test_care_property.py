@@ -12,12 +12,10 @@ held one it should have sent, the property fails.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +24,6 @@ from production.care.policy import ActionKind, ProposedAction, Topic
 from production.config import CareSettings, Settings
 from production.database.pool import Pool
 from production.database.queries import admin, care_state
-from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.services import scheduler
 from tests.integration.care_world import (
     care_db,
@@ -142,11 +139,7 @@ def _quiet_hours(kind: str, now: datetime) -> tuple[time, time] | None:
             (start + timedelta(hours=2)).time().replace(second=0, microsecond=0))
 
 
-@pytest.fixture(scope="module")
-async def db(postgres: EmbeddedPostgres, broker: LocalBroker
-             ) -> AsyncIterator[tuple[Settings, Pool]]:
-    async with care_db(postgres, broker, "property", max_size=4) as opened:
-        yield opened
+db = care_db("property", max_size=4)
 
 
 async def _apply(pool: Pool, tenant: str, people: list[Any], model: Model,

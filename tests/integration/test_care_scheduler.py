@@ -6,12 +6,9 @@ replies get their outcome labels."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from production.care import inbox as care_inbox
 from production.channels.base import DeliveryReceipt, OutboundMessage
@@ -19,7 +16,6 @@ from production.config import CareSettings, Settings
 from production.database.pool import Pool
 from production.database.queries import care_state, inbox
 from production.domain.messages import OutboundNotice
-from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.services import deliver_outbound, scheduler
 from tests.integration.care_world import (
     acting_tenant,
@@ -37,11 +33,7 @@ from tests.integration.care_world import (
 NOON = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-async def db(postgres: EmbeddedPostgres, broker: LocalBroker
-             ) -> AsyncIterator[tuple[Settings, Pool]]:
-    async with care_db(postgres, broker, "scheduler", max_size=8) as opened:
-        yield opened
+db = care_db("scheduler")
 
 
 async def _state(pool: Pool, tenant: str, customer: UUID) -> str:
