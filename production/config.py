@@ -134,6 +134,10 @@ class ApiSettings(BaseSettings):
     port: int = 8000
     workers: int = 1
     public_url: str | None = None
+    # Health says `starting` (503, out of rotation) until the worker's and the dispatcher's
+    # consumer groups have first been seen holding their partitions: a message accepted before
+    # would wait seconds for its reply. Off for an API deployed without consumers.
+    ready_requires_consumers: bool = True
 
 
 class WebSettings(BaseSettings):

@@ -11,12 +11,15 @@ cleanly, then the broker and the database.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,6 +176,16 @@ class LocalStack:
             self.postgres.stop()
 
 
+def stack_ready(health_url: str, *, timeout_s: float = 1.0) -> bool:
+    """Return whether the API answers its health check and is past `starting`: the database
+    answers and the worker's and the dispatcher's consumers hold their partitions."""
+    try:
+        with urllib.request.urlopen(health_url, timeout=timeout_s) as res:  # noqa: S310
+            return bool(json.load(res).get("status") in ("healthy", "degraded"))
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+
+
 def autonomy_line(autonomy_demo: bool, view: AutonomyView) -> str:
     """Return what the banner says about autonomy: who is opted in, and how far."""
     if not autonomy_demo:
@@ -275,6 +288,16 @@ def run_up(settings: Settings, *, data_dir: Path, autonomy_demo: bool,
         child_settings.kafka.bootstrap_servers = servers
         kb, view = asyncio.run(stack.prepare(database_url, child_settings))
         stack.start_children(env)
+        health_url = f"http://127.0.0.1:{stack.api_port or settings.api.port}/api/v1/health"
+        print("Starting: waiting for the API and for every consumer to hold its partitions...",
+              flush=True)
+        while not stopping and not stack_ready(health_url):
+            stack.revive_infrastructure(child_settings)
+            stack.supervise_once()
+            time.sleep(0.1)
+        if stopping:
+            print("Stopping the local stack...", flush=True)
+            return 0
         print(banner(stack, database_url, servers, kb, view), flush=True)
         watching = threading.Thread(target=asyncio.run, daemon=True, args=(watch_sandbox(
             database_url, settings.default_tenant, watcher_stop),))

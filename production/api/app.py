@@ -29,7 +29,7 @@ from production.api import (
 from production.config import Settings, get_settings
 from production.database.pool import UNAVAILABLE_ERRORS, Pool, create_pool
 from production.logging import configure_logging
-from production.messaging.kafka import broker_reachable
+from production.messaging.kafka import broker_reachable, consumer_groups, groups_ready
 from production.metrics import HTTP_LATENCY, render
 from production.services.intake import IdempotencyConflict
 
@@ -43,6 +43,12 @@ class ApiState:
     kafka_ok: bool = False
     kafka_checked_at: float = 0.0
     _kafka_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    consumers: dict[str, bool] = field(default_factory=dict)
+    consumers_checked_at: float = 0.0
+    # Once every consumer group was seen consuming, the stack has started: a later rebalance
+    # is `degraded`, never `starting` again.
+    started: bool = False
+    _consumers_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def kafka_status(self, *, max_age_s: float = 2.0) -> bool:
         """Return the broker's reachability, probing at most once per `max_age_s`."""
@@ -51,6 +57,18 @@ class ApiState:
                 self.kafka_ok = await broker_reachable(self.settings)
                 self.kafka_checked_at = time.monotonic()
             return self.kafka_ok
+
+    async def consumer_status(self, *, max_age_s: float = 2.0) -> dict[str, bool]:
+        """Return, per consumer group, whether it holds its partitions (groups_ready), asking
+        the broker at most once per `max_age_s`, and every 0.2 s until the stack started."""
+        async with self._consumers_lock:
+            age = max_age_s if self.started else 0.2
+            if time.monotonic() - self.consumers_checked_at > age:
+                self.consumers = await groups_ready(self.settings,
+                                                    consumer_groups(self.settings))
+                self.consumers_checked_at = time.monotonic()
+                self.started = self.started or all(self.consumers.values())
+            return self.consumers
 
 
 def create_app_from_env() -> FastAPI:

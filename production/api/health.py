@@ -1,8 +1,11 @@
 """Health: liveness (the process answers) and readiness (its dependencies answer).
 
-Readiness is 503 only when the database is gone: without it nothing can be accepted. A broker
-outage (the outbox holds the work) or a provider outage (its replies wait for their retries)
-leaves the API in rotation, reported as `degraded` with the component that is down.
+Readiness is 503 when the database is gone (without it nothing can be accepted) and, at
+start-up, until the worker's and the dispatcher's consumers hold their partitions (`starting`:
+a customer accepted earlier would wait seconds for the reply; `fte up` prints its banner only
+after). A broker outage (the outbox holds the work), a consumer group rebalancing after the
+start, or a provider outage (its replies wait for their retries) leaves the API in rotation,
+reported as `degraded` with the component that is down.
 """
 
 from __future__ import annotations
@@ -32,17 +35,27 @@ async def health(request: Request) -> JSONResponse:
     database_ok = fte.pool is not None and await ping(fte.pool)
     kafka_ok = await fte.kafka_status()
     channels = await channel_status(fte.settings, fte.pool) if database_ok else {}
+    components: dict[str, object] = {"database": "up" if database_ok else "down",
+                                     "kafka": "up" if kafka_ok else "down",
+                                     "channels": channels}
+    consumers_ok = True
+    if fte.settings.api.ready_requires_consumers:
+        consumers = await fte.consumer_status()
+        consumers_ok = all(consumers.values())
+        components["consumers"] = {group: "up" if ok else ("rebalancing" if fte.started
+                                                           else "starting")
+                                   for group, ok in consumers.items()}
     if not database_ok:
         overall, code = "unhealthy", 503
-    elif not kafka_ok or "degraded" in channels.values():
+    elif not fte.started and fte.settings.api.ready_requires_consumers:
+        overall, code = "starting", 503
+    elif not kafka_ok or not consumers_ok or "degraded" in channels.values():
         overall, code = "degraded", 200
     else:
         overall, code = "healthy", 200
     return JSONResponse(status_code=code, content={
         "status": overall,
-        "components": {"database": "up" if database_ok else "down",
-                       "kafka": "up" if kafka_ok else "down",
-                       "channels": channels},
+        "components": components,
         "version": __version__,
         "timestamp": datetime.now(UTC).isoformat(),
     })

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.errors import TopicAlreadyExistsError
 
 from production.config import Settings
@@ -83,3 +86,55 @@ async def broker_reachable(settings: Settings, *, timeout_s: float = 1.0) -> boo
     finally:
         with contextlib.suppress(Exception):  # closing a client that never connected
             await admin.close()
+
+
+def consumer_groups(settings: Settings) -> dict[str, str]:
+    """Return the product's consumer groups and the topic each consumes."""
+    k = settings.kafka
+    return {k.worker_group: k.topic_incoming, k.dispatcher_group: k.topic_outgoing}
+
+
+async def groups_ready(settings: Settings, groups: Mapping[str, str], *,
+                       timeout_s: float = 2.0) -> dict[str, bool]:
+    """Return, per consumer group, whether it is consuming: the group is Stable (joined and
+    synced, not rebalancing) and its members hold every partition of its topic.
+
+    Kafka reports each member's assignment; the local broker reports none (empty bytes), and
+    there a Stable group with a member is the best evidence there is. Any error is False.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_servers(),
+                                request_timeout_ms=int(timeout_s * 1000))
+    try:
+        await asyncio.wait_for(admin.start(), timeout_s)
+        # One group per request: the local broker garbles a response that describes several.
+        described = await asyncio.wait_for(asyncio.gather(
+            *(admin.describe_consumer_groups([group]) for group in groups)), timeout_s)
+        topics = await asyncio.wait_for(admin.describe_topics(sorted(set(groups.values()))),
+                                        timeout_s)
+    except Exception:
+        return dict.fromkeys(groups, False)
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.close()
+    partitions = {t["topic"]: {p["partition"] for p in t["partitions"]}
+                  for t in topics if t["error_code"] == 0}
+    found = {g["group"]: g for responses in described for response in responses
+             for g in response.to_object()["groups"]}
+    return {group: _consuming(found.get(group), topic, partitions.get(topic, set()))
+            for group, topic in groups.items()}
+
+
+def _consuming(group: Mapping[str, Any] | None, topic: str, partitions: set[int]) -> bool:
+    if group is None or group["error_code"] != 0 or group["state"] != "Stable":
+        return False
+    members = group["members"]
+    if not members or not partitions:
+        return False
+    if all(not m["member_assignment"] for m in members):
+        return True  # the local broker: Stable is all it says
+    held: set[int] = set()
+    for member in members:
+        if member["member_assignment"]:
+            decoded = ConsumerProtocolMemberAssignment.decode(member["member_assignment"])
+            held.update(p for t, ps in decoded.assignment if t == topic for p in ps)
+    return partitions <= held

@@ -49,7 +49,10 @@ async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
             sections = len(chunk_markdown((ROOT / "context" / "product-docs.md").read_text()))
             assert f"Knowledge base     {sections} sections (loaded now from context/)" in banner
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-                await wait_until_healthy(http)
+                # Up means up: at the banner every consumer already holds its partitions.
+                health = await http.get("/api/v1/health")
+                assert health.status_code == 200, health.text
+                assert set(health.json()["components"]["consumers"].values()) == {"up"}
                 ticket = (await http.post("/api/v1/support/form", json=form())).json()["ticket_id"]
 
                 async def replied() -> bool:

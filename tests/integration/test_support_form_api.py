@@ -123,7 +123,8 @@ async def test_health_reports_components(stack: Stack) -> None:
     assert body["components"] == {
         "database": "up", "kafka": "up",
         # No Gmail or Twilio credentials here: those replies are recorded, not sent.
-        "channels": {"email": "sandbox", "whatsapp": "sandbox", "web_form": "up"}}
+        "channels": {"email": "sandbox", "whatsapp": "sandbox", "web_form": "up"},
+        "consumers": {"fte-worker": "up", "fte-dispatcher": "up"}}
     assert body["version"]
     assert (await stack.http.get("/api/v1/health/live")).json() == {"status": "alive"}
 
