@@ -69,6 +69,13 @@ async def ensure_topics(settings: Settings, *, timeout_s: float = 30.0) -> list[
                     [NewTopic(t, k.partitions, k.replication_factor) for t in missing]
                 )
             log.info("topics_created", topics=missing)
+        kept = [t for t in wanted if t in existing]
+        for topic in await admin.describe_topics(kept) if kept else []:
+            if len(topic["partitions"]) < k.partitions:
+                # Not grown here: more partitions move customers to other partitions, which
+                # reorders their in-flight messages; an operator does it when the lag is ~0.
+                log.warning("topic_has_fewer_partitions", topic=topic["topic"],
+                            partitions=len(topic["partitions"]), configured=k.partitions)
         return missing
     finally:
         await admin.close()

@@ -246,9 +246,29 @@ def test_manifests_exist() -> None:
     assert len(ALL_DOCS) >= 20
 
 
+def _crd_models() -> dict[tuple[str, str], Any]:
+    """The custom resources the manifests use, as pydantic models generated from their
+    projects' CRDs (cloudcoil-models-*), by (apiVersion, kind)."""
+    from cloudcoil.models.keda.v1alpha1 import ScaledObject
+
+    return {("keda.sh/v1alpha1", "ScaledObject"): ScaledObject}
+
+
+def _validate_custom_resource(model: Any, doc: dict[str, Any]) -> None:
+    """Validate a custom resource strictly: the CRD model must accept it, and dumping what it
+    accepted must give the document back (the models ignore unknown fields; a field lost on
+    the way is a field the CRD does not have)."""
+    parsed = model.model_validate(doc)
+    assert parsed.model_dump(by_alias=True, exclude_unset=True, mode="json") == doc
+
+
 @pytest.mark.parametrize("item", ALL_DOCS, ids=[_doc_id(i) for i in ALL_DOCS])
 def test_manifest_is_schema_valid(item: tuple[Path, dict[str, Any]]) -> None:
     _, doc = item
+    custom = _crd_models().get((doc["apiVersion"], doc["kind"]))
+    if custom is not None:
+        _validate_custom_resource(custom, doc)
+        return
     try:
         kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
     except kubernetes_validate.ValidationError as exc:
@@ -286,7 +306,7 @@ def test_expected_resources_are_present() -> None:
         ("Service", "fte-api"),
         ("Ingress", "fte-api"),
         ("HorizontalPodAutoscaler", "fte-api"),
-        ("HorizontalPodAutoscaler", "fte-worker"),
+        ("ScaledObject", "fte-worker"),
         ("PodDisruptionBudget", "fte-api"),
         ("PodDisruptionBudget", "fte-worker"),
     ]
@@ -504,19 +524,53 @@ def test_configmap_keeps_care_safe_defaults() -> None:
     assert not (SECRET_ENV_VARS | {"DATABASE_URL", "POSTGRES_PASSWORD"}) & set(data)
 
 
-@pytest.mark.parametrize(
-    ("name", "minimum", "maximum"), [("fte-api", 3, 20), ("fte-worker", 3, 30)]
-)
-def test_hpa(name: str, minimum: int, maximum: int) -> None:
-    hpa = _find("HorizontalPodAutoscaler", name)
+def test_api_hpa() -> None:
+    hpa = _find("HorizontalPodAutoscaler", "fte-api")
     assert hpa["apiVersion"] == "autoscaling/v2"
     spec = hpa["spec"]
-    assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
-    assert (spec["minReplicas"], spec["maxReplicas"]) == (minimum, maximum)
+    assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
+                                      "name": "fte-api"}
+    assert (spec["minReplicas"], spec["maxReplicas"]) == (3, 20)
     (metric,) = spec["metrics"]
     assert metric["resource"]["name"] == "cpu"
     assert metric["resource"]["target"] == {"type": "Utilization", "averageUtilization": 70}
-    assert _find("Deployment", name)["spec"]["replicas"] == minimum
+    assert _find("Deployment", "fte-api")["spec"]["replicas"] == 3
+
+
+def test_the_worker_scales_on_consumer_lag_and_cpu_with_a_partition_per_pod() -> None:
+    from production.config import KafkaSettings
+
+    scaled = _find("ScaledObject", "fte-worker")["spec"]
+    assert scaled["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
+                                        "name": "fte-worker"}
+    assert (scaled["minReplicaCount"], scaled["maxReplicaCount"]) == (3, 30)
+    assert _find("Deployment", "fte-worker")["spec"]["replicas"] == 3
+    # KEDA owns the worker's HPA: a second one would fight it.
+    assert not [d for d in DEPLOYED_DOCS if d["kind"] == "HorizontalPodAutoscaler"
+                and d["spec"]["scaleTargetRef"]["name"] == "fte-worker"]
+    kafka, cpu = scaled["triggers"]
+    defaults = KafkaSettings()
+    config = _find("ConfigMap", "fte-config")["data"]
+    assert kafka["type"] == "kafka"
+    assert kafka["metadata"]["bootstrapServers"] == config["KAFKA_BOOTSTRAP_SERVERS"]
+    assert kafka["metadata"]["consumerGroup"] == defaults.worker_group
+    assert kafka["metadata"]["topic"] == defaults.topic_incoming
+    assert int(kafka["metadata"]["lagThreshold"]) > 0
+    assert kafka["metadata"]["allowIdleConsumers"] == "false"
+    assert cpu == {"type": "cpu", "metricType": "Utilization", "metadata": {"value": "70"}}
+    # Every pod up to the maximum gets a partition of the topic the topics job creates.
+    assert int(config["KAFKA_PARTITIONS"]) >= scaled["maxReplicaCount"]
+    behavior = scaled["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+    assert behavior["scaleDown"]["stabilizationWindowSeconds"] >= 300
+
+
+def test_a_field_the_crd_does_not_have_is_refused() -> None:
+    model = _crd_models()[("keda.sh/v1alpha1", "ScaledObject")]
+    doc = json.loads(json.dumps(_find("ScaledObject", "fte-worker")))
+    _validate_custom_resource(model, doc)
+    doc["spec"]["maxReplicas"] = 30  # the HPA's name for it, not KEDA's
+    with pytest.raises(AssertionError):
+        _validate_custom_resource(model, doc)
 
 
 @pytest.mark.parametrize("name", ["fte-api", "fte-worker"])
