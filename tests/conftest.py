@@ -11,6 +11,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ import uvicorn
 from aiokafka import AIOKafkaProducer
 from pydantic import SecretStr
 
+from production import clock
 from production.agent.runner import SupportAgent
 from production.api.app import create_app
 from production.config import (
@@ -94,9 +96,17 @@ async def settings(postgres: EmbeddedPostgres, broker: LocalBroker) -> Settings:
 async def pool(settings: Settings) -> AsyncIterator[Pool]:
     db = await create_pool(settings, min_size=1, max_size=10)
     await load_markdown(db, "techcorp", ROOT / "context" / "product-docs.md", local_embedder())
-    await care_admin.opt_in_local_demo(db, settings, "techcorp")
+    await care_admin.opt_in_local_demo(db, settings, "techcorp", now=clock.now())
     yield db
     await db.close()
+
+
+@pytest.fixture
+def now() -> datetime:
+    """The instant a test decides at: the wall clock when it starts. A test that needs
+    "later" passes a later instant down (never sleeps); one that needs a given day passes an
+    instant of that day, whatever the date the suite runs on."""
+    return clock.now()
 
 
 @dataclass
@@ -243,7 +253,7 @@ async def isolated_settings(postgres: EmbeddedPostgres, broker: LocalBroker, tag
         await load_markdown(db, "techcorp", ROOT / "context" / "product-docs.md",
                             local_embedder())
         if autonomy:  # as `fte up` does, unless --observe-only
-            await care_admin.opt_in_local_demo(db, built, "techcorp")
+            await care_admin.opt_in_local_demo(db, built, "techcorp", now=clock.now())
     finally:
         await db.close()
     return built

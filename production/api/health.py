@@ -7,12 +7,10 @@ leaves the API in rotation, reported as `degraded` with the component that is do
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from production import __version__
+from production import __version__, clock
 from production.api.deps import state
 from production.config import ALL_CHANNELS, Settings
 from production.database.pool import UNAVAILABLE_ERRORS, Pool, ping
@@ -44,7 +42,7 @@ async def health(request: Request) -> JSONResponse:
                        "kafka": "up" if kafka_ok else "down",
                        "channels": channels},
         "version": __version__,
-        "timestamp": datetime.now(UTC).isoformat(),
+        "timestamp": clock.now().isoformat(),
     })
 
 

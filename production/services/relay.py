@@ -14,11 +14,12 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 
+from production import clock
 from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import messages, outbox, reference
@@ -71,10 +72,11 @@ async def _note_failure(pool: Pool, ids: list[int], error: str) -> None:
         log.warning("outbox_failure_not_recorded", error=repr(exc)[:200])
 
 
-async def sweep_once(pool: Pool, settings: Settings, *, now: datetime | None = None) -> int:
-    """Queue again every inbound message accepted but unprocessed past the deadline."""
+async def sweep_once(pool: Pool, settings: Settings, *, now: datetime) -> int:
+    """Queue again every inbound message accepted but unprocessed past the deadline at `now`;
+    return how many."""
     window = timedelta(seconds=settings.reliability.sweeper_deadline_s)
-    deadline = (now or datetime.now(UTC)) - window
+    deadline = now - window
     total = 0
     async with pool.acquire() as conn:
         tenants = await reference.tenant_ids(conn)
@@ -172,7 +174,7 @@ async def run_sweeper(pool: Pool, settings: Settings, stopping: asyncio.Event) -
     """Sweep until stopped, once per interval; also purge long-published outbox rows."""
     while not stopping.is_set():
         try:
-            await sweep_once(pool, settings)
+            await sweep_once(pool, settings, now=clock.now())
             async with pool.acquire() as conn:
                 await outbox.purge_published(conn, older_than_s=24 * 3600)
         except Exception as exc:
