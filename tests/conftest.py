@@ -11,7 +11,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -46,6 +46,26 @@ from production.workers.relay import sender
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _check_fake_clock(server: EmbeddedPostgres, expected: str) -> None:
+    """Under `make test-clock` (FTE_FAKE_CLOCK set), fail unless both this process and
+    PostgreSQL read the fake clock: a run that did not reach the database proves nothing."""
+    import asyncpg
+
+    start = datetime.fromisoformat(expected.replace(" UTC", "+00:00"))
+
+    async def database_now() -> datetime:
+        conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{server.port}/postgres")
+        try:
+            moment: datetime = await conn.fetchval("SELECT now()")
+            return moment
+        finally:
+            await conn.close()
+
+    for name, seen in (("python", clock.now()), ("postgres", asyncio.run(database_now()))):
+        if not start <= seen < start + timedelta(hours=1):
+            raise AssertionError(f"FTE_FAKE_CLOCK is {expected} but {name} reads {seen}")
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[EmbeddedPostgres]:
     with tempfile.TemporaryDirectory(prefix="fte-pg-") as tmp:
@@ -53,6 +73,8 @@ def postgres() -> Iterator[EmbeddedPostgres]:
         server = EmbeddedPostgres(Path(tmp) / "pgdata")
         server.start()
         try:
+            if expected := os.environ.get("FTE_FAKE_CLOCK"):
+                _check_fake_clock(server, expected)
             yield server
         finally:
             server.stop()
