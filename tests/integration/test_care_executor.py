@@ -8,7 +8,7 @@ The module has a database of its own; every test makes tenants of its own in it.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -256,3 +256,46 @@ async def test_in_shadow_mode_the_state_is_only_proposed(
     assert record.state == "unaware" and record.last_signal_at is not None
     assert [p["payload"] for p in proposals] == [
         {"from": "unaware", "to": "engaged", "applied": False}]
+
+
+async def test_the_daily_budget_is_the_day_of_the_callers_instant_not_the_databases(
+    db: tuple[Settings, Pool], now: datetime
+) -> None:
+    settings, pool = db
+    tenant, ceiling = await acting_tenant(pool, settings, daily_budget=1,
+                                          timezone="Pacific/Auckland")
+    # A day far from the database's own: its budget, its counter row, its audit rows.
+    day = datetime(2031, 7, 1, 23, 30, tzinfo=UTC)  # 11:30 on 2 July in Auckland
+    first = await submit(pool, ceiling, await customer_writes(pool, tenant), now=day)
+    second = await submit(pool, ceiling, await customer_writes(pool, tenant), now=day)
+    next_day = await submit(pool, ceiling, await customer_writes(pool, tenant),
+                            now=day + timedelta(days=1))
+    today = await submit(pool, ceiling, await customer_writes(pool, tenant), now=now)
+    assert [(await fate(pool, tenant, r)).status for r in (first, second, next_day, today)] == [
+        "queued", "pending_approval", "queued", "queued"]
+    assert (await fate(pool, tenant, second)).clause == "PR10.tenant_daily_budget"
+    async with pool.acquire() as conn:
+        counted = await conn.fetch(
+            "SELECT day, actions FROM care_daily_actions WHERE tenant_id = $1 ORDER BY day",
+            tenant)
+        audited = await conn.fetchval(
+            "SELECT created_at FROM care_audit WHERE tenant_id = $1 AND message_id = $2",
+            tenant, first)
+    by_day = {str(c["day"]): c["actions"] for c in counted}
+    assert (by_day["2031-07-02"], by_day["2031-07-03"], sum(by_day.values())) == (1, 1, 3)
+    assert audited == day
+
+
+async def test_a_care_row_written_without_its_instant_is_refused(
+    db: tuple[Settings, Pool]
+) -> None:
+    import asyncpg
+
+    _, pool = db
+    tenant = await new_tenant(pool)
+    async with pool.acquire() as conn:
+        with pytest.raises(asyncpg.NotNullViolationError):
+            await conn.execute(
+                "INSERT INTO care_audit (tenant_id, event_type, actor, reason, policy_clause, "
+                "payload) VALUES ($1, 'executed_action', 'fte-agent', 'x', 'PR7.all_gates', "
+                "'{}')", tenant)
