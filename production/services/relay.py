@@ -82,7 +82,7 @@ async def sweep_once(pool: Pool, settings: Settings, *, now: datetime) -> int:
         tenants = await reference.tenant_ids(conn)
     for tenant_id in tenants:
         async with pool.acquire() as conn, conn.transaction():
-            total += await _sweep_tenant(conn, settings, tenant_id, deadline)
+            total += await _sweep_tenant(conn, settings, tenant_id, deadline, now)
     if total:
         SWEEPER_REPUBLISHED.inc(total)
         log.warning("sweeper_republished", count=total)
@@ -90,7 +90,7 @@ async def sweep_once(pool: Pool, settings: Settings, *, now: datetime) -> int:
 
 
 async def _sweep_tenant(conn: Connection, settings: Settings, tenant_id: str,
-                        deadline: datetime) -> int:
+                        deadline: datetime, now: datetime) -> int:
     rows = await messages.stale_accepted(conn, tenant_id, older_than=deadline, limit=500)
     for row in rows:
         event = InboundMessage(
@@ -100,7 +100,7 @@ async def _sweep_tenant(conn: Connection, settings: Settings, tenant_id: str,
             metadata=row["metadata"], message_id=row["id"], ticket_id=row["ticket_id"],
         )
         await publish_inbound(conn, event, topic=settings.kafka.topic_incoming)
-    await messages.mark_republished(conn, tenant_id, [row["id"] for row in rows])
+    await messages.mark_republished(conn, tenant_id, [row["id"] for row in rows], now=now)
     return len(rows)
 
 

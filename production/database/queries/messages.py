@@ -102,11 +102,15 @@ async def stale_accepted(
     return rows
 
 
-async def mark_republished(conn: Connection, tenant_id: str, ids: list[UUID]) -> None:
+async def mark_republished(conn: Connection, tenant_id: str, ids: list[UUID], *,
+                           now: datetime) -> None:
+    """Note that the sweeper queued these messages again at `now` (its next deadline counts
+    from there)."""
     await conn.execute(
-        "UPDATE messages SET last_published_at = now() WHERE tenant_id = $1 AND id = ANY($2)",
+        "UPDATE messages SET last_published_at = $3 WHERE tenant_id = $1 AND id = ANY($2)",
         tenant_id,
         ids,
+        now,
     )
 
 
