@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from pydantic import SecretStr
 
+from production import clock
 from production.agent.runner import SupportAgent
 from production.config import INTERNAL_TENANT, Settings
 from production.database.migrate import migrate
@@ -74,7 +75,7 @@ def kb_load(settings: Settings, data_dir: Path, path: Path, tenant_id: str) -> i
 def ask_once(settings: Settings, data_dir: Path, question: Question) -> int:
     async def body(scoped: Settings) -> dict[str, object]:
         async with _pipeline(scoped) as deps:
-            return await ask(deps, question)
+            return await ask(deps, question, now=clock.now())
 
     print(json.dumps(_run(settings, data_dir, body), ensure_ascii=False))
     return 0
@@ -87,7 +88,7 @@ def run_eval(settings: Settings, data_dir: Path, path: Path, *, as_json: bool,
 
     async def body(scoped: Settings) -> evaluation.Report:
         async with _scratch_database(scoped) as scratch, _pipeline(scratch) as deps:
-            return await evaluation.evaluate(deps, tickets)
+            return await evaluation.evaluate(deps, tickets, clock=clock.now)
 
     report = _run(settings, data_dir, body)
     print(json.dumps(report.as_dict(), indent=2) if as_json else evaluation.render(report))

@@ -21,7 +21,6 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import asyncpg
 import structlog
 from pydantic import SecretStr
 
+from production import clock
 from production.config import INTERNAL_TENANT, Settings
 from production.database.migrate import migrate
 from production.database.pool import create_pool
@@ -123,7 +123,8 @@ class LocalStack:
             kb = await load_if_empty(pool, INTERNAL_TENANT, Path("context"),
                                      embedder_for(settings))
             if self.autonomy_demo:
-                view = await care_admin.opt_in_local_demo(pool, settings, INTERNAL_TENANT)
+                view = await care_admin.opt_in_local_demo(pool, settings, INTERNAL_TENANT,
+                                                          now=clock.now())
             else:
                 view = await care_admin.autonomy(pool, settings, INTERNAL_TENANT)
             return kb, view
@@ -249,7 +250,7 @@ def sandbox_block(row: Any) -> str:
 async def watch_sandbox(database_url: str, tenant_id: str, stopping: threading.Event, *,
                         interval_s: float = 1.0) -> None:
     """Print every reply the sandbox records from now on (the developer's console, not a log)."""
-    after = datetime.now(UTC)
+    after = clock.now()
     while not stopping.is_set():
         try:
             conn = await asyncpg.connect(database_url)

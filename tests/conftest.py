@@ -11,6 +11,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ import uvicorn
 from aiokafka import AIOKafkaProducer
 from pydantic import SecretStr
 
+from production import clock
 from production.agent.runner import SupportAgent
 from production.api.app import create_app
 from production.config import (
@@ -44,6 +46,26 @@ from production.workers.relay import sender
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _check_fake_clock(server: EmbeddedPostgres, expected: str) -> None:
+    """Under `make test-clock` (FTE_FAKE_CLOCK set), fail unless both this process and
+    PostgreSQL read the fake clock: a run that did not reach the database proves nothing."""
+    import asyncpg
+
+    start = datetime.fromisoformat(expected.replace(" UTC", "+00:00"))
+
+    async def database_now() -> datetime:
+        conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{server.port}/postgres")
+        try:
+            moment: datetime = await conn.fetchval("SELECT now()")
+            return moment
+        finally:
+            await conn.close()
+
+    for name, seen in (("python", clock.now()), ("postgres", asyncio.run(database_now()))):
+        if not start <= seen < start + timedelta(hours=1):
+            raise AssertionError(f"FTE_FAKE_CLOCK is {expected} but {name} reads {seen}")
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[EmbeddedPostgres]:
     with tempfile.TemporaryDirectory(prefix="fte-pg-") as tmp:
@@ -51,6 +73,8 @@ def postgres() -> Iterator[EmbeddedPostgres]:
         server = EmbeddedPostgres(Path(tmp) / "pgdata")
         server.start()
         try:
+            if expected := os.environ.get("FTE_FAKE_CLOCK"):
+                _check_fake_clock(server, expected)
             yield server
         finally:
             server.stop()
@@ -94,9 +118,17 @@ async def settings(postgres: EmbeddedPostgres, broker: LocalBroker) -> Settings:
 async def pool(settings: Settings) -> AsyncIterator[Pool]:
     db = await create_pool(settings, min_size=1, max_size=10)
     await load_markdown(db, "techcorp", ROOT / "context" / "product-docs.md", local_embedder())
-    await care_admin.opt_in_local_demo(db, settings, "techcorp")
+    await care_admin.opt_in_local_demo(db, settings, "techcorp", now=clock.now())
     yield db
     await db.close()
+
+
+@pytest.fixture
+def now() -> datetime:
+    """The instant a test decides at: the wall clock when it starts. A test that needs
+    "later" passes a later instant down (never sleeps); one that needs a given day passes an
+    instant of that day, whatever the date the suite runs on."""
+    return clock.now()
 
 
 @dataclass
@@ -243,7 +275,7 @@ async def isolated_settings(postgres: EmbeddedPostgres, broker: LocalBroker, tag
         await load_markdown(db, "techcorp", ROOT / "context" / "product-docs.md",
                             local_embedder())
         if autonomy:  # as `fte up` does, unless --observe-only
-            await care_admin.opt_in_local_demo(db, built, "techcorp")
+            await care_admin.opt_in_local_demo(db, built, "techcorp", now=clock.now())
     finally:
         await db.close()
     return built

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -30,12 +30,12 @@ class SupportRunContext:
     content: str
     subject: str | None
     customer_name: str | None
+    now: datetime  # the instant the worker handles the message at (production/clock.py)
     ticket_id: UUID | None = None
     ticket_number: str | None = None
     # The customer's own addresses and numbers: the only ones a reply may contain.
     customer_identifiers: tuple[str, ...] = ()
     sentiment: float = 0.5
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
     # Decisions the run stages; the worker commits them with the reply in one transaction.
     reply: str | None = None
     escalation_reasons: list[str] = field(default_factory=list)

@@ -26,6 +26,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, ValidationError
 
+from production import clock
 from production.agent import guardrails, operations
 from production.agent.escalation import REASONS
 from production.agent.prompts import SYSTEM_PROMPT
@@ -315,7 +316,8 @@ async def escalate_to_human(
     follow up.
     """
     deps = _deps(ctx)
-    if not await operations.escalate_ticket(deps.pool, deps.tenant_id, ticket_id, reason):
+    if not await operations.escalate_ticket(deps.pool, deps.tenant_id, ticket_id, reason,
+                                            now=clock.now()):
         raise ToolError(f"no ticket {ticket_id}")
     log.info("mcp_ticket_escalated", ticket=ticket_id, reason=reason)
     return Escalation(ticket_id=ticket_id, reason=reason)
@@ -348,7 +350,8 @@ async def send_response(
     # An outside model's text: the executor cannot tell it is grounded, so the policy asks a
     # person to approve it whatever the mode.
     status = await process_inbound.reply_to(deps.pool, deps.settings, deps.tenant_id,
-                                            message_id, message, grounded=False)
+                                            message_id, message, grounded=False,
+                                            now=clock.now())
     if status not in STATUS_DETAIL:
         raise ToolError(f"unexpected reply status {status!r}")
     log.info("mcp_response", ticket=ticket_id, status=status, length=len(message))

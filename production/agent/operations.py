@@ -108,15 +108,17 @@ async def uncovered_subjects(pool: Pool, tenant_id: str, text: str) -> list[str]
             conn, tenant_id, [s.phrase for s in subjects], [s.exact for s in subjects])
 
 
-async def escalate_ticket(pool: Pool, tenant_id: str, ticket_number: str, reason: str) -> bool:
+async def escalate_ticket(pool: Pool, tenant_id: str, ticket_number: str, reason: str, *,
+                          now: datetime) -> bool:
     """Mark a ticket escalated with its reason and open the customer's C.A.R.E. escalation,
-    which halts autonomy for them until a person closes it (both audited); False if there is
-    no such ticket."""
+    which halts autonomy for them until a person closes it (both audited at `now`); False if
+    there is no such ticket."""
     async with pool.acquire() as conn, conn.transaction():
-        customer_id = await tickets.escalate(conn, tenant_id, ticket_number, reason)
+        customer_id = await tickets.escalate(conn, tenant_id, ticket_number, reason, now=now)
         if customer_id is None:
             return False
-        await care_state.open_escalation(conn, tenant_id, customer_id, reason, actor="fte-mcp")
+        await care_state.open_escalation(conn, tenant_id, customer_id, reason, actor="fte-mcp",
+                                         now=now)
         return True
 
 

@@ -25,7 +25,7 @@ from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from production.api.deps import pool, state
+from production.api.deps import pool, request_now, state
 from production.care import admin_settings, inbox
 from production.config import INTERNAL_TENANT
 from production.database.pool import Pool
@@ -99,6 +99,7 @@ Operator = Annotated[ApiPrincipal, Depends(operator)]
 Admin = Annotated[ApiPrincipal, Depends(admin)]
 InternalAdmin = Annotated[ApiPrincipal, Depends(internal_admin)]
 Db = Annotated[Pool, Depends(pool)]
+Now = Annotated[datetime, Depends(request_now)]
 
 
 @contextmanager
@@ -204,10 +205,10 @@ async def get_autonomy(request: Request, who: Operator, db: Db) -> AutonomyView:
 
 @router.put("/autonomy", response_model=AutonomyView)
 async def put_autonomy(request: Request, body: AutonomyUpdate, who: Admin,
-                       db: Db) -> AutonomyView:
+                       db: Db, now: Now) -> AutonomyView:
     with _answers():
         view = await care_admin.update_autonomy(db, state(request).settings, who.tenant_id,
-                                                actor=who.actor,
+                                                actor=who.actor, now=now,
                                                 changes=body.model_dump(exclude_unset=True))
     return _autonomy_view(view)
 
@@ -228,12 +229,13 @@ async def get_kill_switch(who: Operator, db: Db) -> care_admin.KillSwitch:
 
 
 @router.post("/kill-switch", response_model=care_admin.KillSwitch)
-async def post_kill_switch(body: KillSwitchChange, who: Operator, db: Db) -> care_admin.KillSwitch:
+async def post_kill_switch(body: KillSwitchChange, who: Operator, db: Db,
+                           now: Now) -> care_admin.KillSwitch:
     """Anyone may halt the tenant's autonomy; only an admin may let it run again."""
     if not body.engaged and not who.may("admin"):
         raise HTTPException(status_code=403, detail="releasing the kill switch needs an admin key")
     return await care_admin.set_kill_switch(db, who.tenant_id, engaged=body.engaged,
-                                            reason=body.reason, actor=who.actor)
+                                            reason=body.reason, actor=who.actor, now=now)
 
 
 @router.get("/kill-switch/global", response_model=care_admin.KillSwitch)
@@ -243,9 +245,9 @@ async def get_global_kill_switch(who: InternalAdmin, db: Db) -> care_admin.KillS
 
 @router.post("/kill-switch/global", response_model=care_admin.KillSwitch)
 async def post_global_kill_switch(body: KillSwitchChange, who: InternalAdmin,
-                                  db: Db) -> care_admin.KillSwitch:
+                                  db: Db, now: Now) -> care_admin.KillSwitch:
     return await care_admin.set_global_kill_switch(db, who.tenant_id, engaged=body.engaged,
-                                                   reason=body.reason, actor=who.actor)
+                                                   reason=body.reason, actor=who.actor, now=now)
 
 
 # --- Per customer ----------------------------------------------------------------------------
@@ -303,12 +305,12 @@ async def list_customers(
 @router.post("/customers/{customer_id}/escalation/close",
              response_model=care_admin.CustomerCare)
 async def close_escalation(customer_id: str, body: EscalationClose, who: Operator,
-                           db: Db) -> care_admin.CustomerCare:
+                           db: Db, now: Now) -> care_admin.CustomerCare:
     """A person handled the escalation: autonomy may act for this customer again."""
     with _answers():
         care = await care_admin.close_escalation(db, who.tenant_id,
                                                  _id(customer_id, "customer"),
-                                                 reason=body.reason, actor=who.actor)
+                                                 reason=body.reason, actor=who.actor, now=now)
     return care
 
 
@@ -321,20 +323,20 @@ async def get_customer_care(customer_id: str, who: Operator, db: Db) -> care_adm
 
 @router.put("/customers/{customer_id}/hands-off", response_model=care_admin.CustomerCare)
 async def put_hands_off(customer_id: str, body: HandsOffChange, who: Operator,
-                        db: Db) -> care_admin.CustomerCare:
+                        db: Db, now: Now) -> care_admin.CustomerCare:
     with _answers():
         care = await care_admin.set_hands_off(db, who.tenant_id, _id(customer_id, "customer"),
-                                              enabled=body.enabled, actor=who.actor)
+                                              enabled=body.enabled, actor=who.actor, now=now)
     return care
 
 
 @router.put("/customers/{customer_id}/autonomy", response_model=care_admin.CustomerCare)
 async def put_customer_mode(customer_id: str, body: CustomerModeChange, who: Admin,
-                            db: Db) -> care_admin.CustomerCare:
+                            db: Db, now: Now) -> care_admin.CustomerCare:
     with _answers():
         care = await care_admin.set_customer_mode(db, who.tenant_id,
                                                   _id(customer_id, "customer"),
-                                                  mode=body.mode, actor=who.actor)
+                                                  mode=body.mode, actor=who.actor, now=now)
     return care
 
 
@@ -384,41 +386,41 @@ class Edit(BaseModel):
 
 @router.get("/proposals", response_model=ProposalListing)
 async def list_proposals(
-    who: Operator, db: Db,
+    who: Operator, db: Db, now: Now,
     status: Annotated[ProposalStatus | None, Query()] = "pending",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ProposalListing:
     """The tenant's proposals of a status (pending by default), oldest first."""
-    rows = await inbox.proposals(db, who.tenant_id, status=status, limit=limit)
+    rows = await inbox.proposals(db, who.tenant_id, status=status, limit=limit, now=now)
     return ProposalListing(proposals=[ProposalView(**row) for row in rows])
 
 
 @router.post("/proposals/{proposal_id}/approve", response_model=inbox.Decided)
 async def approve_proposal(request: Request, proposal_id: str, who: Operator,
-                           db: Db) -> inbox.Decided:
+                           db: Db, now: Now) -> inbox.Decided:
     with _answers():
         decided = await inbox.approve(db, state(request).settings, who.tenant_id,
-                                      _id(proposal_id, "proposal"), operator=who.name)
+                                      _id(proposal_id, "proposal"), operator=who.name, now=now)
     return decided
 
 
 @router.post("/proposals/{proposal_id}/edit", response_model=inbox.Decided)
 async def edit_proposal(request: Request, proposal_id: str, body: Edit, who: Operator,
-                        db: Db) -> inbox.Decided:
+                        db: Db, now: Now) -> inbox.Decided:
     """Replace the draft's text, then approve it."""
     with _answers():
         decided = await inbox.approve(db, state(request).settings, who.tenant_id,
                                       _id(proposal_id, "proposal"), operator=who.name,
-                                      text=body.text)
+                                      text=body.text, now=now)
     return decided
 
 
 @router.post("/proposals/{proposal_id}/reject", response_model=inbox.Decided)
 async def reject_proposal(proposal_id: str, body: Rejection, who: Operator,
-                          db: Db) -> inbox.Decided:
+                          db: Db, now: Now) -> inbox.Decided:
     with _answers():
         decided = await inbox.reject(db, who.tenant_id, _id(proposal_id, "proposal"),
-                                     operator=who.name, reason=body.reason)
+                                     operator=who.name, reason=body.reason, now=now)
     return decided
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from fastapi import Request
 
+from production import clock
 from production.database.pool import Pool
 
 if TYPE_CHECKING:
@@ -23,3 +25,9 @@ async def pool(request: Request) -> Pool:
     if db is None:
         raise ConnectionError("the database pool is not ready")
     return db
+
+
+async def request_now() -> datetime:
+    """Return the instant this request decides at: read once, so that every check and every
+    row of the request (an expiry, an audit row, a proposal's decision) uses the same one."""
+    return clock.now()

@@ -10,12 +10,10 @@ reported as `degraded` with the component that is down.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from production import __version__
+from production import __version__, clock
 from production.api.deps import state
 from production.config import ALL_CHANNELS, Settings
 from production.database.pool import UNAVAILABLE_ERRORS, Pool, ping
@@ -57,7 +55,7 @@ async def health(request: Request) -> JSONResponse:
         "status": overall,
         "components": components,
         "version": __version__,
-        "timestamp": datetime.now(UTC).isoformat(),
+        "timestamp": clock.now().isoformat(),
     })
 
 

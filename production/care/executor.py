@@ -17,13 +17,19 @@ Pacing is counted only for an action that passed every other gate, under the ten
 advisory lock (care_throttle.lock_tenant), so two workers never both spend the same allowance.
 A person's approval in the inbox is not autonomy: `release_approved` sends it whatever the
 mode, the kill switches or the throttles say, and records who approved it.
+
+One clock per decision: every entry point takes the caller's `now` (production/clock.py is
+read by the entrypoints only). Pacing counts the local day of that instant, quiet hours read
+it, and every row written here (audit, proposal, task, the reply itself) carries it, so the
+tenant's daily counter (migration 011's trigger, keyed on the audit row's created_at) counts
+the very day the decision was made for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -109,10 +115,9 @@ def gate_facts(care: CareSettings, tenant_id: str, row: Any,
 
 
 async def decide(conn: Connection, settings: Settings, *, tenant_id: str, customer_id: UUID,
-                 action: ProposedAction, now: datetime | None = None) -> Verdict:
-    """Return the verdict for an action on the customer; writes nothing but, for an action
-    that passed every other gate, takes the tenant's throttle lock for the transaction."""
-    now = now or datetime.now(UTC)
+                 action: ProposedAction, now: datetime) -> Verdict:
+    """Return the verdict for an action on the customer at `now`; writes nothing but, for an
+    action that passed every other gate, takes the tenant's throttle lock for the transaction."""
     row = await care_gate.facts(conn, tenant_id, customer_id)
     mode = _mode(row)
     policy = POLICY.decide(action, mode)
@@ -136,7 +141,8 @@ async def _pace(conn: Connection, tenant_id: str, row: Any,
     await care_throttle.lock_tenant(conn, tenant_id)
     zone = row["timezone"]
     counts = await care_throttle.counts(conn, tenant_id, row["live"],
-                                        throttle.local_day_start(now, zone))
+                                        throttle.local_day_start(now, zone),
+                                        throttle.next_local_day_start(now, zone))
     return throttle.check(now, zone, throttle.ThrottleSettings.from_columns(row),
                           actions_today_customer=counts.customer_today,
                           actions_today_tenant=counts.tenant_today,
@@ -183,7 +189,7 @@ def _counted(verdict: Verdict) -> None:
 
 async def submit_reply(conn: Connection, settings: Settings, *, tenant_id: str,
                        inbound: Any, reply: ReplyRecord, action: ProposedAction,
-                       now: datetime | None = None) -> UUID | None:
+                       now: datetime) -> UUID | None:
     """Store the reply, then release, defer or hold it as the gates say (in the caller's
     transaction). `inbound` is the locked inbound row; returns the reply id, or None when the
     message already had a reply (nothing is written then)."""
@@ -204,7 +210,7 @@ async def submit_reply(conn: Connection, settings: Settings, *, tenant_id: str,
                                event=encode_event("outbound_message", notice))
     status = _REPLY_STATUS[verdict.gate.verdict]
     reply_id = await replies.store_reply(conn, tenant_id, inbound["id"],
-                                         replace(reply, status=status), audit, release)
+                                         replace(reply, status=status), audit, release, now=now)
     if reply_id is None:
         return None
     if verdict.gate.verdict == "DEFER":
@@ -214,13 +220,13 @@ async def submit_reply(conn: Connection, settings: Settings, *, tenant_id: str,
     elif verdict.gate.verdict == "HOLD":
         await inbox.propose(conn, tenant_id, customer_id=inbound["customer_id"],
                             message_id=reply_id, action=action.kind,
-                            draft=reply.content, decision=verdict.as_json())
+                            draft=reply.content, decision=verdict.as_json(), now=now)
     _counted(verdict)
     return reply_id
 
 
 async def release_deferred(conn: Connection, settings: Settings, deferred: Any, *,
-                           now: datetime | None = None) -> str:
+                           now: datetime) -> str:
     """Ask the gates again for a deferred reply whose time has come (`deferred` is its locked
     row, replies.claim_deferred); return its new status: queued, deferred or pending_approval.
     """
@@ -237,8 +243,8 @@ async def release_deferred(conn: Connection, settings: Settings, deferred: Any, 
                                       customer_id=deferred["customer_id"],
                                       topic=settings.kafka.topic_outgoing)
     elif verdict.gate.verdict == "HOLD":
-        await _propose(conn, tenant_id, deferred, action.kind, verdict)
-    await _audit(conn, tenant_id, verdict, actor=ACTOR, message_id=deferred["id"],
+        await _propose(conn, tenant_id, deferred, action.kind, verdict, now=now)
+    await _audit(conn, tenant_id, verdict, actor=ACTOR, message_id=deferred["id"], now=now,
                  payload={"action": action.kind, "kind": deferred["kind"],
                           "channel": deferred["channel"], "content": deferred["content"],
                           "deferred": True})
@@ -247,7 +253,8 @@ async def release_deferred(conn: Connection, settings: Settings, deferred: Any, 
 
 
 async def release_approved(conn: Connection, settings: Settings, tenant_id: str, draft: Any, *,
-                           actor: str, content: str, proposal_id: UUID, edited: bool) -> None:
+                           actor: str, content: str, proposal_id: UUID, edited: bool,
+                           now: datetime) -> None:
     """Send a held draft a person approved (`draft` is its locked row), in the caller's
     transaction: queued with its final content, announced to the dispatcher, and audited as an
     `executed_action` of that person (clause INBOX.approved)."""
@@ -261,12 +268,13 @@ async def release_approved(conn: Connection, settings: Settings, tenant_id: str,
         reason=f"{'edited and ' if edited else ''}approved by {actor}", clause="INBOX.approved",
         customer_id=draft["customer_id"], message_id=draft["id"],
         payload={"action": str(ActionKind.SEND_REPLY), "proposal_id": str(proposal_id),
-                 "channel": draft["channel"], "content": content, "edited": edited})
+                 "channel": draft["channel"], "content": content, "edited": edited},
+        now=now)
     GATE_DECISIONS.labels("approved", "INBOX.approved").inc()
 
 
 async def hold_before_send(conn: Connection, care: CareSettings, tenant_id: str,
-                           reply: Any) -> gates.GateOutcome | None:
+                           reply: Any, *, now: datetime) -> gates.GateOutcome | None:
     """The last look before an autonomous reply leaves (`reply` is its locked, queued row,
     messages.get_outbound): a kill switch engaged, consent withdrawn or an escalation opened
     since it was released stops it here, in the dispatcher, even when it was queued or parked
@@ -283,8 +291,8 @@ async def hold_before_send(conn: Connection, care: CareSettings, tenant_id: str,
         return None
     verdict = Verdict(outcome, released, _mode(row), row["live"])
     await replies.hold_queued(conn, tenant_id, reply["id"])
-    await _propose(conn, tenant_id, reply, ActionKind.SEND_REPLY, verdict)
-    await _audit(conn, tenant_id, verdict, actor=ACTOR, message_id=reply["id"],
+    await _propose(conn, tenant_id, reply, ActionKind.SEND_REPLY, verdict, now=now)
+    await _audit(conn, tenant_id, verdict, actor=ACTOR, message_id=reply["id"], now=now,
                  payload={"action": str(ActionKind.SEND_REPLY), "channel": reply["channel"],
                           "content": reply["content"], "before_send": True})
     _counted(verdict)
@@ -293,30 +301,34 @@ async def hold_before_send(conn: Connection, care: CareSettings, tenant_id: str,
 
 
 async def _propose(conn: Connection, tenant_id: str, stored: Any, action: str,
-                   verdict: Verdict) -> None:
+                   verdict: Verdict, *, now: datetime) -> None:
     """Put a stored reply the gates held (a deferred or a queued row) in the approval inbox."""
     await inbox.propose(conn, tenant_id, customer_id=stored["customer_id"],
                         message_id=stored["id"], action=str(action), draft=stored["content"],
-                        decision=verdict.as_json())
+                        decision=verdict.as_json(), now=now)
 
 
 async def _audit(conn: Connection, tenant_id: str, verdict: Verdict, *, actor: str,
-                 payload: dict[str, Any], message_id: UUID | None = None) -> None:
+                 payload: dict[str, Any], now: datetime,
+                 message_id: UUID | None = None) -> None:
     await admin.append_audit(
         conn, tenant_id, event_type=verdict.event_type, actor=actor,
         reason=verdict.gate.reason, clause=verdict.gate.clause, customer_id=verdict.customer_id,
-        message_id=message_id, payload={**payload, "decision": verdict.as_json()})
+        message_id=message_id, payload={**payload, "decision": verdict.as_json()}, now=now)
 
 
 async def track_inbound(conn: Connection, settings: Settings, *, tenant_id: str,
-                        customer_id: UUID, at: datetime, explicit_rejection: bool) -> None:
-    """Move the customer's C.A.R.E. state for an inbound message (the state engine's rules);
-    the signal itself is always recorded, since silence is measured from it."""
+                        customer_id: UUID, at: datetime, explicit_rejection: bool,
+                        now: datetime) -> None:
+    """Move the customer's C.A.R.E. state for an inbound message received `at` (the state
+    engine's rules), recorded at `now`; the signal itself is always recorded, since silence is
+    measured from it."""
     signal = Signal(SignalKind.INBOUND_MESSAGE, explicit_rejection=explicit_rejection)
     transition = await care_state.propose_transition(conn, tenant_id, customer_id, signal,
                                                      now=at)
-    if not await _move(conn, settings, tenant_id, customer_id, transition, signal_at=at):
-        await care_state.record_signal(conn, tenant_id, customer_id, at)
+    if not await _move(conn, settings, tenant_id, customer_id, transition, now=now,
+                       signal_at=at):
+        await care_state.record_signal(conn, tenant_id, customer_id, at, now=now)
 
 
 async def track_silence(conn: Connection, settings: Settings, *, tenant_id: str,
@@ -324,12 +336,13 @@ async def track_silence(conn: Connection, settings: Settings, *, tenant_id: str,
     """Apply (or propose) what the customer's silence until `now` does to their state."""
     transition = await care_state.propose_transition(conn, tenant_id, customer_id,
                                                      Signal(SignalKind.SILENCE), now=now)
-    await _move(conn, settings, tenant_id, customer_id, transition)
+    await _move(conn, settings, tenant_id, customer_id, transition, now=now)
     return transition
 
 
 async def _move(conn: Connection, settings: Settings, tenant_id: str, customer_id: UUID,
-                transition: Transition | None, *, signal_at: datetime | None = None) -> bool:
+                transition: Transition | None, *, now: datetime,
+                signal_at: datetime | None = None) -> bool:
     """Apply the transition, with its history row, only when the environment lets the FTE act
     at all (autonomy enabled, shadow mode off); otherwise audit it as a proposal (PR5/PR6:
     shadow mode shows what the FTE would have done). Return whether it was applied (and with
@@ -337,13 +350,14 @@ async def _move(conn: Connection, settings: Settings, tenant_id: str, customer_i
     if transition is None:
         return False
     if not gate.is_care_autonomy_enabled(settings.care):
-        await care_state.record_proposal(conn, tenant_id, customer_id, transition, actor=ACTOR)
+        await care_state.record_proposal(conn, tenant_id, customer_id, transition, actor=ACTOR,
+                                         now=now)
         return False
     try:
         applied = await care_state.apply_transition(
             conn, tenant_id, customer_id, transition.to_state, reason=transition.reason,
             actor=ACTOR, rule=transition.rule, expected_from=transition.from_state,
-            signal_at=signal_at)
+            now=now, signal_at=signal_at)
     except care_state.StaleTransition:
         # Another signal of the customer moved the state first; its rule applied.
         log.info("care_state_moved_concurrently", customer_id=str(customer_id))
@@ -353,7 +367,7 @@ async def _move(conn: Connection, settings: Settings, tenant_id: str, customer_i
 
 async def create_follow_up(conn: Connection, settings: Settings, *, tenant_id: str,
                            customer_id: UUID, title: str, body: str, dedupe_key: str,
-                           now: datetime | None = None) -> Verdict:
+                           now: datetime) -> Verdict:
     """Create an internal follow-up task for the team if the gates allow it (a scheduled run's
     action), audited either way; a task with the same dedupe key is not created twice."""
     action = ProposedAction(kind=ActionKind.FOLLOW_UP_TASK)
@@ -363,10 +377,10 @@ async def create_follow_up(conn: Connection, settings: Settings, *, tenant_id: s
     if verdict.executes:
         task_id = await care_schedule.create_task(
             conn, tenant_id, verdict.customer_id, kind=action.kind, title=title, body=body,
-            created_by=ACTOR, dedupe_key=dedupe_key)
+            created_by=ACTOR, dedupe_key=dedupe_key, now=now)
         if task_id is None:
             return verdict  # this run already created it: nothing new to do or audit
         payload["task_id"] = str(task_id)
-    await _audit(conn, tenant_id, verdict, actor=ACTOR, payload=payload)
+    await _audit(conn, tenant_id, verdict, actor=ACTOR, payload=payload, now=now)
     _counted(verdict)
     return verdict

@@ -3,12 +3,14 @@
 Approving a held reply releases it through the executor (`executor.release_approved`): in one
 transaction the draft becomes `queued`, an `outbound_message` event for the dispatcher goes to
 the outbox, the proposal records the decision and an `executed_action` audit row names the
-operator. A proposal is decided once: a second decision, or one after it expired, is refused.
+operator. A proposal is decided once: a second decision, or one after it expired (at the caller's
+`now`), is refused.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -66,16 +68,18 @@ def _required(value: str, field: str, limit: int) -> str:
     return value
 
 
-async def proposals(pool: Pool, tenant_id: str, *, status: str | None,
-                    limit: int) -> list[dict[str, Any]]:
-    """Return the tenant's proposals (of one status, when given), oldest first."""
+async def proposals(pool: Pool, tenant_id: str, *, status: str | None, limit: int,
+                    now: datetime) -> list[dict[str, Any]]:
+    """Return the tenant's proposals (of one status, when given), oldest first; `expired` as
+    of `now`."""
     async with pool.acquire() as conn:
-        rows = await inbox.proposals(conn, tenant_id, status=status, limit=limit)
+        rows = await inbox.proposals(conn, tenant_id, status=status, limit=limit, now=now)
     return [dict(row) for row in rows]
 
 
-async def _lock_pending(conn: Connection, tenant_id: str, proposal_id: UUID) -> Any:
-    proposal = await inbox.lock_proposal(conn, tenant_id, proposal_id)
+async def _lock_pending(conn: Connection, tenant_id: str, proposal_id: UUID, *,
+                        now: datetime) -> Any:
+    proposal = await inbox.lock_proposal(conn, tenant_id, proposal_id, now=now)
     if proposal is None:
         raise ProposalNotFound("no such proposal")
     if proposal["status"] != "pending":
@@ -84,8 +88,8 @@ async def _lock_pending(conn: Connection, tenant_id: str, proposal_id: UUID) -> 
 
 
 async def approve(pool: Pool, settings: Settings, tenant_id: str, proposal_id: UUID, *,
-                  operator: str, text: str | None = None) -> Decided:
-    """Approve a pending proposal and release its draft; with `text`, edit it first.
+                  operator: str, now: datetime, text: str | None = None) -> Decided:
+    """Approve a pending proposal at `now` and release its draft; with `text`, edit it first.
 
     `operator` is the operator's name; the decision and audit row record "operator:<name>".
     Raises ProposalNotFound, ProposalConflict (not pending, expired — then marked expired —, or
@@ -94,20 +98,20 @@ async def approve(pool: Pool, settings: Settings, tenant_id: str, proposal_id: U
     actor = _actor(operator)
     final = _required(text, "text", MAX_TEXT_LENGTH) if text is not None else None
     async with pool.acquire() as conn, conn.transaction():
-        proposal = await _lock_pending(conn, tenant_id, proposal_id)
+        proposal = await _lock_pending(conn, tenant_id, proposal_id, now=now)
         decided: Decided | None = None
         if proposal["expired"]:
             # Committed before the refusal: the inbox stops offering it, and its draft is
             # never sent (as when the scheduler's expiry sweep finds it first).
             await inbox.decide(conn, tenant_id, proposal_id, status="expired", outcome=None,
                                decided_by=None, reason="expired before a decision",
-                               final_text=None)
+                               final_text=None, now=now)
             if proposal["message_id"] is not None:
                 await inbox.close_draft(conn, tenant_id, proposal["message_id"],
                                         status="expired")
         else:
             decided = await _release(conn, settings, tenant_id, proposal, actor=actor,
-                                     text=final)
+                                     text=final, now=now)
     if decided is None:
         log.info("care_proposal_expired", tenant_id=tenant_id, proposal_id=str(proposal_id))
         raise ProposalConflict(f"the proposal expired at {proposal['expires_at'].isoformat()}")
@@ -117,7 +121,7 @@ async def approve(pool: Pool, settings: Settings, tenant_id: str, proposal_id: U
 
 
 async def _release(conn: Connection, settings: Settings, tenant_id: str, proposal: Any, *,
-                   actor: str, text: str | None) -> Decided:
+                   actor: str, text: str | None, now: datetime) -> Decided:
     draft = (await inbox.lock_draft(conn, tenant_id, proposal["message_id"])
              if proposal["message_id"] is not None else None)
     if proposal["action"] != ActionKind.SEND_REPLY or draft is None:
@@ -128,20 +132,21 @@ async def _release(conn: Connection, settings: Settings, tenant_id: str, proposa
     edited = text is not None
     final = text if text is not None else draft["content"]
     await executor.release_approved(conn, settings, tenant_id, draft, actor=actor,
-                                    content=final, proposal_id=proposal["id"], edited=edited)
+                                    content=final, proposal_id=proposal["id"], edited=edited,
+                                    now=now)
     # Edited: the idea needed a human's change. Approved as is: the execution label, which
     # becomes EXECUTION_FAILED if the delivery fails (deliver_outbound).
     outcome = (OutcomeTaxonomyV1.IDEA_EDITED if edited
                else OutcomeTaxonomyV1.EXECUTION_SUCCEEDED)
     status = "edited" if edited else "approved"
     await inbox.decide(conn, tenant_id, proposal["id"], status=status, outcome=outcome,
-                       decided_by=actor, reason=None, final_text=final)
+                       decided_by=actor, reason=None, final_text=final, now=now)
     return Decided(proposal_id=proposal["id"], status=status, outcome=outcome, decided_by=actor,
                    message_id=draft["id"])
 
 
 async def reject(pool: Pool, tenant_id: str, proposal_id: UUID, *, operator: str,
-                 reason: str) -> Decided:
+                 reason: str, now: datetime) -> Decided:
     """Reject a pending proposal with a reason (past its expiry too: a refusal is never too
     late); its draft, if any, will never be sent.
 
@@ -151,16 +156,16 @@ async def reject(pool: Pool, tenant_id: str, proposal_id: UUID, *, operator: str
     why = _required(reason, "reason", MAX_REASON_LENGTH)
     outcome = OutcomeTaxonomyV1.IDEA_REJECTED
     async with pool.acquire() as conn, conn.transaction():
-        proposal = await _lock_pending(conn, tenant_id, proposal_id)
+        proposal = await _lock_pending(conn, tenant_id, proposal_id, now=now)
         if proposal["message_id"] is not None:
             await inbox.close_draft(conn, tenant_id, proposal["message_id"], status="rejected")
         await inbox.decide(conn, tenant_id, proposal_id, status="rejected", outcome=outcome,
-                           decided_by=actor, reason=why, final_text=None)
+                           decided_by=actor, reason=why, final_text=None, now=now)
         await admin.append_audit(
             conn, tenant_id, event_type="blocked_action", actor=actor, reason=why,
             clause="INBOX.rejected", customer_id=proposal["customer_id"],
             message_id=proposal["message_id"],
-            payload={"action": proposal["action"], "proposal_id": str(proposal_id)})
+            payload={"action": proposal["action"], "proposal_id": str(proposal_id)}, now=now)
     log.info("care_proposal_rejected", tenant_id=tenant_id, proposal_id=str(proposal_id),
              customer_id=str(proposal["customer_id"]), actor=actor)
     return Decided(proposal_id=proposal_id, status="rejected", outcome=outcome,

@@ -148,8 +148,9 @@ def _apply(current: AutonomySettings, changes: Mapping[str, Any]) -> AutonomySet
 
 
 async def update_autonomy(pool: Pool, settings: Settings, tenant_id: str, *, actor: str,
-                          changes: Mapping[str, Any]) -> AutonomyView:
-    """Apply a partial change to the tenant's settings and audit it; Invalid if it breaks a rule.
+                          changes: Mapping[str, Any], now: datetime) -> AutonomyView:
+    """Apply a partial change to the tenant's settings and audit it (at `now`); Invalid if it
+    breaks a rule.
 
     `changes` maps setting names to new values (quiet hours as "HH:MM" or None).
     """
@@ -161,13 +162,13 @@ async def update_autonomy(pool: Pool, settings: Settings, tenant_id: str, *, act
         if found:
             raise Invalid(found)
         if after != before:
-            row = await queries.update_autonomy(conn, tenant_id, updated_by=actor,
+            row = await queries.update_autonomy(conn, tenant_id, updated_by=actor, now=now,
                                                 **_as_columns(after))
             await queries.append_audit(
                 conn, tenant_id, event_type="executed_action", actor=actor,
                 reason=f"autonomy settings changed by {actor}", clause="ADMIN.settings",
                 payload={"action": "update_autonomy_settings", "before": before.as_json(),
-                         "after": after.as_json()})
+                         "after": after.as_json()}, now=now)
             log.info("care_settings_updated", tenant_id=tenant_id, mode=after.mode,
                      actor=actor)
         global_row = await queries.global_kill_switch(conn)
@@ -182,14 +183,15 @@ LOCAL_DEMO: dict[str, Any] = {"mode": "autopilot", "hands_off_new_customers": Tr
                               "daily_budget": 100_000}
 
 
-async def opt_in_local_demo(pool: Pool, settings: Settings, tenant_id: str) -> AutonomyView:
+async def opt_in_local_demo(pool: Pool, settings: Settings, tenant_id: str, *,
+                            now: datetime) -> AutonomyView:
     """Opt the tenant into the local demo's settings, audited, unless someone already chose
     its settings (updated_by set): a restart never undoes an operator's choice."""
     view = await autonomy(pool, settings, tenant_id)
     if view.updated_by is not None:
         return view
     return await update_autonomy(pool, settings, tenant_id, actor=LOCAL_DEMO_ACTOR,
-                                 changes=LOCAL_DEMO)
+                                 changes=LOCAL_DEMO, now=now)
 
 
 def _as_columns(values: AutonomySettings) -> dict[str, Any]:
@@ -216,23 +218,24 @@ async def kill_switch(pool: Pool, tenant_id: str) -> KillSwitch:
 
 
 async def _audit_switch(conn: Connection, tenant_id: str, *, scope: str, engaged: bool,
-                        reason: str, actor: str, clause: str) -> None:
+                        reason: str, actor: str, clause: str, now: datetime) -> None:
     await queries.append_audit(
         conn, tenant_id, event_type="executed_action", actor=actor, reason=reason,
         clause=clause,
         payload={"action": f"{'engage' if engaged else 'release'}_{scope}_kill_switch",
-                 "before": not engaged, "after": engaged})
+                 "before": not engaged, "after": engaged}, now=now)
 
 
 async def set_kill_switch(pool: Pool, tenant_id: str, *, engaged: bool, reason: str,
-                          actor: str) -> KillSwitch:
+                          actor: str, now: datetime) -> KillSwitch:
     """Engage or release the tenant's kill switch and audit it (nothing when already so)."""
     async with pool.acquire() as conn, conn.transaction():
         row = await queries.care_settings(conn, tenant_id, lock=True)
         if row["kill_switch"] != engaged:
-            row = await queries.set_kill_switch(conn, tenant_id, engaged=engaged, by=actor)
+            row = await queries.set_kill_switch(conn, tenant_id, engaged=engaged, by=actor,
+                                                now=now)
             await _audit_switch(conn, tenant_id, scope="tenant", engaged=engaged, reason=reason,
-                                actor=actor, clause="ADMIN.kill_switch")
+                                actor=actor, clause="ADMIN.kill_switch", now=now)
             log.warning("care_kill_switch_changed", tenant_id=tenant_id, engaged=engaged,
                         actor=actor)
         global_row = await queries.global_kill_switch(conn)
@@ -253,14 +256,14 @@ async def global_kill_switch(pool: Pool) -> KillSwitch:
 
 
 async def set_global_kill_switch(pool: Pool, tenant_id: str, *, engaged: bool, reason: str,
-                                 actor: str) -> KillSwitch:
+                                 actor: str, now: datetime) -> KillSwitch:
     """Engage or release the global kill switch; the audit row is the acting tenant's."""
     async with pool.acquire() as conn, conn.transaction():
         row = await queries.global_kill_switch(conn, lock=True)
         if row["kill_switch"] != engaged:
-            row = await queries.set_global_kill_switch(conn, engaged=engaged, by=actor)
+            row = await queries.set_global_kill_switch(conn, engaged=engaged, by=actor, now=now)
             await _audit_switch(conn, tenant_id, scope="global", engaged=engaged, reason=reason,
-                                actor=actor, clause="ADMIN.global_kill_switch")
+                                actor=actor, clause="ADMIN.global_kill_switch", now=now)
             log.warning("care_global_kill_switch_changed", engaged=engaged, actor=actor)
     return _global(row)
 
@@ -292,16 +295,16 @@ async def customer_care(pool: Pool, tenant_id: str, customer_id: UUID) -> Custom
 
 
 async def set_hands_off(pool: Pool, tenant_id: str, customer_id: UUID, *, enabled: bool,
-                        actor: str) -> CustomerCare:
+                        actor: str, now: datetime) -> CustomerCare:
     """Turn the customer's hands-off consent on or off, audited (reversible)."""
     async with pool.acquire() as conn, conn.transaction():
         live = (await _record(conn, tenant_id, customer_id)).customer_id
-        await care_state.set_hands_off(conn, tenant_id, live, enabled, actor)
+        await care_state.set_hands_off(conn, tenant_id, live, enabled, actor, now=now)
         return _customer_care(await _record(conn, tenant_id, live))
 
 
 async def set_customer_mode(pool: Pool, tenant_id: str, customer_id: UUID, *,
-                            mode: str | None, actor: str) -> CustomerCare:
+                            mode: str | None, actor: str, now: datetime) -> CustomerCare:
     """Override the tenant's mode for one customer (None: back to the tenant's), audited."""
     if mode is not None and mode not in MODES:
         raise Invalid([("mode", f"must be one of {', '.join(MODES)} or null")])
@@ -315,13 +318,14 @@ async def set_customer_mode(pool: Pool, tenant_id: str, customer_id: UUID, *,
                                for name, reason in found])
         if record.autonomy_mode == mode:
             return _customer_care(record)
-        before = await queries.set_customer_mode(conn, tenant_id, live, mode=mode)
+        before = await queries.set_customer_mode(conn, tenant_id, live, mode=mode, now=now)
         if before != mode:
             await queries.append_audit(
                 conn, tenant_id, event_type="executed_action", actor=actor,
                 reason=f"customer autonomy mode set to {mode or 'the tenant default'} by {actor}",
                 clause="ADMIN.customer_mode", customer_id=live,
-                payload={"action": "set_customer_mode", "before": before, "after": mode})
+                payload={"action": "set_customer_mode", "before": before, "after": mode},
+                now=now)
             log.info("care_customer_mode_changed", tenant_id=tenant_id, customer_id=str(live),
                      mode=mode, actor=actor)
         return _customer_care(await _record(conn, tenant_id, live))
@@ -370,12 +374,13 @@ async def customers(pool: Pool, tenant_id: str, *, query: str | None, escalation
 
 
 async def close_escalation(pool: Pool, tenant_id: str, customer_id: UUID, *, reason: str,
-                           actor: str) -> CustomerCare:
+                           actor: str, now: datetime) -> CustomerCare:
     """Close the customer's open escalation (a person handled it), audited: autonomy may act for
     them again. Conflict when none is open."""
     async with pool.acquire() as conn, conn.transaction():
         live = (await _record(conn, tenant_id, customer_id)).customer_id
-        if not await care_state.close_escalation(conn, tenant_id, live, actor, reason):
+        if not await care_state.close_escalation(conn, tenant_id, live, actor, reason,
+                                                 now=now):
             raise Conflict("no escalation is open for this customer")
         log.info("care_escalation_closed_by_operator", tenant_id=tenant_id,
                  customer_id=str(live), actor=actor)

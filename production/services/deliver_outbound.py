@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -66,8 +66,8 @@ class DeliveryPolicy:
 
 
 async def deliver(pool: Pool, adapters: Mapping[str, ChannelAdapter], notice: OutboundNotice,
-                  policy: DeliveryPolicy | None = None) -> str:
-    """Deliver the reply the notice points at; return what happened (idempotent).
+                  policy: DeliveryPolicy | None = None, *, now: datetime) -> str:
+    """Deliver the reply the notice points at, at `now`; return what happened (idempotent).
 
     "delivered" / "sandboxed" / "failed" (the provider refused it for good), "duplicate" (done
     before), "scheduled" (a retry is already pending), "retrying" (parked for a later attempt)
@@ -90,10 +90,9 @@ async def deliver(pool: Pool, adapters: Mapping[str, ChannelAdapter], notice: Ou
             return "held"  # a late copy of the notice: the reply waits for a person
         if row["status"] != "queued":
             raise InvalidMessage(f"the message is {row['status']}, not released for delivery")
-        now = datetime.now(UTC)
         if row["next_delivery_at"] is not None and row["next_delivery_at"] > now:
             return "scheduled"  # an early copy of the notice; the retry announces itself
-        if await executor.hold_before_send(conn, policy.care, notice.tenant_id, row):
+        if await executor.hold_before_send(conn, policy.care, notice.tenant_id, row, now=now):
             return "held"
         recipient = row["email"] if row["channel"] == "email" else row["phone"]
         outbound = OutboundMessage(
@@ -136,7 +135,7 @@ async def deliver(pool: Pool, adapters: Mapping[str, ChannelAdapter], notice: Ou
         status = "delivered" if receipt.status != "failed" else "delivery_failed"
         await messages.mark_delivery(conn, notice.tenant_id, row["id"], status=status,
                                      delivery_status=receipt.status,
-                                     delivery_ref=receipt.provider_ref)
+                                     delivery_ref=receipt.provider_ref, now=now)
         await delivery_retry.record_attempt(conn, notice.tenant_id, row["id"],
                                             attempts=attempts, error=receipt.error)
         await deliveries.record(conn, notice.tenant_id, outbound, receipt)
@@ -150,10 +149,11 @@ async def deliver(pool: Pool, adapters: Mapping[str, ChannelAdapter], notice: Ou
     return receipt.status
 
 
-async def announce_due_retries(pool: Pool, *, topic: str, limit: int = 100) -> int:
-    """Re-announce the parked replies whose retry is due; return how many."""
+async def announce_due_retries(pool: Pool, *, topic: str, now: datetime,
+                               limit: int = 100) -> int:
+    """Re-announce the parked replies whose retry is due by `now`; return how many."""
     async with pool.acquire() as conn, conn.transaction():
-        due = await delivery_retry.claim_due(conn, limit=limit)
+        due = await delivery_retry.claim_due(conn, now=now, limit=limit)
         for row in due:
             await outbox.enqueue_delivery(conn, row["tenant_id"], message_id=row["id"],
                                           channel=row["channel"],

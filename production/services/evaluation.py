@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -167,15 +168,16 @@ def length_violation(reply: str, style: ChannelStyle) -> str | None:
     return None
 
 
-async def evaluate(deps: WorkerDeps, tickets: Sequence[LabelledTicket],
-                   tenant_id: str = "techcorp") -> Report:
-    """Run every ticket through the pipeline, in file order, and score the results."""
+async def evaluate(deps: WorkerDeps, tickets: Sequence[LabelledTicket], *,
+                   clock: Callable[[], datetime], tenant_id: str = "techcorp") -> Report:
+    """Run every ticket through the pipeline, in file order (each at the instant `clock` reads
+    when its turn comes, as the worker would), and score the results."""
     report = Report()
     for ticket in tickets:
         answer, outcome = await run_question(deps, Question(
             channel=ticket.channel,  # type: ignore[arg-type]  # validated by load_tickets
             sender=ticket.sender, message=ticket.message, subject=ticket.subject,
-            name=ticket.name, tenant_id=tenant_id))
+            name=ticket.name, tenant_id=tenant_id), now=clock())
         async with deps.pool.acquire() as conn:
             style = await channel_styles.style_for(conn, tenant_id, ticket.channel)
         reply = answer["reply"] or ""

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import structlog
 
+from production import clock
 from production.channels.gmail import (
     GmailClient,
     GmailNotConfigured,
@@ -177,7 +178,7 @@ def _inbound(mailbox: Mailbox, fetched: RawMessage,
     if not content:
         return None
     received = (datetime.fromtimestamp(fetched.internal_date_ms / 1000, UTC)
-                if fetched.internal_date_ms else datetime.now(UTC))
+                if fetched.internal_date_ms else clock.now())
     return InboundMessage(
         tenant_id=mailbox.tenant_id, channel="email", external_id=fetched.id,
         content=content, subject=mail.subject, sender_name=mail.sender_name,
@@ -207,10 +208,10 @@ class WatchResult:
 
 
 async def renew_watch(*, pool: Pool, client: GmailClient, mailbox: Mailbox, topic: str,
-                      renew_before_s: float, force: bool = False,
-                      now: datetime | None = None) -> WatchResult:
-    """Call users.watch when the stored watch expires within `renew_before_s` (or `force`)."""
-    now = now or datetime.now(UTC)
+                      renew_before_s: float, now: datetime,
+                      force: bool = False) -> WatchResult:
+    """Call users.watch when the stored watch expires within `renew_before_s` of `now` (or
+    `force`)."""
     margin = timedelta(seconds=renew_before_s)
     async with pool.acquire() as conn:
         row = await mailboxes.get_mailbox(conn, mailbox.tenant_id, mailbox.address)
@@ -235,15 +236,16 @@ async def keep_watching(*, pool: Pool, client: GmailClient, mailbox: Mailbox, to
     while not stopping.is_set():
         try:
             result = await renew_watch(pool=pool, client=client, mailbox=mailbox, topic=topic,
-                                       renew_before_s=renew_before_s, force=force)
+                                       renew_before_s=renew_before_s, force=force,
+                                       now=clock.now())
         except (GmailUnavailable, GmailRefused) as exc:
             log.warning("gmail_watch_failed", error=str(exc))
             delay = retry_s
         else:
             emit(result)
             force = False
-            due = result.renew_at or datetime.now(UTC)
-            delay = max((due - datetime.now(UTC)).total_seconds(), min_sleep_s)
+            now = clock.now()
+            delay = max(((result.renew_at or now) - now).total_seconds(), min_sleep_s)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), delay)
 
@@ -262,7 +264,8 @@ async def run_watch(settings: Settings, *, force: bool, loop: bool,
         if not loop:
             result = await renew_watch(pool=pool, client=client, mailbox=mailbox,
                                        topic=gmail.pubsub_topic,
-                                       renew_before_s=gmail.watch_renew_before_s, force=force)
+                                       renew_before_s=gmail.watch_renew_before_s, force=force,
+                                       now=clock.now())
             emit(result.as_json())
             return 0
         if stopping is None:

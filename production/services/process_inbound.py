@@ -1,8 +1,14 @@
-"""The worker's use case: one inbound message in, exactly one stored reply out."""
+"""The worker's use case: one inbound message in, exactly one stored reply out.
+
+The caller (the worker's consumer loop, `fte ask`, the MCP server) reads the clock once per
+message and passes `now`: the agent's sense of "today", the C.A.R.E. decision on the reply and
+every row it writes all use that one instant.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -53,13 +59,14 @@ class Handled:
     outcome: AgentOutcome | None = None
 
 
-async def handle_inbound(deps: WorkerDeps, msg: InboundMessage) -> str:
-    """Process one inbound message; return "replied" or "duplicate"."""
-    return (await process(deps, msg)).result
+async def handle_inbound(deps: WorkerDeps, msg: InboundMessage, *, now: datetime) -> str:
+    """Process one inbound message at `now`; return "replied" or "duplicate"."""
+    return (await process(deps, msg, now=now)).result
 
 
-async def process(deps: WorkerDeps, msg: InboundMessage) -> Handled:
-    """Process one inbound message: identity, history, agent, gate; exactly one reply."""
+async def process(deps: WorkerDeps, msg: InboundMessage, *, now: datetime) -> Handled:
+    """Process one inbound message at `now`: identity, history, agent, gate; exactly one
+    reply."""
     async with deps.pool.acquire() as conn, conn.transaction():
         stored = await intake.ingest(conn, msg)
         row = await messages.lock_inbound(conn, msg.tenant_id, stored.message_id)
@@ -72,7 +79,7 @@ async def process(deps: WorkerDeps, msg: InboundMessage) -> Handled:
     if whatsapp_turns.applies(msg):
         turn = await whatsapp_turns.settle(deps.pool, deps.settings, row)
         if turn.outcome != "lead" or turn.text is None:
-            return await _close_whatsapp_turn(deps, msg, row, turn.outcome)
+            return await _close_whatsapp_turn(deps, msg, row, turn.outcome, now=now)
         content = turn.text
     bound = log.bind(customer_id=str(row["customer_id"]),
                      conversation_id=str(row["conversation_id"]), channel=msg.channel)
@@ -81,12 +88,12 @@ async def process(deps: WorkerDeps, msg: InboundMessage) -> Handled:
         conversation_id=row["conversation_id"], message_id=row["id"], channel=msg.channel,
         content=content, subject=row["subject"], customer_name=row["customer_name"],
         ticket_id=row["ticket_id"], ticket_number=row["ticket_number"], embedder=deps.embedder,
-        customer_identifiers=identifiers,
+        customer_identifiers=identifiers, now=now,
     )
     outcome = await deps.agent.run(ctx)
     AGENT_LATENCY.labels(msg.channel, outcome.model).observe(outcome.latency_ms / 1000)
     async with deps.pool.acquire() as conn, conn.transaction():
-        result = await _commit_reply(conn, deps.settings, msg.tenant_id, ctx, outcome)
+        result = await _commit_reply(conn, deps.settings, msg.tenant_id, ctx, outcome, now=now)
     MESSAGES_PROCESSED.labels(msg.channel, result).inc()
     bound.info("inbound_processed", event_outcome=result, escalated=outcome.escalation_reason,
                latency_ms=outcome.latency_ms, sentiment=round(outcome.sentiment, 3),
@@ -95,19 +102,20 @@ async def process(deps: WorkerDeps, msg: InboundMessage) -> Handled:
 
 
 async def _close_whatsapp_turn(deps: WorkerDeps, msg: InboundMessage, row: Any,
-                               outcome: str) -> Handled:
+                               outcome: str, *, now: datetime) -> Handled:
     """A WhatsApp message the agent need not read: folded into a later message of its turn,
     or leading a turn of attachments only, which gets the fixed text-only note."""
     if outcome == "lead":
         answered = await reply_to(deps.pool, deps.settings, msg.tenant_id, row["id"],
-                                  MEDIA_ONLY_REPLY, grounded=True, actor="whatsapp-media-only")
+                                  MEDIA_ONLY_REPLY, grounded=True, actor="whatsapp-media-only",
+                                  now=now)
         outcome = "duplicate" if answered == "already_answered" else "replied"
     MESSAGES_PROCESSED.labels(msg.channel, outcome).inc()
     return Handled(outcome)
 
 
 async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
-                        ctx: SupportRunContext, outcome: AgentOutcome) -> str:
+                        ctx: SupportRunContext, outcome: AgentOutcome, *, now: datetime) -> str:
     row = await messages.lock_inbound(conn, tenant_id, ctx.message_id)
     if row is None or row["status"] != "accepted":
         return "duplicate"  # a concurrent delivery of the same message finished first
@@ -129,6 +137,7 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
         conn, settings, row, outcome.reply, kind="reply", action=action, tool_calls=tool_calls,
         latency_ms=outcome.latency_ms, tokens=outcome.tokens,
         escalation=outcome.escalation_reason, inbound_status="processed", metrics=metrics,
+        now=now,
         dimensions={"model": outcome.model, "tools": [c["name"] for c in tool_calls],
                     "escalation_reasons": list(outcome.escalation_reasons),
                     "kb_topic": outcome.kb_topic, "guardrail": outcome.guardrail},
@@ -141,7 +150,7 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
 
 
 async def reply_to(pool: Pool, settings: Settings, tenant_id: str, message_id: UUID, body: str,
-                   *, grounded: bool, escalation: str | None = None,
+                   *, grounded: bool, now: datetime, escalation: str | None = None,
                    actor: str = "fte-mcp") -> str:
     """Answer one inbound message with a given body through the executor: the MCP
     `send_response` (an outside model's text: not known to be grounded) or a fixed notice an
@@ -160,6 +169,7 @@ async def reply_to(pool: Pool, settings: Settings, tenant_id: str, message_id: U
             tool_calls=[{"name": "send_response", "arguments": {"length": len(body)}}],
             latency_ms=None, tokens=None, escalation=escalation, inbound_status="processed",
             metrics={"escalated": float(bool(escalation))}, dimensions={"actor": actor},
+            now=now,
         )
         if not stored:
             return "already_answered"
@@ -173,7 +183,7 @@ async def _store_reply(conn: Connection, settings: Settings, inbound: Any, body:
                        kind: str, action: ProposedAction, tool_calls: list[dict[str, Any]],
                        latency_ms: int | None, tokens: int | None, escalation: str | None,
                        inbound_status: str, metrics: dict[str, float],
-                       dimensions: dict[str, Any]) -> bool:
+                       dimensions: dict[str, Any], now: datetime) -> bool:
     """Format the reply in the channel's voice and hand it to the executor, after the inbound
     message has moved the customer's C.A.R.E. state and, when a person must reply, opened
     the escalation that halts autonomy for the customer (so this very reply is held too)."""
@@ -181,10 +191,11 @@ async def _store_reply(conn: Connection, settings: Settings, inbound: Any, body:
     customer_id = inbound["customer_id"]
     await executor.track_inbound(conn, settings, tenant_id=tenant_id, customer_id=customer_id,
                                  at=inbound["created_at"],
-                                 explicit_rejection=is_explicit_rejection(inbound["content"]))
+                                 explicit_rejection=is_explicit_rejection(inbound["content"]),
+                                 now=now)
     if escalation is not None:
         await care_state.open_escalation(conn, tenant_id, customer_id, escalation,
-                                         actor=executor.ACTOR)
+                                         actor=executor.ACTOR, now=now)
     style = await channel_styles.style_for(conn, tenant_id, inbound["channel"])
     text = format_reply(body, style, name=inbound["customer_name"],
                         ticket=inbound["ticket_number"])
@@ -194,12 +205,14 @@ async def _store_reply(conn: Connection, settings: Settings, inbound: Any, body:
         inbound_status=inbound_status, metrics=metrics, metric_dimensions=dimensions,
     )
     reply_id = await executor.submit_reply(conn, settings, tenant_id=tenant_id, inbound=inbound,
-                                           reply=reply, action=action)
+                                           reply=reply, action=action, now=now)
     return reply_id is not None
 
 
-async def apologize(deps: WorkerDeps, msg: InboundMessage, error: str) -> bool:
-    """After a final failure: give the customer the channel's apology; False if not possible."""
+async def apologize(deps: WorkerDeps, msg: InboundMessage, error: str, *,
+                    now: datetime) -> bool:
+    """After a final failure: give the customer the channel's apology, decided at `now`; False
+    if not possible."""
     async with deps.pool.acquire() as conn, conn.transaction():
         stored = await intake.ingest(conn, msg)
         row = await messages.lock_inbound(conn, msg.tenant_id, stored.message_id)
@@ -209,7 +222,7 @@ async def apologize(deps: WorkerDeps, msg: InboundMessage, error: str) -> bool:
             conn, deps.settings, row, APOLOGY[row["channel"]], kind="apology",
             action=executor.reply_action(kb_grounded=True), tool_calls=[],
             latency_ms=None, tokens=None, escalation=None, inbound_status="failed",
-            metrics={"failed": 1.0}, dimensions={"error": error[:200]},
+            metrics={"failed": 1.0}, dimensions={"error": error[:200]}, now=now,
         )
     MESSAGES_PROCESSED.labels(msg.channel, "failed").inc()
     log.warning("inbound_failed_apology_sent", customer_id=str(row["customer_id"]),

@@ -14,11 +14,12 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 
+from production import clock
 from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import messages, outbox, reference
@@ -71,16 +72,17 @@ async def _note_failure(pool: Pool, ids: list[int], error: str) -> None:
         log.warning("outbox_failure_not_recorded", error=repr(exc)[:200])
 
 
-async def sweep_once(pool: Pool, settings: Settings, *, now: datetime | None = None) -> int:
-    """Queue again every inbound message accepted but unprocessed past the deadline."""
+async def sweep_once(pool: Pool, settings: Settings, *, now: datetime) -> int:
+    """Queue again every inbound message accepted but unprocessed past the deadline at `now`;
+    return how many."""
     window = timedelta(seconds=settings.reliability.sweeper_deadline_s)
-    deadline = (now or datetime.now(UTC)) - window
+    deadline = now - window
     total = 0
     async with pool.acquire() as conn:
         tenants = await reference.tenant_ids(conn)
     for tenant_id in tenants:
         async with pool.acquire() as conn, conn.transaction():
-            total += await _sweep_tenant(conn, settings, tenant_id, deadline)
+            total += await _sweep_tenant(conn, settings, tenant_id, deadline, now)
     if total:
         SWEEPER_REPUBLISHED.inc(total)
         log.warning("sweeper_republished", count=total)
@@ -88,7 +90,7 @@ async def sweep_once(pool: Pool, settings: Settings, *, now: datetime | None = N
 
 
 async def _sweep_tenant(conn: Connection, settings: Settings, tenant_id: str,
-                        deadline: datetime) -> int:
+                        deadline: datetime, now: datetime) -> int:
     rows = await messages.stale_accepted(conn, tenant_id, older_than=deadline, limit=500)
     for row in rows:
         event = InboundMessage(
@@ -98,7 +100,7 @@ async def _sweep_tenant(conn: Connection, settings: Settings, tenant_id: str,
             metadata=row["metadata"], message_id=row["id"], ticket_id=row["ticket_id"],
         )
         await publish_inbound(conn, event, topic=settings.kafka.topic_incoming)
-    await messages.mark_republished(conn, tenant_id, [row["id"] for row in rows])
+    await messages.mark_republished(conn, tenant_id, [row["id"] for row in rows], now=now)
     return len(rows)
 
 
@@ -172,7 +174,7 @@ async def run_sweeper(pool: Pool, settings: Settings, stopping: asyncio.Event) -
     """Sweep until stopped, once per interval; also purge long-published outbox rows."""
     while not stopping.is_set():
         try:
-            await sweep_once(pool, settings)
+            await sweep_once(pool, settings, now=clock.now())
             async with pool.acquire() as conn:
                 await outbox.purge_published(conn, older_than_s=24 * 3600)
         except Exception as exc:

@@ -16,6 +16,9 @@
 
 Every pass is safe to run in several schedulers at once: claims skip locked rows, digests and
 runs are unique per tenant and day, and tasks per customer, trigger and day.
+
+Every pass takes its `now` from `run_scheduler`, which reads the clock once per pass: what is
+due, what the day is, and the instant on every row the pass writes all come from it.
 """
 
 from __future__ import annotations
@@ -25,11 +28,12 @@ import contextlib
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import structlog
 
+from production import clock
 from production.care import executor, state_engine, throttle
 from production.care.policy import AutonomyMode
 from production.config import Settings
@@ -44,15 +48,17 @@ BATCH = 200
 DIGEST_EXAMPLES = 50
 
 
-async def release_due(pool: Pool, settings: Settings, *, limit: int = BATCH) -> Counter[str]:
-    """Ask the executor again for every deferred reply whose time has come; return how many
-    became each status."""
+async def release_due(pool: Pool, settings: Settings, now: datetime, *,
+                      limit: int = BATCH) -> Counter[str]:
+    """Ask the executor again for every deferred reply whose time has come by `now`; return how
+    many became each status."""
     released: Counter[str] = Counter()
     async with pool.acquire() as conn, conn.transaction():
-        for row in await replies.claim_deferred(conn, limit=limit):
+        for row in await replies.claim_deferred(conn, now=now, limit=limit):
             try:
                 async with conn.transaction():  # one reply that fails does not hold the rest
-                    released[await executor.release_deferred(conn, settings, row)] += 1
+                    released[await executor.release_deferred(conn, settings, row,
+                                                             now=now)] += 1
             except Exception as exc:  # it stays deferred and due: the next pass tries again
                 log.warning("deferred_release_failed", message_id=str(row["id"]),
                             error=repr(exc)[:300])
@@ -62,16 +68,16 @@ async def release_due(pool: Pool, settings: Settings, *, limit: int = BATCH) -> 
     return released
 
 
-async def expire_proposals(pool: Pool, *, limit: int = BATCH) -> int:
-    """Expire the pending proposals past their time (audited); return how many."""
+async def expire_proposals(pool: Pool, now: datetime, *, limit: int = BATCH) -> int:
+    """Expire the pending proposals past their time at `now` (audited); return how many."""
     async with pool.acquire() as conn, conn.transaction():
-        expired = await inbox.claim_expired(conn, limit=limit)
+        expired = await inbox.claim_expired(conn, now=now, limit=limit)
         for row in expired:
             await admin.append_audit(
                 conn, row["tenant_id"], event_type="blocked_action", actor=ACTOR,
                 reason=f"expired at {row['expires_at'].isoformat()} before anyone decided",
                 clause="INBOX.expired", customer_id=row["customer_id"],
-                message_id=row["message_id"],
+                message_id=row["message_id"], now=now,
                 payload={"action": row["action"], "proposal_id": str(row["id"])})
     if expired:
         log.info("care_proposals_expired", count=len(expired))
@@ -172,7 +178,8 @@ async def daily_work(pool: Pool, settings: Settings, now: datetime) -> DailyWork
             summary = await build_digest(pool, tenant_id, yesterday, zone)
             async with pool.acquire() as conn:
                 have_digest = True
-                digests += await care_schedule.save_digest(conn, tenant_id, yesterday, summary)
+                digests += await care_schedule.save_digest(conn, tenant_id, yesterday, summary,
+                                                           now=now)
         if (tenant["autonomy_mode"] == AutonomyMode.SCHEDULES and tenant["schedules_opt_in"]
                 and have_digest and local.hour >= settings.scheduler.run_hour):
             created = await timed_run(pool, settings, tenant_id, local.date(), now)
@@ -188,7 +195,7 @@ async def timed_run(pool: Pool, settings: Settings, tenant_id: str, day: date,
     through the executor; stop at the first daily limit. Return the tasks created, or None when
     the run of that day had been taken already."""
     async with pool.acquire() as conn, conn.transaction():
-        if not await care_schedule.claim_run(conn, tenant_id, day):
+        if not await care_schedule.claim_run(conn, tenant_id, day, now=now):
             return None
         outcomes: Counter[str] = Counter()
         for customer_id in await care_schedule.at_risk_customers(conn, tenant_id, limit=BATCH):
@@ -203,7 +210,7 @@ async def timed_run(pool: Pool, settings: Settings, tenant_id: str, day: date,
                 break  # the budget is spent: the rest waits for tomorrow's run
         created = outcomes["PR7.all_gates"]
         await care_schedule.finish_run(conn, tenant_id, day,
-                                       {"outcomes": dict(outcomes), "tasks": created})
+                                       {"outcomes": dict(outcomes), "tasks": created}, now=now)
     log.info("care_timed_run", tenant_id=tenant_id, day=day.isoformat(), tasks=created,
              outcomes=dict(outcomes))
     return created
@@ -235,11 +242,12 @@ async def run_scheduler(pool: Pool, settings: Settings, stopping: asyncio.Event)
     cfg = settings.scheduler
 
     async def often() -> None:
-        await release_due(pool, settings)
-        await expire_proposals(pool)
+        now = clock.now()
+        await release_due(pool, settings, now)
+        await expire_proposals(pool, now)
 
     async def housekeeping() -> None:
-        now = datetime.now(UTC)
+        now = clock.now()
         await sweep_silence(pool, settings, now)
         await label_no_response(pool, settings, now)
         await daily_work(pool, settings, now)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import structlog
 
+from production import clock
 from production.config import Settings
 from production.database.pool import Pool
 from production.database.queries import messages, whatsapp
@@ -72,6 +73,6 @@ async def settle(pool: Pool, settings: Settings, inbound: Any) -> Turn:
 
 async def _wait_until(moment: datetime, *, bound: timedelta) -> None:
     # Bounded: the API's clock (which stamped the message) may run ahead of this one.
-    remaining = min(moment - datetime.now(UTC), bound).total_seconds()
+    remaining = min(moment - clock.now(), bound).total_seconds()
     if remaining > 0:
         await asyncio.sleep(remaining)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
+from production import clock
 from production.channels.base import ChannelAdapter
 from production.channels.gmail import GmailAdapter
 from production.channels.sandbox import SandboxAdapter
@@ -54,7 +55,7 @@ def build_loop(pool: Pool, settings: Settings, adapters: Mapping[str, ChannelAda
 
     async def handle(record: ConsumerRecord[bytes, bytes]) -> str:
         notice = decode_event(record.value, "outbound_message", OutboundNotice)
-        return await deliver(pool, adapters, notice, policy)
+        return await deliver(pool, adapters, notice, policy, now=clock.now())
 
     rel = settings.reliability
     return ConsumerLoop(
@@ -69,7 +70,8 @@ async def run_retries(pool: Pool, settings: Settings, policy: DeliveryPolicy,
     """Re-announce due delivery retries and publish the breakers' state, until stopped."""
     while not stopping.is_set():
         try:
-            await announce_due_retries(pool, topic=settings.kafka.topic_outgoing)
+            await announce_due_retries(pool, topic=settings.kafka.topic_outgoing,
+                                       now=clock.now())
             await save_breakers(pool, policy)
         except UNAVAILABLE_ERRORS as exc:  # the database is down: the next tick tries again
             log.warning("delivery_retries_unavailable", error=type(exc).__name__)

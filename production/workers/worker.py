@@ -6,6 +6,7 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
+from production import clock
 from production.agent.runner import SupportAgent
 from production.config import Settings
 from production.domain.messages import InboundMessage, decode_event
@@ -28,14 +29,14 @@ def build_loop(deps: WorkerDeps, producer: AIOKafkaProducer, consumer: AIOKafkaC
 
     async def handle(record: ConsumerRecord[bytes, bytes]) -> str:
         msg = decode_event(record.value, "inbound_message", InboundMessage)
-        return await handle_inbound(deps, msg)
+        return await handle_inbound(deps, msg, now=clock.now())
 
     async def on_dead_letter(record: ConsumerRecord[bytes, bytes], error: str) -> None:
         try:
             msg = decode_event(record.value, "inbound_message", InboundMessage)
         except Exception:
             return  # unreadable: there is no customer to answer; the DLQ holds it for a human
-        await apologize(deps, msg, error)
+        await apologize(deps, msg, error, now=clock.now())
 
     rel = settings.reliability
     return ConsumerLoop(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -122,14 +122,15 @@ def reply_record(content: str = "Use 'Forgot password' on the sign-in page.") ->
                        inbound_status="processed", metrics={}, metric_dimensions={})
 
 
-async def submit(pool: Pool, settings: Settings, inbound: Inbound, *,
+async def submit(pool: Pool, settings: Settings, inbound: Inbound, *, now: datetime,
                  action: ProposedAction = GROUNDED, content: str | None = None) -> UUID:
-    """Hand the agent's reply to this message to the executor; return the reply id."""
+    """Hand the agent's reply to this message to the executor at `now`; return the reply id."""
     async with pool.acquire() as conn, conn.transaction():
         row = await messages.lock_inbound(conn, inbound.tenant_id, inbound.message_id)
         reply = reply_record(content) if content else reply_record()
         reply_id = await executor.submit_reply(conn, settings, tenant_id=inbound.tenant_id,
-                                               inbound=row, reply=reply, action=action)
+                                               inbound=row, reply=reply, action=action,
+                                               now=now)
     assert reply_id is not None
     return reply_id
 

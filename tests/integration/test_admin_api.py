@@ -18,7 +18,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -110,8 +110,10 @@ class Held:
 async def held_reply(db: Pool, tenant: str, *, channel: str = "web_form",
                      draft: str = "Hello Grace, you can reset your password under Settings.",
                      expires_in: timedelta = timedelta(days=7)) -> Held:
-    """A customer's inbound message, the agent's reply held for approval and its proposal."""
+    """A customer's inbound message, the agent's reply held for approval and its proposal
+    (proposed now, expiring `expires_in` later)."""
     customer_id = await new_customer(db, tenant)
+    proposed = datetime.now(UTC)
     async with db.acquire() as conn, conn.transaction():
         conversation_id = await conn.fetchval(
             "INSERT INTO conversations (tenant_id, customer_id, initial_channel, "
@@ -131,10 +133,11 @@ async def held_reply(db: Pool, tenant: str, *, channel: str = "web_form",
             {"kind": "reply"})
         proposal_id = await conn.fetchval(
             "INSERT INTO care_proposals (tenant_id, customer_id, message_id, action, draft, "
-            "decision, expires_at) VALUES ($1, $2, $3, 'send_reply', $4, $5, now() + $6) "
-            "RETURNING id",
+            "decision, created_at, expires_at) VALUES ($1, $2, $3, 'send_reply', $4, $5, $6, "
+            "$7) RETURNING id",
             tenant, customer_id, reply_id, draft,
-            {"decision": "REQUIRE_APPROVAL", "policy_clause": "AAP1.mode.approve"}, expires_in)
+            {"decision": "REQUIRE_APPROVAL", "policy_clause": "AAP1.mode.approve"}, proposed,
+            proposed + expires_in)
     return Held(customer_id, inbound_id, reply_id, proposal_id)
 
 
@@ -781,9 +784,10 @@ async def test_only_a_held_reply_can_be_approved_but_any_proposal_can_be_rejecte
     customer = await new_customer(ctx.db, B)
     async with ctx.db.acquire() as conn:
         proposal_id = await conn.fetchval(
-            "INSERT INTO care_proposals (tenant_id, customer_id, action, draft) "
-            "VALUES ($1, $2, 'follow_up_task', 'Call Grace about onboarding') RETURNING id",
-            B, customer)
+            "INSERT INTO care_proposals (tenant_id, customer_id, action, draft, created_at, "
+            "expires_at) VALUES ($1, $2, 'follow_up_task', 'Call Grace about onboarding', $3, "
+            "$3::timestamptz + interval '7 days') RETURNING id",
+            B, customer, datetime.now(UTC))
     before = await snapshot(ctx.db, B)
     res = await ctx.call("b_operator", "POST", f"/proposals/{proposal_id}/approve")
     assert res.status_code == 409 and "follow_up_task" in res.json()["detail"]
@@ -798,11 +802,13 @@ async def test_the_services_refuse_what_the_api_schema_already_keeps_out(ctx: Ct
     customer = await new_customer(ctx.db, B)
     before = await snapshot(ctx.db, B)
     with pytest.raises(care_admin.Invalid) as bad_mode:
-        await care_admin.set_customer_mode(ctx.db, B, customer, mode="turbo", actor="t")
+        await care_admin.set_customer_mode(ctx.db, B, customer, mode="turbo", actor="t",
+                                           now=datetime.now(UTC))
     assert bad_mode.value.problems[0][0] == "mode"
     with pytest.raises(care_admin.Invalid) as unknown:
         await care_admin.update_autonomy(ctx.db, ctx.settings, B, actor="t",
-                                         changes={"colour": "red", "daily_budget": None})
+                                         changes={"colour": "red", "daily_budget": None},
+                                         now=datetime.now(UTC))
     assert unknown.value.problems == [("colour", "is not a setting"),
                                       ("daily_budget", "may not be null")]
     assert await snapshot(ctx.db, B) == before
@@ -875,9 +881,11 @@ async def test_jsonl_and_csv_exports_parse_back_to_the_stored_rows(ctx: Ctx) -> 
     async with ctx.db.acquire() as conn:
         await conn.execute(
             "INSERT INTO care_audit (tenant_id, event_type, actor, reason, policy_clause, "
-            "customer_id, payload) VALUES ($1, 'would_escalate', 'fte-agent', $2, NULL, $3, $4)",
+            "customer_id, payload, created_at) VALUES ($1, 'would_escalate', 'fte-agent', $2, "
+            "NULL, $3, $4, $5)",
             B, 'refund, "asap"\nsecond line; ünïcode ✓', customer,
-            {"nested": {"list": [1, "two", None]}, "quote": "\"", "comma": ","})
+            {"nested": {"list": [1, "two", None]}, "quote": "\"", "comma": ","},
+            datetime.now(UTC))
     stored = await audit_rows(ctx.db, B)
     assert len(stored) >= 5
     jsonl = await _export(ctx, "b_operator", format="jsonl")
@@ -923,9 +931,9 @@ async def test_a_large_export_is_read_in_pages_and_complete(ctx: Ctx) -> None:
     async with ctx.db.acquire() as conn:
         await conn.execute(
             "INSERT INTO care_audit (tenant_id, event_type, actor, reason, policy_clause, "
-            "payload) SELECT $1, 'would_execute_action', 'fte-agent', 'row ' || n, 'PR0.x', "
-            "jsonb_build_object('n', n) FROM generate_series(1, $2) AS n",
-            C, 2 * care_admin.EXPORT_PAGE_SIZE + 345)
+            "payload, created_at) SELECT $1, 'would_execute_action', 'fte-agent', 'row ' || n, "
+            "'PR0.x', jsonb_build_object('n', n), $3 FROM generate_series(1, $2) AS n",
+            C, 2 * care_admin.EXPORT_PAGE_SIZE + 345, datetime.now(UTC))
     pages = [page async for page in care_admin.audit_pages(
         ctx.db, C, since=None, until=None, event_type=None)]
     assert [len(page) for page in pages] == [1000, 1000, 345]
@@ -946,12 +954,13 @@ async def test_the_local_demo_opts_in_once_and_never_undoes_an_operators_choice(
 ) -> None:
     tenant = f"demo-{uuid.uuid4().hex[:8]}"
     await _add_tenant(ctx.db, tenant)
-    first = await care_admin.opt_in_local_demo(ctx.db, ctx.settings, tenant)
+    now = datetime.now(UTC)
+    first = await care_admin.opt_in_local_demo(ctx.db, ctx.settings, tenant, now=now)
     assert (first.settings.mode, first.settings.hands_off_new_customers, first.updated_by) == (
         "autopilot", True, care_admin.LOCAL_DEMO_ACTOR)
     await care_admin.update_autonomy(ctx.db, ctx.settings, tenant, actor="operator:ada",
-                                     changes={"mode": "approve"})
-    again = await care_admin.opt_in_local_demo(ctx.db, ctx.settings, tenant)
+                                     changes={"mode": "approve"}, now=now)
+    again = await care_admin.opt_in_local_demo(ctx.db, ctx.settings, tenant, now=now)
     assert (again.settings.mode, again.updated_by) == ("approve", "operator:ada")
     audit = await audit_rows(ctx.db, tenant)
     assert [(a["actor"], a["policy_clause"]) for a in audit] == [
@@ -1023,11 +1032,14 @@ async def test_digests_and_tasks_are_the_tenants_own(ctx: Ctx) -> None:
     async with ctx.db.acquire() as conn:
         for tenant, customer, day in ((B, mine, date(2026, 11, 30)),
                                       (A, other, date(2026, 11, 29))):
-            await conn.execute("INSERT INTO care_digests (tenant_id, day, summary) "
-                               "VALUES ($1, $2, $3)", tenant, day, {"tenant": tenant})
+            written = datetime.combine(day + timedelta(days=1), time(1), tzinfo=UTC)
+            await conn.execute("INSERT INTO care_digests (tenant_id, day, summary, created_at) "
+                               "VALUES ($1, $2, $3, $4)", tenant, day, {"tenant": tenant},
+                               written)
             await conn.execute(
-                "INSERT INTO care_tasks (tenant_id, customer_id, kind, title, created_by) "
-                "VALUES ($1, $2, 'follow_up_task', 'Check in', 'fte-agent')", tenant, customer)
+                "INSERT INTO care_tasks (tenant_id, customer_id, kind, title, created_by, "
+                "created_at) VALUES ($1, $2, 'follow_up_task', 'Check in', 'fte-agent', $3)",
+                tenant, customer, written)
     digests = (await ctx.call("b_operator", "GET", "/digests")).json()["digests"]
     assert [(d["day"], d["summary"]) for d in digests] == [("2026-11-30", {"tenant": B})]
     tasks = (await ctx.call("b_operator", "GET", "/tasks")).json()["tasks"]

@@ -34,7 +34,7 @@ async def new_context(pool: Pool, content: str, *, channel: str = "email",
     return SupportRunContext(
         pool=pool, embedder=local_embedder(), tenant_id="techcorp", customer_id=stored.customer_id,
         conversation_id=stored.conversation_id, message_id=stored.message_id, channel=channel,
-        content=content, subject=subject, customer_name="Linus Torvalds",
+        content=content, subject=subject, customer_name="Linus Torvalds", now=datetime.now(UTC),
     )
 
 

@@ -6,6 +6,7 @@ back to the approval inbox instead. A reply a person approved is sent as approve
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import pytest
@@ -46,11 +47,13 @@ class _Provider:
         return DeliveryReceipt(status="delivered", provider_ref=f"ref-{len(self.calls)}")
 
 
-async def _released(pool: Pool, settings: Settings) -> tuple[str, UUID, UUID, Settings]:
-    """An autopilot tenant's reply the executor released: (tenant, customer, reply, settings)."""
+async def _released(pool: Pool, settings: Settings,
+                    now: datetime) -> tuple[str, UUID, UUID, Settings]:
+    """An autopilot tenant's reply the executor released at `now`: (tenant, customer, reply,
+    settings)."""
     tenant, ceiling = await acting_tenant(pool, settings)
     inbound = await customer_writes(pool, tenant)
-    reply = await submit(pool, ceiling, inbound)
+    reply = await submit(pool, ceiling, inbound, now=now)
     assert (await fate(pool, tenant, reply)).status == "queued"
     return tenant, inbound.customer_id, reply, ceiling
 
@@ -86,15 +89,16 @@ async def _escalation_opened(pool: Pool, tenant: str, customer: UUID) -> None:
     (_escalation_opened, "PR3.escalation_open"),
 ])
 async def test_a_released_reply_is_held_when_a_gate_closes_before_it_is_sent(
-    db: tuple[Settings, Pool], stop: Stop, clause: str
+    db: tuple[Settings, Pool], now: datetime, stop: Stop, clause: str
 ) -> None:
     settings, pool = db
-    tenant, customer, reply, ceiling = await _released(pool, settings)
+    tenant, customer, reply, ceiling = await _released(pool, settings, now)
     provider = _Provider()
     policy = DeliveryPolicy(care=ceiling.care)
 
     await stop(pool, tenant, customer)
-    assert await deliver(pool, {"email": provider}, _notice(tenant, reply), policy) == "held"
+    assert await deliver(pool, {"email": provider}, _notice(tenant, reply), policy,
+                         now=now) == "held"
     assert provider.calls == []
     held = await fate(pool, tenant, reply)
     assert held.status == "pending_approval"
@@ -104,55 +108,57 @@ async def test_a_released_reply_is_held_when_a_gate_closes_before_it_is_sent(
     assert (last["event_type"], last["policy_clause"]) == ("would_execute_action", clause)
     assert last["payload"]["before_send"] is True
     # A late copy of the notice (at-least-once) changes nothing and is not dead-lettered.
-    assert await deliver(pool, {"email": provider}, _notice(tenant, reply), policy) == "held"
+    assert await deliver(pool, {"email": provider}, _notice(tenant, reply), policy,
+                         now=now) == "held"
     assert provider.calls == []
 
     # A person approves the draft from the inbox: that is sent, gate or no gate.
     await care_inbox.approve(pool, ceiling, tenant, await proposal_of(pool, tenant, reply),
-                             operator="ada")
-    assert await deliver(pool, {"email": provider}, _notice(tenant, reply), policy) \
+                             operator="ada", now=now)
+    assert await deliver(pool, {"email": provider}, _notice(tenant, reply), policy, now=now) \
         == "delivered"
     assert provider.calls == [reply]
 
 
 async def test_the_global_kill_switch_and_the_ceiling_hold_a_released_reply(
-    db: tuple[Settings, Pool]
+    db: tuple[Settings, Pool], now: datetime
 ) -> None:
     settings, pool = db
-    tenant, _, reply, ceiling = await _released(pool, settings)
+    tenant, _, reply, ceiling = await _released(pool, settings, now)
     provider = _Provider()
     await _execute(pool, "UPDATE care_global SET kill_switch = true")
     try:
         assert await deliver(pool, {"email": provider}, _notice(tenant, reply),
-                             DeliveryPolicy(care=ceiling.care)) == "held"
+                             DeliveryPolicy(care=ceiling.care), now=now) == "held"
     finally:
         await _execute(pool, "UPDATE care_global SET kill_switch = false")
     assert (await fate(pool, tenant, reply)).clause == "KILL.global"
 
     # A dispatcher whose environment says shadow mode sends nothing autonomous either.
-    tenant, _, reply, _ = await _released(pool, settings)
+    tenant, _, reply, _ = await _released(pool, settings, now)
     shadow = DeliveryPolicy(care=allowing(tenant, shadow_mode=True))
-    assert await deliver(pool, {"email": provider}, _notice(tenant, reply), shadow) == "held"
+    assert await deliver(pool, {"email": provider}, _notice(tenant, reply), shadow,
+                         now=now) == "held"
     assert (await fate(pool, tenant, reply)).clause == "PR0.shadow_mode"
     assert provider.calls == []
 
 
 async def test_a_reply_parked_for_a_retry_is_held_when_the_kill_switch_is_engaged_meanwhile(
-    db: tuple[Settings, Pool]
+    db: tuple[Settings, Pool], now: datetime
 ) -> None:
     settings, pool = db
-    tenant, customer, reply, ceiling = await _released(pool, settings)
+    tenant, customer, reply, ceiling = await _released(pool, settings, now)
     provider = _Provider()
     provider.down = True
     policy = DeliveryPolicy(care=ceiling.care, backoff_initial_s=0.01)
-    assert await deliver(pool, {"email": provider}, _notice(tenant, reply), policy) \
+    assert await deliver(pool, {"email": provider}, _notice(tenant, reply), policy, now=now) \
         == "retrying"
 
     await _tenant_kill(pool, tenant, customer)
     provider.down = False
-    await _execute(pool, "UPDATE messages SET next_delivery_at = now() - interval '1 second' "
-                         "WHERE tenant_id = $1 AND id = $2", tenant, reply)
-    assert await deliver(pool, {"email": provider}, _notice(tenant, reply), policy) == "held"
+    later = now + timedelta(minutes=1)  # the retry is due
+    assert await deliver(pool, {"email": provider}, _notice(tenant, reply), policy,
+                         now=later) == "held"
     assert provider.calls == [reply]  # the one failed attempt before the switch, nothing after
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
@@ -162,16 +168,16 @@ async def test_a_reply_parked_for_a_retry_is_held_when_the_kill_switch_is_engage
 
 
 async def test_a_reply_a_person_approved_is_sent_while_the_kill_switch_is_engaged(
-    db: tuple[Settings, Pool]
+    db: tuple[Settings, Pool], now: datetime
 ) -> None:
     settings, pool = db
     tenant, ceiling = await acting_tenant(pool, settings, mode="approve")
     inbound = await customer_writes(pool, tenant)
-    reply = await submit(pool, ceiling, inbound)
+    reply = await submit(pool, ceiling, inbound, now=now)
     await care_inbox.approve(pool, ceiling, tenant, await proposal_of(pool, tenant, reply),
-                             operator="ada")
+                             operator="ada", now=now)
     await _tenant_kill(pool, tenant, inbound.customer_id)
     provider = _Provider()
     assert await deliver(pool, {"email": provider}, _notice(tenant, reply),
-                         DeliveryPolicy(care=ceiling.care)) == "delivered"
+                         DeliveryPolicy(care=ceiling.care), now=now) == "delivered"
     assert provider.calls == [reply]

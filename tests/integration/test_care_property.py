@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -143,7 +143,7 @@ db = care_db("property", max_size=4)
 
 
 async def _apply(pool: Pool, tenant: str, people: list[Any], model: Model,
-                 event: tuple[Any, ...]) -> None:
+                 event: tuple[Any, ...], now: datetime) -> None:
     kind = event[0]
     async with pool.acquire() as conn:
         if kind == "tenant_kill":
@@ -155,15 +155,15 @@ async def _apply(pool: Pool, tenant: str, people: list[Any], model: Model,
             model.global_kill = event[1]
         elif kind == "hands_off":
             await care_state.set_hands_off(conn, tenant, people[event[1]].customer_id, event[2],
-                                           "operator:prop")
+                                           "operator:prop", now=now)
             model.hands_off[event[1]] = event[2]
         elif kind == "escalate":
             await care_state.open_escalation(conn, tenant, people[event[1]].customer_id,
-                                             "human_request", "fte-agent")
+                                             "human_request", "fte-agent", now=now)
             model.escalated[event[1]] = True
         elif kind == "close":
             await care_state.close_escalation(conn, tenant, people[event[1]].customer_id,
-                                              "operator:prop", "handled")
+                                              "operator:prop", "handled", now=now)
             model.escalated[event[1]] = False
         elif kind == "mode":
             await conn.execute("UPDATE care_settings SET autonomy_mode = $2 WHERE tenant_id = $1",
@@ -171,7 +171,7 @@ async def _apply(pool: Pool, tenant: str, people: list[Any], model: Model,
             model.mode = event[1]
         elif kind == "customer_mode":
             await admin.set_customer_mode(conn, tenant, people[event[1]].customer_id,
-                                          mode=event[2])
+                                          mode=event[2], now=now)
             model.customer_mode[event[1]] = event[2]
 
 
@@ -179,10 +179,11 @@ async def _apply(pool: Pool, tenant: str, people: list[Any], model: Model,
 @settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 async def test_a_reply_is_released_exactly_when_every_gate_holds(
-    db: tuple[Settings, Pool], world: World, sequence: list[tuple[Any, ...]]
+    db: tuple[Settings, Pool], now: datetime, world: World, sequence: list[tuple[Any, ...]]
 ) -> None:
+    # Every event happens at the one instant `now`: the day, the quiet hours and the pacing
+    # are the ones the model reads, whatever the hour the suite runs at.
     base, pool = db
-    now = datetime.now(UTC)
     tenant = await new_tenant(
         pool, mode=world.mode, hands_off_new=world.hands_off_new,
         max_per_customer=world.max_per_customer, daily_budget=world.daily_budget,
@@ -201,21 +202,21 @@ async def test_a_reply_is_released_exactly_when_every_gate_holds(
         if event[0] == "release_due":
             # Nothing deferred here comes due within the test (an hour's interval, quiet
             # hours of two hours): whatever the scheduler does, nothing may be released.
-            await scheduler.release_due(pool, ceiling)
+            await scheduler.release_due(pool, ceiling, now)
             continue
         if event[0] != "write":
-            await _apply(pool, tenant, people, model, event)
+            await _apply(pool, tenant, people, model, event, now)
             continue
         _, who, action = event
         inbound = await customer_writes(pool, tenant, email=emails[who])
-        expected = model.may_execute(who, action, datetime.now(UTC))
-        reply = await submit(pool, ceiling, inbound, action=ACTIONS[action][0])
+        expected = model.may_execute(who, action, now)
+        reply = await submit(pool, ceiling, inbound, now=now, action=ACTIONS[action][0])
         got = await fate(pool, tenant, reply)
         assert (got.status == "queued") is expected, (event, got.status, got.audit)
         assert got.released == (1 if expected else 0)
         if expected:
             model.executed[who] = model.executed.get(who, 0) + 1
-            model.last_sent[who] = datetime.now(UTC)
+            model.last_sent[who] = now
             released.append(reply)
         else:
             assert got.status in ("pending_approval", "deferred")

@@ -1,11 +1,15 @@
 """The scheduler against the real PostgreSQL: silence decays the state once per step, expired
 drafts are never sent, the daily digest says what autopilot did, a schedules-mode tenant's
 timed run creates follow-up tasks within its budget and only after the digest, and approved
-replies get their outcome labels."""
+replies get their outcome labels.
+
+Every pass is handed its instant: NOON is a fixed day, whatever the date the suite runs on, and
+"later" is a later instant passed down, never a sleep. The database's own clock decides
+nothing here.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -15,6 +19,7 @@ from production.channels.base import DeliveryReceipt, OutboundMessage
 from production.config import CareSettings, Settings
 from production.database.pool import Pool
 from production.database.queries import care_state, inbox
+from production.database.queries.inbox import PROPOSAL_LIFETIME
 from production.domain.messages import OutboundNotice
 from production.services import deliver_outbound, scheduler
 from tests.integration.care_world import (
@@ -92,11 +97,11 @@ async def test_an_expired_draft_is_never_sent_and_the_expiry_is_audited(
 ) -> None:
     settings, pool = db
     tenant, ceiling = await acting_tenant(pool, settings, mode="approve")
-    reply = await submit(pool, ceiling, await customer_writes(pool, tenant))
-    async with pool.acquire() as conn:
-        await conn.execute("UPDATE care_proposals SET expires_at = now() - interval '1 second' "
-                           "WHERE tenant_id = $1 AND message_id = $2", tenant, reply)
-    assert await scheduler.expire_proposals(pool) >= 1
+    reply = await submit(pool, ceiling, await customer_writes(pool, tenant), now=NOON)
+    expiry = NOON + PROPOSAL_LIFETIME
+    await scheduler.expire_proposals(pool, expiry)  # its last moment: still pending
+    assert (await fate(pool, tenant, reply)).status == "pending_approval"
+    assert await scheduler.expire_proposals(pool, expiry + timedelta(seconds=1)) >= 1
     done = await fate(pool, tenant, reply)
     assert (done.status, done.released) == ("expired", 0)
     assert done.proposal is not None and done.proposal["status"] == "expired"
@@ -111,9 +116,10 @@ async def test_the_digest_of_a_day_counts_what_autopilot_did_and_held(
     tenant, ceiling = await acting_tenant(pool, settings, max_per_customer=1,
                                           timezone="Europe/Berlin")
     first = await customer_writes(pool, tenant)
-    await submit(pool, ceiling, first)
-    await submit(pool, ceiling, await customer_writes(pool, tenant, email=first.email))
-    today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Berlin")).date()
+    await submit(pool, ceiling, first, now=NOON)
+    await submit(pool, ceiling, await customer_writes(pool, tenant, email=first.email),
+                 now=NOON + timedelta(minutes=1))
+    today = NOON.astimezone(ZoneInfo("Europe/Berlin")).date()
     digest = await scheduler.build_digest(pool, tenant, today, "Europe/Berlin")
     assert digest["autopilot_executed"] == {"send_reply": 1}
     assert digest["held"] == {"PR10.customer_daily_max": 1}
@@ -180,14 +186,15 @@ async def test_an_autopilot_tenant_gets_digests_but_no_timed_run(
 
 async def _approved_and_delivered(pool: Pool, settings: Settings, tenant: str,
                                   email: str | None = None) -> tuple[UUID, UUID]:
-    """An approve-mode reply a person approved, delivered; return (customer, proposal)."""
+    """An approve-mode reply a person approved at NOON, delivered a minute later; return
+    (customer, proposal)."""
     inbound = await customer_writes(pool, tenant, email=email)
-    reply = await submit(pool, settings, inbound)
+    reply = await submit(pool, settings, inbound, now=NOON)
     proposal = await proposal_of(pool, tenant, reply)
-    await care_inbox.approve(pool, settings, tenant, proposal, operator="ada")
+    await care_inbox.approve(pool, settings, tenant, proposal, operator="ada", now=NOON)
     async with pool.acquire() as conn:
-        await conn.execute("UPDATE messages SET status = 'delivered', "
-                           "delivered_at = now() - interval '1 second' WHERE id = $1", reply)
+        await conn.execute("UPDATE messages SET status = 'delivered', delivered_at = $2 "
+                           "WHERE id = $1", reply, NOON + timedelta(minutes=1))
     return inbound.customer_id, proposal
 
 
@@ -206,7 +213,7 @@ async def test_approved_replies_are_labelled_by_what_the_customer_did_next(
     calm, answered = await _approved_and_delivered(pool, ceiling, tenant)
     angry, upset = await _approved_and_delivered(pool, ceiling, tenant)
     _, ignored = await _approved_and_delivered(pool, ceiling, tenant)
-    now = datetime.now(UTC)
+    now = NOON + timedelta(hours=1)
     async with pool.acquire() as conn:
         assert await inbox.note_response(conn, tenant, calm, at=now, negative=False) == 1
         assert await inbox.note_response(conn, tenant, angry, at=now, negative=True) == 1
@@ -232,11 +239,11 @@ async def test_an_approved_reply_that_cannot_be_delivered_is_execution_failed(
 ) -> None:
     settings, pool = db
     tenant, ceiling = await acting_tenant(pool, settings, mode="approve")
-    reply = await submit(pool, ceiling, await customer_writes(pool, tenant))
+    reply = await submit(pool, ceiling, await customer_writes(pool, tenant), now=NOON)
     proposal = await proposal_of(pool, tenant, reply)
-    await care_inbox.approve(pool, ceiling, tenant, proposal, operator="ada")
+    await care_inbox.approve(pool, ceiling, tenant, proposal, operator="ada", now=NOON)
     notice = OutboundNotice(tenant_id=tenant, message_id=reply, channel="email")
-    status = await deliver_outbound.deliver(pool, {"email": _Refusing()}, notice)
+    status = await deliver_outbound.deliver(pool, {"email": _Refusing()}, notice, now=NOON)
     assert status == "failed"
     assert (await _labels(pool, proposal))[0] == "EXECUTION_FAILED"
     assert (await fate(pool, tenant, reply)).status == "delivery_failed"
@@ -250,7 +257,7 @@ async def test_what_waits_per_tenant_is_published_for_the_dashboard(
     settings, pool = db
     tenant, ceiling = await acting_tenant(pool, settings, mode="approve")
     for _ in range(2):
-        await submit(pool, ceiling, await customer_writes(pool, tenant))
+        await submit(pool, ceiling, await customer_writes(pool, tenant), now=NOON)
     await scheduler.observe_waiting(pool)
 
     def value(kind: str) -> float | None:
@@ -263,21 +270,22 @@ async def test_a_deferred_reply_that_cannot_be_released_does_not_hold_the_others
     db: tuple[Settings, Pool]
 ) -> None:
     settings, pool = db
-    tenant, ceiling = await acting_tenant(pool, settings, min_interval_s=1)
+    tenant, ceiling = await acting_tenant(pool, settings, min_interval_s=60)
     first = await customer_writes(pool, tenant)
-    await submit(pool, ceiling, first)
-    good = await submit(pool, ceiling, await customer_writes(pool, tenant, email=first.email))
-    other, other_ceiling = await acting_tenant(pool, settings, min_interval_s=1)
+    await submit(pool, ceiling, first, now=NOON)
+    good = await submit(pool, ceiling, await customer_writes(pool, tenant, email=first.email),
+                        now=NOON)
+    other, other_ceiling = await acting_tenant(pool, settings, min_interval_s=60)
     second = await customer_writes(pool, other)
-    await submit(pool, other_ceiling, second)
+    await submit(pool, other_ceiling, second, now=NOON)
     broken = await submit(pool, other_ceiling,
-                          await customer_writes(pool, other, email=second.email))
+                          await customer_writes(pool, other, email=second.email), now=NOON)
     async with pool.acquire() as conn:  # a stored action the executor cannot read any more
-        await conn.execute("UPDATE messages SET metadata = metadata - 'action', "
-                           "deferred_until = now() - interval '1 second' WHERE id = $1", broken)
-    await asyncio.sleep(1.1)  # the minimum interval has passed: the good reply may go
+        await conn.execute("UPDATE messages SET metadata = metadata - 'action' WHERE id = $1",
+                           broken)
     both = with_care(settings, allowing(tenant, other))
-    released = await scheduler.release_due(pool, both)
+    # A minute later the minimum interval has passed: the good reply may go.
+    released = await scheduler.release_due(pool, both, NOON + timedelta(minutes=1))
     assert released["failed"] >= 1 and released["queued"] >= 1
     assert (await fate(pool, tenant, good)).status == "queued"
     assert (await fate(pool, other, broken)).status == "deferred"

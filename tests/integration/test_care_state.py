@@ -11,7 +11,12 @@ from uuid import UUID
 import pytest
 
 from production.care.state_engine import CareState, Signal, SignalKind, Transition
-from production.care.throttle import ThrottleSettings, check, local_day_start
+from production.care.throttle import (
+    ThrottleSettings,
+    check,
+    local_day_start,
+    next_local_day_start,
+)
 from production.database.pool import Connection, Pool
 from production.database.queries import care_state, care_throttle
 from production.database.queries.care_state import CustomerNotFound, StaleTransition
@@ -86,10 +91,9 @@ async def test_a_customer_without_a_row_reads_as_the_defaults_and_nothing_is_wri
     assert await rows(pool, tenant) == dict.fromkeys(TABLES, 0)
 
 
-async def test_proposing_reads_the_state_and_writes_nothing(pool: Pool) -> None:
+async def test_proposing_reads_the_state_and_writes_nothing(pool: Pool, now: datetime) -> None:
     tenant = await new_tenant(pool)
     quiet, fresh = await new_customer(pool, tenant), await new_customer(pool, tenant)
-    now = datetime.now(UTC)
     await seed_state(pool, tenant, quiet, "engaged", last_signal_at=now - timedelta(days=20))
     before = await rows(pool, tenant)
     async with pool.acquire() as conn:
@@ -109,16 +113,17 @@ async def test_proposing_reads_the_state_and_writes_nothing(pool: Pool) -> None:
         assert (await care_state.get_current_state(conn, tenant, quiet)).state == "engaged"
 
 
-async def test_recording_a_proposal_appends_only_an_audit_row(pool: Pool) -> None:
+async def test_recording_a_proposal_appends_only_an_audit_row(pool: Pool, now: datetime) -> None:
     tenant = await new_tenant(pool)
     customer = await new_customer(pool, tenant)
     async with pool.acquire() as conn:
         proposal = await care_state.propose_transition(conn, tenant, customer, INBOUND,
-                                                       now=datetime.now(UTC))
+                                                       now=now)
         assert proposal is not None
-        await care_state.record_proposal(conn, tenant, customer, proposal, actor="fte-shadow")
+        await care_state.record_proposal(conn, tenant, customer, proposal, actor="fte-shadow",
+                                         now=now)
         with pytest.raises(ValueError, match="actor"):
-            await care_state.record_proposal(conn, tenant, customer, proposal, actor=" ")
+            await care_state.record_proposal(conn, tenant, customer, proposal, actor=" ", now=now)
     assert await rows(pool, tenant) == {"customer_care_state": 0,
                                         "customer_care_state_history": 0, "care_audit": 1}
     [row] = await audit(pool, tenant)
@@ -128,15 +133,17 @@ async def test_recording_a_proposal_appends_only_an_audit_row(pool: Pool) -> Non
                    "payload": {"from": "unaware", "to": "engaged", "applied": False}}
 
 
-async def test_applying_writes_the_state_one_history_row_and_one_audit_row(pool: Pool) -> None:
+async def test_applying_writes_the_state_one_history_row_and_one_audit_row(
+    pool: Pool, now: datetime
+) -> None:
     tenant = await new_tenant(pool)
     customer = await new_customer(pool, tenant)
-    signal_at = datetime.now(UTC) - timedelta(minutes=5)
+    signal_at = now - timedelta(minutes=5)
     async with pool.acquire() as conn, conn.transaction():
         applied = await care_state.apply_transition(
             conn, tenant, customer, "engaged", reason="inbound message while unaware",
             actor="fte-worker", rule="CARE.inbound.engage", expected_from="unaware",
-            signal_at=signal_at)
+            signal_at=signal_at, now=now)
     assert applied == Transition(CareState.UNAWARE, CareState.ENGAGED,
                                  "inbound message while unaware", "CARE.inbound.engage")
     assert await rows(pool, tenant) == dict.fromkeys(TABLES, 1)
@@ -157,41 +164,42 @@ async def test_applying_writes_the_state_one_history_row_and_one_audit_row(pool:
     # Applying the state it already has writes nothing.
     async with pool.acquire() as conn:
         assert await care_state.apply_transition(conn, tenant, customer, "engaged",
-                                                 reason="again", actor="fte-worker") is None
+                                                 reason="again", actor="fte-worker",
+                                                 now=now) is None
     assert await rows(pool, tenant) == dict.fromkeys(TABLES, 1)
 
 
-async def test_a_bad_transition_writes_nothing(pool: Pool) -> None:
+async def test_a_bad_transition_writes_nothing(pool: Pool, now: datetime) -> None:
     tenant = await new_tenant(pool)
     customer = await new_customer(pool, tenant)
     async with pool.acquire() as conn:
         for bad_reason in ("", "   \n"):
             with pytest.raises(ValueError, match="reason"):
                 await care_state.apply_transition(conn, tenant, customer, "engaged",
-                                                  reason=bad_reason, actor="ops")
+                                                  reason=bad_reason, actor="ops", now=now)
         with pytest.raises(ValueError, match=r"not a C\.A\.R\.E\. state"):
             await care_state.apply_transition(conn, tenant, customer, "delighted",
-                                              reason="they said thanks", actor="ops")
+                                              reason="they said thanks", actor="ops", now=now)
         with pytest.raises(ValueError, match="actor"):
             await care_state.apply_transition(conn, tenant, customer, "engaged",
-                                              reason="replied", actor="")
+                                              reason="replied", actor="", now=now)
         with pytest.raises(StaleTransition, match="unaware, not dormant"):
             await care_state.apply_transition(conn, tenant, customer, "reactivated",
                                               reason="wrote again", actor="ops",
-                                              expected_from="dormant")
+                                              expected_from="dormant", now=now)
     assert await rows(pool, tenant) == dict.fromkeys(TABLES, 0)
 
     # In the caller's transaction: if the caller rolls back, the transition never happened.
     with pytest.raises(RuntimeError, match="caller failed"):
         async with pool.acquire() as conn, conn.transaction():
             await care_state.apply_transition(conn, tenant, customer, "aware",
-                                              reason="opened the newsletter", actor="ops")
+                                              reason="opened the newsletter", actor="ops", now=now)
             raise RuntimeError("caller failed")
     assert await rows(pool, tenant) == dict.fromkeys(TABLES, 0)
 
 
 async def test_a_stale_transition_of_an_existing_row_rolls_back_its_savepoint(
-    pool: Pool,
+    pool: Pool, now: datetime
 ) -> None:
     tenant = await new_tenant(pool)
     customer = await new_customer(pool, tenant)
@@ -200,16 +208,18 @@ async def test_a_stale_transition_of_an_existing_row_rolls_back_its_savepoint(
         with pytest.raises(StaleTransition):
             await care_state.apply_transition(conn, tenant, customer, "dormant",
                                               reason="silence", actor="ops",
-                                              expected_from="engaged")
+                                              expected_from="engaged", now=now)
         # The caller's transaction is still usable and the right transition goes through.
         applied = await care_state.apply_transition(conn, tenant, customer, "dormant",
                                                     reason="silence", actor="ops",
-                                                    expected_from="at_risk")
+                                                    expected_from="at_risk", now=now)
     assert applied is not None and applied.from_state == "at_risk"
     assert await rows(pool, tenant) == dict.fromkeys(TABLES, 1)
 
 
-async def test_concurrent_applies_of_one_proposal_make_one_transition(pool: Pool) -> None:
+async def test_concurrent_applies_of_one_proposal_make_one_transition(
+    pool: Pool, now: datetime
+) -> None:
     tenant = await new_tenant(pool)
     customer = await new_customer(pool, tenant)
 
@@ -217,7 +227,7 @@ async def test_concurrent_applies_of_one_proposal_make_one_transition(pool: Pool
         async with pool.acquire() as conn, conn.transaction():
             applied = await care_state.apply_transition(
                 conn, tenant, customer, "engaged", reason="inbound message while unaware",
-                actor=worker, expected_from="unaware")
+                actor=worker, expected_from="unaware", now=now)
             await asyncio.sleep(0.05)  # hold the row lock while the other worker waits
             return applied
 
@@ -227,39 +237,43 @@ async def test_concurrent_applies_of_one_proposal_make_one_transition(pool: Pool
     assert await rows(pool, tenant) == dict.fromkeys(TABLES, 1)
 
 
-async def test_signals_only_move_forward_and_silence_then_decays_the_state(pool: Pool) -> None:
+async def test_signals_only_move_forward_and_silence_then_decays_the_state(
+    pool: Pool, now: datetime
+) -> None:
     tenant = await new_tenant(pool)
     customer = await new_customer(pool, tenant)
-    now = datetime.now(UTC)
     async with pool.acquire() as conn:
         await care_state.apply_transition(conn, tenant, customer, "engaged", reason="wrote in",
-                                          actor="fte-worker")
-        await care_state.record_signal(conn, tenant, customer, now - timedelta(days=15))
-        await care_state.record_signal(conn, tenant, customer, now - timedelta(days=30))
+                                          actor="fte-worker", now=now)
+        await care_state.record_signal(conn, tenant, customer, now - timedelta(days=15), now=now)
+        await care_state.record_signal(conn, tenant, customer, now - timedelta(days=30), now=now)
         record = await care_state.get_current_state(conn, tenant, customer)
         assert record.last_signal_at == now - timedelta(days=15)
         proposal = await care_state.propose_transition(conn, tenant, customer, SILENCE, now=now)
     assert proposal is not None and proposal.to_state == CareState.AT_RISK
 
 
-async def test_escalation_opens_and_closes_with_an_audit_row_each(pool: Pool) -> None:
+async def test_escalation_opens_and_closes_with_an_audit_row_each(
+    pool: Pool, now: datetime
+) -> None:
     tenant = await new_tenant(pool)
     customer = await new_customer(pool, tenant)
     async with pool.acquire() as conn:
-        assert await care_state.close_escalation(conn, tenant, customer, "ops", "nothing open") \
+        assert await care_state.close_escalation(conn, tenant, customer, "ops", "nothing open",
+                                                 now=now) \
             is False
         assert await care_state.open_escalation(conn, tenant, customer, "asked for a refund",
-                                                "fte-agent") is True
+                                                "fte-agent", now=now) is True
         assert (await care_state.get_current_state(conn, tenant, customer)).escalation_open
         assert await care_state.open_escalation(conn, tenant, customer, "angry follow-up",
-                                                "fte-agent") is False
+                                                "fte-agent", now=now) is False
         with pytest.raises(ValueError, match="reason"):
-            await care_state.open_escalation(conn, tenant, customer, " ", "fte-agent")
+            await care_state.open_escalation(conn, tenant, customer, " ", "fte-agent", now=now)
         assert await care_state.close_escalation(conn, tenant, customer, "ada@ops",
-                                                 "refund handled by billing") is True
+                                                 "refund handled by billing", now=now) is True
         record = await care_state.get_current_state(conn, tenant, customer)
         assert await care_state.close_escalation(conn, tenant, customer, "ada@ops",
-                                                 "again") is False
+                                                 "again", now=now) is False
     assert (record.escalation_status, record.escalation_open) == ("closed", False)
     assert record.state == CareState.UNAWARE  # escalation does not move the care state
     trail = [(r["event_type"], r["actor"], r["reason"], r["policy_clause"], r["payload"])
@@ -275,15 +289,19 @@ async def test_escalation_opens_and_closes_with_an_audit_row_each(pool: Pool) ->
     assert (await rows(pool, tenant))["customer_care_state_history"] == 0
 
 
-async def test_hands_off_is_reversible_and_each_change_is_audited(pool: Pool) -> None:
+async def test_hands_off_is_reversible_and_each_change_is_audited(
+    pool: Pool, now: datetime
+) -> None:
     tenant = await new_tenant(pool)
     customer = await new_customer(pool, tenant)
     async with pool.acquire() as conn:
-        assert await care_state.set_hands_off(conn, tenant, customer, True, "ada@ops") is True
+        assert await care_state.set_hands_off(conn, tenant, customer, True, "ada@ops",
+                                              now=now) is True
         assert (await care_state.get_current_state(conn, tenant, customer)).hands_off_enabled
-        assert await care_state.set_hands_off(conn, tenant, customer, True, "ada@ops") is False
+        assert await care_state.set_hands_off(conn, tenant, customer, True, "ada@ops",
+                                              now=now) is False
         assert await care_state.set_hands_off(conn, tenant, customer, False, "bob@ops",
-                                              reason="customer asked for a person") is True
+                                              reason="customer asked for a person", now=now) is True
         record = await care_state.get_current_state(conn, tenant, customer)
     assert record.hands_off_enabled is False and record.stored
     trail = [(r["event_type"], r["actor"], r["reason"], r["policy_clause"], r["payload"])
@@ -296,14 +314,17 @@ async def test_hands_off_is_reversible_and_each_change_is_audited(pool: Pool) ->
     ]
 
 
-async def test_an_explicit_hands_off_decision_outlives_the_tenant_default(pool: Pool) -> None:
+async def test_an_explicit_hands_off_decision_outlives_the_tenant_default(
+    pool: Pool, now: datetime
+) -> None:
     tenant = await new_tenant(pool)
     customer = await new_customer(pool, tenant)
     async with pool.acquire() as conn:
         await conn.execute("INSERT INTO care_settings (tenant_id, hands_off_new_customers) "
                            "VALUES ($1, true)", tenant)
         # Equal to the default: stored, not audited (nothing changed).
-        assert await care_state.set_hands_off(conn, tenant, customer, True, "ada@ops") is False
+        assert await care_state.set_hands_off(conn, tenant, customer, True, "ada@ops",
+                                              now=now) is False
         await conn.execute("UPDATE care_settings SET hands_off_new_customers = false "
                            "WHERE tenant_id = $1", tenant)
         assert (await care_state.get_current_state(conn, tenant, customer)).hands_off_enabled
@@ -311,10 +332,9 @@ async def test_an_explicit_hands_off_decision_outlives_the_tenant_default(pool: 
                                         "customer_care_state_history": 0, "care_audit": 0}
 
 
-async def test_another_tenants_customer_is_never_read_or_written(pool: Pool) -> None:
+async def test_another_tenants_customer_is_never_read_or_written(pool: Pool, now: datetime) -> None:
     ours, theirs = await new_tenant(pool), await new_tenant(pool)
     their_customer = await new_customer(pool, theirs)
-    now = datetime.now(UTC)
     await seed_state(pool, theirs, their_customer, "committed", last_signal_at=now)
     async with pool.acquire() as conn:
         await conn.execute(
@@ -324,19 +344,20 @@ async def test_another_tenants_customer_is_never_read_or_written(pool: Pool) -> 
             care_state.get_current_state(conn, ours, their_customer),
             care_state.propose_transition(conn, ours, their_customer, INBOUND, now=now),
             care_state.apply_transition(conn, ours, their_customer, "lost", reason="x",
-                                        actor="ops"),
+                                        actor="ops", now=now),
             care_state.record_proposal(conn, ours, their_customer,
                                        Transition(CareState.ACTIVE, CareState.LOST, "x", "r"),
-                                       actor="ops"),
-            care_state.record_signal(conn, ours, their_customer, now),
-            care_state.open_escalation(conn, ours, their_customer, "x", "ops"),
-            care_state.close_escalation(conn, ours, their_customer, "ops", "x"),
-            care_state.set_hands_off(conn, ours, their_customer, False, "ops"),
+                                       actor="ops", now=now),
+            care_state.record_signal(conn, ours, their_customer, now, now=now),
+            care_state.open_escalation(conn, ours, their_customer, "x", "ops", now=now),
+            care_state.close_escalation(conn, ours, their_customer, "ops", "x", now=now),
+            care_state.set_hands_off(conn, ours, their_customer, False, "ops", now=now),
         ]
         for call in calls:
             with pytest.raises(CustomerNotFound):
                 await call
-        assert await care_throttle.counts(conn, ours, their_customer, now - timedelta(days=1)) \
+        assert await care_throttle.counts(conn, ours, their_customer, now - timedelta(days=1),
+                                          now + timedelta(days=1)) \
             == (0, 0, None)
         record = await care_state.get_current_state(conn, theirs, their_customer)
     assert await rows(pool, ours) == dict.fromkeys(TABLES, 0)
@@ -349,14 +370,16 @@ async def test_another_tenants_customer_is_never_read_or_written(pool: Pool) -> 
             await care_state.get_current_state(conn, ours, uuid.uuid4())
 
 
-async def test_a_merged_customer_stands_for_the_one_it_was_merged_into(pool: Pool) -> None:
+async def test_a_merged_customer_stands_for_the_one_it_was_merged_into(
+    pool: Pool, now: datetime
+) -> None:
     tenant = await new_tenant(pool)
     survivor, duplicate = await new_customer(pool, tenant), await new_customer(pool, tenant)
     async with pool.acquire() as conn:
         await conn.execute("UPDATE customers SET merged_into = $2, merged_at = now() "
                            "WHERE tenant_id = $1 AND id = $3", tenant, survivor, duplicate)
         await care_state.apply_transition(conn, tenant, duplicate, "engaged",
-                                          reason="wrote from the old address", actor="ops")
+                                          reason="wrote from the old address", actor="ops", now=now)
         record = await care_state.get_current_state(conn, tenant, survivor)
     assert (record.customer_id, record.state) == (survivor, "engaged")
 
@@ -374,12 +397,14 @@ async def executed(conn: Connection, tenant: str,
 async def test_throttle_counts_come_from_executed_actions_of_the_local_day(pool: Pool) -> None:
     tenant = await new_tenant(pool, timezone="America/New_York")
     other = await new_tenant(pool, timezone="America/New_York")
-    a, b, merged = (await new_customer(pool, tenant), await new_customer(pool, tenant),
-                    await new_customer(pool, tenant))
+    a, b, merged, late = (await new_customer(pool, tenant), await new_customer(pool, tenant),
+                          await new_customer(pool, tenant), await new_customer(pool, tenant))
     stranger = await new_customer(pool, other)
     now = datetime(2030, 3, 10, 16, tzinfo=UTC)  # noon EDT, the day clocks went forward
     day_start = local_day_start(now, "America/New_York")
-    assert day_start == datetime(2030, 3, 10, 5, tzinfo=UTC)
+    day_end = next_local_day_start(now, "America/New_York")
+    assert (day_start, day_end) == (datetime(2030, 3, 10, 5, tzinfo=UTC),
+                                    datetime(2030, 3, 11, 4, tzinfo=UTC))
     async with pool.acquire() as conn:
         await conn.execute("UPDATE customers SET merged_into = $2, merged_at = now() "
                            "WHERE tenant_id = $1 AND id = $3", tenant, a, merged)
@@ -396,13 +421,16 @@ async def test_throttle_counts_come_from_executed_actions_of_the_local_day(pool:
         await executed(conn, tenant, a, day_start + timedelta(hours=5),
                        event="would_execute_action")
         await executed(conn, other, stranger, day_start + timedelta(hours=5))
+        await executed(conn, tenant, late, day_end)  # tomorrow's: not today's allowance
         async with conn.transaction():
             await care_throttle.lock_tenant(conn, tenant)
-            counted = await care_throttle.counts(conn, tenant, a, day_start)
-        counted_b = await care_throttle.counts(conn, tenant, b, day_start)
-        counted_other = await care_throttle.counts(conn, other, stranger, day_start)
+            counted = await care_throttle.counts(conn, tenant, a, day_start, day_end)
+        counted_b = await care_throttle.counts(conn, tenant, b, day_start, day_end)
+        counted_late = await care_throttle.counts(conn, tenant, late, day_start, day_end)
+        counted_other = await care_throttle.counts(conn, other, stranger, day_start, day_end)
     assert counted == care_throttle.ThrottleCounts(3, 4, day_start + timedelta(hours=2))
     assert counted_b == (1, 4, day_start + timedelta(hours=4))
+    assert counted_late == (0, 4, day_end)  # still the last outbound: pacing sees it
     assert counted_other == (1, 1, day_start + timedelta(hours=5))
 
     customer_today, tenant_today, last = counted

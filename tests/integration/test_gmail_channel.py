@@ -623,7 +623,7 @@ async def test_watch_stores_history_and_expiration_and_renews_only_when_due(
         mailbox = Mailbox.from_settings(settings)
         client = GmailClient(settings.gmail)
         result = await renew_watch(pool=db, client=client, mailbox=mailbox, topic=TOPIC,
-                                   renew_before_s=8 * 86_400)
+                                   renew_before_s=8 * 86_400, now=dt.datetime.now(dt.UTC))
         assert result.renewed and len(fake.watches) == 3
         not_due = await renew_watch(pool=db, client=client, mailbox=mailbox, topic=TOPIC,
                                     renew_before_s=86_400,

@@ -99,7 +99,7 @@ async def update_autonomy(
     conn: Connection, tenant_id: str, *, mode: str, max_actions_per_customer_day: int,
     min_interval_s: int, daily_budget: int, quiet_hours_start: time | None,
     quiet_hours_end: time | None, schedules_opt_in: bool, hands_off_new_customers: bool,
-    updated_by: str,
+    updated_by: str, now: datetime,
 ) -> Row:
     row: Row | None = await conn.fetchrow(
         f"""
@@ -107,27 +107,28 @@ async def update_autonomy(
         SET autonomy_mode = $2, max_actions_per_customer_day = $3, min_interval_s = $4,
             daily_budget = $5, quiet_hours_start = $6, quiet_hours_end = $7,
             schedules_opt_in = $8, hands_off_new_customers = $9, updated_by = $10,
-            updated_at = now()
+            updated_at = $11
         WHERE tenant_id = $1
         RETURNING {_SETTINGS_COLUMNS}
         """,  # noqa: S608 - a constant column list, values are parameters
         tenant_id, mode, max_actions_per_customer_day, min_interval_s, daily_budget,
         quiet_hours_start, quiet_hours_end, schedules_opt_in, hands_off_new_customers,
-        updated_by,
+        updated_by, now,
     )
     assert row is not None
     return row
 
 
-async def set_kill_switch(conn: Connection, tenant_id: str, *, engaged: bool, by: str) -> Row:
+async def set_kill_switch(conn: Connection, tenant_id: str, *, engaged: bool, by: str,
+                          now: datetime) -> Row:
     row: Row | None = await conn.fetchrow(
         f"""
         UPDATE care_settings
-        SET kill_switch = $2, kill_switch_changed_at = now(), kill_switch_changed_by = $3
+        SET kill_switch = $2, kill_switch_changed_at = $4, kill_switch_changed_by = $3
         WHERE tenant_id = $1
         RETURNING {_SETTINGS_COLUMNS}
         """,  # noqa: S608 - a constant column list, values are parameters
-        tenant_id, engaged, by,
+        tenant_id, engaged, by, now,
     )
     assert row is not None
     return row
@@ -141,13 +142,14 @@ async def global_kill_switch(conn: Connection, *, lock: bool = False) -> Row:
     return row
 
 
-async def set_global_kill_switch(conn: Connection, *, engaged: bool, by: str) -> Row:
+async def set_global_kill_switch(conn: Connection, *, engaged: bool, by: str,
+                                 now: datetime) -> Row:
     row: Row | None = await conn.fetchrow(
         """
-        UPDATE care_global SET kill_switch = $1, changed_at = now(), changed_by = $2
+        UPDATE care_global SET kill_switch = $1, changed_at = $3, changed_by = $2
         RETURNING kill_switch, changed_at, changed_by
         """,
-        engaged, by,
+        engaged, by, now,
     )
     assert row is not None
     return row
@@ -157,7 +159,7 @@ async def set_global_kill_switch(conn: Connection, *, engaged: bool, by: str) ->
 
 
 async def set_customer_mode(conn: Connection, tenant_id: str, customer_id: UUID, *,
-                            mode: str | None) -> str | None:
+                            mode: str | None, now: datetime) -> str | None:
     """Set the customer's mode override (creating their row) and return the one before it.
 
     A new row starts hands-off at the tenant's default for new customers, so that setting a
@@ -176,12 +178,12 @@ async def set_customer_mode(conn: Connection, tenant_id: str, customer_id: UUID,
                 (SELECT hands_off_new_customers FROM care_settings WHERE tenant_id = $1), false),
                 $3)
             ON CONFLICT (tenant_id, entity_type, entity_id)
-            DO UPDATE SET autonomy_mode = EXCLUDED.autonomy_mode, updated_at = now()
+            DO UPDATE SET autonomy_mode = EXCLUDED.autonomy_mode, updated_at = $4
             RETURNING 1
         )
         SELECT autonomy_mode FROM old
         """,
-        tenant_id, customer_id, mode,
+        tenant_id, customer_id, mode, now,
     )
     return before
 
@@ -191,16 +193,18 @@ async def set_customer_mode(conn: Connection, tenant_id: str, customer_id: UUID,
 
 async def append_audit(
     conn: Connection, tenant_id: str, *, event_type: str, actor: str, reason: str,
-    clause: str, payload: dict[str, Any], customer_id: UUID | None = None,
+    clause: str, payload: dict[str, Any], now: datetime, customer_id: UUID | None = None,
     message_id: UUID | None = None,
 ) -> int:
+    """Return the id of the audit row appended, dated `now` (the decision's instant: the
+    tenant's daily count takes its day from it)."""
     audit_id: int = await conn.fetchval(
         """
         INSERT INTO care_audit (tenant_id, event_type, actor, reason, policy_clause,
-                                customer_id, message_id, payload)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
+                                customer_id, message_id, payload, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id
         """,
-        tenant_id, event_type, actor, reason, clause, customer_id, message_id, payload,
+        tenant_id, event_type, actor, reason, clause, customer_id, message_id, payload, now,
     )
     return audit_id
 

@@ -110,17 +110,19 @@ async def pending_proposals(conn: Connection, tenant_id: str) -> int:
 
 
 async def save_digest(conn: Connection, tenant_id: str, day: date,
-                      summary: dict[str, Any]) -> bool:
-    """Store the day's digest; False when another scheduler stored it first."""
+                      summary: dict[str, Any], *, now: datetime) -> bool:
+    """Store the day's digest, written at `now`; False when another scheduler stored it
+    first."""
     stored: bool = await conn.fetchval(
         """
         WITH written AS (
-            INSERT INTO care_digests (tenant_id, day, summary) VALUES ($1, $2, $3)
+            INSERT INTO care_digests (tenant_id, day, summary, created_at)
+            VALUES ($1, $2, $3, $4)
             ON CONFLICT DO NOTHING RETURNING 1
         )
         SELECT EXISTS (SELECT 1 FROM written)
         """,
-        tenant_id, day, summary,
+        tenant_id, day, summary, now,
     )
     return stored
 
@@ -135,27 +137,28 @@ async def digests(conn: Connection, tenant_id: str, *, limit: int) -> list[Row]:
     return rows
 
 
-async def claim_run(conn: Connection, tenant_id: str, day: date) -> bool:
-    """Take the tenant's timed run of the day; False when it was taken already."""
+async def claim_run(conn: Connection, tenant_id: str, day: date, *, now: datetime) -> bool:
+    """Take the tenant's timed run of the day, started at `now`; False when it was taken
+    already."""
     claimed: bool = await conn.fetchval(
         """
         WITH written AS (
-            INSERT INTO care_schedule_runs (tenant_id, day) VALUES ($1, $2)
+            INSERT INTO care_schedule_runs (tenant_id, day, started_at) VALUES ($1, $2, $3)
             ON CONFLICT DO NOTHING RETURNING 1
         )
         SELECT EXISTS (SELECT 1 FROM written)
         """,
-        tenant_id, day,
+        tenant_id, day, now,
     )
     return claimed
 
 
 async def finish_run(conn: Connection, tenant_id: str, day: date,
-                     summary: dict[str, Any]) -> None:
+                     summary: dict[str, Any], *, now: datetime) -> None:
     await conn.execute(
-        "UPDATE care_schedule_runs SET finished_at = now(), summary = $3 "
+        "UPDATE care_schedule_runs SET finished_at = $4, summary = $3 "
         "WHERE tenant_id = $1 AND day = $2",
-        tenant_id, day, summary,
+        tenant_id, day, summary, now,
     )
 
 
@@ -173,18 +176,18 @@ async def at_risk_customers(conn: Connection, tenant_id: str, *, limit: int) -> 
 
 
 async def create_task(conn: Connection, tenant_id: str, customer_id: UUID, *, kind: str,
-                      title: str, body: str, created_by: str,
-                      dedupe_key: str | None) -> UUID | None:
-    """Create an internal task; None when one with the same dedupe key exists."""
+                      title: str, body: str, created_by: str, dedupe_key: str | None,
+                      now: datetime) -> UUID | None:
+    """Create an internal task at `now`; None when one with the same dedupe key exists."""
     task_id: UUID | None = await conn.fetchval(
         """
         INSERT INTO care_tasks (tenant_id, customer_id, kind, title, body, created_by,
-                                dedupe_key)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
+                                dedupe_key, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
         ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
         RETURNING id
         """,
-        tenant_id, customer_id, kind, title, body, created_by, dedupe_key,
+        tenant_id, customer_id, kind, title, body, created_by, dedupe_key, now,
     )
     return task_id
 

@@ -123,27 +123,28 @@ async def propose_transition(conn: Connection, tenant_id: str, customer_id: UUID
 
 async def _append_audit(conn: Connection, tenant_id: str, customer_id: UUID, *,
                         event_type: str, actor: str, reason: str, clause: str,
-                        payload: dict[str, Any]) -> None:
+                        payload: dict[str, Any], now: datetime) -> None:
     await conn.execute(
         """
         INSERT INTO care_audit (tenant_id, event_type, actor, reason, policy_clause,
-                                customer_id, payload)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
+                                customer_id, payload, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
         """,
-        tenant_id, event_type, actor, reason, clause, customer_id, payload,
+        tenant_id, event_type, actor, reason, clause, customer_id, payload, now,
     )
 
 
 async def record_proposal(conn: Connection, tenant_id: str, customer_id: UUID,
-                          transition: Transition, *, actor: str) -> None:
-    """Append a `proposed_state_change` audit row for a transition that is not applied."""
+                          transition: Transition, *, actor: str, now: datetime) -> None:
+    """Append a `proposed_state_change` audit row (at `now`) for a transition that is not
+    applied."""
     actor = _require_text(actor, "actor")
     _require_text(transition.reason, "reason")
     live = await _live_customer(conn, tenant_id, customer_id)
     await _append_audit(conn, tenant_id, live, event_type="proposed_state_change", actor=actor,
                         reason=transition.reason, clause=transition.rule,
                         payload={"from": str(transition.from_state),
-                                 "to": str(transition.to_state), "applied": False})
+                                 "to": str(transition.to_state), "applied": False}, now=now)
 
 
 async def _locked_row(conn: Connection, tenant_id: str, live: UUID) -> Any:
@@ -177,9 +178,9 @@ async def _ensure_locked_row(conn: Connection, tenant_id: str, live: UUID) -> An
 
 async def apply_transition(conn: Connection, tenant_id: str, customer_id: UUID, to_state: str,
                            *, reason: str, actor: str, rule: str = "CARE.manual",
-                           expected_from: str | None = None,
+                           now: datetime, expected_from: str | None = None,
                            signal_at: datetime | None = None) -> Transition | None:
-    """Move the customer to `to_state`, with one history row and one audit row.
+    """Move the customer to `to_state` at `now`, with one history row and one audit row.
 
     Raises ValueError for an empty reason or actor and UnknownState (a ValueError) for a
     non-canonical state, before touching the database; CustomerNotFound for another tenant's
@@ -206,57 +207,60 @@ async def apply_transition(conn: Connection, tenant_id: str, customer_id: UUID, 
         await conn.execute(
             """
             UPDATE customer_care_state
-            SET care_state = $3, updated_at = now(),
+            SET care_state = $3, updated_at = $5,
                 last_signal_at = greatest(last_signal_at, $4::timestamptz)
             WHERE tenant_id = $1 AND entity_type = 'contact' AND entity_id = $2
             """,
-            tenant_id, live, str(target), signal_at,
+            tenant_id, live, str(target), signal_at, now,
         )
         await conn.execute(
             """
             INSERT INTO customer_care_state_history (tenant_id, entity_type, entity_id,
-                                                     from_state, to_state, reason, actor)
-            VALUES ($1, 'contact', $2, $3, $4, $5, $6)
+                                                     from_state, to_state, reason, actor,
+                                                     created_at)
+            VALUES ($1, 'contact', $2, $3, $4, $5, $6, $7)
             """,
-            tenant_id, live, str(current), str(target), reason, actor,
+            tenant_id, live, str(current), str(target), reason, actor, now,
         )
         await _append_audit(conn, tenant_id, live, event_type="proposed_state_change",
                             actor=actor, reason=reason, clause=rule,
-                            payload={"from": str(current), "to": str(target), "applied": True})
+                            payload={"from": str(current), "to": str(target), "applied": True},
+                            now=now)
     log.info("care_state_changed", tenant_id=tenant_id, customer_id=str(live),
              from_state=str(current), to_state=str(target), rule=rule)
     return Transition(current, target, reason, rule)
 
 
 async def record_signal(conn: Connection, tenant_id: str, customer_id: UUID,
-                        at: datetime) -> None:
-    """Note that the customer gave a signal at `at` (last_signal_at only moves forward), so
-    that silence is measured from it. Creates the row with the defaults if missing."""
+                        at: datetime, *, now: datetime) -> None:
+    """Note (at `now`) that the customer gave a signal at `at` (last_signal_at only moves
+    forward), so that silence is measured from it. Creates the row with the defaults if
+    missing."""
     async with conn.transaction():
         live = await _live_customer(conn, tenant_id, customer_id)
         await _ensure_locked_row(conn, tenant_id, live)
         await conn.execute(
             """
             UPDATE customer_care_state
-            SET last_signal_at = greatest(last_signal_at, $3::timestamptz), updated_at = now()
+            SET last_signal_at = greatest(last_signal_at, $3::timestamptz), updated_at = $4
             WHERE tenant_id = $1 AND entity_type = 'contact' AND entity_id = $2
             """,
-            tenant_id, live, at,
+            tenant_id, live, at, now,
         )
 
 
 async def _set_column(conn: Connection, tenant_id: str, live: UUID, column: str,
-                      value: object) -> None:
+                      value: object, now: datetime) -> None:
     # `column` is one of two constants below, never input.
     await conn.execute(
-        f"UPDATE customer_care_state SET {column} = $3, updated_at = now() "  # noqa: S608
+        f"UPDATE customer_care_state SET {column} = $3, updated_at = $4 "  # noqa: S608
         "WHERE tenant_id = $1 AND entity_type = 'contact' AND entity_id = $2",
-        tenant_id, live, value,
+        tenant_id, live, value, now,
     )
 
 
 async def open_escalation(conn: Connection, tenant_id: str, customer_id: UUID, reason: str,
-                          actor: str) -> bool:
+                          actor: str, *, now: datetime) -> bool:
     """Open an escalation (autonomy halts for the customer until a human closes it) and audit
     it as `would_escalate`; True if none was open before. Every call is audited: each reason
     is evidence for the human who will close it."""
@@ -268,17 +272,17 @@ async def open_escalation(conn: Connection, tenant_id: str, customer_id: UUID, r
             "escalation_status"]
         opened = before != "open"
         if opened:
-            await _set_column(conn, tenant_id, live, "escalation_status", "open")
+            await _set_column(conn, tenant_id, live, "escalation_status", "open", now)
         await _append_audit(conn, tenant_id, live, event_type="would_escalate", actor=actor,
                             reason=reason, clause="PR3.escalation_open",
-                            payload={"escalation_status": "open", "before": before})
+                            payload={"escalation_status": "open", "before": before}, now=now)
     if opened:
         log.info("care_escalation_opened", tenant_id=tenant_id, customer_id=str(live))
     return opened
 
 
 async def close_escalation(conn: Connection, tenant_id: str, customer_id: UUID, actor: str,
-                           reason: str) -> bool:
+                           reason: str, *, now: datetime) -> bool:
     """Close the customer's open escalation and audit it; False (nothing written) if none
     was open."""
     reason = _require_text(reason, "reason")
@@ -288,17 +292,17 @@ async def close_escalation(conn: Connection, tenant_id: str, customer_id: UUID, 
         row = await _locked_row(conn, tenant_id, live)
         if row is None or row["escalation_status"] != "open":
             return False
-        await _set_column(conn, tenant_id, live, "escalation_status", "closed")
+        await _set_column(conn, tenant_id, live, "escalation_status", "closed", now)
         await _append_audit(conn, tenant_id, live, event_type="executed_action", actor=actor,
                             reason=reason, clause="ADMIN.escalation_closed",
                             payload={"action": "close_escalation", "before": "open",
-                                     "after": "closed"})
+                                     "after": "closed"}, now=now)
     log.info("care_escalation_closed", tenant_id=tenant_id, customer_id=str(live))
     return True
 
 
 async def set_hands_off(conn: Connection, tenant_id: str, customer_id: UUID, enabled: bool,
-                        actor: str, *, reason: str | None = None) -> bool:
+                        actor: str, *, now: datetime, reason: str | None = None) -> bool:
     """Turn the customer's hands-off consent on or off and audit the change; True if it
     changed. Reversible: call again with the opposite. An explicit decision is stored even
     when it equals the tenant's default for new customers (so a later change of that default
@@ -312,11 +316,11 @@ async def set_hands_off(conn: Connection, tenant_id: str, customer_id: UUID, ena
         before = bool((await _ensure_locked_row(conn, tenant_id, live))["hands_off_enabled"])
         if before == enabled:
             return False
-        await _set_column(conn, tenant_id, live, "hands_off_enabled", enabled)
+        await _set_column(conn, tenant_id, live, "hands_off_enabled", enabled, now)
         await _append_audit(conn, tenant_id, live, event_type="executed_action", actor=actor,
                             reason=text, clause="ADMIN.hands_off",
                             payload={"action": "set_hands_off", "before": before,
-                                     "after": enabled})
+                                     "after": enabled}, now=now)
     log.info("care_hands_off_changed", tenant_id=tenant_id, customer_id=str(live),
              enabled=enabled)
     return True

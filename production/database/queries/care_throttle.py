@@ -39,9 +39,11 @@ async def lock_tenant(conn: Connection, tenant_id: str) -> None:
 
 
 async def counts(conn: Connection, tenant_id: str, customer_id: UUID,
-                 day_start_utc: datetime) -> ThrottleCounts:
-    """Return the customer's and the tenant's autonomous actions since `day_start_utc` (the
-    tenant's local midnight: throttle.local_day_start) and the customer's last outbound one.
+                 day_start_utc: datetime, day_end_utc: datetime) -> ThrottleCounts:
+    """Return the customer's and the tenant's autonomous actions in the tenant's local day
+    [`day_start_utc`, `day_end_utc`) (throttle.local_day_start, next_local_day_start: the day
+    of the caller's `now`, whatever the database's clock says) and the customer's last
+    outbound one.
     An action of unknown kind counts as outbound. The tenant's count is one row of
     care_daily_actions (kept by a trigger on care_audit, migration 011); the customer's come
     from their own audit rows (care_audit_executed_idx)."""
@@ -59,7 +61,8 @@ async def counts(conn: Connection, tenant_id: str, customer_id: UUID,
               AND coalesce(policy_clause, '') NOT LIKE 'ADMIN.%'
         )
         SELECT
-            (SELECT count(*) FROM actions WHERE created_at >= $3) AS customer,
+            (SELECT count(*) FROM actions WHERE created_at >= $3 AND created_at < $5)
+                AS customer,
             coalesce((SELECT d.actions FROM care_daily_actions d JOIN tenants t ON t.id = $1
                       WHERE d.tenant_id = $1
                         AND d.day = ($3::timestamptz AT TIME ZONE t.timezone)::date), 0)
@@ -67,7 +70,7 @@ async def counts(conn: Connection, tenant_id: str, customer_id: UUID,
             (SELECT max(created_at) FROM actions
              WHERE NOT coalesce(action = ANY($4::text[]), false)) AS last_outbound
         """,
-        tenant_id, customer_id, day_start_utc, list(INTERNAL_ACTIONS),
+        tenant_id, customer_id, day_start_utc, list(INTERNAL_ACTIONS), day_end_utc,
     )
     assert row is not None
     return ThrottleCounts(int(row["customer"]), int(row["tenant"]), row["last_outbound"])

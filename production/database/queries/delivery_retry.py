@@ -35,22 +35,22 @@ async def record_attempt(conn: Connection, tenant_id: str, message_id: UUID, *, 
     )
 
 
-async def claim_due(conn: Connection, *, limit: int) -> list[asyncpg.Record]:
-    """Take the replies whose retry is due (skipping rows another dispatcher holds)."""
+async def claim_due(conn: Connection, *, now: datetime, limit: int) -> list[asyncpg.Record]:
+    """Take the replies whose retry is due by `now` (skipping rows another dispatcher holds)."""
     rows: list[asyncpg.Record] = await conn.fetch(
         """
         WITH due AS (
             SELECT tenant_id, id FROM messages
-            WHERE status = 'queued' AND next_delivery_at <= now()
+            WHERE status = 'queued' AND next_delivery_at <= $1
             ORDER BY next_delivery_at
-            LIMIT $1
+            LIMIT $2
             FOR UPDATE SKIP LOCKED
         )
         UPDATE messages m SET next_delivery_at = NULL
         FROM due WHERE m.tenant_id = due.tenant_id AND m.id = due.id
         RETURNING m.tenant_id, m.id, m.channel, m.customer_id
         """,
-        limit,
+        now, limit,
     )
     return rows
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
@@ -14,21 +14,24 @@ Row = asyncpg.Record
 
 _PROPOSAL_COLUMNS = """
     id, customer_id, message_id, action, status, draft, final_text, decision, outcome,
-    decided_by, decided_at, decision_reason, created_at, expires_at,
-    expires_at < now() AS expired
+    decided_by, decided_at, decision_reason, created_at, expires_at
 """
 
+# How long a held action waits in the approval inbox before it expires unsent.
+PROPOSAL_LIFETIME = timedelta(days=7)
 
-async def proposals(conn: Connection, tenant_id: str, *, status: str | None,
-                    limit: int) -> list[Row]:
+
+async def proposals(conn: Connection, tenant_id: str, *, status: str | None, limit: int,
+                    now: datetime) -> list[Row]:
     """Return the tenant's proposals (of one status, when given), oldest first, each with what
     an operator needs to decide it: the customer's name, the channel, the ticket, and the
-    customer's message the draft answers."""
+    customer's message the draft answers; `expired` says whether it was past its time at
+    `now`."""
     rows: list[Row] = await conn.fetch(
         """
         SELECT p.id, p.customer_id, p.message_id, p.action, p.status, p.draft, p.final_text,
                p.decision, p.outcome, p.response_outcome, p.decided_by, p.decided_at,
-               p.decision_reason, p.created_at, p.expires_at, p.expires_at < now() AS expired,
+               p.decision_reason, p.created_at, p.expires_at, p.expires_at < $4 AS expired,
                c.name AS customer_name, d.channel, t.ticket_number AS ticket_id,
                i.subject, i.content AS inbound
         FROM care_proposals p
@@ -40,35 +43,37 @@ async def proposals(conn: Connection, tenant_id: str, *, status: str | None,
         ORDER BY p.created_at, p.id
         LIMIT $3
         """,
-        tenant_id, status, limit,
+        tenant_id, status, limit, now,
     )
     return rows
 
 
-async def lock_proposal(conn: Connection, tenant_id: str, proposal_id: UUID) -> Row | None:
-    """Return the proposal locked for the caller's transaction, or None."""
+async def lock_proposal(conn: Connection, tenant_id: str, proposal_id: UUID, *,
+                        now: datetime) -> Row | None:
+    """Return the proposal locked for the caller's transaction (`expired`: past its time at
+    `now`), or None."""
     row: Row | None = await conn.fetchrow(
         f"""
-        SELECT {_PROPOSAL_COLUMNS} FROM care_proposals
+        SELECT {_PROPOSAL_COLUMNS}, expires_at < $3 AS expired FROM care_proposals
         WHERE tenant_id = $1 AND id = $2
         FOR UPDATE
         """,  # noqa: S608 - a constant column list, values are parameters
-        tenant_id, proposal_id,
+        tenant_id, proposal_id, now,
     )
     return row
 
 
 async def decide(conn: Connection, tenant_id: str, proposal_id: UUID, *, status: str,
                  outcome: str | None, decided_by: str | None, reason: str | None,
-                 final_text: str | None) -> None:
+                 final_text: str | None, now: datetime) -> None:
     await conn.execute(
         """
         UPDATE care_proposals
-        SET status = $3, outcome = $4, decided_by = $5, decided_at = now(),
+        SET status = $3, outcome = $4, decided_by = $5, decided_at = $8,
             decision_reason = $6, final_text = $7
         WHERE tenant_id = $1 AND id = $2
         """,
-        tenant_id, proposal_id, status, outcome, decided_by, reason, final_text,
+        tenant_id, proposal_id, status, outcome, decided_by, reason, final_text, now,
     )
 
 
@@ -114,15 +119,18 @@ async def close_draft(conn: Connection, tenant_id: str, message_id: UUID, *,
 
 
 async def propose(conn: Connection, tenant_id: str, *, customer_id: UUID, message_id: UUID,
-                  action: str, draft: str, decision: dict[str, str]) -> None:
-    """Put a held action in the approval inbox (once per draft message)."""
+                  action: str, draft: str, decision: dict[str, str], now: datetime) -> None:
+    """Put a held action in the approval inbox (once per draft message), proposed at `now`
+    and expiring PROPOSAL_LIFETIME later."""
     await conn.execute(
         """
-        INSERT INTO care_proposals (tenant_id, customer_id, message_id, action, draft, decision)
-        VALUES ($1, $2, $3, $4, $5, $6)
+        INSERT INTO care_proposals (tenant_id, customer_id, message_id, action, draft, decision,
+                                    created_at, expires_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
         ON CONFLICT (tenant_id, message_id) DO NOTHING
         """,
-        tenant_id, customer_id, message_id, action, draft, decision,
+        tenant_id, customer_id, message_id, action, draft, decision, now,
+        now + PROPOSAL_LIFETIME,
     )
 
 
@@ -182,19 +190,19 @@ async def mark_no_response(conn: Connection, *, delivered_before: datetime, limi
     return int(status.split()[-1])
 
 
-async def claim_expired(conn: Connection, *, limit: int) -> list[Row]:
-    """Mark expired the pending proposals past their expiry, and their drafts; return them (every
-    tenant: a sweep of the scheduler; rows another scheduler holds are skipped)."""
+async def claim_expired(conn: Connection, *, now: datetime, limit: int) -> list[Row]:
+    """Mark expired (at `now`) the pending proposals past their expiry, and their drafts; return
+    them (every tenant: a sweep of the scheduler; rows another scheduler holds are skipped)."""
     rows: list[Row] = await conn.fetch(
         """
         WITH due AS (
             SELECT tenant_id, id FROM care_proposals
-            WHERE status = 'pending' AND expires_at < now()
-            ORDER BY expires_at LIMIT $1
+            WHERE status = 'pending' AND expires_at < $1
+            ORDER BY expires_at LIMIT $2
             FOR UPDATE SKIP LOCKED
         ), expired AS (
             UPDATE care_proposals p
-            SET status = 'expired', decided_at = now(),
+            SET status = 'expired', decided_at = $1,
                 decision_reason = 'expired before a decision'
             FROM due WHERE p.tenant_id = due.tenant_id AND p.id = due.id
             RETURNING p.tenant_id, p.id, p.customer_id, p.message_id, p.action, p.expires_at
@@ -206,6 +214,6 @@ async def claim_expired(conn: Connection, *, limit: int) -> list[Row]:
         )
         SELECT * FROM expired
         """,
-        limit,
+        now, limit,
     )
     return rows

@@ -102,11 +102,15 @@ async def stale_accepted(
     return rows
 
 
-async def mark_republished(conn: Connection, tenant_id: str, ids: list[UUID]) -> None:
+async def mark_republished(conn: Connection, tenant_id: str, ids: list[UUID], *,
+                           now: datetime) -> None:
+    """Note that the sweeper queued these messages again at `now` (its next deadline counts
+    from there)."""
     await conn.execute(
-        "UPDATE messages SET last_published_at = now() WHERE tenant_id = $1 AND id = ANY($2)",
+        "UPDATE messages SET last_published_at = $3 WHERE tenant_id = $1 AND id = ANY($2)",
         tenant_id,
         ids,
+        now,
     )
 
 
@@ -131,20 +135,20 @@ async def get_outbound(conn: Connection, tenant_id: str, message_id: UUID) -> Ro
 
 async def mark_delivery(
     conn: Connection, tenant_id: str, message_id: UUID, *, status: str, delivery_status: str,
-    delivery_ref: str | None,
+    delivery_ref: str | None, now: datetime,
 ) -> None:
-    """Record how the reply's delivery ended. A delivered answer leaves its ticket waiting for
-    the customer (an open ticket becomes waiting_customer; an escalated one stays with its
-    specialist)."""
+    """Record how the reply's delivery ended at `now` (the instant the response labels measure
+    from). A delivered answer leaves its ticket waiting for the customer (an open ticket becomes
+    waiting_customer; an escalated one stays with its specialist)."""
     await conn.execute(
         """
         WITH sent AS (
             UPDATE messages SET status = $3, delivery_status = $4, delivery_ref = $5,
-                                delivered_at = CASE WHEN $3 = 'delivered' THEN now() END
+                                delivered_at = CASE WHEN $3 = 'delivered' THEN $6::timestamptz END
             WHERE tenant_id = $1 AND id = $2
             RETURNING ticket_id, status
         )
-        UPDATE tickets t SET status = 'waiting_customer', updated_at = now()
+        UPDATE tickets t SET status = 'waiting_customer', updated_at = $6
         FROM sent
         WHERE sent.status = 'delivered' AND t.tenant_id = $1 AND t.id = sent.ticket_id
           AND t.status IN ('open', 'in_progress')
@@ -154,6 +158,7 @@ async def mark_delivery(
         status,
         delivery_status,
         delivery_ref,
+        now,
     )
 
 

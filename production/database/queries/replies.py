@@ -42,16 +42,17 @@ class OutboxRecord:
 
 
 async def store_reply(conn: Connection, tenant_id: str, inbound_id: UUID, reply: ReplyRecord,
-                      audit: AuditRecord, outbox: OutboxRecord | None) -> UUID | None:
-    """Store the reply; None when the inbound message already had one."""
+                      audit: AuditRecord, outbox: OutboxRecord | None, *,
+                      now: datetime) -> UUID | None:
+    """Store the reply, every row dated `now`; None when the inbound message already had one."""
     reply_id: UUID | None = await conn.fetchval(
         "SELECT fte_store_reply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-        "$15, $16, $17, $18, $19)",
+        "$15, $16, $17, $18, $19, $20)",
         tenant_id, inbound_id, reply.content, reply.status, reply.kind, reply.tool_calls,
         reply.latency_ms, reply.tokens, reply.escalation_reason, audit.event_type, audit.reason,
         audit.clause, audit.payload, outbox.topic if outbox else None,
         outbox.key if outbox else None, outbox.event if outbox else None,
-        reply.inbound_status, reply.metrics, reply.metric_dimensions,
+        reply.inbound_status, reply.metrics, reply.metric_dimensions, now,
     )
     return reply_id
 
@@ -69,20 +70,21 @@ async def defer(conn: Connection, tenant_id: str, reply_id: UUID, *, until: date
     )
 
 
-async def claim_deferred(conn: Connection, *, limit: int) -> list[asyncpg.Record]:
-    """Lock the deferred replies whose time has come, oldest first (skipping rows another
-    scheduler holds), for the caller's transaction."""
+async def claim_deferred(conn: Connection, *, now: datetime,
+                         limit: int) -> list[asyncpg.Record]:
+    """Lock the deferred replies whose time has come by `now`, oldest first (skipping rows
+    another scheduler holds), for the caller's transaction."""
     rows: list[asyncpg.Record] = await conn.fetch(
         """
         SELECT tenant_id, id, customer_id, channel, content, deferred_until,
                metadata->>'kind' AS kind, metadata->'action' AS action
         FROM messages
-        WHERE status = 'deferred' AND deferred_until <= now()
+        WHERE status = 'deferred' AND deferred_until <= $1
         ORDER BY deferred_until
-        LIMIT $1
+        LIMIT $2
         FOR UPDATE SKIP LOCKED
         """,
-        limit,
+        now, limit,
     )
     return rows
 

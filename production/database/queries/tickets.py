@@ -56,27 +56,28 @@ async def get_number(conn: Connection, tenant_id: str, ticket_id: UUID) -> str |
     return number
 
 
-async def escalate(conn: Connection, tenant_id: str, number: str, reason: str) -> UUID | None:
-    """Mark the ticket escalated and audit it (caller's transaction); return its customer's id,
-    or None if there is no such ticket."""
+async def escalate(conn: Connection, tenant_id: str, number: str, reason: str, *,
+                   now: datetime) -> UUID | None:
+    """Mark the ticket escalated and audit it at `now` (caller's transaction); return its
+    customer's id, or None if there is no such ticket."""
     row = await conn.fetchrow(
         """
-        UPDATE tickets SET status = 'escalated', escalation_reason = $3, updated_at = now()
+        UPDATE tickets SET status = 'escalated', escalation_reason = $3, updated_at = $4
         WHERE tenant_id = $1 AND ticket_number = $2
         RETURNING id, customer_id, source_message_id
         """,
-        tenant_id, number, reason,
+        tenant_id, number, reason, now,
     )
     if row is None:
         return None
     await conn.execute(
         """
         INSERT INTO care_audit (tenant_id, event_type, actor, reason, policy_clause,
-                                customer_id, message_id, payload)
+                                customer_id, message_id, payload, created_at)
         VALUES ($1, 'would_escalate', 'fte-mcp', $2, 'PR3.escalation_detector', $3, $4,
-                jsonb_build_object('ticket_id', $5::uuid))
+                jsonb_build_object('ticket_id', $5::uuid), $6)
         """,
-        tenant_id, reason, row["customer_id"], row["source_message_id"], row["id"],
+        tenant_id, reason, row["customer_id"], row["source_message_id"], row["id"], now,
     )
     customer_id: UUID = row["customer_id"]
     return customer_id
