@@ -53,6 +53,7 @@ class Run:
     kind: str
     seconds: float
     text: str  # the user message the model was given: the key of its requests at the fake
+    counted: int | None  # the model calls the agent itself counted (None: it does not count)
 
 
 async def run(latency: float, concurrency: int) -> dict[str, Any]:
@@ -95,7 +96,7 @@ async def _one(deps: WorkerDeps, ticket: evaluation.LabelledTicket) -> Run:
     kind = "escalated" if outcome.escalation_reasons else \
         "answered_after_second_search" if searches >= 2 else "answered"
     text = f"Subject: {ticket.subject}\n\n{ticket.message}" if ticket.subject else ticket.message
-    return Run(ticket.id, kind, seconds, text)
+    return Run(ticket.id, kind, seconds, text, getattr(outcome, "model_calls", None))
 
 
 def _usage_by_message(fake: FakeOpenAI) -> dict[str, list[dict[str, Any]]]:
@@ -133,13 +134,17 @@ def _report(runs: list[Run], usage: dict[str, list[dict[str, Any]]], *, latency:
     return {
         "latency_s_per_call": latency,
         "wall_s": round(wall, 1),
+        # Runs whose own count of model calls (agent_metrics.model_calls) differs from the fake's.
+        "miscounted": sorted(r.ticket for r in runs
+                             if r.counted is not None and r.counted != len(usage[r.text])),
         "all": summary(runs),
         **{kind: summary([r for r in runs if r.kind == kind]) for kind in KINDS},
     }
 
 
 def print_report(result: dict[str, Any]) -> None:
-    print(f"model answers after {result['latency_s_per_call']} s; wall {result['wall_s']} s")
+    print(f"model answers after {result['latency_s_per_call']} s; wall {result['wall_s']} s; "
+          f"runs miscounting their model calls: {len(result['miscounted'])}")
     print(f"{'run kind':<30}{'runs':>5}{'calls mean':>11}{'max':>5}{'in tok':>8}{'out tok':>8}"
           f"{'tokens':>8}{'s p50':>7}{'s p95':>7}")
     for kind in ("all", *KINDS):

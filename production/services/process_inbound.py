@@ -111,11 +111,13 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
     row = await messages.lock_inbound(conn, tenant_id, ctx.message_id)
     if row is None or row["status"] != "accepted":
         return "duplicate"  # a concurrent delivery of the same message finished first
-    tool_calls = [{"name": c.name, "arguments": c.arguments, "ok": c.ok}
-                  for c in ctx.tool_calls]
+    tool_calls = [c.as_record() for c in ctx.tool_calls]
     metrics = {"agent_latency_ms": float(outcome.latency_ms), "tool_calls": len(tool_calls),
                "kb_hit": float(outcome.kb_hit), "sentiment": outcome.sentiment,
-               "escalated": float(bool(outcome.escalation_reason))}
+               "escalated": float(bool(outcome.escalation_reason)),
+               "model_calls": float(outcome.model_calls),
+               "input_tokens": float(outcome.input_tokens),
+               "output_tokens": float(outcome.output_tokens)}
     if outcome.tokens:
         metrics["tokens"] = float(outcome.tokens)
     await messages.record_sentiment(conn, tenant_id, ctx.message_id, outcome.sentiment)
