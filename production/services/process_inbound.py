@@ -8,7 +8,7 @@ from uuid import UUID
 
 import structlog
 
-from production.agent.context import SupportRunContext
+from production.agent.context import SupportRunContext, ToolCall
 from production.agent.escalation import NEGATIVE_SENTIMENT_THRESHOLD
 from production.agent.runner import AgentOutcome, SupportAgent
 from production.care import executor
@@ -144,14 +144,17 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
 
 async def reply_to(pool: Pool, settings: Settings, tenant_id: str, message_id: UUID, body: str,
                    *, grounded: bool, escalation: str | None = None,
-                   actor: str = "fte-mcp") -> str:
+                   actor: str = "fte-mcp", tool_calls: list[dict[str, Any]] | None = None) -> str:
     """Answer one inbound message with a given body through the executor: the MCP
     `send_response` (an outside model's text: not known to be grounded) or a fixed notice an
-    operator approved in advance (`grounded`).
+    operator approved in advance (`grounded`). `tool_calls`: the calls that led to it, stored
+    with the reply (default: the send_response alone).
 
     Returns the executor's answer ("queued", "deferred" or "pending_approval"), or
     "already_answered".
     """
+    if tool_calls is None:
+        tool_calls = [ToolCall("send_response", {"length": len(body)}).as_record()]
     async with pool.acquire() as conn, conn.transaction():
         row = await messages.lock_inbound(conn, tenant_id, message_id)
         if row is None or row["status"] != "accepted":
@@ -159,9 +162,9 @@ async def reply_to(pool: Pool, settings: Settings, tenant_id: str, message_id: U
         stored = await _store_reply(
             conn, settings, row, body, kind="reply",
             action=executor.reply_action(kb_grounded=grounded),
-            tool_calls=[{"name": "send_response", "arguments": {"length": len(body)}}],
-            latency_ms=None, tokens=None, escalation=escalation, inbound_status="processed",
-            metrics={"escalated": float(bool(escalation))}, dimensions={"actor": actor},
+            tool_calls=tool_calls, latency_ms=None, tokens=None, escalation=escalation,
+            inbound_status="processed", metrics={"escalated": float(bool(escalation))},
+            dimensions={"actor": actor},
         )
         if not stored:
             return "already_answered"
