@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from production.database.pool import Pool
@@ -16,6 +16,21 @@ class ToolCall:
     name: str
     arguments: dict[str, Any]
     ok: bool = True
+    # "code": a step that needs no judgement, run before the model is called; "model": the
+    # model (or an MCP client) asked for it.
+    by: Literal["model", "code"] = "model"
+
+    def as_record(self) -> dict[str, Any]:
+        """Return the call as it is stored with the reply and shown by `fte ask`."""
+        return {"name": self.name, "arguments": self.arguments, "ok": self.ok, "by": self.by}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> ToolCall:
+        """Return the call a stored record describes (records from before `by` was kept were
+        the model's)."""
+        return cls(name=str(record["name"]), arguments=dict(record.get("arguments") or {}),
+                   ok=bool(record.get("ok", True)),
+                   by="code" if record.get("by") == "code" else "model")
 
 
 @dataclass
@@ -40,12 +55,32 @@ class SupportRunContext:
     reply: str | None = None
     escalation_reasons: list[str] = field(default_factory=list)
     guardrail: str | None = None  # the output guardrail's tripwire code, if one fired
-    kb_searches: int = 0
     kb_hit: bool = False
     kb_topic: str | None = None  # the best passage's title, when the answer is grounded
     # What the customer asks about that the knowledge base never mentions (None: not checked).
     not_covered: list[str] | None = None
+    # The customer's recent messages, read once (get_customer_history returns them again).
+    history: list[dict[str, Any]] | None = None
     tool_calls: list[ToolCall] = field(default_factory=list)
+    # What the model cost this run: calls answered, tokens sent and received.
+    model_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def words(self) -> str:
+        """The customer's own words: the subject line, if any, then the message."""
+        return f"Subject: {self.subject}\n\n{self.content}" if self.subject else self.content
+
+    @property
+    def ticket_subject(self) -> str:
+        """The ticket's subject when nobody chose one: the subject line, or the message's start."""
+        return (self.subject or " ".join(self.content.split()))[:120] or "Customer request"
+
+    @property
+    def ticket_priority(self) -> str:
+        """The ticket's priority when nobody chose one: high when a person must reply."""
+        return "high" if self.escalation_reasons else "medium"
 
     @property
     def escalation_reason(self) -> str | None:
@@ -55,6 +90,3 @@ class SupportRunContext:
         for reason in reasons:
             if reason not in self.escalation_reasons:
                 self.escalation_reasons.append(reason)
-
-    def called(self, name: str) -> bool:
-        return any(c.name == name and c.ok for c in self.tool_calls)

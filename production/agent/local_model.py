@@ -1,8 +1,10 @@
 """A deterministic, offline `agents.Model`: it plans the same tool calls a real model would.
 
-It reads the conversation so far (the customer's message and the tool outputs), picks the next
-tool in the required order, and composes its answer only from knowledge-base results. It exists
-so the product works without an OpenAI key, and so tests and benchmarks are repeatable.
+It reads the conversation so far (the customer's message and the results of the steps that
+already ran: the ticket, the history, a first search), decides the next tool, and composes its
+answer only from knowledge-base results. Typically that is one turn, send_response or
+escalate_to_human; a second search first when the first found nothing. It exists so the product
+works without an OpenAI key, and so tests and benchmarks are repeatable.
 """
 
 from __future__ import annotations
@@ -60,9 +62,9 @@ def _first_sentences(text: str, count: int) -> str:
 
 
 class LocalSupportModel(Model):
-    """Plans create_ticket → get_customer_history → search_knowledge_base → respond/escalate.
+    """Plans [a second search_knowledge_base →] send_response or escalate_to_human.
 
-    The run ends once send_response is accepted, so the model is never asked to echo it.
+    The run ends once either is accepted, so the model is never asked to echo it.
     """
 
     async def get_response(
@@ -99,26 +101,20 @@ class LocalSupportModel(Model):
                 name = names.get(item.get("call_id", ""), "")
                 outputs.setdefault(name, []).append(_parse(item.get("output")))
 
-        if "create_ticket" not in outputs:
-            subject = _first_sentences(message, 1)[:120] or "Customer request"
-            return _call(step, "create_ticket", {"subject": subject})
-        if "get_customer_history" not in outputs:
-            return _call(step, "get_customer_history", {})
         searches = outputs.get("search_knowledge_base", [])
         hits = [hit for result in searches for hit in result.get("results", [])]
-        if not searches:
-            return _call(step, "search_knowledge_base", {"query": message[:500]})
-        not_covered = any(result.get("not_covered") for result in searches)
-        if not hits and not not_covered and len(searches) < 2 and keywords(message):
-            return _call(step, "search_knowledge_base", {"query": keywords(message)})
-
         reasons = escalation.detect(
             # With nothing found there is nothing to ground an answer in: no_kb_match.
             message, searches_without_match=0 if hits else max(len(searches), 2)).reasons
-        if reasons and "escalate_to_human" not in outputs:
-            return _call(step, "escalate_to_human", {"reason": reasons[0]})
-        history = outputs["get_customer_history"][0] or {}
-        return _call(step, "send_response", {"message": _compose(bool(reasons), hits, history)})
+        # A second search can only help when nothing else already needs a person.
+        if reasons == ("no_kb_match",) and len(searches) < 2 and keywords(message) and \
+                not any(result.get("not_covered") for result in searches):
+            return _call(step, "search_knowledge_base", {"query": keywords(message)})
+        history = (outputs.get("get_customer_history") or [{}])[0]
+        if reasons:
+            return _call(step, "escalate_to_human",
+                         {"reason": reasons[0], "message": _compose(True, hits, history)})
+        return _call(step, "send_response", {"message": _compose(False, hits, history)})
 
 
 # How many sentences of the best passage each channel's answer quotes.

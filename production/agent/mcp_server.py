@@ -5,6 +5,11 @@ their arguments differs. A function tool reads the customer, message and ticket 
 context; an MCP client names them in its arguments, so every tool here takes the identifiers it
 needs (an email address or phone number, a ticket number) and resolves them tenant-scoped.
 
+The order is the agent's too, and so is its code: create_ticket runs the same steps before the
+model (`tools.prerun`: the ticket, the history, a first search on the customer's words) and
+returns their results, so a client needs no round trip for them; the calls of a ticket are
+recorded on its message, and `order.refusal` decides over them whether a later call may run.
+
 Stdout is the MCP stdio channel: logs go to stderr only.
 """
 
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -27,12 +33,13 @@ from mcp_types import ToolAnnotations
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, ValidationError
 
 from production import clock
-from production.agent import guardrails, operations
+from production.agent import guardrails, operations, order, tools
+from production.agent.context import SupportRunContext, ToolCall
 from production.agent.escalation import REASONS
 from production.agent.prompts import SYSTEM_PROMPT
 from production.config import Settings, get_settings
 from production.database.pool import Connection, Pool, create_pool
-from production.database.queries import reference
+from production.database.queries import messages, reference
 from production.domain.identity import Identifier, normalize_email, normalize_phone
 from production.domain.messages import Channel, InboundMessage, InvalidMessage
 from production.logging import configure_logging
@@ -46,11 +53,13 @@ TRANSPORTS = ("stdio", "streamable-http")
 MAX_KB_LIMIT = 10
 
 INSTRUCTIONS = """\
-TechCorp customer support tools. The usual order for a customer's message: create_ticket (stores
-the message, returns its ticket), get_customer_history, search_knowledge_base, then
-send_response with an answer grounded in the knowledge base, or escalate_to_human first when a
-human must decide (pricing, refunds, legal, an explicit request for a person, anger, no
-knowledge-base match). Replies pass the C.A.R.E. gate: they may be held for an operator."""
+TechCorp customer support tools. For a customer's message, call create_ticket: it stores the
+message, opens its ticket and returns the customer's history and a first knowledge-base search
+on their words. Search once more (search_knowledge_base with the ticket_id) if that found
+nothing useful; then send_response with an answer grounded in the knowledge base, or
+escalate_to_human first when a human must decide (pricing, refunds, legal, an explicit request
+for a person, anger, no knowledge-base match). Replies pass the C.A.R.E. gate: they may be held
+for an operator."""
 
 ReplyStatus = Literal["queued", "deferred", "pending_approval", "already_answered"]
 STATUS_DETAIL: dict[str, str] = {
@@ -111,13 +120,6 @@ Reason = Annotated[str, _one_of(REASONS, "reason"), Field(
 )]
 
 
-class TicketCreated(BaseModel):
-    ticket_id: str = Field(description="The ticket number, TKT-<digits>.")
-    message_id: UUID = Field(description="The stored inbound message.")
-    customer_id: UUID
-    conversation_id: UUID
-
-
 class HistoryEntry(BaseModel):
     channel: str
     direction: Literal["inbound", "outbound"]
@@ -146,6 +148,20 @@ class KnowledgeResults(BaseModel):
         default_factory=list,
         description="What the query asks the product to have that the knowledge base never "
                     "mentions; when present, escalate with reason no_kb_match.")
+
+
+class TicketCreated(BaseModel):
+    ticket_id: str = Field(description="The ticket number, TKT-<digits>.")
+    message_id: UUID = Field(description="The stored inbound message.")
+    customer_id: UUID
+    conversation_id: UUID
+    history: list[HistoryEntry] = Field(
+        description="The customer's latest messages on every channel, oldest first (this one "
+                    "included).")
+    acknowledge: str | None = Field(
+        description="A sentence acknowledging the customer's previous contact, if any.")
+    knowledge: KnowledgeResults = Field(
+        description="A first knowledge-base search on the customer's own words.")
 
 
 class Escalation(BaseModel):
@@ -203,13 +219,24 @@ async def _customer_by_identifiers(conn: Connection, tenant_id: str,
     return customer_id
 
 
-async def _ticket_source_message(conn: Connection, tenant_id: str, number: str) -> UUID | None:
-    """Return the id of the message the ticket was opened for, or None if there is no ticket."""
-    message_id: UUID | None = await conn.fetchval(
-        "SELECT source_message_id FROM tickets WHERE tenant_id = $1 AND ticket_number = $2",
-        tenant_id, number,
-    )
-    return message_id
+async def _next_call(deps: McpDeps, ticket: str, name: str,
+                     **arguments: Any) -> tuple[UUID, list[ToolCall]]:
+    """Return the ticket's message and its calls so far, this one appended (not yet stored);
+    refuse an unknown ticket, or a call the order does not allow yet."""
+    async with deps.pool.acquire() as conn:
+        found = await messages.ticket_tool_calls(conn, deps.tenant_id, ticket)
+    if found is None:
+        raise ToolError(f"no ticket {ticket}")
+    message_id, records = found
+    calls = [ToolCall.from_record(r) for r in records]
+    if problem := order.refusal(calls, name):
+        raise ToolError(f"{name} refused: {problem}")
+    return message_id, [*calls, ToolCall(name, arguments)]
+
+
+async def _record(deps: McpDeps, message_id: UUID, call: ToolCall) -> None:
+    async with deps.pool.acquire() as conn:
+        await messages.add_tool_calls(conn, deps.tenant_id, message_id, [call.as_record()])
 
 
 async def create_ticket(
@@ -229,7 +256,8 @@ async def create_ticket(
     category: Category = "general",
     priority: Priority = "medium",
 ) -> TicketCreated:
-    """Store a customer's message and open its support ticket; return the ticket number and ids.
+    """Store a customer's message and open its support ticket; return the ticket number and
+    ids, with the customer's history and a first knowledge-base search on their words.
 
     The customer is found by email address or phone number (or created). email and web_form
     messages need customer_email, whatsapp messages need customer_phone. Nothing is stored
@@ -252,17 +280,25 @@ async def create_ticket(
         raise ToolError(f"invalid message: {exc}") from exc
     async with deps.pool.acquire() as conn, conn.transaction():
         stored = await intake.ingest(conn, msg)
-    ticket = await operations.open_ticket(
-        deps.pool, deps.tenant_id, customer_id=stored.customer_id,
-        conversation_id=stored.conversation_id, channel=channel, message_id=stored.message_id,
-        subject=subject or " ".join(message.split())[:120], category=category,
-        priority=priority,
-    )
-    log.info("mcp_ticket_created", ticket=ticket.number, channel=channel,
+    run = SupportRunContext(
+        pool=deps.pool, embedder=deps.embedder, tenant_id=deps.tenant_id,
+        customer_id=stored.customer_id, conversation_id=stored.conversation_id,
+        message_id=stored.message_id, channel=channel, content=message, subject=subject,
+        customer_name=customer_name, now=clock.now())
+    _, (_, _, history), (_, _, search) = await tools.prerun(
+        run, category=category, priority=priority)
+    assert run.ticket_number is not None
+    async with deps.pool.acquire() as conn:
+        await messages.add_tool_calls(conn, deps.tenant_id, stored.message_id,
+                                      [c.as_record() for c in run.tool_calls])
+    log.info("mcp_ticket_created", ticket=run.ticket_number, channel=channel,
              customer_id=str(stored.customer_id))
-    return TicketCreated(ticket_id=ticket.number, message_id=stored.message_id,
+    return TicketCreated(ticket_id=run.ticket_number, message_id=stored.message_id,
                          customer_id=stored.customer_id,
-                         conversation_id=stored.conversation_id)
+                         conversation_id=stored.conversation_id,
+                         history=[HistoryEntry.model_validate(m) for m in run.history or []],
+                         acknowledge=json.loads(history)["acknowledge"],
+                         knowledge=KnowledgeResults.model_validate_json(search))
 
 
 async def get_customer_history(
@@ -293,18 +329,30 @@ async def search_knowledge_base(
     limit: Annotated[int, Field(ge=1, le=MAX_KB_LIMIT,
                                 description="The most passages to return.")] = (
         operations.MAX_KB_RESULTS),
+    ticket_id: Annotated[str | None, Field(
+        pattern=r"^TKT-[0-9]+$", description="The ticket this search is a step of: it is "
+                                             "recorded and counts against the ticket's search "
+                                             "limit. Without it, a lookup of its own.")] = None,
 ) -> KnowledgeResults:
     """Search the product knowledge base (semantic and full-text); return the relevant passages.
 
     Weak matches are dropped, so an empty list means the knowledge base has no answer: escalate
-    with reason no_kb_match rather than guess.
+    with reason no_kb_match rather than guess. create_ticket already searched the customer's
+    words once; a ticket allows one more search.
     """
     deps = _deps(ctx)
+    step = None if ticket_id is None else \
+        await _next_call(deps, ticket_id, "search_knowledge_base", query=query[:200])
     if not_covered := await operations.uncovered_subjects(deps.pool, deps.tenant_id, query):
-        return KnowledgeResults(results=[], not_covered=not_covered)
-    hits = await operations.search_knowledge(deps.pool, deps.tenant_id, deps.embedder, query,
-                                             limit=limit)
-    return KnowledgeResults(results=[KnowledgeHit.model_validate(h) for h in hits])
+        found = KnowledgeResults(results=[], not_covered=not_covered)
+    else:
+        hits = await operations.search_knowledge(deps.pool, deps.tenant_id, deps.embedder,
+                                                 query, limit=limit)
+        found = KnowledgeResults(results=[KnowledgeHit.model_validate(h) for h in hits])
+    if step is not None:
+        message_id, calls = step
+        await _record(deps, message_id, calls[-1])
+    return found
 
 
 async def escalate_to_human(
@@ -316,9 +364,11 @@ async def escalate_to_human(
     follow up.
     """
     deps = _deps(ctx)
+    message_id, calls = await _next_call(deps, ticket_id, "escalate_to_human", reason=reason)
     if not await operations.escalate_ticket(deps.pool, deps.tenant_id, ticket_id, reason,
                                             now=clock.now()):
         raise ToolError(f"no ticket {ticket_id}")
+    await _record(deps, message_id, calls[-1])
     log.info("mcp_ticket_escalated", ticket=ticket_id, reason=reason)
     return Escalation(ticket_id=ticket_id, reason=reason)
 
@@ -342,16 +392,14 @@ async def send_response(
     if check.tripped:
         raise ToolError(f"the reply was refused by the output guardrail ({check.code}): "
                         "call escalate_to_human instead of promising this")
-    async with deps.pool.acquire() as conn:
-        message_id = await _ticket_source_message(conn, deps.tenant_id, ticket_id)
-    if message_id is None:
-        raise ToolError(f"no ticket {ticket_id}")
+    message_id, calls = await _next_call(deps, ticket_id, "send_response", length=len(message))
     # No escalation argument: escalate_to_human already marked and audited the ticket.
     # An outside model's text: the executor cannot tell it is grounded, so the policy asks a
     # person to approve it whatever the mode.
     status = await process_inbound.reply_to(deps.pool, deps.settings, deps.tenant_id,
                                             message_id, message, grounded=False,
-                                            now=clock.now())
+                                            now=clock.now(),
+                                            tool_calls=[c.as_record() for c in calls])
     if status not in STATUS_DETAIL:
         raise ToolError(f"unexpected reply status {status!r}")
     log.info("mcp_response", ticket=ticket_id, status=status, length=len(message))

@@ -1,45 +1,50 @@
 """Build the agent once per process and run it on one inbound message.
 
-Around the model's run sit the deterministic rules: the pre-screen (sentiment and the
-escalation detector) is handed to the model in its instructions, prompt injection is stopped by
-a blocking input guardrail before any tool runs, and after the run every reason the detector
-found is enforced whatever the model did, so an answer never goes out where a human must reply.
+Around the model's run sit the deterministic rules. Prompt injection is stopped first, before
+any tool runs. Then the steps that need no judgement run in code (`tools.prerun`: the ticket,
+the cross-channel history, a first search on the customer's words) and reach the model as the
+tool calls and results they are, with the pre-screen (sentiment and the escalation detector)
+in its instructions; the model's own turns are at most one more search, then send_response or
+escalate_to_human. After the run every reason the detector found is enforced whatever the model
+did, so an answer never goes out where a human must reply.
 """
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from agents import (
     Agent,
     FunctionToolResult,
-    GuardrailFunctionOutput,
-    InputGuardrailTripwireTriggered,
     Model,
+    ModelResponse,
     ModelSettings,
     RunConfig,
     RunContextWrapper,
+    RunHooks,
     Runner,
     ToolsToFinalOutputResult,
     TResponseInputItem,
-    input_guardrail,
 )
 from agents.exceptions import MaxTurnsExceeded
 from agents.models.openai_provider import OpenAIProvider
 
-from production.agent import escalation, guardrails, operations
+from production.agent import escalation, guardrails, operations, order
 from production.agent.context import SupportRunContext
 from production.agent.local_model import LocalSupportModel
 from production.agent.prompts import SYSTEM_PROMPT, prescreen_note
-from production.agent.tools import ALL_TOOLS, HOLDING_REPLY
+from production.agent.tools import ALL_TOOLS, HOLDING_REPLY, prerun
 from production.config import Settings
 
 log = structlog.get_logger(__name__)
 
-# Model turns of one run: the five tools, a second search, and slack for a refused call.
-MAX_TURNS = 10
+# Model turns of one run: a second search, the reply, and slack for refused calls.
+MAX_TURNS = 5
 
 SAFE_REPLY = ("I can only help with questions about TechCorp Cloud, so I have passed your "
               "message to a member of our team, who will review it and follow up.")
@@ -56,6 +61,9 @@ class AgentOutcome:
     tokens: int | None
     model: str
     guardrail: str | None
+    model_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
 
     @property
     def escalation_reason(self) -> str | None:
@@ -70,17 +78,24 @@ def _instructions(wrapper: RunContextWrapper[SupportRunContext],
 
 def _stop_once_replied(wrapper: RunContextWrapper[SupportRunContext],
                        results: list[FunctionToolResult]) -> ToolsToFinalOutputResult:
-    """End the run when send_response was accepted (a refused call lets the model go on)."""
+    """End the run once send_response or escalate_to_human staged the reply (a refused call
+    lets the model go on)."""
     reply = wrapper.context.reply
     return ToolsToFinalOutputResult(is_final_output=reply is not None, final_output=reply)
 
 
-@input_guardrail(name="prompt_injection", run_in_parallel=False)
-async def _injection_guardrail(wrapper: RunContextWrapper[SupportRunContext],
-                               agent: Agent[SupportRunContext],
-                               prompt: str | list[TResponseInputItem]) -> GuardrailFunctionOutput:
-    check = guardrails.check_input(wrapper.context.content + " " + (wrapper.context.subject or ""))
-    return GuardrailFunctionOutput(output_info=check.detail, tripwire_triggered=check.tripped)
+class _ModelUsage(RunHooks[SupportRunContext]):
+    """Adds every answered model call and its tokens to the run's context."""
+
+    async def on_llm_end(self, context: RunContextWrapper[SupportRunContext],
+                         agent: Agent[SupportRunContext], response: ModelResponse) -> None:
+        ctx = context.context
+        ctx.model_calls += 1
+        ctx.input_tokens += response.usage.input_tokens
+        ctx.output_tokens += response.usage.output_tokens
+
+
+_USAGE = _ModelUsage()
 
 
 class SupportAgent:
@@ -108,30 +123,24 @@ class SupportAgent:
             tools=list(ALL_TOOLS),
             model=agent_model,
             model_settings=ModelSettings(parallel_tool_calls=False),
-            input_guardrails=[_injection_guardrail],
-            # The reply is staged by send_response; asking the model again would only echo it.
+            # The reply is staged by send_response or escalate_to_human; asking the model again
+            # would only echo it.
             tool_use_behavior=_stop_once_replied,
         )
 
     async def run(self, ctx: SupportRunContext) -> AgentOutcome:
         started = time.perf_counter()
-        prescreen = escalation.detect(_text(ctx))
+        prescreen = escalation.detect(ctx.words)
         ctx.sentiment = prescreen.sentiment
         ctx.escalate(*(r for r in prescreen.reasons if r != "prompt_injection"))
-        tokens: int | None = None
-        try:
-            result = await Runner.run(self.agent, _text(ctx), context=ctx, max_turns=MAX_TURNS,
-                                      run_config=self._run_config)
-            tokens = result.context_wrapper.usage.total_tokens or None
-            if ctx.reply is None and result.final_output:
-                ctx.reply = str(result.final_output).strip()
-        except InputGuardrailTripwireTriggered:
-            await self._refuse(ctx)
-        except MaxTurnsExceeded:
-            log.warning("agent_budget_exhausted", tool_calls=len(ctx.tool_calls))
-            ctx.escalate("unknown_high_risk")
+        # Blocking, and first: a message that tries to re-program the agent reaches no tool.
+        if guardrails.check_input(ctx.content + " " + (ctx.subject or "")).tripped:
+            _refuse(ctx)
+        else:
+            await self._answer(ctx)
         _enforce(ctx)
         await _ensure_ticket(ctx)
+        tokens = ctx.input_tokens + ctx.output_tokens
         return AgentOutcome(
             reply=ctx.reply or HOLDING_REPLY,
             escalation_reasons=tuple(ctx.escalation_reasons),
@@ -139,39 +148,62 @@ class SupportAgent:
             kb_topic=ctx.kb_topic if not ctx.escalation_reasons else None,
             sentiment=ctx.sentiment,
             latency_ms=int((time.perf_counter() - started) * 1000),
-            tokens=tokens,
+            tokens=tokens or None,
             model=self.model_name,
             guardrail=ctx.guardrail,
+            model_calls=ctx.model_calls,
+            input_tokens=ctx.input_tokens,
+            output_tokens=ctx.output_tokens,
         )
 
-    async def _refuse(self, ctx: SupportRunContext) -> None:
-        """A prompt injection: no tool ran; the ticket is flagged and the reply is safe."""
-        ctx.escalation_reasons.insert(0, "prompt_injection")
-        ctx.reply = SAFE_REPLY
+    async def _answer(self, ctx: SupportRunContext) -> None:
+        """Run the steps that need no judgement, then the model on their results."""
+        steps = await prerun(ctx)
+        try:
+            result = await Runner.run(self.agent, _model_input(ctx, steps), context=ctx,
+                                      max_turns=MAX_TURNS, run_config=self._run_config,
+                                      hooks=_USAGE)
+            if ctx.reply is None and result.final_output:
+                ctx.reply = str(result.final_output).strip()
+        except MaxTurnsExceeded:
+            log.warning("agent_budget_exhausted", tool_calls=len(ctx.tool_calls))
+            ctx.escalate("unknown_high_risk")
+
+
+def _refuse(ctx: SupportRunContext) -> None:
+    """A prompt injection: no tool ran; the ticket is flagged and the reply is safe."""
+    ctx.escalation_reasons.insert(0, "prompt_injection")
+    ctx.reply = SAFE_REPLY
+
+
+def _model_input(ctx: SupportRunContext,
+                 steps: Sequence[tuple[str, dict[str, Any], str]]) -> list[TResponseInputItem]:
+    """Return the customer's message, then each step that ran in code as the tool call and
+    result it is: the customer's words and the passages stay data, as any tool result is."""
+    items: list[TResponseInputItem] = [{"role": "user", "content": ctx.words}]
+    for name, arguments, output in steps:
+        call_id = f"call_prerun_{name}"
+        items.append({"type": "function_call", "call_id": call_id, "name": name,
+                      "arguments": json.dumps(arguments)})
+        items.append({"type": "function_call_output", "call_id": call_id, "output": output})
+    return items
 
 
 async def _ensure_ticket(ctx: SupportRunContext) -> None:
-    """Every message ends with a ticket, even when the model never opened one."""
+    """Every message ends with a ticket, even when no step opened one (a refused message)."""
     if ctx.ticket_id is None or ctx.ticket_number is None:
         ticket = await operations.open_ticket(
             ctx.pool, ctx.tenant_id, customer_id=ctx.customer_id,
             conversation_id=ctx.conversation_id, channel=ctx.channel,
-            message_id=ctx.message_id, subject=(ctx.subject or _first_line(ctx.content))[:120],
-            priority="high" if ctx.escalation_reasons else "medium")
+            message_id=ctx.message_id, subject=ctx.ticket_subject,
+            priority=ctx.ticket_priority)
         ctx.ticket_id, ctx.ticket_number = ticket.id, ticket.number
-
-
-def _first_line(text: str) -> str:
-    return " ".join(text.split())[:120] or "Customer request"
-
-
-def _text(ctx: SupportRunContext) -> str:
-    return ctx.content if not ctx.subject else f"Subject: {ctx.subject}\n\n{ctx.content}"
 
 
 def _enforce(ctx: SupportRunContext) -> None:
     """Whatever the model did: an ungrounded answer or a needed escalation never goes out."""
     if not ctx.escalation_reasons and not ctx.kb_hit:
         ctx.escalate("no_kb_match")
-    if ctx.escalation_reasons and ctx.reply != SAFE_REPLY and not ctx.called("escalate_to_human"):
+    if ctx.escalation_reasons and ctx.reply != SAFE_REPLY and \
+            not order.called(ctx.tool_calls, "escalate_to_human"):
         ctx.reply = HOLDING_REPLY  # the model answered although a human must

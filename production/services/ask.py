@@ -69,7 +69,6 @@ async def run_question(deps: WorkerDeps, question: Question, *,
             "hands_off": bool(care["hands_off_enabled"]) if care else False,
             "reply_status": reply["status"] if reply else None,
         },
-        "tool_calls": [{"name": c.name, "arguments": c.arguments, "ok": c.ok}
-                       for c in ctx.tool_calls],
+        "tool_calls": [c.as_record() for c in ctx.tool_calls],
     }, outcome
 

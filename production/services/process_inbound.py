@@ -14,7 +14,7 @@ from uuid import UUID
 
 import structlog
 
-from production.agent.context import SupportRunContext
+from production.agent.context import SupportRunContext, ToolCall
 from production.agent.escalation import NEGATIVE_SENTIMENT_THRESHOLD
 from production.agent.runner import AgentOutcome, SupportAgent
 from production.care import executor
@@ -119,11 +119,13 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
     row = await messages.lock_inbound(conn, tenant_id, ctx.message_id)
     if row is None or row["status"] != "accepted":
         return "duplicate"  # a concurrent delivery of the same message finished first
-    tool_calls = [{"name": c.name, "arguments": c.arguments, "ok": c.ok}
-                  for c in ctx.tool_calls]
+    tool_calls = [c.as_record() for c in ctx.tool_calls]
     metrics = {"agent_latency_ms": float(outcome.latency_ms), "tool_calls": len(tool_calls),
                "kb_hit": float(outcome.kb_hit), "sentiment": outcome.sentiment,
-               "escalated": float(bool(outcome.escalation_reason))}
+               "escalated": float(bool(outcome.escalation_reason)),
+               "model_calls": float(outcome.model_calls),
+               "input_tokens": float(outcome.input_tokens),
+               "output_tokens": float(outcome.output_tokens)}
     if outcome.tokens:
         metrics["tokens"] = float(outcome.tokens)
     await messages.record_sentiment(conn, tenant_id, ctx.message_id, outcome.sentiment)
@@ -151,14 +153,17 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
 
 async def reply_to(pool: Pool, settings: Settings, tenant_id: str, message_id: UUID, body: str,
                    *, grounded: bool, now: datetime, escalation: str | None = None,
-                   actor: str = "fte-mcp") -> str:
+                   actor: str = "fte-mcp", tool_calls: list[dict[str, Any]] | None = None) -> str:
     """Answer one inbound message with a given body through the executor: the MCP
     `send_response` (an outside model's text: not known to be grounded) or a fixed notice an
-    operator approved in advance (`grounded`).
+    operator approved in advance (`grounded`). `tool_calls`: the calls that led to it, stored
+    with the reply (default: the send_response alone).
 
     Returns the executor's answer ("queued", "deferred" or "pending_approval"), or
     "already_answered".
     """
+    if tool_calls is None:
+        tool_calls = [ToolCall("send_response", {"length": len(body)}).as_record()]
     async with pool.acquire() as conn, conn.transaction():
         row = await messages.lock_inbound(conn, tenant_id, message_id)
         if row is None or row["status"] != "accepted":
@@ -166,10 +171,9 @@ async def reply_to(pool: Pool, settings: Settings, tenant_id: str, message_id: U
         stored = await _store_reply(
             conn, settings, row, body, kind="reply",
             action=executor.reply_action(kb_grounded=grounded),
-            tool_calls=[{"name": "send_response", "arguments": {"length": len(body)}}],
-            latency_ms=None, tokens=None, escalation=escalation, inbound_status="processed",
-            metrics={"escalated": float(bool(escalation))}, dimensions={"actor": actor},
-            now=now,
+            tool_calls=tool_calls, latency_ms=None, tokens=None, escalation=escalation,
+            inbound_status="processed", metrics={"escalated": float(bool(escalation))},
+            dimensions={"actor": actor}, now=now,
         )
         if not stored:
             return "already_answered"

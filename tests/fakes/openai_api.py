@@ -11,15 +11,19 @@ check, JSON shapes, error bodies and retry headers. Every request is recorded fo
 
 What `/v1/responses` answers is a policy: by default `support_agent`, which plays a sensible
 support model; `scripted(...)` returns canned outputs in turn; `fail_next(429, 500)` makes the
-next requests fail first, for the client's retry path.
+next requests fail first, for the client's retry path. `latency_s` (or the environment's
+`FAKE_OPENAI_LATENCY_S`, default 0) holds every `/v1/responses` answer back that long, like a
+real model's think time, for benchmarks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 import math
+import os
 import re
 import struct
 import time
@@ -40,6 +44,7 @@ Policy = Callable[[dict[str, Any]], list[Item]]
 RESPONSES = "/v1/responses"
 EMBEDDINGS = "/v1/embeddings"
 DEFAULT_DIMENSIONS = 384
+LATENCY_ENV = "FAKE_OPENAI_LATENCY_S"
 
 _ERRORS = {  # status: (type, code, message) as the real API words them
     400: ("invalid_request_error", None, "Invalid request."),
@@ -55,14 +60,19 @@ class Recorded:
     path: str
     status: int
     body: dict[str, Any]
+    usage: dict[str, Any] | None = None  # an answered response's usage (tokens billed)
 
 
 class FakeOpenAI:
     """The fake API server, running while the `async with` block runs."""
 
-    def __init__(self, *, api_key: str = "sk-test-fake", policy: Policy | None = None) -> None:
+    def __init__(self, *, api_key: str = "sk-test-fake", policy: Policy | None = None,
+                 latency_s: float | None = None) -> None:
         self.api_key = api_key
         self.policy = policy or support_agent
+        # Seconds every model answer takes; the environment sets it for a benchmark's children.
+        self.latency_s = float(os.environ.get(LATENCY_ENV, "0")) if latency_s is None \
+            else latency_s
         self.recorded: list[Recorded] = []
         self.tokens_served = 0  # usage.total_tokens summed over the answered responses
         self.base_url = ""  # http://127.0.0.1:PORT/v1 once started
@@ -92,6 +102,8 @@ class FakeOpenAI:
 
         @app.post(RESPONSES)
         async def responses(request: Request) -> JSONResponse:
+            if self.latency_s > 0:
+                await asyncio.sleep(self.latency_s)
             return await self._answer(request, self._respond)
 
         @app.post(EMBEDDINGS)
@@ -114,7 +126,8 @@ class FakeOpenAI:
             answer = _error(self._failures.pop(0))
         else:
             answer = build(body)
-        self.recorded.append(Recorded(request.url.path, answer.status_code, body))
+        usage = json.loads(answer.body).get("usage") if answer.status_code == 200 else None
+        self.recorded.append(Recorded(request.url.path, answer.status_code, body, usage))
         return answer
 
     def _respond(self, body: dict[str, Any]) -> JSONResponse:
@@ -154,37 +167,72 @@ def scripted(*turns: list[Item]) -> Policy:
 
 
 _REFUND = re.compile(r"\brefund", re.I)
+# What the instructions say when the pre-screen found that a person must reply.
+_REQUIRED = re.compile(r"Escalation required: call escalate_to_human with reason (\w+)")
 ESCALATED_REPLY = "A specialist from our team will follow up with you personally."
 
 
 def support_agent(body: dict[str, Any]) -> list[Item]:
-    """Play a sensible support model: the next tool in the required order, one per turn.
+    """Play a sensible support model: it reads the conversation and the tools it is offered, and
+    takes the next step the instructions ask for, one tool per turn.
 
-    create_ticket → get_customer_history → search_knowledge_base → escalate_to_human (when the
-    customer wants a refund, or the search found nothing) → send_response. The reply quotes the
-    first search result, so a test can tell that it is grounded in the knowledge base.
+    The required order is create_ticket → get_customer_history → search_knowledge_base; a step
+    whose result is already in the input (because the client ran it) is not repeated. When
+    every search so far found nothing, and none said the subject is not covered, it searches
+    once more with a shorter query of its own. Then it escalates (the instructions require it,
+    the customer wants a refund, or nothing was found), with the note to the customer in the
+    same call when escalate_to_human takes one, else in a send_response after it; otherwise it
+    answers with send_response, quoting the first search result, so a test can tell that the
+    reply is grounded in the knowledge base.
     """
     items = _input_items(body)
     text = " ".join(_text(i.get("content")) for i in items if i.get("role") == "user").strip()
     names = {i.get("call_id"): i.get("name") for i in items if i.get("type") == "function_call"}
-    outputs = {names.get(i.get("call_id")): _parse(i.get("output"))
-               for i in items if i.get("type") == "function_call_output"}
+    outputs: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        if item.get("type") == "function_call_output":
+            outputs.setdefault(str(names.get(item.get("call_id"))), []).append(
+                _parse(item.get("output")))
     if "create_ticket" not in outputs:
         subject = text.splitlines()[0][:120] if text else "Customer request"
         return [function_call("create_ticket", {"subject": subject, "category": "general",
                                                 "priority": "medium"})]
     if "get_customer_history" not in outputs:
         return [function_call("get_customer_history", {})]
-    if "search_knowledge_base" not in outputs:
+    searches = outputs.get("search_knowledge_base", [])
+    if not searches:
         return [function_call("search_knowledge_base", {"query": text[:500]})]
     if "send_response" in outputs:
         return [message("I have sent the customer my reply.")]
-    results = outputs["search_knowledge_base"].get("results") or []
-    reason = "refund" if _REFUND.search(text) else None if results else "no_kb_match"
+    results = [hit for search in searches for hit in search.get("results") or []]
+    not_covered = any(search.get("not_covered") for search in searches)
+    if not results and not not_covered and len(searches) < 2 and _keywords(text):
+        return [function_call("search_knowledge_base", {"query": _keywords(text)})]
+    required = _REQUIRED.search(str(body.get("instructions") or ""))
+    reason = required.group(1) if required else "refund" if _REFUND.search(text) else \
+        None if results else "no_kb_match"
     if reason and "escalate_to_human" not in outputs:
-        return [function_call("escalate_to_human", {"reason": reason})]
+        arguments = {"reason": reason}
+        if "message" in _parameters(body, "escalate_to_human"):
+            arguments["message"] = ESCALATED_REPLY
+        return [function_call("escalate_to_human", arguments)]
     reply = ESCALATED_REPLY if reason else " ".join(str(results[0]["content"]).split())[:400]
     return [function_call("send_response", {"message": reply})]
+
+
+def _keywords(text: str) -> str:
+    """Return the text's first six longer words: the shorter query a model would try next."""
+    words = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 3]
+    return " ".join(list(dict.fromkeys(words))[:6])
+
+
+def _parameters(body: dict[str, Any], tool: str) -> dict[str, Any]:
+    """Return the properties of the named tool's parameters, as the request offers it."""
+    for offered in body.get("tools") or []:
+        if offered.get("name") == tool:
+            properties: dict[str, Any] = (offered.get("parameters") or {}).get("properties", {})
+            return properties
+    return {}
 
 
 def embedding(text: str, dimensions: int = DEFAULT_DIMENSIONS) -> list[float]:

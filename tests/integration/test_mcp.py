@@ -113,6 +113,7 @@ async def test_a_client_lists_the_five_tools_and_runs_a_ticket_through_them(
         assert "human_request" in schemas["escalate_to_human"]["properties"]["reason"]["enum"]
         assert schemas["send_response"]["properties"]["ticket_id"]["pattern"] == r"^TKT-[0-9]+$"
         assert schemas["search_knowledge_base"]["properties"]["limit"]["default"] == 5
+        assert "ticket_id" not in schemas["search_knowledge_base"].get("required", [])
 
         created = await call(
             session, "create_ticket", channel="email", customer_email=email,
@@ -121,6 +122,11 @@ async def test_a_client_lists_the_five_tools_and_runs_a_ticket_through_them(
             category="account", priority="high")
         number = created["ticket_id"]
         assert number.startswith("TKT-")
+        # The steps that need no judgement came with the ticket: no round trip for them.
+        assert [m["direction"] for m in created["history"]] == ["inbound"]
+        assert created["acknowledge"] is None  # the customer never wrote before
+        first = created["knowledge"]["results"]
+        assert first and "password" in first[0]["title"].lower(), first[0]["title"]
 
         history = await call(session, "get_customer_history", customer_email=email.upper())
         assert history["customer_id"] == created["customer_id"]
@@ -130,6 +136,12 @@ async def test_a_client_lists_the_five_tools_and_runs_a_ticket_through_them(
         found = await call(session, "search_knowledge_base", query="How do I reset my password?")
         assert found["results"], "the knowledge base returned nothing for a password reset"
         assert "password" in found["results"][0]["title"].lower(), found["results"][0]["title"]
+        # A search as a step of the ticket: recorded, and the ticket allows one more only.
+        again = await call(session, "search_knowledge_base", query="reset link email",
+                           ticket_id=number)
+        assert again["results"]
+        assert "search limit reached" in await call_error(
+            session, "search_knowledge_base", query="password", ticket_id=number)
 
         escalated = await call(session, "escalate_to_human", ticket_id=number,
                                reason="human_request")
@@ -151,7 +163,8 @@ async def test_a_client_lists_the_five_tools_and_runs_a_ticket_through_them(
                 "source_message_id FROM tickets WHERE tenant_id = 'techcorp' "
                 "AND ticket_number = $1", number)
             inbound = await conn.fetchrow(
-                "SELECT status, ticket_id, external_id, metadata FROM messages WHERE id = $1",
+                "SELECT status, ticket_id, external_id, metadata, tool_calls FROM messages "
+                "WHERE id = $1",
                 ticket["source_message_id"])
             replies = await conn.fetch(
                 "SELECT status, content, channel FROM messages WHERE tenant_id = 'techcorp' "
@@ -170,6 +183,13 @@ async def test_a_client_lists_the_five_tools_and_runs_a_ticket_through_them(
         assert inbound["metadata"] == {"source": "mcp"}
         assert len(replies) == 1
         assert replies[0]["status"] == sent["status"] and replies[0]["channel"] == "email"
+        # The ticket's calls in order, the first three run by the server with create_ticket.
+        assert [(c["name"], c["by"], c["ok"]) for c in inbound["tool_calls"]] == [
+            ("create_ticket", "code", True), ("get_customer_history", "code", True),
+            ("search_knowledge_base", "code", True), ("search_knowledge_base", "model", True),
+            ("escalate_to_human", "model", True), ("send_response", "model", True)]
+        assert inbound["tool_calls"][0]["arguments"] == {
+            "subject": "Password reset", "category": "account", "priority": "high"}
         assert "Forgot password" in replies[0]["content"]
         assert number in replies[0]["content"]  # formatted in the channel's voice
         assert [(a["event_type"], a["actor"], a["reason"]) for a in audit] == [

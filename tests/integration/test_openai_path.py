@@ -1,13 +1,16 @@
 """The OpenAI path over real HTTP, against a local fake of the API (tests/fakes/openai_api.py).
 
 The worker's use case runs the Agents SDK and the `openai` client against the fake's Responses
-endpoint, with the real tools on PostgreSQL; a key the API refuses ends in the worker's failure
-path, the channel's apology; with a key set, texts are embedded through the Embeddings endpoint.
+endpoint, with the real tools on PostgreSQL: the steps that need no judgement reach the model
+as tool results, so a reply costs one model call, two with a second search; a key the API
+refuses ends in the worker's failure path, the channel's apology; with a key set, texts are
+embedded through the Embeddings endpoint.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -26,11 +29,12 @@ from production.domain.messages import InboundMessage
 from production.services import process_inbound
 from production.services.embeddings import embedder_for, local_embedder
 from tests.conftest import unique_email
-from tests.fakes.openai_api import EMBEDDINGS, FakeOpenAI, embedding
+from tests.fakes.openai_api import EMBEDDINGS, LATENCY_ENV, FakeOpenAI, embedding
 
 MODEL = "gpt-4o-mini"
 TOOLS = ("create_ticket", "get_customer_history", "search_knowledge_base", "escalate_to_human",
          "send_response")
+PRERUN = ["create_ticket", "get_customer_history", "search_knowledge_base"]
 
 
 @pytest.fixture
@@ -57,10 +61,13 @@ def worker_deps(settings: Settings, pool: Pool, fake: FakeOpenAI, *,
 
 
 def inbound(content: str, *, channel: str = "email") -> InboundMessage:
+    phone = channel == "whatsapp"
     return InboundMessage(
         tenant_id="techcorp", channel=channel,  # type: ignore[arg-type]
         external_id=f"t-{uuid.uuid4().hex}", content=content, subject=None,
-        sender_email=unique_email("openai"), sender_name="Ada Lovelace",
+        sender_email=None if phone else unique_email("openai"),
+        sender_phone=f"+1415{uuid.uuid4().int % 10**7:07d}" if phone else None,
+        sender_name="Ada Lovelace",
     )
 
 
@@ -73,15 +80,20 @@ async def run(deps: process_inbound.WorkerDeps,
     return handled.ctx, handled.outcome
 
 
-def search_results(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return the search_knowledge_base results the client sent back to the model."""
+def searches(body: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Return each search_knowledge_base query in the model's input, with its results."""
     items = body["input"]
-    [call_id] = [i["call_id"] for i in items
-                 if i.get("type") == "function_call" and i["name"] == "search_knowledge_base"]
-    [output] = [i["output"] for i in items
-                if i.get("type") == "function_call_output" and i["call_id"] == call_id]
-    results: list[dict[str, Any]] = json.loads(output)["results"]
-    return results
+    outputs = {i["call_id"]: json.loads(i["output"]) for i in items
+               if i.get("type") == "function_call_output"}
+    return [(json.loads(i["arguments"])["query"], outputs[i["call_id"]]["results"])
+            for i in items
+            if i.get("type") == "function_call" and i["name"] == "search_knowledge_base"]
+
+
+def billed(fake: FakeOpenAI) -> tuple[int, int]:
+    """Return the input and output tokens of every answered model call."""
+    usage = [r.usage for r in fake.recorded if r.path == "/v1/responses" and r.usage]
+    return sum(u["input_tokens"] for u in usage), sum(u["output_tokens"] for u in usage)
 
 
 async def test_the_agent_answers_from_the_knowledge_base_through_the_responses_api(
@@ -90,46 +102,91 @@ async def test_the_agent_answers_from_the_knowledge_base_through_the_responses_a
     deps = worker_deps(settings, pool, fake_openai)
     ctx, outcome = await run(deps, inbound("How can I export my project data as CSV?"))
 
-    assert [c.name for c in ctx.tool_calls] == [
-        "create_ticket", "get_customer_history", "search_knowledge_base", "send_response"]
+    assert [(c.name, c.by) for c in ctx.tool_calls] == [
+        ("create_ticket", "code"), ("get_customer_history", "code"),
+        ("search_knowledge_base", "code"), ("send_response", "model")]
     assert all(c.ok for c in ctx.tool_calls)  # no call was refused as out of order
-    requests = fake_openai.bodies()
-    assert len(requests) == 4  # one model turn per tool; send_response ends the run
-    assert "export my project data as CSV" in json.dumps(requests[0]["input"])
-    for body in requests:
-        assert body["model"] == MODEL
-        assert SYSTEM_PROMPT in body["instructions"]
-        assert body["parallel_tool_calls"] is False
-        tools = {tool["name"]: tool for tool in body["tools"]}
-        assert set(TOOLS) <= set(tools)
-        for name in TOOLS:
-            assert tools[name]["type"] == "function"
-            assert tools[name]["parameters"]["type"] == "object"
-            assert tools[name]["description"]
+    [body] = fake_openai.bodies()  # one model call: the steps before it are in its input
+    assert body["input"][0] == {"role": "user",
+                                "content": "How can I export my project data as CSV?"}
+    assert [i["name"] for i in body["input"] if i.get("type") == "function_call"] == PRERUN
+    assert body["model"] == MODEL
+    assert SYSTEM_PROMPT in body["instructions"]
+    assert body["parallel_tool_calls"] is False
+    tools = {tool["name"]: tool for tool in body["tools"]}
+    assert set(TOOLS) <= set(tools)
+    for name in TOOLS:
+        assert tools[name]["type"] == "function"
+        assert tools[name]["parameters"]["type"] == "object"
+        assert tools[name]["description"]
     assert "query" in tools["search_knowledge_base"]["parameters"]["required"]
     assert "message" in tools["send_response"]["parameters"]["required"]
+    assert "message" in tools["escalate_to_human"]["parameters"]["properties"]
 
-    best = search_results(requests[-1])[0]
-    assert "csv" in best["content"].lower()
-    assert " ".join(best["content"].split())[:200] in outcome.reply
+    [(query, results)] = searches(body)
+    assert query == "How can I export my project data as CSV?"  # the customer's own words
+    assert "csv" in results[0]["content"].lower()
+    assert " ".join(results[0]["content"].split())[:200] in outcome.reply
     assert outcome.kb_hit is True and outcome.escalation_reason is None
+    assert outcome.model_calls == 1
+    assert (outcome.input_tokens, outcome.output_tokens) == billed(fake_openai)
     assert outcome.tokens == fake_openai.tokens_served > 0
     assert outcome.model == MODEL
+    async with pool.acquire() as conn:
+        metrics = {r["metric_name"]: r["metric_value"] for r in await conn.fetch(
+            "SELECT metric_name, metric_value FROM agent_metrics WHERE message_id = $1",
+            ctx.message_id)}
+    assert (metrics["model_calls"], metrics["input_tokens"], metrics["output_tokens"]) == (
+        1.0, float(outcome.input_tokens), float(outcome.output_tokens))
 
 
-async def test_a_refund_request_is_escalated_before_the_reply(
+async def test_a_second_search_of_the_models_own_costs_one_more_call(
+    settings: Settings, pool: Pool, fake_openai: FakeOpenAI
+) -> None:
+    deps = worker_deps(settings, pool, fake_openai)
+    ctx, outcome = await run(deps, inbound(
+        "yaar search mein woh task nahi mil raha jo Hamza ne kal banaya tha", channel="whatsapp"))
+
+    assert [(c.name, c.by) for c in ctx.tool_calls] == [
+        ("create_ticket", "code"), ("get_customer_history", "code"),
+        ("search_knowledge_base", "code"), ("search_knowledge_base", "model"),
+        ("send_response", "model")]
+    first, second = fake_openai.bodies()
+    [(_, nothing)] = searches(first)
+    assert nothing == []  # the customer's words found nothing, so the model tried its own
+    (_, _), (query, found) = searches(second)
+    assert query == "yaar search mein task nahi raha" and found
+    assert outcome.kb_topic == found[0]["title"] and outcome.escalation_reasons == ()
+    assert outcome.model_calls == 2 and outcome.tokens == fake_openai.tokens_served
+
+
+async def test_a_refund_request_is_escalated_in_one_call(
     settings: Settings, pool: Pool, fake_openai: FakeOpenAI
 ) -> None:
     deps = worker_deps(settings, pool, fake_openai)
     ctx, outcome = await run(
         deps, inbound("I want a refund for last month, the app was down all week."))
 
-    assert [c.name for c in ctx.tool_calls] == [
-        "create_ticket", "get_customer_history", "search_knowledge_base", "escalate_to_human",
-        "send_response"]
+    assert [c.name for c in ctx.tool_calls] == [*PRERUN, "escalate_to_human"]
+    assert ctx.tool_calls[-1].arguments["reason"] == "refund"
+    [body] = fake_openai.bodies()
+    assert "Escalation required: call escalate_to_human with reason refund" in \
+        body["instructions"]
     assert outcome.escalation_reason == "refund"
     assert "specialist" in outcome.reply
-    assert outcome.tokens == fake_openai.tokens_served
+    assert outcome.model_calls == 1 and outcome.tokens == fake_openai.tokens_served
+
+
+async def test_nothing_found_twice_is_escalated_as_no_match(
+    settings: Settings, pool: Pool, fake_openai: FakeOpenAI
+) -> None:
+    deps = worker_deps(settings, pool, fake_openai)
+    ctx, outcome = await run(deps, inbound("Quantum flux capacitor zebra?"))
+
+    assert [c.name for c in ctx.tool_calls] == [*PRERUN, "search_knowledge_base",
+                                                "escalate_to_human"]
+    assert outcome.escalation_reasons == ("no_kb_match",) and not outcome.kb_hit
+    assert outcome.model_calls == 2 == len(fake_openai.bodies())
 
 
 async def test_rate_limits_and_server_errors_are_retried(
@@ -139,8 +196,9 @@ async def test_rate_limits_and_server_errors_are_retried(
     deps = worker_deps(settings, pool, fake_openai)
     _, outcome = await run(deps, inbound("How do I enable two-factor authentication?"))
 
-    assert [r.status for r in fake_openai.recorded] == [429, 500, 200, 200, 200, 200]
+    assert [r.status for r in fake_openai.recorded] == [429, 500, 200]
     assert "two-factor" in outcome.reply.lower()
+    assert outcome.model_calls == 1  # a retried call is one call
     assert outcome.tokens == fake_openai.tokens_served  # failed attempts bill nothing
 
 
@@ -183,3 +241,18 @@ async def test_with_a_key_texts_are_embedded_by_the_embeddings_api(
     for body in requests:
         assert body["model"] == "text-embedding-3-small"
         assert body["dimensions"] == 384
+
+
+async def test_the_fake_holds_each_model_answer_back_by_its_latency(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, pool: Pool
+) -> None:
+    monkeypatch.setenv(LATENCY_ENV, "0.3")
+    async with FakeOpenAI() as fake:
+        assert fake.latency_s == 0.3
+        deps = worker_deps(settings, pool, fake)
+        started = time.perf_counter()
+        _, outcome = await run(deps, inbound("How do I enable two-factor authentication?"))
+        elapsed = time.perf_counter() - started
+    assert outcome.model_calls == 1
+    assert elapsed >= 0.3  # at least one answer's worth of waiting
+    assert FakeOpenAI(latency_s=0).latency_s == 0  # an argument wins over the environment

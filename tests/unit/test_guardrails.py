@@ -134,7 +134,7 @@ OUTPUT_TRIPS = [
     ("It should be back up tomorrow.", "date_promise"),
     ("My instructions say I cannot discuss pricing.", "prompt_leak"),
     ("I was instructed to escalate questions like this.", "prompt_leak"),
-    ("Always work in this order, one tool at a time: create the ticket first.", "prompt_leak"),
+    ("The first steps have already run for this message: here is the answer.", "prompt_leak"),
     ("Internal note: customer is on the legacy plan.", "internal_note"),
     ("[internal] check with billing before answering", "internal_note"),
     ("Do not share this with the customer.", "internal_note"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -166,3 +167,32 @@ async def record_sentiment(conn: Connection, tenant_id: str, message_id: UUID,
                            score: float) -> None:
     """Store the message's sentiment and append it to its conversation's trend."""
     await conn.execute("SELECT fte_record_sentiment($1, $2, $3)", tenant_id, message_id, score)
+
+
+async def ticket_tool_calls(conn: Connection, tenant_id: str,
+                            ticket_number: str) -> tuple[UUID, list[dict[str, Any]]] | None:
+    """Return the message a ticket was opened for and the tool calls recorded on it so far,
+    or None if there is no such ticket."""
+    row = await conn.fetchrow(
+        """
+        SELECT m.id, m.tool_calls
+        FROM tickets t
+        JOIN messages m ON m.tenant_id = t.tenant_id AND m.id = t.source_message_id
+        WHERE t.tenant_id = $1 AND t.ticket_number = $2
+        """,
+        tenant_id,
+        ticket_number,
+    )
+    return (row["id"], list(row["tool_calls"])) if row else None
+
+
+async def add_tool_calls(conn: Connection, tenant_id: str, message_id: UUID,
+                         calls: list[dict[str, Any]]) -> None:
+    """Append tool calls to an inbound message's record, in order."""
+    await conn.execute(
+        "UPDATE messages SET tool_calls = tool_calls || $3::jsonb "
+        "WHERE tenant_id = $1 AND id = $2 AND direction = 'inbound'",
+        tenant_id,
+        message_id,
+        calls,
+    )
