@@ -1,15 +1,24 @@
-"""`make bench`: the spine's speed against `fte up` on loopback.
+"""`make bench`: the product's speed against `fte up` on loopback, with both models.
 
-1. Open loop: 200 submits/s over 100 connections for 30 s (latency from the scheduled send).
-2. Closed loop: 100 connections as fast as they go for 15 s (maximum sustained throughput).
-3. End to end: 500 messages offered at 20/s; latency from accepted submit to stored reply,
-   plus lost and duplicated replies.
-4. Knowledge-base search at 10k chunks: hybrid search p95 and recall@5 against exact search
-   (bench/kb_search.py).
-5. Cross-channel identity at 1,000 people: identification rate, wrong merges, candidates and
-   intake time per message (bench/identity.py).
+Every end-to-end scenario runs on an idle stack (the backlog of the one before has drained),
+so one scenario's queue never shows up as the next one's latency.
 
-Prints a table and writes bench/results.json. Set BENCH_QUICK=1 for a short smoke run.
+Local deterministic model (one `fte up`):
+1. Cold start: the first reply right after the banner, then 300 forms at 10/s.
+2. Warm: 300 forms at 10/s (the reference for 1), then 500 at 20/s (target p95 <= 500 ms).
+3. The spine's bursts: open loop 200 submits/s over 100 connections for 30 s (latency from the
+   scheduled send), closed loop over 100 connections for 15 s, each followed by its drain.
+OpenAI path (`fte up` against bench/fake_openai.py, every model call held back):
+4. 300 forms at 8/s with 1.0 s per call, a third of them in pairs from one customer (two
+   messages in a row): drain rate, e2e p50/p95/p99, model calls per reply, lost, duplicated,
+   customers whose replies came in another order than their messages.
+5. 400 forms at 20/s with 0.3 s per call.
+6. The worker's in-flight bound (1, 6, 16, 64, 128) at 1.0 s per call, 240 forms at 8/s each:
+   drain rate, worker CPU (share of one core) and peak RSS.
+7. Knowledge-base search at 10k chunks (bench/kb_search.py) and cross-channel identity at 1,000
+   people (bench/identity.py).
+
+Prints the tables and writes bench/results.json. BENCH_QUICK=1: a short smoke run.
 """
 
 from __future__ import annotations
@@ -18,128 +27,134 @@ import asyncio
 import json
 import os
 import platform
-import re
-import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import identity as identity_bench
 import kb_search
-from loadgen import RunResult, closed_loop, open_loop, percentile
+from loadgen import RunResult, closed_loop, open_loop
+from stack import (
+    ProcessSampler,
+    Stack,
+    e2e_summary,
+    factory,
+    fake_openai,
+    fte_up,
+    model_calls_per_reply,
+    outcomes,
+    submit,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = os.environ.get("BENCH_QUICK") == "1"
-CATEGORIES = ["general", "technical", "billing", "account", "feedback", "bug_report"]
-QUESTIONS = [
-    "How do I reset my password? The email never arrives.",
-    "How can I export my project data as CSV for our auditors?",
-    "What is the API rate limit? We keep getting HTTP 429 responses.",
-    "How do I enable two-factor authentication for my whole team?",
-    "Slack stopped posting project updates to our channel, how do I reconnect it?",
-    "Can I invite a guest who only sees one project?",
-]
+PORT = int(os.environ.get("BENCH_PORT", "18080"))
+IN_FLIGHT_ENV = "KAFKA_MAX_IN_FLIGHT"
+BOUNDS = (1, 6, 16, 64, 128)
 
 
-def form_body(i: int, tag: str) -> bytes:
-    return json.dumps({
-        "name": f"Bench Customer {i}",
-        "email": f"{tag}.{i}@bench.example.com",
-        "subject": f"{tag} question {i}",
-        "category": CATEGORIES[i % len(CATEGORIES)],
-        "priority": "medium",
-        "message": QUESTIONS[i % len(QUESTIONS)],
-    }).encode()
+def _n(full: int, quick: int) -> int:
+    return quick if QUICK else full
 
 
-def factory(tag: str) -> Any:
-    return lambda i: form_body(i, tag)
+async def e2e(stack: Stack, tag: str, *, count: int, rate: float, wait_s: float = 120,
+              bursts: bool = False) -> dict[str, Any]:
+    """Offer `count` forms at `rate`/s and wait for their replies; return e2e_summary."""
+    result = await submit(stack, tag, count=count, rate=rate, bursts=bursts)
+    rows = await outcomes(stack, tag, expected=result.completed, wait_s=wait_s)
+    return {"rate": rate, **e2e_summary(result, rows, count)}
 
 
-async def start_stack(data_dir: Path, port: int) -> tuple[asyncio.subprocess.Process, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
-    env["LOG_LEVEL"] = "WARNING"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "production.cli", "up", "--data-dir", str(data_dir), "--port",
-        str(port), cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL)
-    assert proc.stdout is not None
-    banner = ""
-    while "Press Ctrl-C" not in banner:
-        line = await asyncio.wait_for(proc.stdout.readline(), 120)
-        if not line:
-            raise RuntimeError(f"fte up exited: {banner}")
-        banner += line.decode()
-    found = re.search(r"at (127\.0\.0\.1:\d+/\w+)", banner)
-    assert found, banner
-    return proc, f"postgresql://postgres@{found.group(1)}"
-
-
-async def wait_healthy(port: int) -> None:
-    import httpx
-
-    async with httpx.AsyncClient(timeout=2) as http:
-        for _ in range(300):
-            try:
-                if (await http.get(f"http://127.0.0.1:{port}/api/v1/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("the stack never became healthy")
-
-
-async def drain(db: asyncpg.Connection, timeout_s: float) -> tuple[float, int]:
-    """Wait until every accepted inbound message is processed; return (seconds, processed)."""
+async def drain(stack: Stack, timeout_s: float) -> dict[str, Any]:
+    """Wait until no accepted inbound message is left unprocessed; return the drain rate."""
     started = time.monotonic()
-    before = await db.fetchval("SELECT count(*) FROM messages WHERE direction = 'inbound' "
-                               "AND status <> 'accepted'")
+    count = "SELECT count(*) FROM messages WHERE direction = 'inbound' AND status {} 'accepted'"
+    before = await stack.db.fetchval(count.format("<>"))
     while time.monotonic() - started < timeout_s:
-        pending = await db.fetchval("SELECT count(*) FROM messages WHERE direction = 'inbound' "
-                                    "AND status = 'accepted'")
-        if pending == 0:
+        if await stack.db.fetchval(count.format("=")) == 0:
             break
         await asyncio.sleep(0.5)
-    after = await db.fetchval("SELECT count(*) FROM messages WHERE direction = 'inbound' "
-                              "AND status <> 'accepted'")
-    return time.monotonic() - started, after - before
+    processed = await stack.db.fetchval(count.format("<>")) - before
+    seconds = time.monotonic() - started
+    return {"seconds": round(seconds, 1), "processed": processed,
+            "per_second": round(processed / max(seconds, 0.001), 1)}
 
 
-async def end_to_end(port: int, db: asyncpg.Connection) -> dict[str, Any]:
-    count, rate = (100, 20.0) if QUICK else (500, 20.0)
-    tag = f"e2e{int(time.time())}"
-    result = await open_loop(host="127.0.0.1", port=port, method="POST",
-                             path="/api/v1/support/form", body_factory=factory(tag),
-                             rate=rate, duration_s=count / rate, connections=20)
-    deadline = time.monotonic() + 120
-    query = """
-        SELECT i.id, i.created_at AS accepted_at, count(r.id) AS replies,
-               min(r.created_at) AS replied_at
-        FROM messages i LEFT JOIN messages r ON r.in_reply_to = i.id AND r.role = 'agent'
-        WHERE i.direction = 'inbound' AND i.subject LIKE $1
-        GROUP BY i.id
-    """
-    while True:
-        rows = await db.fetch(query, f"{tag} %")
-        if all(row["replies"] for row in rows) or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.5)
-    latencies = [(row["replied_at"] - row["accepted_at"]).total_seconds() * 1000
-                 for row in rows if row["replied_at"]]
-    return {
-        "offered": count, "accepted": result.completed,
-        "submit_errors": result.summary()["errors"],
-        "replied": len(latencies), "lost": sum(1 for row in rows if not row["replies"]),
-        "duplicated": sum(1 for row in rows if row["replies"] > 1),
-        **{f"p{q}_ms": round(percentile(latencies, q), 1) for q in (50, 95, 99)},
-        "max_ms": round(max(latencies), 1),
+async def local_model(data_dir: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    async with fte_up(data_dir, PORT) as stack:
+        # 1. Cold: the first customer right after the banner, then a steady stream.
+        first = await e2e(stack, "first", count=1, rate=1, wait_s=30)
+        first["after_banner_ms"] = round((time.monotonic() - stack.banner_at) * 1000, 1)
+        results["cold_first_reply"] = first
+        results["cold_300_at_10"] = await e2e(stack, "cold", count=_n(300, 50), rate=10)
+        # 2. Warm, idle.
+        results["warm_300_at_10"] = await e2e(stack, "warm10", count=_n(300, 50), rate=10)
+        results["warm_500_at_20"] = await e2e(stack, "warm20", count=_n(500, 100), rate=20)
+        # 3. Bursts, each drained before the next.
+        common = {"host": "127.0.0.1", "port": PORT, "method": "POST",
+                  "path": "/api/v1/support/form"}
+        duration = 5 if QUICK else 30
+        opened: RunResult = await open_loop(**common, body_factory=factory("open"), rate=200,
+                                            duration_s=duration, connections=100)
+        results["open_loop_200rps"] = row(f"open loop 200/s x {duration}s, 100 conns",
+                                          opened.summary())
+        results["worker_drain"] = await drain(stack, 600)
+        closed = await closed_loop(**common, body_factory=factory("closed"),
+                                   duration_s=5 if QUICK else 15, connections=100)
+        results["closed_loop_max"] = row("closed loop, 100 conns", closed.summary())
+        results["worker_drain_after_closed"] = await drain(stack, 900)
+    return results
+
+
+async def openai_path(data_dir: Path, *, latency_s: float, count: int, rate: float,
+                      in_flight: int | None = None, bursts: bool = False) -> dict[str, Any]:
+    """One `fte up` against the fake held back by `latency_s`: offer `count` forms at `rate`."""
+    env = {IN_FLIGHT_ENV: str(in_flight)} if in_flight else {}
+    async with fake_openai(latency_s) as openai_env, \
+            fte_up(data_dir, PORT, **openai_env, **env) as stack:
+        await e2e(stack, "warmup", count=4, rate=4, wait_s=60)
+        tag = f"openai{int(latency_s * 1000)}"
+        async with ProcessSampler(stack.worker()) as worker:
+            out = await e2e(stack, tag, count=count, rate=rate, bursts=bursts,
+                            wait_s=max(120.0, 3 * count / rate))
+        out.update(latency_s_per_call=latency_s, in_flight=in_flight or "default",
+                   model_calls_per_reply=await model_calls_per_reply(stack, tag),
+                   worker_cpu_share=round(worker.cpu_share, 2),
+                   worker_peak_rss_mb=round(worker.peak_rss_mb, 1))
+    return out
+
+
+async def main() -> int:
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "load_before": os.getloadavg()},
+        "quick": QUICK,
     }
+    with tempfile.TemporaryDirectory(prefix="fte-bench-") as tmp:
+        os.chmod(tmp, 0o755)
+        results["local_model"] = await local_model(Path(tmp) / "local")
+        results["openai_1s_8rps"] = await openai_path(
+            Path(tmp) / "openai-1s", latency_s=1.0, count=_n(300, 40), rate=8.0, bursts=True)
+        results["openai_0.3s_20rps"] = await openai_path(
+            Path(tmp) / "openai-0.3s", latency_s=0.3, count=_n(400, 60), rate=20.0)
+        results["in_flight"] = [
+            await openai_path(Path(tmp) / f"bound-{bound}", latency_s=1.0,
+                              count=_n(240, 24), rate=8.0, in_flight=bound)
+            for bound in (BOUNDS if not QUICK else (1, 64))]
+    results["kb_search"] = await kb_search.run()
+    results["identity"] = await identity_bench.run()
+    results["machine"]["load_after"] = os.getloadavg()
+    out = ROOT / "bench" / "results.json"
+    out.write_text(json.dumps(results, indent=2, default=str))
+    print_tables(results)
+    kb_search.print_report(results["kb_search"])
+    identity_bench.print_report(results["identity"])
+    print(f"\nwritten to {out.relative_to(ROOT)}")
+    return 0
 
 
 def row(name: str, summary: dict[str, Any]) -> dict[str, Any]:
@@ -147,77 +162,40 @@ def row(name: str, summary: dict[str, Any]) -> dict[str, Any]:
             ("sent", "count", "errors", "p50", "p95", "p99", "max", "throughput")}}
 
 
-async def main() -> int:
-    port = int(os.environ.get("BENCH_PORT", "18080"))
-    results: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "quick": QUICK,
-    }
-    with tempfile.TemporaryDirectory(prefix="fte-bench-") as tmp:
-        os.chmod(tmp, 0o755)
-        proc, dsn = await start_stack(Path(tmp) / "data", port)
-        try:
-            await wait_healthy(port)
-            db = await asyncpg.connect(dsn)
-            common = {"host": "127.0.0.1", "port": port, "method": "POST",
-                      "path": "/api/v1/support/form"}
-            await open_loop(**common, body_factory=factory("warmup"), rate=100, duration_s=2,
-                            connections=20)
-            results["warmup_drain"] = await drain(db, 60)
-
-            duration = 5 if QUICK else 30
-            opened: RunResult = await open_loop(**common, body_factory=factory("open"), rate=200,
-                                                duration_s=duration, connections=100)
-            results["open_loop_200rps"] = row(f"open loop 200/s x {duration}s, 100 conns",
-                                              opened.summary())
-            seconds, processed = await drain(db, 300)
-            results["worker_drain"] = {"seconds": round(seconds, 1), "processed": processed,
-                                       "per_second": round(processed / max(seconds, 0.001), 1)}
-
-            closed = await closed_loop(**common, body_factory=factory("closed"),
-                                       duration_s=5 if QUICK else 15, connections=100)
-            results["closed_loop_max"] = row("closed loop, 100 conns", closed.summary())
-            seconds, processed = await drain(db, 600)
-            results["worker_drain_after_closed"] = {
-                "seconds": round(seconds, 1), "processed": processed,
-                "per_second": round(processed / max(seconds, 0.001), 1)}
-
-            results["end_to_end"] = await end_to_end(port, db)
-            await db.close()
-        finally:
-            proc.send_signal(signal.SIGINT)
-            await asyncio.wait_for(proc.wait(), 60)
-
-    results["kb_search"] = await kb_search.run()
-    results["identity"] = await identity_bench.run()
-    out = ROOT / "bench" / "results.json"
-    out.write_text(json.dumps(results, indent=2, default=str))
-    print_table(results)
-    kb_search.print_report(results["kb_search"])
-    identity_bench.print_report(results["identity"])
-    print(f"\nwritten to {out.relative_to(ROOT)}")
-    return 0
-
-
-def print_table(results: dict[str, Any]) -> None:
+def print_tables(results: dict[str, Any]) -> None:
+    local = results["local_model"]
     print("\n| scenario | sent | ok | errors | p50 ms | p95 ms | p99 ms | max ms | req/s |")
     print("|---|---|---|---|---|---|---|---|---|")
     for key in ("open_loop_200rps", "closed_loop_max"):
-        r = results[key]
+        r = local[key]
         print(f"| {r['scenario']} | {r['sent']} | {r['count']} | {r['errors']} | "
               f"{_f(r['p50'])} | {_f(r['p95'])} | {_f(r['p99'])} | {_f(r['max'])} | "
               f"{_f(r['throughput'])} |")
-    e = results["end_to_end"]
-    print(f"\nend to end ({e['offered']} offered at 20/s): accepted {e['accepted']}, replied "
-          f"{e['replied']}, lost {e['lost']}, duplicated {e['duplicated']}; submit→stored reply "
-          f"p50 {e['p50_ms']} ms, p95 {e['p95_ms']} ms, p99 {e['p99_ms']} ms, max {e['max_ms']} ms")
     for key in ("worker_drain", "worker_drain_after_closed"):
-        d = results[key]
+        d = local[key]
         print(f"{key}: {d['processed']} messages in {d['seconds']} s ({d['per_second']}/s)")
+    first = local["cold_first_reply"]
+    print(f"\nfirst reply after the banner: accepted → stored {_f(first['p50_ms'])} ms "
+          f"({_f(first['after_banner_ms'])} ms from the banner to the reply seen)")
+    print("\n| end to end | offered | rate/s | replied | lost | dup | out of order | drain/s | "
+          "p50 ms | p95 ms | p99 ms | model calls/reply | worker CPU | worker RSS MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    rows = [(f"local, {k}", local[k]) for k in ("cold_300_at_10", "warm_300_at_10",
+                                                 "warm_500_at_20")]
+    rows += [(f"OpenAI fake {results[k]['latency_s_per_call']} s/call", results[k])
+             for k in ("openai_1s_8rps", "openai_0.3s_20rps")]
+    rows += [(f"in-flight {r['in_flight']}, 1.0 s/call", r) for r in results["in_flight"]]
+    for name, e in rows:
+        calls = e.get("model_calls_per_reply") or {}
+        print(f"| {name} | {e['offered']} | {e['rate']} | {e['replied']} | {e['lost']} | "
+              f"{e['duplicated']} | {e['out_of_order_customers']} | {_f(e['drain_per_s'])} | "
+              f"{_f(e['p50_ms'])} | {_f(e['p95_ms'])} | {_f(e['p99_ms'])} | "
+              f"{_f(calls.get('mean'))} | {_f(e.get('worker_cpu_share'))} | "
+              f"{_f(e.get('worker_peak_rss_mb'))} |")
 
 
 def _f(value: Any) -> str:
-    return f"{value:.1f}" if isinstance(value, int | float) else str(value)
+    return f"{value:.1f}" if isinstance(value, int | float) else str(value or "-")
 
 
 if __name__ == "__main__":

@@ -66,6 +66,19 @@ class KafkaSettings(BaseSettings):
     dispatcher_group: str = "fte-dispatcher"
     fetch_max_wait_ms: int = 20
     linger_ms: int = 0
+    # Records a worker handles at once: different keys (customers) concurrently, one key's in
+    # offset order. Sized for the model's latency (a run takes seconds), not the partition
+    # count; a run holds a database connection only while it talks to the database.
+    max_in_flight: int = Field(64, ge=1)
+    # The dispatcher holds a connection (and the reply's row lock) across each provider call:
+    # keep this below DATABASE_POOL_MAX_SIZE.
+    dispatcher_max_in_flight: int = Field(16, ge=1)
+    commit_interval_ms: int = Field(200, ge=1)
+    # A rebalance waits this long for the revoked partitions' running records, to commit them
+    # before another member takes over; stay well under the session timeout (10 s).
+    revoke_grace_ms: int = Field(5_000, ge=0)
+    # On SIGTERM, running records get this long to finish; the rest are redelivered.
+    shutdown_grace_ms: int = Field(10_000, ge=0)
 
 
 class OpenAISettings(BaseSettings):

@@ -29,6 +29,14 @@ CONSUMER_ERRORS = Counter(
     "fte_consumer_errors_total", "Errors while consuming", ["consumer", "kind"]
 )
 DEAD_LETTERS = Counter("fte_dead_letters_total", "Messages sent to the DLQ", ["consumer"])
+CONSUMER_IN_FLIGHT = Gauge(
+    "fte_consumer_in_flight", "Records being handled now (its bound: *_MAX_IN_FLIGHT)",
+    ["consumer"],
+)
+CONSUMER_PAUSED_PARTITIONS = Gauge(
+    "fte_consumer_paused_partitions", "Partitions not fetched because the window is full",
+    ["consumer"],
+)
 AGENT_LATENCY = Histogram(
     "fte_agent_run_seconds", "Agent run latency", ["channel", "model"], buckets=_LATENCY_BUCKETS
 )

@@ -1,35 +1,51 @@
 """The consumer loop shared by the worker and the dispatcher.
 
-Partitions are handled concurrently, messages within a partition in order. For each message:
-- the database is unreachable: wait and try the same message again, without limit (nothing is
+Records of different keys (customers) are handled concurrently, up to a bound per process;
+records of one key in offset order (the window, `window.py`, decides what may start and how far
+each partition may be committed). For each record:
+- the database is unreachable: wait and try the same record again, without limit (nothing is
   wrong with the message, and dead-lettering during an outage would lose the whole backlog);
 - `InvalidMessage`: never retried, straight to the dead-letter topic (`Undeliverable`, a reply
   whose provider stayed down through its retries, too, without counting towards the guard);
 - any other error: retried with bounded exponential backoff, then dead-lettered.
-Offsets are committed only after the message's effects (or its dead letter) are durable.
-A dead-letter ratio limit stops a consumer that would otherwise dead-letter everything.
+A partition's offset is committed (every `commit_interval_s`) up to its lowest unfinished
+record, so only records whose effects (or dead letter) are durable lie below it. A full window
+pauses fetching. A dead-letter ratio limit stops a consumer that would otherwise dead-letter
+everything.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
+from production.config import KafkaSettings
 from production.database.pool import UNAVAILABLE_ERRORS
 from production.domain.messages import InvalidMessage, Undeliverable
-from production.metrics import CONSUMER_ERRORS, DEAD_LETTERS
+from production.messaging.kafka import GroupConsumer
+from production.messaging.window import Entry, KeyOrderedWindow
+from production.metrics import (
+    CONSUMER_ERRORS,
+    CONSUMER_IN_FLIGHT,
+    CONSUMER_PAUSED_PARTITIONS,
+    DEAD_LETTERS,
+)
 
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[Any]]
 DeadLetterHook = Callable[[ConsumerRecord[bytes, bytes], str], Awaitable[Any]]
+Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
+
+MAX_POLL_RECORDS = 200
 
 
 class DeadLetterRatioExceeded(RuntimeError):
@@ -62,10 +78,26 @@ class DeadLetterGuard:
             )
 
 
+@dataclass(frozen=True)
+class Concurrency:
+    """How many records run at once, and when offsets are committed."""
+
+    max_in_flight: int = 64
+    commit_interval_s: float = 0.2
+    revoke_grace_s: float = 5.0
+    shutdown_grace_s: float = 10.0
+
+    @classmethod
+    def from_settings(cls, kafka: KafkaSettings, *, max_in_flight: int) -> Concurrency:
+        return cls(max_in_flight=max_in_flight, commit_interval_s=kafka.commit_interval_ms / 1000,
+                   revoke_grace_s=kafka.revoke_grace_ms / 1000,
+                   shutdown_grace_s=kafka.shutdown_grace_ms / 1000)
+
+
 @dataclass
 class ConsumerLoop:
     name: str
-    consumer: AIOKafkaConsumer
+    consumer: GroupConsumer
     producer: AIOKafkaProducer
     handler: Handler
     dlq_topic: str
@@ -73,33 +105,145 @@ class ConsumerLoop:
     guard: DeadLetterGuard = field(default_factory=DeadLetterGuard)
     on_dead_letter: DeadLetterHook | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    concurrency: Concurrency = field(default_factory=Concurrency)
+    window: KeyOrderedWindow[Record] = field(init=False)
+    _running: set[asyncio.Task[None]] = field(init=False, default_factory=set)
+    _changed: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    _commit_lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+    _failure: Exception | None = field(init=False, default=None)
+    _closing: bool = field(init=False, default=False)
+    _paused: bool = field(init=False, default=False)
+    _next_commit: float = field(init=False, default=0.0)
+
+    def __post_init__(self) -> None:
+        self.window = KeyOrderedWindow(max_in_flight=self.concurrency.max_in_flight)
 
     async def run(self) -> None:
-        """Consume until `stopping` is set (or the dead-letter guard trips)."""
-        while not self.stopping.is_set():
-            batches = await self.consumer.getmany(timeout_ms=200, max_records=200)
-            if not batches:
-                continue
-            results = await asyncio.gather(
-                *(self._partition(tp, records) for tp, records in batches.items())
-            )
-            offsets = {tp: off for tp, off in zip(batches, results, strict=True) if off is not None}
-            if offsets:
-                await self._commit(offsets)
+        """Consume until `stopping` is set (or the dead-letter guard trips, which raises)."""
+        relay = self.consumer.rebalance
+        relay.on_revoked, relay.on_assigned = self._revoked, self.window.assign
+        grace = self.concurrency.shutdown_grace_s
+        try:
+            while not self.stopping.is_set() and self._failure is None:
+                await self._fetch()
+                await self._commit_due()
+        except BaseException:
+            grace = 0.0
+            raise
+        finally:
+            relay.on_revoked = relay.on_assigned = None
+            await self._drain(0.0 if self._failure is not None else grace)
+        if self._failure is not None:
+            raise self._failure
 
-    async def _partition(self, tp: TopicPartition,
-                         records: list[ConsumerRecord[bytes, bytes]]) -> int | None:
-        """Handle a partition's records in order; return the offset to commit (next to read)."""
-        next_offset: int | None = None
-        for record in records:
-            if self.stopping.is_set():
-                break
-            dead = await self._one(record)
-            if dead is None:
-                break
-            self.guard.record(dead)
-            next_offset = record.offset + 1
-        return next_offset
+    async def _fetch(self) -> None:
+        """Fetch what the window has room for and start what may start. While it is full, the
+        partitions stay paused until it drains to the low-water mark; polling them paused keeps
+        this member of the group alive."""
+        room = self.window.room()
+        if room == 0 or (self._paused and not self.window.drained()):
+            self._pause()  # again: a rebalance hands partitions over unpaused
+        elif self._paused:
+            self._resume()
+        batches = await self.consumer.getmany(
+            timeout_ms=int(self.concurrency.commit_interval_s * 1000),
+            max_records=max(1, min(room, MAX_POLL_RECORDS)))
+        for tp, records in batches.items():
+            for record in records:
+                self.window.admit(tp, record.offset, record.key, record)
+        self._start()
+
+    def _pause(self) -> None:
+        self.consumer.pause(*self.consumer.assignment())
+        self._paused = True
+        CONSUMER_PAUSED_PARTITIONS.labels(self.name).set(len(self.consumer.paused()))
+
+    def _resume(self) -> None:
+        self.consumer.resume(*self.consumer.paused())
+        self._paused = False
+        CONSUMER_PAUSED_PARTITIONS.labels(self.name).set(0)
+
+    def _start(self) -> None:
+        if self._closing or self.stopping.is_set() or self._failure is not None:
+            return
+        for entry in self.window.start():
+            task = asyncio.create_task(self._handle(entry))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+        CONSUMER_IN_FLIGHT.labels(self.name).set(self.window.in_flight)
+
+    async def _handle(self, entry: Entry[Record]) -> None:
+        """Run one record through the classified retries; tell the window how it ended."""
+        done = False
+        try:
+            dead = await self._one(entry.item)
+            if dead is not None:
+                done = True  # handled, or its dead letter is durable
+                self.guard.record(dead)
+        except Exception as exc:
+            # The guard tripped, or a dead letter could not be written: stop the loop.
+            if self._failure is None:
+                self._failure = exc
+        finally:
+            self.window.finish(entry, done=done)
+            self._changed.set()
+            self._start()  # the next record of its key, or of another key, may go now
+            CONSUMER_IN_FLIGHT.labels(self.name).set(self.window.in_flight)
+
+    async def _revoked(self, partitions: set[TopicPartition]) -> None:
+        """A rebalance takes these partitions: start nothing more of theirs, give their running
+        records a moment to finish, commit what finished, then forget them, so that no commit
+        for them follows. What still runs ends uncommitted (the new owner redoes it)."""
+        if not partitions:
+            return
+        dropped = self.window.revoke(partitions)
+        await self._wait(lambda: self.window.running_in(partitions) == 0,
+                         self.concurrency.revoke_grace_s)
+        async with self._commit_lock:
+            await self._commit(self.window.commit_points(partitions))
+            unfinished = self.window.forget(partitions)
+        log.info("partitions_revoked", consumer=self.name, partitions=len(partitions),
+                 dropped=dropped, unfinished=unfinished)
+
+    async def _drain(self, grace_s: float) -> None:
+        """Stop: start nothing more, give the running records `grace_s` to finish, abandon
+        the rest uncommitted (they are redelivered), and commit what finished."""
+        self._closing = True
+        self.window.close_all()
+        try:
+            await self._wait(lambda: not self._running, grace_s)
+        finally:
+            abandoned = len(self._running)
+            for task in list(self._running):
+                task.cancel()
+            await asyncio.gather(*self._running, return_exceptions=True)
+            async with self._commit_lock:
+                await self._commit(self.window.commit_points())
+            CONSUMER_IN_FLIGHT.labels(self.name).set(0)
+            if abandoned:
+                log.warning("consumer_abandoned_records", consumer=self.name,
+                            records=abandoned)
+
+    async def _wait(self, condition: Callable[[], bool], timeout_s: float) -> bool:
+        """Wait until `condition` holds (re-checked whenever a record ends), at most
+        `timeout_s`; return whether it holds."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while not condition():
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return False
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), left)
+        return True
+
+    async def _commit_due(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now < self._next_commit:
+            return
+        self._next_commit = now + self.concurrency.commit_interval_s
+        async with self._commit_lock:
+            await self._commit(self.window.commit_points())
 
     async def _one(self, record: ConsumerRecord[bytes, bytes]) -> bool | None:
         """Handle one record; True if it was dead-lettered, None if abandoned on shutdown."""
@@ -163,6 +307,8 @@ class ConsumerLoop:
                 log.error("dead_letter_hook_failed", consumer=self.name, error=repr(exc)[:300])
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if not offsets:
+            return
         try:
             await self.consumer.commit(offsets)
         except (CommitFailedError, KafkaError) as exc:
@@ -170,3 +316,5 @@ class ConsumerLoop:
             # idempotent, so the only cost is repeated (skipped) work.
             CONSUMER_ERRORS.labels(self.name, "commit").inc()
             log.warning("commit_failed", consumer=self.name, error=repr(exc)[:300])
+            return
+        self.window.committed(offsets)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.errors import TopicAlreadyExistsError
@@ -30,9 +31,43 @@ def make_producer(settings: Settings) -> AIOKafkaProducer:
     )
 
 
-def make_consumer(settings: Settings, topic: str, group_id: str) -> AIOKafkaConsumer:
+OnRevoked = Callable[[set[TopicPartition]], Awaitable[None]]
+OnAssigned = Callable[[set[TopicPartition]], None]
+
+
+class RebalanceRelay(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
+    """Passes the group's rebalance callbacks on to whoever consumes (the consumer loop)."""
+
+    def __init__(self) -> None:
+        self.on_revoked: OnRevoked | None = None
+        self.on_assigned: OnAssigned | None = None
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        # aiokafka waits for this before the group moves on, and logs what it raises.
+        if self.on_revoked is not None:
+            await self.on_revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        if self.on_assigned is not None:
+            self.on_assigned(set(assigned))
+
+
+class GroupConsumer(AIOKafkaConsumer):  # type: ignore[misc]  # aiokafka is untyped
+    """A consumer-group member of one topic; `rebalance` relays its revocations.
+
+    Subscribed once, with the listener, before it starts: subscribing again after the join
+    would cost every member of the group one more rebalance.
+    """
+
+    def __init__(self, topic: str, **config: Any) -> None:
+        super().__init__(**config)
+        self.rebalance = RebalanceRelay()
+        self.subscribe([topic], listener=self.rebalance)
+
+
+def make_consumer(settings: Settings, topic: str, group_id: str) -> GroupConsumer:
     """Manual commits only: an offset moves after the message's effects are in PostgreSQL."""
-    return AIOKafkaConsumer(
+    return GroupConsumer(
         topic,
         bootstrap_servers=settings.kafka_servers(),
         group_id=group_id,

@@ -7,8 +7,9 @@ own); the last message of the burst leads the turn and is answered with the text
 chain. The links are stored, so a redelivered message finds the same answer, every message
 ends processed and each turn gets exactly one reply (the lead's, by the one-reply rule).
 
-One customer's messages share a Kafka partition, so they are handled in order and a lead is
-never processed before the messages folded into it.
+One sender's messages share a Kafka key (their phone number), and the consumer loop handles
+one key's records in offset order, so a lead is never processed before the messages folded into
+it.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Mapping
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from production import clock
 from production.channels.base import ChannelAdapter
@@ -18,8 +18,8 @@ from production.channels.whatsapp import WhatsAppAdapter
 from production.config import Settings
 from production.database.pool import UNAVAILABLE_ERRORS, Pool
 from production.domain.messages import OutboundNotice, decode_event
-from production.messaging.consumer_loop import ConsumerLoop, DeadLetterGuard
-from production.messaging.kafka import make_consumer
+from production.messaging.consumer_loop import Concurrency, ConsumerLoop, DeadLetterGuard
+from production.messaging.kafka import GroupConsumer, make_consumer
 from production.services.deliver_outbound import (
     DeliveryPolicy,
     announce_due_retries,
@@ -49,7 +49,7 @@ def adapters_for(settings: Settings) -> dict[str, ChannelAdapter]:
 
 
 def build_loop(pool: Pool, settings: Settings, adapters: Mapping[str, ChannelAdapter],
-               producer: AIOKafkaProducer, consumer: AIOKafkaConsumer,
+               producer: AIOKafkaProducer, consumer: GroupConsumer,
                stopping: asyncio.Event, policy: DeliveryPolicy | None = None) -> ConsumerLoop:
     policy = policy or DeliveryPolicy.from_settings(settings.reliability, settings.care)
 
@@ -62,6 +62,8 @@ def build_loop(pool: Pool, settings: Settings, adapters: Mapping[str, ChannelAda
         name="dispatcher", consumer=consumer, producer=producer, handler=handle,
         dlq_topic=settings.kafka.topic_dlq, retry=retry_policy(settings),
         guard=DeadLetterGuard(rel.dlq_ratio_limit, rel.dlq_ratio_window), stopping=stopping,
+        concurrency=Concurrency.from_settings(
+            settings.kafka, max_in_flight=settings.kafka.dispatcher_max_in_flight),
     )
 
 

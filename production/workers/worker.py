@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from production import clock
 from production.agent.runner import SupportAgent
 from production.config import Settings
 from production.domain.messages import InboundMessage, decode_event
-from production.messaging.consumer_loop import ConsumerLoop, DeadLetterGuard, RetryPolicy
-from production.messaging.kafka import make_consumer
+from production.messaging.consumer_loop import (
+    Concurrency,
+    ConsumerLoop,
+    DeadLetterGuard,
+    RetryPolicy,
+)
+from production.messaging.kafka import GroupConsumer, make_consumer
 from production.services.embeddings import embedder_for
 from production.services.process_inbound import WorkerDeps, apologize, handle_inbound
 from production.workers.runtime import runtime
@@ -22,7 +27,7 @@ def retry_policy(settings: Settings) -> RetryPolicy:
     return RetryPolicy(rel.max_attempts, rel.backoff_initial_s, rel.backoff_max_s)
 
 
-def build_loop(deps: WorkerDeps, producer: AIOKafkaProducer, consumer: AIOKafkaConsumer,
+def build_loop(deps: WorkerDeps, producer: AIOKafkaProducer, consumer: GroupConsumer,
                stopping: asyncio.Event) -> ConsumerLoop:
     """Wire the consumer loop for inbound messages."""
     settings = deps.settings
@@ -44,6 +49,8 @@ def build_loop(deps: WorkerDeps, producer: AIOKafkaProducer, consumer: AIOKafkaC
         dlq_topic=settings.kafka.topic_dlq, retry=retry_policy(settings),
         guard=DeadLetterGuard(rel.dlq_ratio_limit, rel.dlq_ratio_window),
         on_dead_letter=on_dead_letter, stopping=stopping,
+        concurrency=Concurrency.from_settings(settings.kafka,
+                                              max_in_flight=settings.kafka.max_in_flight),
     )
 
 

@@ -1,5 +1,5 @@
 """Real processes, real faults: the database stopped under the API, and a worker SIGKILLed
-mid-stream."""
+mid-stream, once between replies and once with fifty agent runs in flight."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from tests.conftest import (
     wait_for,
     wait_until_healthy,
 )
+from tests.fakes.openai_api import FakeOpenAI
 
 
 async def test_database_stopped_gives_503_then_the_api_recovers_after_restart(
@@ -132,12 +133,7 @@ async def test_worker_sigkilled_mid_stream_then_restarted_replies_exactly_once_t
                     procs["worker"] = _start("worker", env)
                 await asyncio.sleep(0.02)
 
-        async def all_answered() -> list[int] | None:
-            counts = await _reply_counts(settings)
-            return counts if len(counts) == total and all(c >= 1 for c in counts) else None
-
-        counts = await wait_for(all_answered, timeout_s=60, interval_s=0.5)
-        assert counts == [1] * total
+        await _each_answered_once(settings, total)
     finally:
         for proc in procs.values():
             _stop(proc)
@@ -145,3 +141,46 @@ async def test_worker_sigkilled_mid_stream_then_restarted_replies_exactly_once_t
 
 async def _some_replied(settings: Settings) -> bool:
     return sum(await _reply_counts(settings)) > 0
+
+
+async def _each_answered_once(settings: Settings, total: int) -> None:
+    """Wait until all `total` inbound messages have a reply; then each must have exactly one."""
+    async def all_answered() -> list[int] | None:
+        counts = await _reply_counts(settings)
+        return counts if len(counts) == total and all(c >= 1 for c in counts) else None
+
+    counts = await wait_for(all_answered, timeout_s=60, interval_s=0.5)
+    assert counts == [1] * total
+
+
+async def test_worker_sigkilled_with_fifty_runs_in_flight_replies_exactly_once_after_restart(
+    postgres: EmbeddedPostgres, broker: LocalBroker
+) -> None:
+    settings = await isolated_settings(postgres, broker, "inflight")
+    total = 60
+    async with FakeOpenAI() as model:
+        port = free_port()
+        env = child_env(settings, API_PORT=str(port), OPENAI_API_KEY=model.api_key,
+                        OPENAI_BASE_URL=model.base_url)
+        model.hold()  # the model takes its time: every run waits for its first answer
+        procs = {name: _start(name, env) for name in ("api", "relay", "worker")}
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+                await wait_until_healthy(http)
+                for _ in range(total):
+                    assert (await http.post("/api/v1/support/form", json=form())).status_code == 201
+            # Sixty customers, six partitions, one worker: the runs are in flight side by side.
+            await wait_for(lambda: _held(model, 50), timeout_s=30, interval_s=0.1)
+            procs["worker"].send_signal(signal.SIGKILL)
+            procs["worker"].wait()
+            assert sum(await _reply_counts(settings)) == 0
+            model.release()
+            procs["worker"] = _start("worker", env)
+            await _each_answered_once(settings, total)
+        finally:
+            for proc in procs.values():
+                _stop(proc)
+
+
+async def _held(model: FakeOpenAI, count: int) -> bool:
+    return model.waiting >= count

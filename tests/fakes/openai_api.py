@@ -11,9 +11,10 @@ check, JSON shapes, error bodies and retry headers. Every request is recorded fo
 
 What `/v1/responses` answers is a policy: by default `support_agent`, which plays a sensible
 support model; `scripted(...)` returns canned outputs in turn; `fail_next(429, 500)` makes the
-next requests fail first, for the client's retry path. `latency_s` (or the environment's
-`FAKE_OPENAI_LATENCY_S`, default 0) holds every `/v1/responses` answer back that long, like a
-real model's think time, for benchmarks.
+next requests fail first, for the client's retry path; `hold()` keeps every `/v1/responses`
+request waiting (`waiting` counts them: the runs in flight) until `release()`. `latency_s` (or
+the environment's `FAKE_OPENAI_LATENCY_S`, default 0) holds every `/v1/responses` answer back
+that long, like a real model's think time, for benchmarks.
 """
 
 from __future__ import annotations
@@ -78,6 +79,17 @@ class FakeOpenAI:
         self.base_url = ""  # http://127.0.0.1:PORT/v1 once started
         self._failures: list[int] = []
         self._server: LocalServer | None = None
+        self.waiting = 0  # /v1/responses requests held by hold(), not answered yet
+        self._open = asyncio.Event()
+        self._open.set()
+
+    def hold(self) -> None:
+        """Keep every /v1/responses request waiting, as a slow model would, until release()."""
+        self._open.clear()
+
+    def release(self) -> None:
+        """Answer the held requests, and the next ones at once."""
+        self._open.set()
 
     def fail_next(self, *statuses: int) -> None:
         """Answer the next requests with these error statuses, one each, then normally again."""
@@ -95,6 +107,7 @@ class FakeOpenAI:
 
     async def __aexit__(self, *exc_info: object) -> None:
         assert self._server is not None
+        self.release()  # the server waits for its open requests before it stops
         await self._server.stop()
 
     def _app(self) -> FastAPI:
@@ -102,6 +115,11 @@ class FakeOpenAI:
 
         @app.post(RESPONSES)
         async def responses(request: Request) -> JSONResponse:
+            self.waiting += 1
+            try:
+                await self._open.wait()
+            finally:
+                self.waiting -= 1
             if self.latency_s > 0:
                 await asyncio.sleep(self.latency_s)
             return await self._answer(request, self._respond)
