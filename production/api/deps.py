@@ -23,3 +23,13 @@ async def pool(request: Request) -> Pool:
     if db is None:
         raise ConnectionError("the database pool is not ready")
     return db
+
+
+def bearer(request: Request) -> str | None:
+    """Return the credentials of an `Authorization: Bearer ...` header, if there is one."""
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():
+            return credentials.strip()
+    return None

@@ -88,7 +88,7 @@ class PublicApiCors:
         self.app = app
         self.cors = CORSMiddleware(
             app, allow_origins=origins, allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "Idempotency-Key"],
+            allow_headers=["Content-Type", "Idempotency-Key", "Authorization"],
             expose_headers=["Idempotent-Replayed"], max_age=600)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -79,3 +79,23 @@ def format_reply(body: str, style: ChannelStyle, *, name: str | None, ticket: st
         budget -= 4  # the blank lines between the parts
     body = fit(body.strip(), max(budget, 1), style.length_unit)
     return "\n\n".join(part for part in (greeting, body, signature) if part)
+
+
+# The line that takes an email or WhatsApp customer to their ticket's status page. It is added
+# when the reply leaves (the link carries the ticket's access token, which is never stored);
+# a web form reply is read on that page already.
+_STATUS_LINK = {
+    "email": "Follow this request and our replies online: {url}",
+    "whatsapp": "Your ticket, online: {url}",
+}
+
+
+def with_status_link(text: str, channel: str, url: str) -> str:
+    """Return the reply with the link to its ticket's status page, on channels that carry one."""
+    line = _STATUS_LINK.get(channel)
+    return f"{text}\n\n{line.format(url=url)}" if line else text
+
+
+def carries_status_link(channel: str) -> bool:
+    """Return True for the channels whose replies link to the ticket's status page."""
+    return channel in _STATUS_LINK
