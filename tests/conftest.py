@@ -35,7 +35,7 @@ from production.database.migrate import migrate
 from production.database.pool import Pool, create_pool
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
 from production.messaging.kafka import ensure_topics, make_consumer, make_producer
-from production.services import care_admin
+from production.services import care_admin, ticket_access
 from production.services.deliver_outbound import DeliveryPolicy
 from production.services.embeddings import local_embedder
 from production.services.knowledge import load_markdown
@@ -199,6 +199,19 @@ async def read_ticket(http: httpx.AsyncClient, ticket: str, token: str) -> httpx
     """GET the ticket as its customer does, with its access token."""
     return await http.get(f"/api/v1/tickets/{ticket}",
                           headers={"Authorization": f"Bearer {token}"})
+
+
+async def ticket_token(stack: Stack, ticket: str) -> str:
+    """Return the ticket's access token as the server issues it (the one its customer holds:
+    from the form's answer, a reply's link or a lookup by number and email)."""
+    async with stack.pool.acquire() as conn:
+        return await ticket_access.issue_for(conn, ticket_access.links_for(stack.settings),
+                                             stack.settings.default_tenant, ticket)
+
+
+async def as_customer(stack: Stack, ticket: str) -> httpx.Response:
+    """GET the ticket with its customer's access token."""
+    return await read_ticket(stack.http, ticket, await ticket_token(stack, ticket))
 
 
 def unique_email(prefix: str = "customer") -> str:
