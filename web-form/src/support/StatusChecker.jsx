@@ -124,7 +124,7 @@ export function StatusChecker({ api, initialTicketId = '', initialToken = null, 
         />
         <Field
           id={`${uid}email`}
-          label="Email the ticket was opened with"
+          label="Your email"
           name="email"
           type="email"
           autoComplete="email"

@@ -65,7 +65,7 @@ describe('StatusChecker', () => {
     const user = userEvent.setup();
     render(<StatusChecker api={{ ticket, lookup }} pollMs={5} />);
     await user.type(screen.getByLabelText('Ticket number'), ' tkt-42 ');
-    await user.type(screen.getByLabelText('Email the ticket was opened with'), ' ada@example.com ');
+    await user.type(screen.getByLabelText('Your email'), ' ada@example.com ');
     await user.click(screen.getByRole('button', { name: 'Check status' }));
 
     expect(await screen.findByRole('article', { name: 'Ticket TKT-42' })).toBeInTheDocument();
@@ -80,7 +80,7 @@ describe('StatusChecker', () => {
     const user = userEvent.setup();
     render(<StatusChecker api={{ ticket, lookup }} pollMs={5} />);
     await user.type(screen.getByLabelText('Ticket number'), 'TKT-42');
-    await user.type(screen.getByLabelText('Email the ticket was opened with'), 'ada@example.com');
+    await user.type(screen.getByLabelText('Your email'), 'ada@example.com');
     await user.click(screen.getByRole('button', { name: 'Check status' }));
 
     expect(await screen.findByRole('alert')).toHaveTextContent(
@@ -98,7 +98,7 @@ describe('StatusChecker', () => {
     const user = userEvent.setup();
     render(<StatusChecker api={{ ticket: vi.fn(), lookup }} />);
     await user.type(screen.getByLabelText('Ticket number'), 'TKT-42');
-    await user.type(screen.getByLabelText('Email the ticket was opened with'), 'ada@example.com');
+    await user.type(screen.getByLabelText('Your email'), 'ada@example.com');
     await user.click(screen.getByRole('button', { name: 'Check status' }));
     expect(await screen.findByRole('alert')).toHaveTextContent('too many failed ticket lookups');
   });
@@ -117,7 +117,7 @@ describe('StatusChecker', () => {
     await user.clear(screen.getByLabelText('Ticket number'));
     await user.type(screen.getByLabelText('Ticket number'), 'TKT-1000');
     await user.keyboard('{Enter}');
-    expect(screen.getByLabelText('Email the ticket was opened with')).toHaveAccessibleDescription(
+    expect(screen.getByLabelText('Your email')).toHaveAccessibleDescription(
       'Enter the email address you opened the ticket with.',
     );
     expect(ticket).not.toHaveBeenCalled();
