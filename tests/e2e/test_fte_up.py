@@ -111,8 +111,8 @@ async def _sandboxed_email_is_shown(proc: asyncio.subprocess.Process, banner: st
     assert entry["body"].startswith("Dear Mary") and entry["subject"]
     # The reply's link opens its ticket: printed by `fte up`, and listed.
     ticket, token = status_link(entry["body"])
-    assert f"{http.base_url}support/tickets/{ticket}#token={token}" in printed + \
-        await _rest_of_block(proc)
+    base = str(http.base_url).rstrip("/")
+    assert f"{base}/support/tickets/{ticket}#token={token}" in printed + await _rest_of_block(proc)
     view = (await read_ticket(http, ticket, token)).json()
     assert view["channel"] == "email" and view["messages"][0]["content"] == message.content
 

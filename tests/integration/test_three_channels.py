@@ -123,6 +123,11 @@ async def test_one_customer_across_web_form_email_and_whatsapp(
                                                       whatsapp_token)
                     assert whatsapp_view.json()["channel"] == "whatsapp"
 
+                    # Every channel has its provider here: there is no sandbox to list.
+                    for params in ({}, {"channel": "email"}):
+                        listing = await stack.http.get("/api/v1/sandbox/messages", params=params)
+                        assert listing.status_code == 404
+
                     # One customer, one history across the three channels.
                     async with pool.acquire() as conn:
                         owners = await conn.fetch(

@@ -7,6 +7,7 @@ credential: each is the same 404 as a ticket that does not exist.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import secrets
@@ -20,8 +21,9 @@ import pytest
 from production.config import Settings, TicketSettings
 from production.database.pool import Pool, create_pool
 from production.domain.messages import InboundMessage
+from production.domain.ticket_access import TicketLinks
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
-from production.services import admin_keys, intake
+from production.services import admin_keys, intake, ticket_access
 from tests.conftest import (
     Stack,
     _serve_api,
@@ -273,3 +275,56 @@ async def test_an_operator_key_reads_the_tickets_of_its_own_tenant_only(
                 assert (refused.status_code, refused.json()) == (404, UNKNOWN)
     finally:
         await db.close()
+
+
+async def test_a_ticket_gets_one_token_however_many_issue_it_at_once(access: Settings) -> None:
+    db = await create_pool(access, min_size=1, max_size=8)
+    links = ticket_access.links_for(access)
+    try:
+        async with _api(access) as http:
+            # Opened on another channel: no token yet, until its first reply's link needs one.
+            ticket = (await _open_ticket(http))["ticket_id"]
+        async with db.acquire() as conn:
+            await conn.execute("UPDATE tickets SET access_nonce = NULL, access_hash = NULL "
+                               "WHERE ticket_number = $1", ticket)
+
+        async def issue() -> str:
+            async with db.acquire() as conn:
+                return await ticket_access.issue_for(conn, links, "techcorp", ticket)
+
+        tokens = await asyncio.gather(*(issue() for _ in range(8)))
+        assert len(set(tokens)) == 1
+        assert await issue() == tokens[0]  # a redelivered reply gets the same link
+        async with db.acquire() as conn:
+            stored = await conn.fetchval(
+                "SELECT access_hash FROM tickets WHERE ticket_number = $1", ticket)
+        assert stored == hashlib.sha256(tokens[0].encode()).digest()
+    finally:
+        await db.close()
+
+
+async def test_a_rotated_secret_re_keys_a_ticket_when_its_token_is_next_issued(
+        access: Settings) -> None:
+    rotated = access.model_copy(update={"tickets": TicketSettings(
+        token_secret="a-new-secret-from-the-secret-store", lookup_failures=100)})
+    email = unique_email("rotated")
+    async with _api(access) as http:
+        opened = await _open_ticket(http, email=email)
+    ticket, before = opened["ticket_id"], opened["access_token"]
+    async with _api(rotated) as http:
+        assert (await read_ticket(http, ticket, before)).status_code == 200  # still its hash
+        looked_up = await http.post("/api/v1/tickets/lookup",
+                                    json={"ticket_id": ticket, "email": email})
+        after = looked_up.json()["access_token"]
+        assert after != before
+        assert (await read_ticket(http, ticket, after)).status_code == 200
+        assert (await read_ticket(http, ticket, before)).status_code == 404
+
+
+def test_links_point_at_the_public_url() -> None:
+    settings = Settings(api={"public_url": "https://help.example/", "port": 9000})
+    links = ticket_access.links_for(settings)
+    assert links.base_url == "https://help.example"
+    assert ticket_access.links_for(Settings(api={"port": 9000})).base_url == \
+        "http://127.0.0.1:9000"
+    assert isinstance(links, TicketLinks)
