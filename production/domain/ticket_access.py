@@ -20,6 +20,7 @@ from production.domain.identity import normalize_email
 
 PREFIX = "tkt_"
 NONCE_BYTES = 16
+TOKEN_LENGTH = len(PREFIX) + 43  # 32 bytes, base64url without padding
 # What a missing ticket's hash is compared against, so that an unknown ticket costs the same
 # work as a wrong token.
 _NO_HASH = hashlib.sha256(b"no such ticket").digest()

@@ -15,7 +15,12 @@ from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import messages, tickets
 from production.domain import ticket_access
-from production.domain.formatting import carries_status_link, with_status_link
+from production.domain.formatting import (
+    ChannelStyle,
+    carries_status_link,
+    link_room,
+    with_status_link,
+)
 from production.domain.ticket_access import TicketLinks
 
 TICKET_NUMBER = re.compile(r"^TKT-\d{1,12}$")
@@ -35,6 +40,21 @@ def links_for(settings: Settings) -> TicketLinks:
     """Return how this deployment derives ticket tokens and links to status pages."""
     return TicketLinks(secret=settings.tickets.token_secret.get_secret_value().encode(),
                        base_url=settings.api.public_base_url())
+
+
+async def link_room_for(conn: Connection, settings: Settings, style: ChannelStyle,
+                        tenant_id: str, number: str | None) -> int:
+    """Return what the status link the dispatcher adds to a reply will take of its channel's
+    limit (its length is known before its token: every token is as long).
+
+    Issues the ticket's token first if it has none, in the caller's transaction, so that it is
+    stored before the reply that links to it leaves.
+    """
+    if number is None or not carries_status_link(style.channel):
+        return 0
+    links = links_for(settings)
+    await issue_for(conn, links, tenant_id, number)
+    return link_room(style, links.status_url(number, "x" * ticket_access.TOKEN_LENGTH))
 
 
 async def issue(conn: Connection, links: TicketLinks, tenant_id: str, number: str, *,
@@ -113,7 +133,8 @@ async def token_by_email(pool: Pool, links: TicketLinks, tenant_id: str, number:
 
 async def with_link(conn: Connection, links: TicketLinks, tenant_id: str, outbound: Any) -> str:
     """Return an outbound reply's text as it leaves: on email and WhatsApp, with the link to
-    its ticket's status page (the token issued now if it never was)."""
+    its ticket's status page. The worker issued the token with the reply; a reply stored
+    another way has it issued now."""
     body: str = outbound["content"]
     number = outbound["ticket_number"]
     if number is None or not carries_status_link(outbound["channel"]):

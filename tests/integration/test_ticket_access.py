@@ -18,12 +18,16 @@ from typing import Any
 import httpx
 import pytest
 
+from production.agent.runner import SupportAgent
 from production.config import Settings, TicketSettings
 from production.database.pool import Pool, create_pool
+from production.domain.formatting import with_status_link
 from production.domain.messages import InboundMessage
 from production.domain.ticket_access import TicketLinks
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
 from production.services import admin_keys, intake, ticket_access
+from production.services.embeddings import local_embedder
+from production.services.process_inbound import WorkerDeps, process
 from tests.conftest import (
     Stack,
     _serve_api,
@@ -120,6 +124,8 @@ async def test_every_ticket_read_without_the_right_credential_is_the_same_404(
                                           json={"ticket_id": ticket, "email": "x"}),
         "another ticket's email": await stack.http.post(
             "/api/v1/tickets/lookup", json={"ticket_id": ticket, "email": other_email}),
+        "a malformed number's lookup": await stack.http.post(
+            "/api/v1/tickets/lookup", json={"ticket_id": "TKT-x", "email": other_email}),
         "an unknown ticket's lookup": await stack.http.post(
             "/api/v1/tickets/lookup",
             json={"ticket_id": "TKT-999999999999", "email": other_email}),
@@ -271,7 +277,8 @@ async def test_an_operator_key_reads_the_tickets_of_its_own_tenant_only(
             read = await read_ticket(http, ticket, ours)
             assert read.status_code == 200 and read.json()["ticket_id"] == ticket
             for refused in (await read_ticket(http, ticket, theirs),
-                            await read_ticket(http, "TKT-999999999999", ours)):
+                            await read_ticket(http, "TKT-999999999999", ours),
+                            await read_ticket(http, "ticket-1", ours)):
                 assert (refused.status_code, refused.json()) == (404, UNKNOWN)
     finally:
         await db.close()
@@ -295,6 +302,9 @@ async def test_a_ticket_gets_one_token_however_many_issue_it_at_once(access: Set
         tokens = await asyncio.gather(*(issue() for _ in range(8)))
         assert len(set(tokens)) == 1
         assert await issue() == tokens[0]  # a redelivered reply gets the same link
+        async with db.acquire() as conn:  # an issuer that read before the winner wrote
+            assert await ticket_access.issue(conn, links, "techcorp", ticket, nonce=None,
+                                             stored_hash=None) == tokens[0]
         async with db.acquire() as conn:
             stored = await conn.fetchval(
                 "SELECT access_hash FROM tickets WHERE ticket_number = $1", ticket)
@@ -328,3 +338,34 @@ def test_links_point_at_the_public_url() -> None:
     assert ticket_access.links_for(Settings(api={"port": 9000})).base_url == \
         "http://127.0.0.1:9000"
     assert isinstance(links, TicketLinks)
+
+
+async def test_a_whatsapp_reply_is_stored_with_its_tickets_token_issued_before_it_leaves(
+        access: Settings) -> None:
+    db = await create_pool(access, min_size=1, max_size=4)
+    try:
+        phone = "+1415555" + str(uuid.uuid4().int)[:4]
+        message = InboundMessage(
+            tenant_id="techcorp", channel="whatsapp", external_id=f"SM{uuid.uuid4().hex}",
+            content="how do i export a project to csv?", sender_phone=phone)
+        deps = WorkerDeps(pool=db, settings=access, agent=SupportAgent(access),
+                          embedder=local_embedder())
+        handled = await process(deps, message)  # no dispatcher runs here: nothing is sent
+        assert handled.result == "replied" and handled.ctx is not None
+        async with db.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT t.ticket_number, t.access_hash, r.content, r.status FROM tickets t "
+                "JOIN messages r ON r.ticket_id = t.id AND r.role = 'agent' "
+                "WHERE t.id = $1", handled.ctx.ticket_id)
+        assert row["status"] == "queued"
+        assert row["access_hash"] is not None  # committed with the reply, before it leaves
+        assert "#token=" not in row["content"]  # the link is added as it leaves, never stored
+        links = ticket_access.links_for(access)
+        async with db.acquire() as conn:
+            token = await ticket_access.issue_for(conn, links, "techcorp", row["ticket_number"])
+        sent = with_status_link(row["content"], "whatsapp",
+                                links.status_url(row["ticket_number"], token))
+        assert len(sent) <= 300  # the channel's limit, link included
+        assert hashlib.sha256(token.encode()).digest() == row["access_hash"]
+    finally:
+        await db.close()

@@ -12,6 +12,7 @@ from production.domain.client_address import client_address, parse_networks
 from production.domain.failure_limit import FailureLimiter
 from production.domain.formatting import carries_status_link, with_status_link
 from production.domain.ticket_access import TicketLinks
+from production.services.ticket_access import as_sent
 
 LINKS = TicketLinks(secret=b"k" * 32, base_url="https://help.example/")
 NONCE = bytes(range(16))
@@ -123,3 +124,14 @@ def test_a_proxy_that_is_no_address_is_refused() -> None:
     assert parse_networks(["::1", "2001:db8::/32"])[1] == ipaddress.ip_network("2001:db8::/32")
     with pytest.raises(ValueError, match="'ingress' is not an IP address"):
         parse_networks(["ingress"])
+
+
+def test_the_sandbox_shows_a_reply_as_it_was_sent() -> None:
+    recorded = {"body": "Hi Ada!\n\nDone.", "channel": "whatsapp", "ticket_number": "TKT-9",
+                "access_nonce": NONCE}
+    token = LINKS.token("techcorp", "TKT-9", NONCE)
+    assert as_sent(LINKS, "techcorp", recorded) == (
+        f"Hi Ada!\n\nDone.\n\nYour ticket, online: "
+        f"https://help.example/support/tickets/TKT-9#token={token}")
+    for missing in ({"ticket_number": None}, {"access_nonce": None}):
+        assert as_sent(LINKS, "techcorp", recorded | missing) == "Hi Ada!\n\nDone."
