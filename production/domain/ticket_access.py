@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +25,16 @@ TOKEN_LENGTH = len(PREFIX) + 43  # 32 bytes, base64url without padding
 # What a missing ticket's hash is compared against, so that an unknown ticket costs the same
 # work as a wrong token.
 _NO_HASH = hashlib.sha256(b"no such ticket").digest()
+
+
+_TOKEN = re.compile(re.escape(PREFIX) + r"[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
+REDACTED = PREFIX + "[redacted]"
+
+
+def redact_tokens(text: str) -> str:
+    """Return the text with every access token in it replaced: a customer who pastes their
+    status link into a message must not put its token in the database."""
+    return _TOKEN.sub(REDACTED, text)
 
 
 def new_nonce() -> bytes:

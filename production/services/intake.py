@@ -131,7 +131,7 @@ async def submit_support_form(
         result = await intake.submit_web_form(
             conn, tenant_id, external_id=msg.external_id, request_hash=request_fingerprint(form),
             sender=sender, subject=form.subject, category=form.category.value,
-            priority=form.priority.value, content=form.message, metadata=msg.metadata,
+            priority=form.priority.value, content=msg.content, metadata=msg.metadata,
             received_at=msg.received_at, window=CONVERSATION_WINDOW, topic=topic,
             key=routing_key(msg), event=encode_event(INBOUND_EVENT, msg),
         )

@@ -97,6 +97,14 @@ async def test_the_forms_answer_carries_the_token_and_only_its_hash_is_stored(
     assert await _appears_in(stack.pool, token) == []  # the reply is stored, the token is not
 
 
+async def test_a_status_link_pasted_into_a_new_request_is_not_stored(stack: Stack) -> None:
+    first = await _open_ticket(stack.http)
+    link = f"{stack.base_url}/support/tickets/{first['ticket_id']}#token={first['access_token']}"
+    second = await _open_ticket(stack.http, message=f"Following up on {link}, still stuck.")
+    assert second["ticket_id"] != first["ticket_id"]
+    assert await _appears_in(stack.pool, first["access_token"]) == []
+
+
 async def test_every_ticket_read_without_the_right_credential_is_the_same_404(
         stack: Stack) -> None:
     mine = await _open_ticket(stack.http)

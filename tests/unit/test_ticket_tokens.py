@@ -11,6 +11,7 @@ from production.domain import ticket_access
 from production.domain.client_address import client_address, parse_networks
 from production.domain.failure_limit import FailureLimiter
 from production.domain.formatting import carries_status_link, with_status_link
+from production.domain.messages import InboundMessage
 from production.domain.ticket_access import TicketLinks
 from production.services.ticket_access import as_sent
 
@@ -135,3 +136,16 @@ def test_the_sandbox_shows_a_reply_as_it_was_sent() -> None:
         f"https://help.example/support/tickets/TKT-9#token={token}")
     for missing in ({"ticket_number": None}, {"access_nonce": None}):
         assert as_sent(LINKS, "techcorp", recorded | missing) == "Hi Ada!\n\nDone."
+
+
+def test_a_pasted_token_never_reaches_the_database() -> None:
+    token = LINKS.token("techcorp", "TKT-1000", NONCE)
+    pasted = f"Still broken, see {LINKS.status_url('TKT-1000', token)} please"
+    assert ticket_access.redact_tokens(pasted) == (
+        "Still broken, see https://help.example/support/tickets/TKT-1000#token=tkt_[redacted]"
+        " please")
+    assert ticket_access.redact_tokens("tkt_short and tkt_" + "a" * 44) == \
+        "tkt_short and tkt_" + "a" * 44  # not a token's shape: left alone
+    message = InboundMessage(tenant_id="techcorp", channel="whatsapp", external_id="SM1",
+                             content=pasted, sender_phone="+14155550100")
+    assert token not in message.content
