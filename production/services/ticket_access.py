@@ -1,8 +1,9 @@
 """Who may read a ticket: issuing its customer's access token, and opening it with one.
 
 The token is issued lazily and idempotently: the first time a ticket needs one (the form's
-receipt, a lookup by number and email, the first email or WhatsApp reply), a random nonce and
-the token's hash are stored with it; every later issue derives the same token from that nonce.
+receipt, the first email or WhatsApp reply stored for it, a lookup by number and email), a
+random nonce and the token's hash are stored with it; every later issue derives the same token
+from that nonce.
 """
 
 from __future__ import annotations
@@ -98,8 +99,7 @@ async def open_with_token(pool: Pool, tenant_id: str, number: str,
         stored = ticket["access_hash"] if ticket is not None else None
         if not ticket_access.matches(presented, stored) or ticket is None:
             return None
-        rows = await messages.visible_for_ticket(conn, tenant_id, ticket["id"])
-    return Conversation(ticket, rows)
+        return await _conversation(conn, tenant_id, ticket)
 
 
 async def open_as_operator(pool: Pool, tenant_id: str, number: str) -> Conversation | None:
@@ -108,10 +108,11 @@ async def open_as_operator(pool: Pool, tenant_id: str, number: str) -> Conversat
         return None
     async with pool.acquire() as conn:
         ticket = await tickets.get_by_number(conn, tenant_id, number)
-        if ticket is None:
-            return None
-        rows = await messages.visible_for_ticket(conn, tenant_id, ticket["id"])
-    return Conversation(ticket, rows)
+        return await _conversation(conn, tenant_id, ticket) if ticket is not None else None
+
+
+async def _conversation(conn: Connection, tenant_id: str, ticket: dict[str, Any]) -> Conversation:
+    return Conversation(ticket, await messages.visible_for_ticket(conn, tenant_id, ticket["id"]))
 
 
 async def token_by_email(pool: Pool, links: TicketLinks, tenant_id: str, number: str,
