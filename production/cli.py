@@ -42,7 +42,10 @@ def _cmd_api(settings: Settings, _: argparse.Namespace) -> int:
     uvicorn.run("production.api.app:create_app_from_env", factory=True,
                 host=settings.api.host, port=settings.api.port, workers=settings.api.workers,
                 log_level="warning", access_log=False, loop="uvloop", http="httptools",
-                timeout_graceful_shutdown=10, backlog=2048)
+                timeout_graceful_shutdown=10, backlog=2048,
+                # The client address is the connection's: X-Forwarded-For counts only from
+                # API_TRUSTED_PROXIES (the app decides), not from uvicorn's own 127.0.0.1 list.
+                proxy_headers=False)
     return 0
 
 

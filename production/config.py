@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from production.domain.client_address import parse_networks
+
 Channel = Literal["email", "whatsapp", "web_form"]
 ALL_CHANNELS: tuple[Channel, ...] = ("email", "whatsapp", "web_form")
 INTERNAL_TENANT = "techcorp"
@@ -146,11 +148,26 @@ class ApiSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    # The URL customers and providers reach: Twilio signs requests for it, and the ticket links
+    # in replies point at its /support pages. Unset: http://127.0.0.1:<port>.
     public_url: str | None = None
     # Health says `starting` (503, out of rotation) until the worker's and the dispatcher's
     # consumer groups have first been seen holding their partitions: a message accepted before
     # would wait seconds for its reply. Off for an API deployed without consumers.
     ready_requires_consumers: bool = True
+    # Peers (addresses or CIDR networks) whose X-Forwarded-For is believed, e.g. the ingress.
+    # Empty: nobody's; the client address is the connection's.
+    trusted_proxies: CommaList = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        parse_networks(value)  # a typo must stop the API, not quietly trust nobody
+        return value
+
+    def public_base_url(self) -> str:
+        """Return where customers reach this API, without a trailing slash."""
+        return (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")
 
 
 class WebSettings(BaseSettings):
@@ -162,6 +179,25 @@ class WebSettings(BaseSettings):
     dist_dir: Path | None = None
     # Origins whose pages may call the public form and ticket endpoints ("*": any site).
     cors_origins: CommaList = Field(default_factory=lambda: ["*"])
+
+
+# Signs ticket access tokens on a laptop; production refuses it.
+DEV_TICKET_SECRET = "dev-only-ticket-secret-never-use-in-production"  # noqa: S105 - refused in prod
+
+
+class TicketSettings(BaseSettings):
+    """Who may read a ticket: the access token that opens it, and the limit on guessing."""
+
+    model_config = _group("TICKET_")
+
+    # The key ticket access tokens are derived from (HMAC-SHA256); the database keeps only a
+    # nonce and each token's SHA-256, so it alone never yields a token. Rotating it re-keys a
+    # ticket the next time its token is issued (a form replay, a lookup, a reply's link).
+    token_secret: SecretStr = SecretStr(DEV_TICKET_SECRET)
+    # Failed ticket reads and lookups one client address may make per window before 429.
+    # Counted per API process.
+    lookup_failures: int = Field(10, ge=1)
+    lookup_window_s: float = Field(300.0, gt=0)
 
 
 class CareSettings(BaseSettings):
@@ -231,6 +267,7 @@ class Settings(BaseSettings):
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    tickets: TicketSettings = Field(default_factory=TicketSettings)
     care: CareSettings = Field(default_factory=CareSettings)
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
@@ -242,7 +279,19 @@ class Settings(BaseSettings):
                 raise ValueError("APP_ENV=prod needs DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS")
             if not self.kafka.enable_idempotence:
                 raise ValueError("APP_ENV=prod refuses KAFKA_ENABLE_IDEMPOTENCE=false")
+            if self.tickets.token_secret.get_secret_value() == DEV_TICKET_SECRET:
+                raise ValueError("APP_ENV=prod needs TICKET_TOKEN_SECRET (not the dev default)")
         return self
+
+    def sandboxed_channels(self) -> list[Channel]:
+        """Return the enabled channels without provider credentials, whose replies are
+        recorded in the sandbox instead of sent."""
+        missing = {
+            "email": self.gmail.credentials_json is None,
+            "whatsapp": not (self.twilio.account_sid and self.twilio.auth_token),
+            "web_form": False,
+        }
+        return [channel for channel in self.enabled_channels if missing[channel]]
 
     def database_url(self) -> str:
         """Return the database URL, or fail with a message that says how to get one."""

@@ -33,9 +33,10 @@ from production.config import INTERNAL_TENANT, Settings
 from production.database.migrate import migrate
 from production.database.pool import create_pool
 from production.database.queries import deliveries
+from production.domain.ticket_access import TicketLinks
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port, stop_process
 from production.messaging.kafka import ensure_topics
-from production.services import care_admin
+from production.services import care_admin, ticket_access
 from production.services.care_admin import AutonomyView
 from production.services.embeddings import embedder_for
 from production.services.knowledge import KnowledgeStatus, load_if_empty
@@ -217,7 +218,8 @@ def banner(stack: LocalStack, database_url: str, servers: str, kb: KnowledgeStat
         f'<script src="{base}/widget.js"></script>)',
         f"  Operator console   {base}/console  (sign in with a key from `fte admin create-key`)",
         f"  Support form API   POST {base}/api/v1/support/form",
-        f"  Ticket status      GET  {base}/api/v1/tickets/TKT-<n>",
+        f"  Ticket status      GET  {base}/api/v1/tickets/TKT-<n>  (Authorization: Bearer "
+        "<the access_token the form's answer or the reply's link carries>)",
         f"  Health             {base}/api/v1/health",
         f"  Sandbox outbox     GET  {base}/api/v1/sandbox/messages  (email and WhatsApp "
         "replies without credentials are recorded, and printed here)",
@@ -235,7 +237,7 @@ def banner(stack: LocalStack, database_url: str, servers: str, kb: KnowledgeStat
     return "\n".join(lines)
 
 
-def sandbox_block(row: Any) -> str:
+def sandbox_block(row: Any, links: TicketLinks, tenant_id: str) -> str:
     """Return how `fte up` shows a reply that went to the sandbox instead of a provider."""
     channel = "Email" if row["channel"] == "email" else "WhatsApp"
     head = f"[sandbox] {channel} to {row['recipient']}"
@@ -243,12 +245,13 @@ def sandbox_block(row: Any) -> str:
         head += f" (ticket {row['ticket_number']})"
     if row["subject"]:
         head += f"\n  Subject: {row['subject']}"
-    body = "\n".join(f"  | {line}" for line in str(row["body"]).splitlines())
+    sent = ticket_access.as_sent(links, tenant_id, row)
+    body = "\n".join(f"  | {line}" for line in sent.splitlines())
     return f"{head}\n{body}\n"
 
 
-async def watch_sandbox(database_url: str, tenant_id: str, stopping: threading.Event, *,
-                        interval_s: float = 1.0) -> None:
+async def watch_sandbox(database_url: str, tenant_id: str, links: TicketLinks,
+                        stopping: threading.Event, *, interval_s: float = 1.0) -> None:
     """Print every reply the sandbox records from now on (the developer's console, not a log)."""
     after = clock.now()
     while not stopping.is_set():
@@ -259,7 +262,7 @@ async def watch_sandbox(database_url: str, tenant_id: str, stopping: threading.E
                     rows = await deliveries.sandboxed(conn, tenant_id, channel=None, limit=50,
                                                       after=after)
                     for row in rows:
-                        print(sandbox_block(row), flush=True)
+                        print(sandbox_block(row, links, tenant_id), flush=True)
                         after = row["created_at"]
                     await asyncio.sleep(interval_s)
             finally:
@@ -287,6 +290,7 @@ def run_up(settings: Settings, *, data_dir: Path, autonomy_demo: bool,
         child_settings = settings.model_copy(deep=True)
         child_settings.database.url = SecretStr(database_url)
         child_settings.kafka.bootstrap_servers = servers
+        child_settings.api.port = stack.api_port or child_settings.api.port
         kb, view = asyncio.run(stack.prepare(database_url, child_settings))
         stack.start_children(env)
         health_url = f"http://127.0.0.1:{stack.api_port or settings.api.port}/api/v1/health"
@@ -301,7 +305,8 @@ def run_up(settings: Settings, *, data_dir: Path, autonomy_demo: bool,
             return 0
         print(banner(stack, database_url, servers, kb, view), flush=True)
         watching = threading.Thread(target=asyncio.run, daemon=True, args=(watch_sandbox(
-            database_url, settings.default_tenant, watcher_stop),))
+            database_url, settings.default_tenant, ticket_access.links_for(child_settings),
+            watcher_stop),))
         watching.start()
         while not stopping:
             stack.revive_infrastructure(child_settings)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -30,12 +31,13 @@ from production.config import (
     ReliabilitySettings,
     SchedulerSettings,
     Settings,
+    TicketSettings,
 )
 from production.database.migrate import migrate
 from production.database.pool import Pool, create_pool
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
 from production.messaging.kafka import ensure_topics, make_consumer, make_producer
-from production.services import care_admin
+from production.services import care_admin, ticket_access
 from production.services.deliver_outbound import DeliveryPolicy
 from production.services.embeddings import local_embedder
 from production.services.knowledge import load_markdown
@@ -103,6 +105,9 @@ def make_settings(postgres: EmbeddedPostgres, broker: LocalBroker, *, autonomy: 
                                         sweeper_deadline_s=2.0, sweeper_interval_s=0.5,
                                         relay_poll_interval_s=0.05),
         scheduler=SchedulerSettings(interval_s=0.2, housekeeping_interval_s=1.0),
+        # The session's tests all call from 127.0.0.1 and many expect 404s: the failed-lookup
+        # limit has tests of its own (tests/integration/test_ticket_access.py).
+        tickets=TicketSettings(lookup_failures=100_000),
     )
 
 
@@ -144,7 +149,8 @@ async def _serve_api(settings: Settings, port: int) -> tuple[uvicorn.Server, asy
     api_settings = settings.model_copy(update={"api": settings.api.model_copy(
         update={"port": port})})
     config = uvicorn.Config(create_app(api_settings), host="127.0.0.1", port=port,
-                            log_level="warning", access_log=False, lifespan="on")
+                            log_level="warning", access_log=False, lifespan="on",
+                            proxy_headers=False)  # as `fte api` runs it
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -178,7 +184,7 @@ async def running_stack(settings: Settings, pool: Pool, *, workers: bool = True
             await consumer.start()
         deps = WorkerDeps(pool=pool, settings=settings, agent=SupportAgent(settings),
                           embedder=local_embedder())
-        policy = DeliveryPolicy.from_settings(settings.reliability, settings.care)
+        policy = DeliveryPolicy.from_settings(settings)
         tasks += [
             asyncio.create_task(worker.build_loop(deps, producer, incoming, stopping).run()),
             asyncio.create_task(dispatcher.build_loop(
@@ -209,6 +215,35 @@ async def running_stack(settings: Settings, pool: Pool, *, workers: bool = True
 async def stack(settings: Settings, pool: Pool) -> AsyncIterator[Stack]:
     async with running_stack(settings, pool) as running:
         yield running
+
+
+# The status page link in an email or WhatsApp reply: its ticket and the token in its fragment.
+STATUS_LINK = re.compile(r"/support/tickets/(TKT-\d+)#token=(tkt_[A-Za-z0-9_-]{43})")
+
+
+def status_link(text: str) -> tuple[str, str]:
+    """Return the (ticket, token) of the one status link in a reply's text."""
+    [found] = STATUS_LINK.findall(text)
+    return found[0], found[1]
+
+
+async def read_ticket(http: httpx.AsyncClient, ticket: str, token: str) -> httpx.Response:
+    """GET the ticket as its customer does, with its access token."""
+    return await http.get(f"/api/v1/tickets/{ticket}",
+                          headers={"Authorization": f"Bearer {token}"})
+
+
+async def ticket_token(stack: Stack, ticket: str) -> str:
+    """Return the ticket's access token as the server issues it (the one its customer holds:
+    from the form's answer, a reply's link or a lookup by number and email)."""
+    async with stack.pool.acquire() as conn:
+        return await ticket_access.issue_for(conn, ticket_access.links_for(stack.settings),
+                                             stack.settings.default_tenant, ticket)
+
+
+async def as_customer(stack: Stack, ticket: str) -> httpx.Response:
+    """GET the ticket with its customer's access token."""
+    return await read_ticket(stack.http, ticket, await ticket_token(stack, ticket))
 
 
 def unique_email(prefix: str = "customer") -> str:

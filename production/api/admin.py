@@ -25,7 +25,7 @@ from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from production.api.deps import pool, request_now, state
+from production.api.deps import bearer, pool, request_now, state
 from production.care import admin_settings, inbox
 from production.config import INTERNAL_TENANT
 from production.database.pool import Pool
@@ -44,12 +44,7 @@ _UNAUTHENTICATED = {"WWW-Authenticate": "Bearer"}
 
 
 def _presented_key(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if header:
-        scheme, _, credentials = header.partition(" ")
-        if scheme.lower() == "bearer" and credentials.strip():
-            return credentials.strip()
-    return request.headers.get("x-api-key") or None
+    return bearer(request) or request.headers.get("x-api-key") or None
 
 
 class _KeyRequired(APIRoute):

@@ -28,9 +28,13 @@ from production.api import (
 )
 from production.config import Settings, get_settings
 from production.database.pool import UNAVAILABLE_ERRORS, Pool, create_pool
+from production.domain.client_address import Network, parse_networks
+from production.domain.failure_limit import FailureLimiter
+from production.domain.ticket_access import TicketLinks
 from production.logging import configure_logging
 from production.messaging.kafka import broker_reachable, consumer_groups, groups_ready
 from production.metrics import HTTP_LATENCY, render
+from production.services import ticket_access
 from production.services.intake import IdempotencyConflict
 
 log = structlog.get_logger(__name__)
@@ -49,6 +53,16 @@ class ApiState:
     # is `degraded`, never `starting` again.
     started: bool = False
     _consumers_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Failed ticket reads and lookups per client address (this process's count).
+    ticket_failures: FailureLimiter = field(init=False)
+    trusted_proxies: list[Network] = field(init=False)
+    ticket_links: TicketLinks = field(init=False)
+
+    def __post_init__(self) -> None:
+        tickets = self.settings.tickets
+        self.ticket_failures = FailureLimiter(tickets.lookup_failures, tickets.lookup_window_s)
+        self.trusted_proxies = parse_networks(self.settings.api.trusted_proxies)
+        self.ticket_links = ticket_access.links_for(self.settings)
 
     async def kafka_status(self, *, max_age_s: float = 2.0) -> bool:
         """Return the broker's reachability, probing at most once per `max_age_s`."""

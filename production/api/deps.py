@@ -31,3 +31,13 @@ async def request_now() -> datetime:
     """Return the instant this request decides at: read once, so that every check and every
     row of the request (an expiry, an audit row, a proposal's decision) uses the same one."""
     return clock.now()
+
+
+def bearer(request: Request) -> str | None:
+    """Return the credentials of an `Authorization: Bearer ...` header, if there is one."""
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():
+            return credentials.strip()
+    return None

@@ -69,11 +69,7 @@ async def channel_status(settings: Settings, pool: Pool | None) -> dict[str, str
                 breakers = await delivery_retry.breaker_states(conn)
         except UNAVAILABLE_ERRORS:
             breakers = {}
-    sandboxed = {
-        "email": settings.gmail.credentials_json is None,
-        "whatsapp": not (settings.twilio.account_sid and settings.twilio.auth_token),
-        "web_form": False,
-    }
+    sandboxed = settings.sandboxed_channels()
     status: dict[str, str] = {}
     for channel in ALL_CHANNELS:
         breaker = breakers.get(channel)
@@ -82,5 +78,5 @@ async def channel_status(settings: Settings, pool: Pool | None) -> dict[str, str
         elif breaker is not None and breaker["state"] != "closed":
             status[channel] = "degraded"
         else:
-            status[channel] = "sandbox" if sandboxed[channel] else "up"
+            status[channel] = "sandbox" if channel in sandboxed else "up"
     return status

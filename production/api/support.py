@@ -32,10 +32,11 @@ async def submit_form(
         raise HTTPException(status_code=404, detail="the web_form channel is not enabled")
     receipt = await submit_support_form(
         db, tenant_id=settings.default_tenant, form=form, idempotency_key=idempotency_key,
-        topic=settings.kafka.topic_incoming,
+        topic=settings.kafka.topic_incoming, links=state(request).ticket_links,
     )
     if receipt.replayed:
         response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"
+    response.headers["Cache-Control"] = "no-store"  # the token is the customer's alone
     return SupportFormReceipt(ticket_id=receipt.ticket_id, status="open", message=ACK,
-                              created_at=receipt.created_at)
+                              created_at=receipt.created_at, access_token=receipt.access_token)

@@ -1,8 +1,9 @@
 """The built web app: /support (the form and its ticket status pages), /console (the operator
 console), /widget.js (the form, embeddable in any page) and their assets, from web-form/dist.
 
-The widget runs on other sites' pages, so the two public endpoints it calls answer CORS; the
-admin API does not, so no page of another origin can use an operator's key through a browser.
+The widget runs on other sites' pages, so the public endpoints it calls (the form, a ticket
+and a ticket lookup) answer CORS; the admin API does not, so no page of another origin can use
+an operator's key through a browser.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class PublicApiCors:
         self.app = app
         self.cors = CORSMiddleware(
             app, allow_origins=origins, allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "Idempotency-Key"],
+            allow_headers=["Content-Type", "Idempotency-Key", "Authorization"],
             expose_headers=["Idempotent-Replayed"], max_age=600)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

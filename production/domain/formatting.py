@@ -67,15 +67,47 @@ def _hard_wrap(text: str, size: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
-def format_reply(body: str, style: ChannelStyle, *, name: str | None, ticket: str | None) -> str:
-    """Return the reply with the channel's greeting and signature, within the channel's limit."""
+def format_reply(body: str, style: ChannelStyle, *, name: str | None, ticket: str | None,
+                 reserve: int = 0) -> str:
+    """Return the reply with the channel's greeting and signature, within the channel's limit
+    less `reserve` (what is added when it leaves: see `link_room`)."""
     who = (name or "there").split()[0] if name else "there"
     greeting = (style.greeting or "").format(name=who, ticket=ticket or "")
     signature = (style.signature or "").replace("\\n", "\n").format(name=who, ticket=ticket or "")
-    budget = style.max_length - measure(greeting, style.length_unit) - measure(
+    budget = style.max_length - reserve - measure(greeting, style.length_unit) - measure(
         signature, style.length_unit
     )
     if style.length_unit == "chars":
         budget -= 4  # the blank lines between the parts
     body = fit(body.strip(), max(budget, 1), style.length_unit)
     return "\n\n".join(part for part in (greeting, body, signature) if part)
+
+
+# The line that takes an email or WhatsApp customer to their ticket's status page. It is added
+# when the reply leaves (the link carries the ticket's access token, which is never stored);
+# a web form reply is read on that page already.
+_STATUS_LINK = {
+    "email": "Follow this request and our replies online: {url}",
+    "whatsapp": "Your ticket, online: {url}",
+}
+
+
+def with_status_link(text: str, channel: str, url: str) -> str:
+    """Return the reply with the link to its ticket's status page, on channels that carry one."""
+    line = _STATUS_LINK.get(channel)
+    return f"{text}\n\n{line.format(url=url)}" if line else text
+
+
+def link_room(style: ChannelStyle, url: str) -> int:
+    """Return what the status link line, with the blank line before it, takes of the channel's
+    limit (0 on a channel without one), so that the reply with it still fits."""
+    line = _STATUS_LINK.get(style.channel)
+    if line is None:
+        return 0
+    spacer = 2 if style.length_unit == "chars" else 0
+    return measure(line.format(url=url), style.length_unit) + spacer
+
+
+def carries_status_link(channel: str) -> bool:
+    """Return True for the channels whose replies link to the ticket's status page."""
+    return channel in _STATUS_LINK

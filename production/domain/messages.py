@@ -8,7 +8,9 @@ from enum import StrEnum
 from typing import Any, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from production.domain.ticket_access import redact_tokens
 
 Channel = Literal["email", "whatsapp", "web_form"]
 
@@ -62,6 +64,11 @@ class InboundMessage(BaseModel):
     # Set when the accepting side already stored the message and opened its ticket.
     message_id: UUID | None = None
     ticket_id: UUID | None = None
+
+    @field_validator("content")
+    @classmethod
+    def _no_access_token(cls, value: str) -> str:
+        return redact_tokens(value)
 
 
 class OutboundNotice(BaseModel):

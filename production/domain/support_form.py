@@ -37,3 +37,6 @@ class SupportFormReceipt(BaseModel):
     status: str
     message: str
     created_at: datetime
+    # Opens the ticket's status and conversation (GET /api/v1/tickets/{ticket_id} with
+    # `Authorization: Bearer <token>`); nobody else has it, the server does not store it.
+    access_token: str

@@ -22,7 +22,7 @@ from production.channels.base import (
     OutboundMessage,
     ProviderUnavailable,
 )
-from production.config import CareSettings, ReliabilitySettings
+from production.config import CareSettings, Settings
 from production.database.pool import Pool
 from production.database.queries import deliveries, delivery_retry, inbox, messages, outbox
 from production.domain.breaker import CircuitBreaker, backoff_s
@@ -31,7 +31,9 @@ from production.domain.messages import (
     OutboundNotice,
     Undeliverable,
 )
+from production.domain.ticket_access import TicketLinks
 from production.metrics import CHANNEL_BREAKER, DELIVERIES, DELIVERY_RETRIES_DUE
+from production.services import ticket_access
 
 log = structlog.get_logger(__name__)
 
@@ -49,10 +51,14 @@ class DeliveryPolicy:
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
     # The autonomy ceiling, for the last look before an autonomous reply is sent.
     care: CareSettings = field(default_factory=CareSettings)
+    # How email and WhatsApp replies link to their ticket's status page (None: no link).
+    links: TicketLinks | None = None
 
     @classmethod
-    def from_settings(cls, rel: ReliabilitySettings, care: CareSettings) -> DeliveryPolicy:
-        return cls(care=care, max_attempts=rel.delivery_max_attempts,
+    def from_settings(cls, settings: Settings) -> DeliveryPolicy:
+        rel = settings.reliability
+        return cls(care=settings.care, links=ticket_access.links_for(settings),
+                   max_attempts=rel.delivery_max_attempts,
                    backoff_initial_s=rel.delivery_backoff_initial_s,
                    backoff_max_s=rel.delivery_backoff_max_s,
                    breaker_threshold=rel.breaker_failure_threshold,
@@ -95,10 +101,12 @@ async def deliver(pool: Pool, adapters: Mapping[str, ChannelAdapter], notice: Ou
         if await executor.hold_before_send(conn, policy.care, notice.tenant_id, row, now=now):
             return "held"
         recipient = row["email"] if row["channel"] == "email" else row["phone"]
+        body = (row["content"] if policy.links is None else
+                await ticket_access.with_link(conn, policy.links, notice.tenant_id, row))
         outbound = OutboundMessage(
             tenant_id=notice.tenant_id, message_id=row["id"], channel=row["channel"],
             recipient=recipient if row["channel"] != "web_form" else None,
-            recipient_name=row["name"], subject=row["subject"], body=row["content"],
+            recipient_name=row["name"], subject=row["subject"], body=body,
             reply_to_external_id=row["reply_to_external_id"],
             reply_to_metadata=row["reply_to_metadata"] or {},
         )
@@ -138,7 +146,8 @@ async def deliver(pool: Pool, adapters: Mapping[str, ChannelAdapter], notice: Ou
                                      delivery_ref=receipt.provider_ref, now=now)
         await delivery_retry.record_attempt(conn, notice.tenant_id, row["id"],
                                             attempts=attempts, error=receipt.error)
-        await deliveries.record(conn, notice.tenant_id, outbound, receipt)
+        # What is recorded is the stored reply: the link's token is never written down.
+        await deliveries.record(conn, notice.tenant_id, outbound, receipt, body=row["content"])
         if status == "delivery_failed":  # an approved proposal's idea was fine, its send not
             await inbox.record_execution_failed(conn, notice.tenant_id, row["id"])
     DELIVERIES.labels(notice.channel, receipt.status).inc()

@@ -16,6 +16,8 @@ from production.database.queries import customers, intake, outbox
 from production.domain.identity import DEFAULT_REGION, needs_region, sender_identity
 from production.domain.messages import InboundMessage, InvalidMessage, encode_event
 from production.domain.support_form import SupportFormSubmission
+from production.domain.ticket_access import TicketLinks
+from production.services import ticket_access
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +43,7 @@ class TicketReceipt:
     ticket_id: str
     created_at: datetime
     replayed: bool
+    access_token: str  # what opens the ticket: its customer's only
 
 
 def sender_of(msg: InboundMessage, default_region: str = DEFAULT_REGION) -> intake.Sender:
@@ -112,9 +115,10 @@ def request_fingerprint(form: SupportFormSubmission) -> str:
 
 async def submit_support_form(
     pool: Pool, *, tenant_id: str, form: SupportFormSubmission, idempotency_key: str | None,
-    topic: str,
+    topic: str, links: TicketLinks,
 ) -> TicketReceipt:
-    """Accept a web form: customer, conversation, message, ticket and event in one transaction."""
+    """Accept a web form: customer, conversation, message, ticket and event in one transaction;
+    then issue the ticket's access token (a replay derives the same one again)."""
     msg = InboundMessage(
         tenant_id=tenant_id, channel="web_form",
         external_id=idempotency_key or f"form-{uuid.uuid4()}", content=form.message,
@@ -127,14 +131,16 @@ async def submit_support_form(
         result = await intake.submit_web_form(
             conn, tenant_id, external_id=msg.external_id, request_hash=request_fingerprint(form),
             sender=sender, subject=form.subject, category=form.category.value,
-            priority=form.priority.value, content=form.message, metadata=msg.metadata,
+            priority=form.priority.value, content=msg.content, metadata=msg.metadata,
             received_at=msg.received_at, window=CONVERSATION_WINDOW, topic=topic,
             key=routing_key(msg), event=encode_event(INBOUND_EVENT, msg),
         )
-    if result.conflict:
-        raise IdempotencyConflict("this Idempotency-Key was already used for a different request")
+        if result.conflict:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was already used for a different request")
+        token = await ticket_access.issue_for(conn, links, tenant_id, result.ticket_number)
     if not result.replayed:
         log.info("form_accepted", customer_id=str(result.customer_id),
                  ticket=result.ticket_number, conversation_id=str(result.conversation_id),
                  channel="web_form")
-    return TicketReceipt(result.ticket_number, result.created_at, result.replayed)
+    return TicketReceipt(result.ticket_number, result.created_at, result.replayed, token)

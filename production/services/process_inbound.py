@@ -28,7 +28,7 @@ from production.domain.formatting import format_reply
 from production.domain.messages import InboundMessage
 from production.domain.whatsapp import MEDIA_ONLY_REPLY
 from production.metrics import AGENT_LATENCY, ESCALATIONS, MESSAGES_PROCESSED
-from production.services import channel_styles, intake, whatsapp_turns
+from production.services import channel_styles, intake, ticket_access, whatsapp_turns
 from production.services.embeddings import Embedder
 
 log = structlog.get_logger(__name__)
@@ -201,8 +201,10 @@ async def _store_reply(conn: Connection, settings: Settings, inbound: Any, body:
         await care_state.open_escalation(conn, tenant_id, customer_id, escalation,
                                          actor=executor.ACTOR, now=now)
     style = await channel_styles.style_for(conn, tenant_id, inbound["channel"])
+    room = await ticket_access.link_room_for(conn, settings, style, tenant_id,
+                                             inbound["ticket_number"])
     text = format_reply(body, style, name=inbound["customer_name"],
-                        ticket=inbound["ticket_number"])
+                        ticket=inbound["ticket_number"], reserve=room)
     reply = ReplyRecord(
         content=text, status="pending_approval", kind=kind, tool_calls=tool_calls,
         latency_ms=latency_ms, tokens=tokens, escalation_reason=escalation,

@@ -51,7 +51,7 @@ def adapters_for(settings: Settings) -> dict[str, ChannelAdapter]:
 def build_loop(pool: Pool, settings: Settings, adapters: Mapping[str, ChannelAdapter],
                producer: AIOKafkaProducer, consumer: GroupConsumer,
                stopping: asyncio.Event, policy: DeliveryPolicy | None = None) -> ConsumerLoop:
-    policy = policy or DeliveryPolicy.from_settings(settings.reliability, settings.care)
+    policy = policy or DeliveryPolicy.from_settings(settings)
 
     async def handle(record: ConsumerRecord[bytes, bytes]) -> str:
         notice = decode_event(record.value, "outbound_message", OutboundNotice)
@@ -84,7 +84,7 @@ async def run_retries(pool: Pool, settings: Settings, policy: DeliveryPolicy,
 async def main(settings: Settings) -> None:
     async with runtime(settings, name="dispatcher") as rt:
         adapters = adapters_for(settings)
-        policy = DeliveryPolicy.from_settings(settings.reliability, settings.care)
+        policy = DeliveryPolicy.from_settings(settings)
         for channel in adapters:  # a restarted dispatcher reports every provider afresh
             policy.breaker(channel)
         consumer = make_consumer(settings, settings.kafka.topic_outgoing,

@@ -21,7 +21,7 @@ from production.domain.messages import InboundMessage
 from production.local_stack import free_port
 from production.services import intake
 from production.services.knowledge import chunk_markdown
-from tests.conftest import ROOT, form, wait_for, wait_until_healthy
+from tests.conftest import ROOT, form, read_ticket, status_link, wait_for, wait_until_healthy
 from tests.e2e.fte_up import database_url, interrupt, start_fte_up
 
 
@@ -53,10 +53,11 @@ async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
                 health = await http.get("/api/v1/health")
                 assert health.status_code == 200, health.text
                 assert set(health.json()["components"]["consumers"].values()) == {"up"}
-                ticket = (await http.post("/api/v1/support/form", json=form())).json()["ticket_id"]
+                opened = (await http.post("/api/v1/support/form", json=form())).json()
+                ticket, token = opened["ticket_id"], opened["access_token"]
 
                 async def replied() -> bool:
-                    view = (await http.get(f"/api/v1/tickets/{ticket}")).json()
+                    view = (await read_ticket(http, ticket, token)).json()
                     return any(m["direction"] == "outbound" for m in view["messages"])
 
                 await wait_for(replied, timeout_s=20)
@@ -79,7 +80,8 @@ async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
                 async def found() -> bool:
                     try:
-                        return (await http.get(f"/api/v1/tickets/{ticket}")).status_code == 200
+                        # The same token: derived again from the same secret and nonce.
+                        return (await read_ticket(http, ticket, token)).status_code == 200
                     except httpx.TransportError:
                         return False
 
@@ -110,6 +112,23 @@ async def _sandboxed_email_is_shown(proc: asyncio.subprocess.Process, banner: st
     listed = (await http.get("/api/v1/sandbox/messages", params={"channel": "email"})).json()
     [entry] = [m for m in listed["messages"] if m["recipient"] == address]
     assert entry["body"].startswith("Dear Mary") and entry["subject"]
+    # The reply's link opens its ticket: printed by `fte up`, and listed.
+    ticket, token = status_link(entry["body"])
+    base = str(http.base_url).rstrip("/")
+    assert f"{base}/support/tickets/{ticket}#token={token}" in printed + await _rest_of_block(proc)
+    view = (await read_ticket(http, ticket, token)).json()
+    assert view["channel"] == "email" and view["messages"][0]["content"] == message.content
+
+
+async def _rest_of_block(proc: asyncio.subprocess.Process) -> str:
+    """Return the lines `fte up` prints up to the end of the sandbox block being printed."""
+    assert proc.stdout is not None
+    rest = ""
+    while "#token=" not in rest:
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert line, "fte up exited"
+        rest += line.decode()
+    return rest
 
 
 async def test_fte_up_revives_a_killed_broker_and_no_accepted_message_is_lost() -> None:
@@ -129,7 +148,7 @@ async def test_fte_up_revives_a_killed_broker_and_no_accepted_message_is_lost() 
                 worker.suspend()
                 # Accepted and relayed to the broker, but not yet consumed ...
                 tickets = [(await http.post("/api/v1/support/form", json=form())).json()
-                           ["ticket_id"] for _ in range(3)]
+                           for _ in range(3)]
                 dsn = database_url(banner)
                 await wait_for(lambda: _all_relayed(dsn), timeout_s=10)
                 # ... when the broker dies with everything it held.
@@ -138,11 +157,12 @@ async def test_fte_up_revives_a_killed_broker_and_no_accepted_message_is_lost() 
                 worker.resume()
                 # Accepted while the broker is dead or empty: the outbox carries these.
                 tickets += [(await http.post("/api/v1/support/form", json=form())).json()
-                            ["ticket_id"] for _ in range(2)]
+                            for _ in range(2)]
 
                 async def all_replied() -> bool:
                     for ticket in tickets:
-                        view = (await http.get(f"/api/v1/tickets/{ticket}")).json()
+                        view = (await read_ticket(http, ticket["ticket_id"],
+                                                  ticket["access_token"])).json()
                         if not any(m["direction"] == "outbound" for m in view["messages"]):
                             return False
                     return True

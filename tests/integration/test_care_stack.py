@@ -16,7 +16,15 @@ from production.config import CareSettings
 from production.database.pool import Pool, create_pool
 from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.services import admin_keys
-from tests.conftest import Stack, form, isolated_settings, running_stack, unique_email, wait_for
+from tests.conftest import (
+    Stack,
+    as_customer,
+    form,
+    isolated_settings,
+    running_stack,
+    unique_email,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +62,7 @@ async def _submit(stack: Stack, **fields: Any) -> str:
 
 
 async def _visible_replies(stack: Stack, ticket: str) -> list[str]:
-    view = (await stack.http.get(f"/api/v1/tickets/{ticket}")).json()
+    view = (await as_customer(stack, ticket)).json()
     return [m["content"] for m in view["messages"] if m["direction"] == "outbound"]
 
 

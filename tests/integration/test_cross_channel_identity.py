@@ -28,6 +28,7 @@ from production.database.pool import Pool, create_pool
 from production.domain.identity import Candidate, Create, InvalidIdentifier, Link, Merge
 from production.domain.messages import InboundMessage, InvalidMessage
 from production.domain.support_form import SupportFormSubmission
+from production.domain.ticket_access import TicketLinks
 from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.services import identity, intake
 from production.services.embeddings import local_embedder
@@ -36,6 +37,8 @@ from tests.conftest import isolated_settings, unique_email
 
 TENANT = "techcorp"
 TOPIC = "identity-test.incoming"
+# The form issues each ticket's token; these tests never read one back.
+LINKS = TicketLinks(secret=b"identity-tests", base_url="http://127.0.0.1:8000")
 _rng = random.Random()
 
 
@@ -129,7 +132,8 @@ async def submit_form(pool: Pool, *, email: str, phone: str | None = None,
     form = SupportFormSubmission(name="Ada Lovelace", email=email, phone=phone, subject=subject,
                                  message="How do I export my project data as CSV?")
     receipt = await intake.submit_support_form(pool, tenant_id=TENANT, form=form,
-                                               idempotency_key=None, topic=TOPIC)
+                                               idempotency_key=None, topic=TOPIC,
+                                               links=LINKS)
     [row] = await fetch(pool, "SELECT m.id, m.customer_id, m.conversation_id, t.id AS ticket_id "
                               "FROM tickets t JOIN messages m ON m.id = t.source_message_id "
                               "WHERE t.tenant_id = $1 AND t.ticket_number = $2",

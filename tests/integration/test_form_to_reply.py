@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import time
 
-from tests.conftest import Stack, form, wait_for
+from tests.conftest import Stack, form, read_ticket, wait_for
 
 
-async def _reply_on(stack: Stack, ticket: str) -> list[dict[str, object]] | None:
-    res = await stack.http.get(f"/api/v1/tickets/{ticket}")
+async def _reply_on(stack: Stack, ticket: str, token: str) -> list[dict[str, object]] | None:
+    res = await read_ticket(stack.http, ticket, token)
     assert res.status_code == 200
     replies = [m for m in res.json()["messages"] if m["direction"] == "outbound"]
     return replies or None
@@ -23,14 +23,15 @@ async def test_submitted_form_gets_an_agent_reply_on_the_ticket(stack: Stack) ->
     assert body["ticket_id"].startswith("TKT-")
     assert body["status"] == "open"
 
-    replies = await wait_for(lambda: _reply_on(stack, body["ticket_id"]), timeout_s=10)
+    replies = await wait_for(lambda: _reply_on(stack, body["ticket_id"], body["access_token"]),
+                             timeout_s=10)
     elapsed = time.monotonic() - started
     assert elapsed < 10
     assert len(replies) == 1
     reply = replies[0]["content"]
     assert "password" in reply.lower()
     assert body["ticket_id"] in reply  # the web signature carries the ticket reference
-    ticket = (await stack.http.get(f"/api/v1/tickets/{body['ticket_id']}")).json()
+    ticket = (await read_ticket(stack.http, body["ticket_id"], body["access_token"])).json()
     assert ticket["channel"] == "web_form"
     assert ticket["status"] == "waiting_customer"  # answered: the next word is the customer's
     assert ticket["category"] == "account"

@@ -14,8 +14,9 @@ from production.database.migrate import load_migrations, migrate
 from production.domain.support_form import SupportFormSubmission
 from production.local_stack import EmbeddedPostgres
 from production.logging import configure_logging
+from production.services import ticket_access
 from production.services.intake import submit_support_form
-from tests.conftest import Stack, form, wait_for
+from tests.conftest import Stack, as_customer, form, wait_for
 
 
 async def test_migrations_run_once_even_when_several_pods_start_together(
@@ -51,7 +52,7 @@ async def test_the_sweeper_requeues_a_message_whose_event_the_broker_lost(stack:
     receipt = await _accept_without_publishing(stack, submission)
 
     async def replied() -> bool:
-        res = await stack.http.get(f"/api/v1/tickets/{receipt}")
+        res = await as_customer(stack, receipt)
         return any(m["direction"] == "outbound" for m in res.json()["messages"])
 
     await wait_for(replied, timeout_s=15, interval_s=0.2)
@@ -67,7 +68,8 @@ async def _accept_without_publishing(stack: Stack, submission: SupportFormSubmis
     # Published where no worker listens (the dead-letter topic): for the worker it is lost.
     receipt = await submit_support_form(stack.pool, tenant_id="techcorp", form=submission,
                                         idempotency_key=None,
-                                        topic=stack.settings.kafka.topic_dlq)
+                                        topic=stack.settings.kafka.topic_dlq,
+                                        links=ticket_access.links_for(stack.settings))
     return receipt.ticket_id
 
 

@@ -19,7 +19,15 @@ from production.domain.messages import InboundMessage
 from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.messaging.kafka import make_consumer
 from production.services import intake
-from tests.conftest import Stack, form, isolated_settings, running_stack, unique_email, wait_for
+from tests.conftest import (
+    Stack,
+    form,
+    isolated_settings,
+    read_ticket,
+    running_stack,
+    unique_email,
+    wait_for,
+)
 from tests.fakes.twilio_api import FakeTwilio, inbound_form, sign
 from tests.integration.test_whatsapp_channel import (
     INBOUND,
@@ -102,10 +110,10 @@ async def test_twilio_down_degrades_whatsapp_only_and_the_reply_goes_out_after_i
     # Meanwhile the web form is answered as usual.
     res = await outage.stack.http.post("/api/v1/support/form", json=form())
     assert res.status_code == 201
-    ticket = res.json()["ticket_id"]
+    ticket, token = res.json()["ticket_id"], res.json()["access_token"]
 
     async def form_answered() -> bool:
-        view = (await outage.stack.http.get(f"/api/v1/tickets/{ticket}")).json()
+        view = (await read_ticket(outage.stack.http, ticket, token)).json()
         return any(m["author"] == "agent" and m["delivered_at"] for m in view["messages"])
 
     assert await wait_for(form_answered, timeout_s=20)

@@ -14,7 +14,14 @@ from typing import Any
 
 from production.database.pool import create_pool
 from production.local_stack import EmbeddedPostgres, LocalBroker
-from tests.conftest import form, isolated_settings, running_stack, wait_for
+from tests.conftest import (
+    form,
+    isolated_settings,
+    read_ticket,
+    running_stack,
+    status_link,
+    wait_for,
+)
 from tests.fakes.gmail_api import FakeGmail, customer_mail
 from tests.fakes.twilio_api import FakeTwilio, inbound_form, sign
 from tests.integration.test_whatsapp_channel import (
@@ -52,10 +59,10 @@ async def test_one_customer_across_web_form_email_and_whatsapp(
                         subject="Cannot reset my password",
                         message="Hello, how do I reset my password? The email never arrives."))
                     assert res.status_code == 201, res.text
-                    ticket = res.json()["ticket_id"]
+                    ticket, token = res.json()["ticket_id"], res.json()["access_token"]
 
                     async def form_reply() -> str | None:
-                        view = (await stack.http.get(f"/api/v1/tickets/{ticket}")).json()
+                        view = (await read_ticket(stack.http, ticket, token)).json()
                         return next((m["content"] for m in view["messages"]
                                      if m["author"] == "agent" and m["delivered_at"]), None)
 
@@ -83,6 +90,17 @@ async def test_one_customer_across_web_form_email_and_whatsapp(
                     email_reply = mail.get_content()
                     assert "slack" in email_reply.lower()
                     assert "via our web form" in email_reply  # acknowledges the form
+                    # The reply links to its own ticket's status page, which its token opens.
+                    assert f"{PUBLIC_URL}/support/tickets/" in email_reply
+                    email_ticket, email_token = status_link(email_reply)
+                    assert email_ticket != ticket
+                    email_view = (await read_ticket(stack.http, email_ticket, email_token)).json()
+                    assert email_view["channel"] == "email"
+                    assert "Slack" in email_view["messages"][0]["content"]
+                    for other_token in (token, None):  # the form's token opens only the form's
+                        refused = await stack.http.get(f"/api/v1/tickets/{email_ticket}",
+                                                       params={"token": other_token})
+                        assert refused.status_code == 404
 
                     # 3. WhatsApp from the number given on the form.
                     message = inbound_form(twilio.account_sid, sender=phone, to=OUR_NUMBER,
@@ -99,6 +117,16 @@ async def test_one_customer_across_web_form_email_and_whatsapp(
                     assert "csv" in whatsapp_reply.lower()
                     assert "via email" in whatsapp_reply  # acknowledges the email
                     assert len(whatsapp_reply) <= 1600
+                    whatsapp_ticket, whatsapp_token = status_link(whatsapp_reply)
+                    assert whatsapp_ticket not in (ticket, email_ticket)
+                    whatsapp_view = await read_ticket(stack.http, whatsapp_ticket,
+                                                      whatsapp_token)
+                    assert whatsapp_view.json()["channel"] == "whatsapp"
+
+                    # Every channel has its provider here: there is no sandbox to list.
+                    for params in ({}, {"channel": "email"}):
+                        listing = await stack.http.get("/api/v1/sandbox/messages", params=params)
+                        assert listing.status_code == 404
 
                     # One customer, one history across the three channels.
                     async with pool.acquire() as conn:

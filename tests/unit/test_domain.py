@@ -7,7 +7,15 @@ import uuid
 
 import pytest
 
-from production.domain.formatting import ChannelStyle, fit, format_reply, split_message
+from production.domain.formatting import (
+    ChannelStyle,
+    fit,
+    format_reply,
+    link_room,
+    measure,
+    split_message,
+    with_status_link,
+)
 from production.domain.identity import (
     Identifier,
     identifiers_for,
@@ -86,6 +94,19 @@ def test_every_channel_stays_within_its_hard_limit() -> None:
     assert len(format_reply(body, WEB, name="A", ticket="TKT-1").split()) <= 300
     assert len(format_reply(body, WHATSAPP, name=None, ticket=None)) <= 300
     assert format_reply("Hi.", WHATSAPP, name=None, ticket=None).startswith("Hi there!")
+
+
+def test_a_reply_leaves_room_for_the_status_link_it_gets_on_its_way_out() -> None:
+    body = " ".join(f"This is sentence {i} of a long answer." for i in range(400))
+    url = "https://support.example/support/tickets/TKT-1#token=" + "x" * 47
+    for style in (EMAIL, WHATSAPP):
+        room = link_room(style, url)
+        stored = format_reply(body, style, name="Ada", ticket="TKT-1", reserve=room)
+        sent = with_status_link(stored, style.channel, url)
+        assert measure(sent, style.length_unit) <= style.max_length
+        assert measure(sent, style.length_unit) > style.max_length - 40  # within a sentence
+    assert link_room(WEB, url) == 0
+    assert link_room(WHATSAPP, url) == len(f"\n\nYour ticket, online: {url}")
 
 
 def test_events_round_trip_and_bad_ones_are_invalid_messages() -> None:

@@ -88,6 +88,7 @@ SECRET_ENV_VARS = {
     "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN",
     "TWILIO_WHATSAPP_NUMBER",
+    "TICKET_TOKEN_SECRET",
 }
 
 
@@ -601,6 +602,9 @@ def test_api_service_and_ingress() -> None:
     # Prometheus metrics are scraped in-cluster, never routed publicly.
     paths = [p["path"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
     assert "/" not in paths and not any(p.startswith("/metrics") for p in paths)
+    # Every reply links to a ticket's status page under /support: it must be reachable.
+    assert {"/api/", "/support", "/assets/", "/widget.js"} <= set(paths)
+    assert not any(p.startswith("/console") for p in paths)
 
 
 def test_network_policies() -> None:

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from production.care import executor, gate, gates
 from production.care.policy import Decision, PolicyDecision
-from production.config import CareSettings, Settings
+from production.config import DEV_TICKET_SECRET, CareSettings, Settings
 
 
 def test_flat_environment_names_fill_the_nested_groups(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,6 +59,15 @@ def test_production_refuses_unsafe_settings(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("KAFKA_ENABLE_IDEMPOTENCE", "false")
     with pytest.raises(ValidationError, match=r"(?i)idempotence"):
         Settings()
+    monkeypatch.setenv("KAFKA_ENABLE_IDEMPOTENCE", "true")
+    monkeypatch.delenv("TICKET_TOKEN_SECRET", raising=False)
+    with pytest.raises(ValidationError, match="needs TICKET_TOKEN_SECRET"):
+        Settings()
+    monkeypatch.setenv("TICKET_TOKEN_SECRET", DEV_TICKET_SECRET)  # the dev default, spelled out
+    with pytest.raises(ValidationError, match="needs TICKET_TOKEN_SECRET"):
+        Settings()
+    monkeypatch.setenv("TICKET_TOKEN_SECRET", "a-real-secret-from-the-secret-store")
+    assert Settings().tickets.token_secret.get_secret_value().startswith("a-real")
 
 
 # Stored facts under which every other gate holds (care_gate.facts' columns).
@@ -113,7 +122,8 @@ def test_env_example_lists_every_setting_and_nothing_else() -> None:
               if line and not line.startswith("#")}
     assert listed == _known_variables()
     for line in text.splitlines():
-        if line.startswith(("OPENAI_API_KEY", "TWILIO_AUTH_TOKEN", "GMAIL_CREDENTIALS_JSON")):
+        if line.startswith(("OPENAI_API_KEY", "TWILIO_AUTH_TOKEN", "GMAIL_CREDENTIALS_JSON",
+                                "TICKET_TOKEN_SECRET")):
             assert line.split("=", 1)[1].strip() == ""  # no real secret, ever
 
 

@@ -87,6 +87,18 @@ async def test_the_widgets_preflight_allows_the_idempotency_key(dist: Path) -> N
     assert "POST" in preflight.headers["access-control-allow-methods"]
 
 
+@pytest.mark.parametrize(("path", "method"), [("/api/v1/tickets/TKT-1000", "GET"),
+                                            ("/api/v1/tickets/lookup", "POST")])
+async def test_the_widgets_preflight_allows_the_ticket_token(dist: Path, path: str,
+                                                              method: str) -> None:
+    async with _client(dist) as http:
+        preflight = await http.options(path, headers={
+            "Origin": WIDGET_PAGE, "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": "authorization,content-type"})
+    assert preflight.status_code == 200
+    assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+
+
 async def test_public_answers_carry_cors_even_when_they_fail(dist: Path) -> None:
     async with _client(dist) as http:
         ticket = await http.get("/api/v1/tickets/TKT-1000", headers={"Origin": WIDGET_PAGE})

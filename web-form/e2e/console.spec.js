@@ -147,7 +147,7 @@ test('in approve mode a draft waits in "Needs your input"; approved, the custome
   await page.screenshot({ path: test.info().outputPath('needs-your-input.png'), fullPage: true });
 
   // Held: the customer sees nothing yet.
-  await customerPage.goto(`/support/tickets/${ticketId}`);
+  await customerPage.getByRole('link', { name: `Open the status page of ${ticketId}` }).click();
   const ticket = customerPage.getByRole('article', { name: `Ticket ${ticketId}` });
   await expect(ticket.getByRole('status')).toHaveText(/Waiting for a reply/);
   await expect(agentReplies(ticket)).toHaveCount(0);

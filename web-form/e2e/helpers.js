@@ -20,7 +20,7 @@ export function customer(label) {
 /** Fill the support form found in `scope` (a page, or the widget's host element). */
 export async function fillForm(scope, who, { phone } = {}) {
   await scope.getByLabel('Name').fill(who.name);
-  await scope.getByLabel('Email').fill(who.email);
+  await scope.getByLabel('Email', { exact: true }).fill(who.email);
   if (phone) await scope.getByLabel('Phone').fill(phone);
   await scope.getByLabel('Subject').fill(who.subject);
   await scope.getByLabel('Category').selectOption('account');
@@ -34,6 +34,10 @@ export async function ticketIdShown(scope) {
   const sentence = await scope.getByText(/Your ticket number is/).textContent();
   return sentence.match(/TKT-\d+/)[0];
 }
+
+/** A status page link: the ticket's page, its access token in the fragment. */
+export const statusLink = (ticketId) =>
+  new RegExp(`/support/tickets/${ticketId}#token=tkt_[A-Za-z0-9_-]{43}$`);
 
 /** The agent's messages in a ticket's conversation. */
 export const agentReplies = (scope) =>

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { agentReplies, customer, docsScreenshot, fillForm, ticketIdShown } from './helpers.js';
+import { agentReplies, customer, docsScreenshot, fillForm, statusLink, ticketIdShown } from './helpers.js';
 
 const FORM_API = '/api/v1/support/form';
 
@@ -22,7 +22,7 @@ test('a request gets its ticket id, then the agent reply appears on its status p
 
   const ticketId = await ticketIdShown(page);
   await page.getByRole('link', { name: `Open the status page of ${ticketId}` }).click();
-  await expect(page).toHaveURL(new RegExp(`/support/tickets/${ticketId}$`));
+  await expect(page).toHaveURL(statusLink(ticketId));
   const ticket = page.getByRole('article', { name: `Ticket ${ticketId}` });
   await expect(ticket.getByRole('heading')).toHaveText(`${ticketId}: ${who.subject}`);
   await expect(ticket.getByRole('listitem').filter({ hasText: who.message })).toBeVisible();
@@ -45,8 +45,8 @@ test('invalid fields show their errors: first the browser checks, then the serve
     ['Subject', 'The subject must be at least 5 characters.'],
     ['Message', 'The message must be at least 10 characters.'],
   ]) {
-    await expect(page.getByLabel(label)).toHaveAttribute('aria-invalid', 'true');
-    await expect(page.getByLabel(label)).toHaveAccessibleDescription(new RegExp(error));
+    await expect(page.getByLabel(label, { exact: true })).toHaveAttribute('aria-invalid', 'true');
+    await expect(page.getByLabel(label, { exact: true })).toHaveAccessibleDescription(new RegExp(error));
   }
   expect(sent).toHaveLength(0);
   await page.screenshot({ path: test.info().outputPath('client-errors.png'), fullPage: true });
@@ -85,4 +85,46 @@ test('a double click on send is one request and one ticket', async ({ page }) =>
   await ticketIdShown(page);
   expect(sent).toHaveLength(1);
   expect(sent[0].headers()['idempotency-key']).toMatch(/^web-[0-9a-f]{32}$/);
+});
+
+test('a ticket number alone opens nothing; with the email it was opened with, it opens', async ({
+  page,
+  browser,
+}) => {
+  const who = customer('Dorothy Vaughan');
+  await page.goto('/support');
+  await fillForm(page, who);
+  await page.getByRole('button', { name: 'Send request' }).click();
+  const ticketId = await ticketIdShown(page);
+  await expect(agentReplies(page.getByRole('article', { name: `Ticket ${ticketId}` }))).toHaveCount(1);
+
+  // Another person, with only the number: the status page reads nothing and asks for the email.
+  const stranger = await (await browser.newContext()).newPage();
+  const reads = [];
+  stranger.on('response', (response) => {
+    if (new URL(response.url()).pathname.startsWith('/api/v1/tickets/')) reads.push(response.status());
+  });
+  await stranger.goto(`/support/tickets/${ticketId}`);
+  await expect(stranger.getByRole('alert')).toHaveText(
+    `Enter the email address you opened ${ticketId} with to see it.`,
+  );
+  await expect(stranger.getByRole('article')).toHaveCount(0);
+  await expect(stranger.getByText(who.message)).toHaveCount(0);
+
+  await stranger.getByLabel('Your email').fill('someone.else@example.com');
+  await stranger.getByRole('button', { name: 'Check status' }).click();
+  await expect(stranger.getByRole('alert')).toHaveText(
+    `We found no ticket ${ticketId} opened with that email address. Check both and try again.`,
+  );
+  await expect(stranger.getByRole('article')).toHaveCount(0);
+  expect(reads.every((status) => status === 404)).toBe(true);
+
+  // The customer, on another device: the number and their email open it.
+  await stranger.getByLabel('Your email').fill(who.email.toUpperCase());
+  await stranger.getByRole('button', { name: 'Check status' }).click();
+  const ticket = stranger.getByRole('article', { name: `Ticket ${ticketId}` });
+  await expect(ticket.getByRole('listitem').filter({ hasText: who.message })).toBeVisible();
+  await expect(agentReplies(ticket)).toHaveCount(1);
+  await stranger.screenshot({ path: test.info().outputPath('check-a-ticket.png'), fullPage: true });
+  await stranger.context().close();
 });

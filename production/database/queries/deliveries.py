@@ -11,7 +11,8 @@ from production.database.pool import Connection
 
 
 async def record(conn: Connection, tenant_id: str, message: OutboundMessage,
-                 receipt: DeliveryReceipt) -> None:
+                 receipt: DeliveryReceipt, *, body: str) -> None:
+    """Record how a delivery ended, with `body` as the text kept of it."""
     await conn.execute(
         """
         INSERT INTO deliveries (tenant_id, message_id, channel, status, provider_ref, recipient,
@@ -26,7 +27,7 @@ async def record(conn: Connection, tenant_id: str, message: OutboundMessage,
         receipt.provider_ref,
         message.recipient,
         message.subject,
-        message.body,
+        body,
         receipt.error,
     )
 
@@ -37,7 +38,7 @@ async def sandboxed(conn: Connection, tenant_id: str, *, channel: str | None, li
     rows: list[asyncpg.Record] = await conn.fetch(
         """
         SELECT d.message_id, d.channel, d.recipient, d.subject, d.body, d.created_at,
-               t.ticket_number
+               t.ticket_number, t.access_nonce
         FROM deliveries d
         JOIN messages m ON m.tenant_id = d.tenant_id AND m.id = d.message_id
         LEFT JOIN tickets t ON t.tenant_id = m.tenant_id AND t.id = m.ticket_id

@@ -121,10 +121,12 @@ async def get_outbound(conn: Connection, tenant_id: str, message_id: UUID) -> Ro
         SELECT m.id, m.customer_id, m.channel, m.content, m.subject, m.status, m.ticket_id,
                m.metadata, m.delivery_attempts, m.next_delivery_at, c.email, c.phone, c.name,
                inbound.external_id AS reply_to_external_id,
-               inbound.metadata AS reply_to_metadata
+               inbound.metadata AS reply_to_metadata,
+               t.ticket_number, t.access_nonce, t.access_hash
         FROM messages m JOIN customers c ON c.id = m.customer_id
         LEFT JOIN messages inbound
                ON inbound.tenant_id = m.tenant_id AND inbound.id = m.in_reply_to
+        LEFT JOIN tickets t ON t.tenant_id = m.tenant_id AND t.id = m.ticket_id
         WHERE m.tenant_id = $1 AND m.id = $2 AND m.direction = 'outbound'
         FOR UPDATE OF m
         """,

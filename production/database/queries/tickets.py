@@ -37,16 +37,67 @@ async def create(
 
 
 async def get_by_number(conn: Connection, tenant_id: str, number: str) -> dict[str, Any] | None:
+    """Return the ticket with its access nonce and token hash (or None)."""
     row = await conn.fetchrow(
         """
         SELECT id, ticket_number, status, category, priority, source_channel, subject,
-               escalation_reason, created_at, updated_at, resolved_at
+               escalation_reason, created_at, updated_at, resolved_at, access_nonce, access_hash
         FROM tickets WHERE tenant_id = $1 AND ticket_number = $2
         """,
         tenant_id,
         number,
     )
     return dict(row) if row else None
+
+
+async def with_owner_emails(conn: Connection, tenant_id: str,
+                            number: str) -> dict[str, Any] | None:
+    """Return the ticket's access nonce and token hash with its customer's email addresses."""
+    row = await conn.fetchrow(
+        """
+        SELECT t.ticket_number, t.access_nonce, t.access_hash,
+               coalesce(array_agg(ci.identifier_value)
+                        FILTER (WHERE ci.identifier_value IS NOT NULL), '{}') AS emails
+        FROM tickets t
+        LEFT JOIN customer_identifiers ci
+               ON ci.tenant_id = t.tenant_id AND ci.customer_id = t.customer_id
+              AND ci.identifier_type = 'email'
+        WHERE t.tenant_id = $1 AND t.ticket_number = $2
+        GROUP BY t.id
+        """,
+        tenant_id,
+        number,
+    )
+    return dict(row) if row else None
+
+
+async def access_of(conn: Connection, tenant_id: str,
+                    number: str) -> tuple[bytes | None, bytes | None]:
+    """Return the ticket's access nonce and token hash (both None before its token is issued)."""
+    row = await conn.fetchrow(
+        "SELECT access_nonce, access_hash FROM tickets WHERE tenant_id = $1 AND ticket_number = $2",
+        tenant_id,
+        number,
+    )
+    return (row["access_nonce"], row["access_hash"]) if row else (None, None)
+
+
+async def set_access(conn: Connection, tenant_id: str, number: str, *, replaces: bytes | None,
+                     nonce: bytes, token_hash: bytes) -> bool:
+    """Store the ticket's access nonce and token hash if its nonce is still `replaces`; return
+    False when another issuer changed it first (compare-and-set, so two issuers agree)."""
+    status: str = await conn.execute(
+        """
+        UPDATE tickets SET access_nonce = $4, access_hash = $5
+        WHERE tenant_id = $1 AND ticket_number = $2 AND access_nonce IS NOT DISTINCT FROM $3
+        """,
+        tenant_id,
+        number,
+        replaces,
+        nonce,
+        token_hash,
+    )
+    return status == "UPDATE 1"
 
 
 async def get_number(conn: Connection, tenant_id: str, ticket_id: UUID) -> str | None:

@@ -2,6 +2,7 @@ import { useId, useState } from 'react';
 import { Field } from '../shared/Field.jsx';
 import { usePolling } from '../shared/usePolling.js';
 import { Conversation } from './Conversation.jsx';
+import { isEmail } from './validation.js';
 
 const TICKET = /^TKT-\d{1,12}$/;
 const POLL_MS = 2000;
@@ -21,22 +22,42 @@ function settled(ticket) {
   return last?.direction === 'outbound' || ['resolved', 'closed'].includes(ticket.status);
 }
 
+/** What the number and email fields say is wrong with them (empty when nothing is). */
+function problems(id, email, known) {
+  const found = {};
+  if (!TICKET.test(id)) found.ticket = 'Enter a ticket number like TKT-1000.';
+  else if (!known && !isEmail(email)) {
+    found.email = 'Enter the email address you opened the ticket with.';
+  }
+  return found;
+}
+
 /**
- * Look a ticket up by its id and show its status and conversation, polling until the agent's
- * reply arrives (or the ticket is closed). Checking again polls again.
+ * Show a ticket's status and conversation, polling until the agent's reply arrives (or the
+ * ticket is closed). A ticket opens only with its access token: the one the form's receipt or
+ * a reply's link carries, or the one the server gives for the ticket number and the email it
+ * was opened with. Checking again polls again.
  */
-export function StatusChecker({ api, initialTicketId = '', pollMs = POLL_MS }) {
+export function StatusChecker({ api, initialTicketId = '', initialToken = null, pollMs = POLL_MS }) {
   const uid = useId();
   const [typed, setTyped] = useState(initialTicketId);
-  const [inputError, setInputError] = useState(null);
-  const [check, setCheck] = useState(initialTicketId ? { id: initialTicketId, n: 0 } : null);
+  const [email, setEmail] = useState('');
+  const [inputErrors, setInputErrors] = useState({});
+  const [check, setCheck] = useState(
+    initialTicketId && initialToken ? { id: initialTicketId, token: initialToken, n: 0 } : null,
+  );
   const [ticket, setTicket] = useState(null);
-  const [problem, setProblem] = useState(null);
+  const [problem, setProblem] = useState(
+    initialTicketId && !initialToken
+      ? `Enter the email address you opened ${initialTicketId} with to see it.`
+      : null,
+  );
+  const [looking, setLooking] = useState(false);
 
   usePolling(
     async (signal) => {
       try {
-        const view = await api.ticket(check.id, signal);
+        const view = await api.ticket(check.id, check.token, signal);
         setTicket(view);
         setProblem(null);
         return settled(view);
@@ -44,7 +65,9 @@ export function StatusChecker({ api, initialTicketId = '', pollMs = POLL_MS }) {
         if (signal.aborted) return true;
         if (error.status === 404) {
           setTicket(null);
-          setProblem(`There is no ticket ${check.id}. Check the number and try again.`);
+          setProblem(
+            `This link does not open ticket ${check.id}. Enter the email address you opened it with.`,
+          );
           return true;
         }
         setProblem(error.message); // a passing outage: keep trying
@@ -55,16 +78,34 @@ export function StatusChecker({ api, initialTicketId = '', pollMs = POLL_MS }) {
     check && `${check.id}#${check.n}`,
   );
 
-  function submit(event) {
+  async function submit(event) {
     event.preventDefault();
     const id = typed.trim().toUpperCase();
-    if (!TICKET.test(id)) {
-      setInputError('Enter a ticket number like TKT-1000.');
-      return;
+    const address = email.trim();
+    // The ticket on screen checks again with the token it has; any other needs the email.
+    const known = !address && check?.id === id && check.token;
+    const found = problems(id, address, known);
+    setInputErrors(found);
+    if (Object.keys(found).length) return;
+    let token = check?.token;
+    if (!known) {
+      setLooking(true);
+      try {
+        token = (await api.lookup(id, address)).access_token;
+      } catch (error) {
+        setProblem(
+          error.status === 404
+            ? `We found no ticket ${id} opened with that email address. Check both and try again.`
+            : error.message,
+        );
+        return;
+      } finally {
+        setLooking(false);
+      }
     }
-    setInputError(null);
+    setProblem(null);
     setTicket((current) => (current?.ticket_id === id ? current : null));
-    setCheck((current) => ({ id, n: (current?.n ?? 0) + 1 }));
+    setCheck((current) => ({ id, token, n: (current?.n ?? 0) + 1 }));
   }
 
   const waiting = ticket && !settled(ticket);
@@ -79,9 +120,19 @@ export function StatusChecker({ api, initialTicketId = '', pollMs = POLL_MS }) {
           placeholder="TKT-1000"
           value={typed}
           onChange={(event) => setTyped(event.target.value)}
-          error={inputError}
+          error={inputErrors.ticket}
         />
-        <button type="submit" className="button">
+        <Field
+          id={`${uid}email`}
+          label="Your email"
+          name="email"
+          type="email"
+          autoComplete="email"
+          value={email}
+          onChange={(event) => setEmail(event.target.value)}
+          error={inputErrors.email}
+        />
+        <button type="submit" className="button" disabled={looking}>
           Check status
         </button>
       </form>

@@ -12,7 +12,8 @@ export function SuccessMessage({ receipt, statusHref, onAnother }) {
       </h2>
       <p>{receipt.message}</p>
       <p className="success__ticket">
-        Your ticket number is <strong>{receipt.ticket_id}</strong>. Keep it to check on your request.
+        Your ticket number is <strong>{receipt.ticket_id}</strong>. Keep it, with the email address you gave,
+        to check on your request; or keep the link to its status page, which opens it directly.
       </p>
       <h3>What happens next</h3>
       <ol>

@@ -3,7 +3,10 @@ import { StatusChecker } from './StatusChecker.jsx';
 import { SuccessMessage } from './SuccessMessage.jsx';
 import { SupportForm } from './SupportForm.jsx';
 
-/** The form, then its receipt; the status checker follows the new ticket once there is one. */
+/**
+ * The form, then its receipt; the status checker follows the new ticket once there is one,
+ * with the access token the receipt carries (and the status link keeps).
+ */
 export function SupportApp({ api, statusHref }) {
   const [receipt, setReceipt] = useState(null);
   return (
@@ -11,13 +14,18 @@ export function SupportApp({ api, statusHref }) {
       {receipt ? (
         <SuccessMessage
           receipt={receipt}
-          statusHref={statusHref(receipt.ticket_id)}
+          statusHref={statusHref(receipt.ticket_id, receipt.access_token)}
           onAnother={() => setReceipt(null)}
         />
       ) : (
         <SupportForm api={api} onSubmitted={setReceipt} />
       )}
-      <StatusChecker key={receipt?.ticket_id ?? ''} api={api} initialTicketId={receipt?.ticket_id} />
+      <StatusChecker
+        key={receipt?.ticket_id ?? ''}
+        api={api}
+        initialTicketId={receipt?.ticket_id}
+        initialToken={receipt?.access_token}
+      />
     </div>
   );
 }

@@ -8,6 +8,7 @@ const RECEIPT = {
   status: 'open',
   message: 'Thank you! Your request was received and our team is on it.',
   created_at: '2026-01-01T10:00:00Z',
+  access_token: 'tkt_only-this-customer-has-it',
 };
 
 describe('SupportApp', () => {
@@ -22,7 +23,12 @@ describe('SupportApp', () => {
       })),
     };
     const user = userEvent.setup();
-    render(<SupportApp api={api} statusHref={(id) => `https://help.example/support/tickets/${id}`} />);
+    render(
+      <SupportApp
+        api={api}
+        statusHref={(id, token) => `https://help.example/support/tickets/${id}#token=${token}`}
+      />,
+    );
     await user.type(screen.getByLabelText('Name'), 'Ada');
     await user.type(screen.getByLabelText('Email'), 'ada@example.com');
     await user.type(screen.getByLabelText('Subject'), 'Exports');
@@ -36,10 +42,10 @@ describe('SupportApp', () => {
     expect(within(success).getAllByRole('listitem')).toHaveLength(3);
     expect(within(success).getByRole('link', { name: 'Open the status page of TKT-1007' })).toHaveAttribute(
       'href',
-      'https://help.example/support/tickets/TKT-1007',
+      `https://help.example/support/tickets/TKT-1007#token=${RECEIPT.access_token}`,
     );
     expect(await screen.findByRole('article', { name: 'Ticket TKT-1007' })).toBeInTheDocument();
-    expect(api.ticket).toHaveBeenCalledWith('TKT-1007', expect.any(AbortSignal));
+    expect(api.ticket).toHaveBeenCalledWith('TKT-1007', RECEIPT.access_token, expect.any(AbortSignal));
     expect(screen.getByLabelText('Ticket number')).toHaveValue('TKT-1007');
 
     await user.click(screen.getByRole('button', { name: 'Send another request' }));

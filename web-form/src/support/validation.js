@@ -30,6 +30,9 @@ const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 // The shape of an international number; whether it exists is the server's call.
 const PHONE = /^\+?[\d\s().-]+$/;
 
+/** True when the text has the shape of an email address (the server has the last word). */
+export const isEmail = (value) => EMAIL.test(value);
+
 function length(value, [min, max], what) {
   if (value.length < min) return `${what} must be at least ${min} characters.`;
   if (value.length > max) return `${what} must be at most ${max} characters.`;
@@ -58,7 +61,7 @@ export function validate(values) {
   const body = toSubmission(values);
   const found = {
     name: length(body.name, LIMITS.name, 'Your name'),
-    email: EMAIL.test(body.email) ? null : 'Enter a valid email address, e.g. ada@example.com.',
+    email: isEmail(body.email) ? null : 'Enter a valid email address, e.g. ada@example.com.',
     phone: phoneProblem(body.phone ?? ''),
     subject: length(body.subject, LIMITS.subject, 'The subject'),
     category: CATEGORIES.some(([value]) => value === body.category) ? null : 'Choose a category.',

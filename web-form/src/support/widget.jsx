@@ -6,7 +6,7 @@ import { createRoot } from 'react-dom/client';
 import base from '../styles/base.css?inline';
 import support from '../styles/support.css?inline';
 import { SupportApp } from './SupportApp.jsx';
-import { supportApi } from './supportApi.js';
+import { statusHref, supportApi } from './supportApi.js';
 
 const script = document.currentScript; // only set while this classic script first runs
 
@@ -36,7 +36,7 @@ function mount() {
   createRoot(container).render(
     <SupportApp
       api={supportApi(origin)}
-      statusHref={(ticketId) => `${origin}/support/tickets/${encodeURIComponent(ticketId)}`}
+      statusHref={(ticketId, token) => statusHref(origin, ticketId, token)}
     />,
   );
 }
