@@ -35,6 +35,7 @@ from loadgen import percentile  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 from scratch_db import scratch_pool  # noqa: E402
 
+from production import clock  # noqa: E402
 from production.agent.runner import SupportAgent  # noqa: E402
 from production.config import OpenAISettings, Settings  # noqa: E402
 from production.logging import configure_logging  # noqa: E402
@@ -89,7 +90,7 @@ async def _one(deps: WorkerDeps, ticket: evaluation.LabelledTicket) -> Run:
     answer, outcome = await run_question(deps, Question(
         channel=ticket.channel,  # type: ignore[arg-type]  # validated by load_tickets
         sender=ticket.sender, message=ticket.message, subject=ticket.subject,
-        name=ticket.name))
+        name=ticket.name), clock=clock.now)
     seconds = time.perf_counter() - started
     searches = sum(1 for c in answer["tool_calls"]
                    if c["name"] == "search_knowledge_base" and c["ok"])

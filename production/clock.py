@@ -8,7 +8,12 @@ the time itself, so a test decides "today" by the instant it passes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+
+# A source of instants, for a caller that decides more than once (the worker: the agent's
+# "today" when it starts, then the C.A.R.E. decision on the reply once the model answered).
+Clock = Callable[[], datetime]
 
 
 def now() -> datetime:

@@ -75,7 +75,7 @@ def kb_load(settings: Settings, data_dir: Path, path: Path, tenant_id: str) -> i
 def ask_once(settings: Settings, data_dir: Path, question: Question) -> int:
     async def body(scoped: Settings) -> dict[str, object]:
         async with _pipeline(scoped) as deps:
-            return await ask(deps, question, now=clock.now())
+            return await ask(deps, question, clock=clock.now)
 
     print(json.dumps(_run(settings, data_dir, body), ensure_ascii=False))
     return 0

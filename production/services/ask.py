@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from production.agent.runner import AgentOutcome
+from production.clock import Clock
 from production.domain.messages import Channel, InboundMessage
 from production.services.process_inbound import WorkerDeps, process
 
@@ -36,15 +36,15 @@ class Question:
         )
 
 
-async def ask(deps: WorkerDeps, question: Question, *, now: datetime) -> dict[str, Any]:
-    """Run the question through the pipeline at `now`; return the `fte ask` JSON object."""
-    return (await run_question(deps, question, now=now))[0]
+async def ask(deps: WorkerDeps, question: Question, *, clock: Clock) -> dict[str, Any]:
+    """Run the question through the pipeline by `clock`; return the `fte ask` JSON object."""
+    return (await run_question(deps, question, clock=clock))[0]
 
 
 async def run_question(deps: WorkerDeps, question: Question, *,
-                       now: datetime) -> tuple[dict[str, Any], AgentOutcome]:
-    """Run the question at `now`; return the `fte ask` object and the agent's full outcome."""
-    handled = await process(deps, question.inbound(), now=now)
+                       clock: Clock) -> tuple[dict[str, Any], AgentOutcome]:
+    """Run the question by `clock`; return the `fte ask` object and the agent's full outcome."""
+    handled = await process(deps, question.inbound(), clock=clock)
     ctx, outcome = handled.ctx, handled.outcome
     assert ctx is not None and outcome is not None  # a fresh external id is never a duplicate
     async with deps.pool.acquire() as conn:

@@ -177,7 +177,7 @@ async def evaluate(deps: WorkerDeps, tickets: Sequence[LabelledTicket], *,
         answer, outcome = await run_question(deps, Question(
             channel=ticket.channel,  # type: ignore[arg-type]  # validated by load_tickets
             sender=ticket.sender, message=ticket.message, subject=ticket.subject,
-            name=ticket.name, tenant_id=tenant_id), now=clock())
+            name=ticket.name, tenant_id=tenant_id), clock=clock)
         async with deps.pool.acquire() as conn:
             style = await channel_styles.style_for(conn, tenant_id, ticket.channel)
         reply = answer["reply"] or ""

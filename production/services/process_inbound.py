@@ -1,8 +1,10 @@
 """The worker's use case: one inbound message in, exactly one stored reply out.
 
-The caller (the worker's consumer loop, `fte ask`, the MCP server) reads the clock once per
-message and passes `now`: the agent's sense of "today", the C.A.R.E. decision on the reply and
-every row it writes all use that one instant.
+The caller (the worker's consumer loop, `fte ask`, `fte eval`) passes its clock, which is read
+twice: when the message is handled (the agent's sense of "today") and, once the agent has
+answered, for the C.A.R.E. decision on the reply, whose rows all carry that second instant. A
+model takes seconds (and a WhatsApp turn waits for its last message), so deciding quiet hours
+or a day's budget with the first instant would decide in the past.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from production.agent.runner import AgentOutcome, SupportAgent
 from production.care import executor
 from production.care.policy import ProposedAction
 from production.care.rejection import is_explicit_rejection
+from production.clock import Clock
 from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import care_state, customers, inbox, messages
@@ -59,14 +62,14 @@ class Handled:
     outcome: AgentOutcome | None = None
 
 
-async def handle_inbound(deps: WorkerDeps, msg: InboundMessage, *, now: datetime) -> str:
-    """Process one inbound message at `now`; return "replied" or "duplicate"."""
-    return (await process(deps, msg, now=now)).result
+async def handle_inbound(deps: WorkerDeps, msg: InboundMessage, *, clock: Clock) -> str:
+    """Process one inbound message by `clock`; return "replied" or "duplicate"."""
+    return (await process(deps, msg, clock=clock)).result
 
 
-async def process(deps: WorkerDeps, msg: InboundMessage, *, now: datetime) -> Handled:
-    """Process one inbound message at `now`: identity, history, agent, gate; exactly one
-    reply."""
+async def process(deps: WorkerDeps, msg: InboundMessage, *, clock: Clock) -> Handled:
+    """Process one inbound message: identity, history, agent, gate; exactly one reply. `clock`
+    is read when the agent starts and again for the decision on its reply."""
     async with deps.pool.acquire() as conn, conn.transaction():
         stored = await intake.ingest(conn, msg)
         row = await messages.lock_inbound(conn, msg.tenant_id, stored.message_id)
@@ -79,7 +82,7 @@ async def process(deps: WorkerDeps, msg: InboundMessage, *, now: datetime) -> Ha
     if whatsapp_turns.applies(msg):
         turn = await whatsapp_turns.settle(deps.pool, deps.settings, row)
         if turn.outcome != "lead" or turn.text is None:
-            return await _close_whatsapp_turn(deps, msg, row, turn.outcome, now=now)
+            return await _close_whatsapp_turn(deps, msg, row, turn.outcome, now=clock())
         content = turn.text
     bound = log.bind(customer_id=str(row["customer_id"]),
                      conversation_id=str(row["conversation_id"]), channel=msg.channel)
@@ -88,12 +91,13 @@ async def process(deps: WorkerDeps, msg: InboundMessage, *, now: datetime) -> Ha
         conversation_id=row["conversation_id"], message_id=row["id"], channel=msg.channel,
         content=content, subject=row["subject"], customer_name=row["customer_name"],
         ticket_id=row["ticket_id"], ticket_number=row["ticket_number"], embedder=deps.embedder,
-        customer_identifiers=identifiers, now=now,
+        customer_identifiers=identifiers, now=clock(),
     )
     outcome = await deps.agent.run(ctx)
     AGENT_LATENCY.labels(msg.channel, outcome.model).observe(outcome.latency_ms / 1000)
     async with deps.pool.acquire() as conn, conn.transaction():
-        result = await _commit_reply(conn, deps.settings, msg.tenant_id, ctx, outcome, now=now)
+        result = await _commit_reply(conn, deps.settings, msg.tenant_id, ctx, outcome,
+                                     now=clock())
     MESSAGES_PROCESSED.labels(msg.channel, result).inc()
     bound.info("inbound_processed", event_outcome=result, escalated=outcome.escalation_reason,
                latency_ms=outcome.latency_ms, sentiment=round(outcome.sentiment, 3),

@@ -34,7 +34,7 @@ def build_loop(deps: WorkerDeps, producer: AIOKafkaProducer, consumer: GroupCons
 
     async def handle(record: ConsumerRecord[bytes, bytes]) -> str:
         msg = decode_event(record.value, "inbound_message", InboundMessage)
-        return await handle_inbound(deps, msg, now=clock.now())
+        return await handle_inbound(deps, msg, clock=clock.now)
 
     async def on_dead_letter(record: ConsumerRecord[bytes, bytes], error: str) -> None:
         try:

@@ -238,7 +238,7 @@ async def test_after_a_merge_the_agent_reads_the_last_20_messages_of_every_chann
 
     deps = WorkerDeps(pool=db, settings=settings, agent=SupportAgent(settings),
                       embedder=local_embedder())
-    handled = await process(deps, final, now=datetime.now(UTC))
+    handled = await process(deps, final, clock=lambda: datetime.now(UTC))
     assert handled.result == "replied" and handled.outcome is not None
     assert handled.ctx is not None and handled.ctx.customer_id == stored.customer_id
     assert "I see you contacted us about" in handled.outcome.reply

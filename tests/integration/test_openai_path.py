@@ -74,7 +74,7 @@ def inbound(content: str, *, channel: str = "email") -> InboundMessage:
 async def run(deps: process_inbound.WorkerDeps,
               msg: InboundMessage) -> tuple[SupportRunContext, AgentOutcome]:
     """Process one stored inbound message as the worker does; return the run and its outcome."""
-    handled = await process_inbound.process(deps, msg, now=clock.now())
+    handled = await process_inbound.process(deps, msg, clock=clock.now)
     assert handled.result == "replied"
     assert handled.ctx is not None and handled.outcome is not None
     return handled.ctx, handled.outcome
@@ -208,7 +208,7 @@ async def test_a_refused_key_fails_the_run_and_the_customer_gets_the_apology(
     deps = worker_deps(settings, pool, fake_openai, key="sk-wrong-key")
     msg = inbound("How do I reset my password?", channel="web_form")
     with pytest.raises(openai.AuthenticationError):
-        await process_inbound.handle_inbound(deps, msg, now=clock.now())
+        await process_inbound.handle_inbound(deps, msg, clock=clock.now)
     assert [r.status for r in fake_openai.recorded] == [401]  # a refused key is not retried
 
     # What the worker does once the message is dead-lettered.

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from production import clock
 from production.agent.runner import SupportAgent
 from production.config import Settings, TicketSettings
 from production.database.pool import Pool, create_pool
@@ -358,7 +359,8 @@ async def test_a_whatsapp_reply_is_stored_with_its_tickets_token_issued_before_i
             content="how do i export a project to csv?", sender_phone=phone)
         deps = WorkerDeps(pool=db, settings=access, agent=SupportAgent(access),
                           embedder=local_embedder())
-        handled = await process(deps, message)  # no dispatcher runs here: nothing is sent
+        # No dispatcher runs here: nothing is sent.
+        handled = await process(deps, message, clock=clock.now)
         assert handled.result == "replied" and handled.ctx is not None
         async with db.acquire() as conn:
             row = await conn.fetchrow(
