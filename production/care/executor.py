@@ -35,7 +35,7 @@ from uuid import UUID
 
 import structlog
 
-from production.care import gate, gates, throttle
+from production.care import gates, throttle
 from production.care.policy import (
     ActionKind,
     AutoApprovalPolicyV1,
@@ -108,7 +108,7 @@ def gate_facts(care: CareSettings, tenant_id: str, row: Any,
         autonomy_enabled=care.autonomy_enabled, shadow_mode=care.shadow_mode,
         global_kill_switch=bool(row["global_kill_switch"]),
         tenant_kill_switch=bool(row["tenant_kill_switch"]),
-        tenant_allowed=gate.tenant_allowed(care, tenant_id),
+        tenant_allowed=gates.tenant_allowed(care, tenant_id),
         hands_off=bool(row["hands_off"]), escalation_open=row["escalation_status"] == "open",
         policy_decision=policy.decision.value, policy_clause=policy.policy_clause,
         policy_reason=policy.explanation, throttle="ALLOW")
@@ -349,7 +349,7 @@ async def _move(conn: Connection, settings: Settings, tenant_id: str, customer_i
     it `signal_at` recorded)."""
     if transition is None:
         return False
-    if not gate.is_care_autonomy_enabled(settings.care):
+    if not gates.is_care_autonomy_enabled(settings.care):
         await care_state.record_proposal(conn, tenant_id, customer_id, transition, actor=ACTOR,
                                          now=now)
         return False

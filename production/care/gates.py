@@ -6,6 +6,10 @@ runs only when every gate holds; otherwise the answer names the first gate that 
 audit row says why, and whether the action waits (quiet hours, minimum interval: DEFER with a
 time) or goes to a person (HOLD: the approval inbox). The order is the order of authority: the
 environment ceiling first, then the kill switches, then consent, then safety, then pacing.
+
+The ceiling is the environment's (CARE_AUTONOMY_ENABLED, CARE_SHADOW_MODE,
+CARE_TENANT_ALLOWLIST), above everything stored: nothing acts on its own unless an operator said
+it may. `is_care_autonomy_enabled` and `tenant_allowed` read it for the first gates.
 """
 
 from __future__ import annotations
@@ -15,7 +19,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from production.config import INTERNAL_TENANT, CareSettings
+
 Verdict = Literal["EXECUTE", "DEFER", "HOLD"]
+
+
+def is_care_autonomy_enabled(care: CareSettings) -> bool:
+    """Return True only when autonomy is enabled AND shadow mode is off."""
+    return care.autonomy_enabled and not care.shadow_mode
+
+
+def tenant_allowed(care: CareSettings, tenant_id: str) -> bool:
+    """The internal tenant may act; any other tenant only when explicitly allowlisted."""
+    return tenant_id == INTERNAL_TENANT or tenant_id in care.tenant_allowlist
 
 
 @dataclass(frozen=True)

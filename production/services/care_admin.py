@@ -16,7 +16,7 @@ from uuid import UUID
 
 import structlog
 
-from production.care import gate
+from production.care import gates
 from production.care.admin_settings import (
     MODES,
     AutonomySettings,
@@ -107,10 +107,10 @@ def _settings_of(row: Any) -> AutonomySettings:
 def _view(settings: Settings, tenant_id: str, row: Any, global_row: Any) -> AutonomyView:
     care = settings.care
     ceiling = Ceiling(autonomy_enabled=care.autonomy_enabled, shadow_mode=care.shadow_mode,
-                      tenant_allowed=gate.tenant_allowed(care, tenant_id))
+                      tenant_allowed=gates.tenant_allowed(care, tenant_id))
     stored = _settings_of(row)
     # Whether low-risk actions can run with no human right now (customers still need hands-off).
-    active = (gate.is_care_autonomy_enabled(care) and ceiling.tenant_allowed
+    active = (gates.is_care_autonomy_enabled(care) and ceiling.tenant_allowed
               and not row["kill_switch"] and not global_row["kill_switch"]
               and stored.mode in (AutonomyMode.AUTOPILOT, AutonomyMode.SCHEDULES))
     return AutonomyView(settings=stored, ceiling=ceiling, kill_switch=row["kill_switch"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from production.care import executor, gate, gates
+from production.care import executor, gates
 from production.care.policy import Decision, PolicyDecision
 from production.config import DEV_TICKET_SECRET, CareSettings, Settings
 
@@ -36,7 +36,7 @@ def test_code_defaults_are_observe_only_and_idempotent(monkeypatch: pytest.Monke
     assert settings.care.autonomy_enabled is False
     assert settings.care.shadow_mode is True
     assert settings.kafka.enable_idempotence is True
-    assert gate.is_care_autonomy_enabled(settings.care) is False
+    assert gates.is_care_autonomy_enabled(settings.care) is False
 
 
 def test_missing_connection_settings_say_how_to_get_them(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,12 +90,12 @@ def test_the_ceiling_opens_only_when_enabled_not_shadow_and_tenant_allowed(
     outcome = gates.evaluate(executor.gate_facts(care, tenant, OPEN_ROW, AUTO))
     assert (outcome.executes, outcome.clause) == (allowed, clause)
     assert outcome.reason
-    assert gate.is_care_autonomy_enabled(care) is (enabled and not shadow)
+    assert gates.is_care_autonomy_enabled(care) is (enabled and not shadow)
 
 
 def test_an_allowlisted_tenant_may_act() -> None:
     care = CareSettings(autonomy_enabled=True, shadow_mode=False, tenant_allowlist=["acme"])
-    assert gate.tenant_allowed(care, "acme") and not gate.tenant_allowed(care, "globex")
+    assert gates.tenant_allowed(care, "acme") and not gates.tenant_allowed(care, "globex")
     assert gates.evaluate(executor.gate_facts(care, "acme", OPEN_ROW, AUTO)).executes
     assert not gates.evaluate(executor.gate_facts(care, "globex", OPEN_ROW, AUTO)).executes
 
