@@ -9,15 +9,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import structlog
-from fastapi import FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from production import __version__
 from production.api import (
     admin,
+    errors,
     gmail_webhook,
     health,
     sandbox,
@@ -35,7 +34,6 @@ from production.logging import configure_logging
 from production.messaging.kafka import broker_reachable, consumer_groups, groups_ready
 from production.metrics import HTTP_LATENCY, render
 from production.services import ticket_access
-from production.services.intake import IdempotencyConflict
 
 log = structlog.get_logger(__name__)
 
@@ -120,7 +118,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def metrics() -> Response:
         return Response(render(), media_type=CONTENT_TYPE_LATEST)
 
-    _install_error_handlers(app)
+    errors.install(app)
     app.add_middleware(LatencyMiddleware)
     return app
 
@@ -133,33 +131,6 @@ async def _connect_with_retry(settings: Settings, attempts: int = 30) -> Pool:
             log.warning("database_unavailable_at_start", attempt=attempt, error=type(exc).__name__)
             await asyncio.sleep(min(0.2 * attempt, 2.0))
     return await create_pool(settings)
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": ".".join(str(p) for p in err["loc"] if p != "body") or "body",
-             "reason": err["msg"]}
-            for err in exc.errors()
-        ]
-        return JSONResponse(status_code=422,
-                            content={"detail": "the request is not valid", "errors": errors})
-
-    @app.exception_handler(IdempotencyConflict)
-    async def conflict(_: Request, exc: IdempotencyConflict) -> JSONResponse:
-        return JSONResponse(status_code=409, content={"detail": str(exc)})
-
-    for error in UNAVAILABLE_ERRORS:
-        if issubclass(error, Exception):
-            app.add_exception_handler(error, _unavailable)
-
-
-async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
-    log.warning("database_unavailable", error=type(exc).__name__)
-    return JSONResponse(status_code=503, content={"detail": "the database is unavailable, "
-                                                  "nothing was stored; please retry"},
-                        headers={"Retry-After": "1"})
 
 
 class LatencyMiddleware:

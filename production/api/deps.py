@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from production import clock
 from production.database.pool import Pool
@@ -31,6 +31,10 @@ async def request_now() -> datetime:
     """Return the instant this request decides at: read once, so that every check and every
     row of the request (an expiry, an audit row, a proposal's decision) uses the same one."""
     return clock.now()
+
+
+Db = Annotated[Pool, Depends(pool)]
+Now = Annotated[datetime, Depends(request_now)]
 
 
 def bearer(request: Request) -> str | None:

@@ -22,6 +22,7 @@ from production.care.policy import ActionKind
 from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import admin, inbox
+from production.domain import errors
 
 log = structlog.get_logger(__name__)
 
@@ -29,21 +30,19 @@ MAX_TEXT_LENGTH = 20_000
 MAX_REASON_LENGTH = 1_000
 
 
-class ProposalNotFound(LookupError):
+class ProposalNotFound(errors.NotFound):
     """No such proposal for this tenant."""
 
 
-class ProposalConflict(Exception):
+class ProposalConflict(errors.Conflict):
     """The proposal cannot take this decision (already decided, expired, not approvable)."""
 
 
-class InvalidDecision(ValueError):
+class InvalidDecision(errors.Invalid):
     """The decision itself is malformed (blank reason, blank edited text); `field` names it."""
 
     def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+        super().__init__([(field, reason)])
 
 
 @dataclass(frozen=True)

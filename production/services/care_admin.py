@@ -29,6 +29,7 @@ from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import admin as queries
 from production.database.queries import care_schedule, care_state
+from production.domain import errors
 
 log = structlog.get_logger(__name__)
 
@@ -37,20 +38,16 @@ _SETTING_FIELDS = tuple(f.name for f in fields(AutonomySettings))
 _NULLABLE = frozenset({"quiet_hours_start", "quiet_hours_end"})
 
 
-class NotFound(LookupError):
-    """No such resource for this tenant (whether it exists for another one is not said)."""
+class NotFound(errors.NotFound):
+    """No such customer for this tenant."""
 
 
-class Conflict(Exception):
-    """The resource is not in a state that allows the change (e.g. no escalation is open)."""
+class Conflict(errors.Conflict):
+    """The customer is not in a state that allows the change (e.g. no escalation is open)."""
 
 
-class Invalid(ValueError):
-    """The request breaks a rule; `problems` lists (field, reason)."""
-
-    def __init__(self, found: list[tuple[str, str]]) -> None:
-        super().__init__("; ".join(f"{name}: {reason}" for name, reason in found))
-        self.problems = found
+class Invalid(errors.Invalid):
+    """A setting or mode breaks a rule; `problems` lists (field, reason)."""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import structlog
 
 from production.database.pool import Connection, Pool
 from production.database.queries import customers, intake, outbox
+from production.domain import errors
 from production.domain.identity import DEFAULT_REGION, needs_region, sender_identity
 from production.domain.messages import InboundMessage, InvalidMessage, encode_event
 from production.domain.support_form import SupportFormSubmission
@@ -26,7 +27,7 @@ CONVERSATION_WINDOW = timedelta(hours=24)
 INBOUND_EVENT = "inbound_message"
 
 
-class IdempotencyConflict(Exception):
+class IdempotencyConflict(errors.Conflict):
     """The idempotency key was used before for a different request."""
 
 
