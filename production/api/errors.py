@@ -19,8 +19,17 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from production.channels.gmail import (
+    GmailNotConfigured,
+    GmailRefused,
+    GmailUnavailable,
+    PushUnauthorized,
+)
 from production.database.pool import UNAVAILABLE_ERRORS
 from production.domain import errors
+from production.domain.gmail_push import MalformedPush
+from production.domain.messages import InvalidMessage
+from production.domain.whatsapp import InvalidTwilioRequest
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +55,16 @@ _DATABASE = Answer(503, DATABASE_UNAVAILABLE, {"Retry-After": "1"}, "database_un
 ANSWERS: Mapping[type[Exception], Answer] = {
     errors.NotFound: Answer(404),
     errors.Conflict: Answer(409),  # e.g. IdempotencyConflict, an already decided proposal
+    InvalidTwilioRequest: Answer(400),
+    InvalidMessage: Answer(400),
+    MalformedPush: Answer(400, "malformed push: {exc}"),
+    PushUnauthorized: Answer(401, "unauthorized: {exc}", {"WWW-Authenticate": "Bearer"},
+                             "gmail_push_unauthorized"),
+    GmailRefused: Answer(502, "Gmail refused the sync: {exc}", event="gmail_sync_refused",
+                         level="error"),
+    GmailUnavailable: Answer(503, "Gmail is unavailable, please retry: {exc}",
+                             {"Retry-After": "5"}, "gmail_unavailable"),
+    GmailNotConfigured: Answer(503, "the email channel is not configured: {exc}"),
     **{error: _DATABASE for error in UNAVAILABLE_ERRORS if issubclass(error, Exception)},
 }
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 
-from production.api.deps import pool, state
-from production.database.pool import Pool
+from production.api.deps import Db, state
 from production.database.queries import deliveries
 from production.services import ticket_access
 
@@ -38,7 +37,7 @@ class SandboxListing(BaseModel):
 
 @router.get("/sandbox/messages", response_model=SandboxListing)
 async def sandbox_messages(
-    request: Request, db: Annotated[Pool, Depends(pool)],
+    request: Request, db: Db,
     channel: Annotated[Literal["email", "whatsapp"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> SandboxListing:

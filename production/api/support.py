@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
+from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 
-from production.api.deps import pool, state
-from production.database.pool import Pool
+from production.api.deps import Db, state
 from production.domain.support_form import SupportFormReceipt, SupportFormSubmission
 from production.services.intake import submit_support_form
 
@@ -22,7 +21,7 @@ async def submit_form(
     form: SupportFormSubmission,
     request: Request,
     response: Response,
-    db: Annotated[Pool, Depends(pool)],
+    db: Db,
     idempotency_key: Annotated[
         str | None, Header(alias="Idempotency-Key", min_length=8, max_length=200)
     ] = None,

@@ -17,8 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from production.api.deps import bearer, pool, state
-from production.database.pool import Pool
+from production.api.deps import Db, bearer, state
 from production.domain.client_address import client_address
 from production.services import admin_keys, ticket_access
 from production.services.ticket_access import Conversation
@@ -88,7 +87,6 @@ class FailedLookups:
         return HTTPException(status_code=404, detail=NOT_FOUND)
 
 
-Db = Annotated[Pool, Depends(pool)]
 Limit = Annotated[FailedLookups, Depends(FailedLookups)]
 _ANSWERS: dict[int | str, dict[str, str]] = {
     404: {"description": "No such ticket, or not the right credential (the same answer)"},

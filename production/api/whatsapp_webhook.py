@@ -8,16 +8,12 @@ ones Twilio signed.
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
-from production.api.deps import pool, state
-from production.database.pool import Pool
+from production.api.deps import Db, state
 from production.domain import whatsapp
-from production.domain.messages import InvalidMessage
 from production.services import whatsapp_status
 from production.services.intake import accept_inbound
 
@@ -35,31 +31,26 @@ def _twiml() -> Response:
 
 
 @router.post("", response_class=Response)
-async def inbound_message(request: Request, db: Annotated[Pool, Depends(pool)]) -> Response:
+async def inbound_message(request: Request, db: Db) -> Response:
     """Accept one customer message (stored once per MessageSid); answer empty TwiML."""
+    # A request that is not a message (InvalidTwilioRequest, InvalidMessage) is a 400 with the
+    # reason: api/errors.py answers it.
     form = await _signed_form(request)
     settings = state(request).settings
-    try:
-        msg = whatsapp.parse_inbound(form, tenant_id=settings.default_tenant)
-        stored = await accept_inbound(db, msg, topic=settings.kafka.topic_incoming)
-    except (whatsapp.InvalidTwilioRequest, InvalidMessage) as exc:
-        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    msg = whatsapp.parse_inbound(form, tenant_id=settings.default_tenant)
+    stored = await accept_inbound(db, msg, topic=settings.kafka.topic_incoming)
     if not stored.created:
         log.info("whatsapp_redelivery_ignored", customer_id=str(stored.customer_id))
     return _twiml()
 
 
 @router.post("/status", response_class=Response)
-async def delivery_status(request: Request, db: Annotated[Pool, Depends(pool)]) -> Response:
+async def delivery_status(request: Request, db: Db) -> Response:
     """Record a reply's delivery status. An unknown SID is answered 200 too (and logged):
     anything else makes Twilio retry a callback that can never succeed."""
     form = await _signed_form(request)
-    try:
-        update = whatsapp.parse_status(form)
-    except whatsapp.InvalidTwilioRequest as exc:
-        raise HTTPException(status_code=400, detail=str(exc)) from exc
     await whatsapp_status.record(db, tenant_id=state(request).settings.default_tenant,
-                                 update=update)
+                                 update=whatsapp.parse_status(form))
     return _twiml()
 
 

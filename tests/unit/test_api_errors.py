@@ -14,7 +14,16 @@ from structlog.testing import capture_logs
 from production.api import errors
 from production.api.app import create_app
 from production.care import inbox
+from production.channels.gmail import (
+    GmailNotConfigured,
+    GmailRefused,
+    GmailUnavailable,
+    PushUnauthorized,
+)
 from production.config import Settings
+from production.domain.gmail_push import MalformedPush
+from production.domain.messages import InvalidMessage
+from production.domain.whatsapp import InvalidTwilioRequest
 from production.services import care_admin
 from production.services.intake import IdempotencyConflict
 
@@ -38,6 +47,21 @@ CASES: list[tuple[Exception, int, dict[str, Any], dict[str, str]]] = [
     (inbox.InvalidDecision("reason", "must not be blank"), 422,
      {"detail": "the request is not valid",
       "errors": [{"field": "reason", "reason": "must not be blank"}]}, {}),
+    (InvalidTwilioRequest("the request has no MessageSid"), 400,
+     {"detail": "the request has no MessageSid"}, {}),
+    (InvalidMessage("an inbound message needs a valid email address or phone number"), 400,
+     {"detail": "an inbound message needs a valid email address or phone number"}, {}),
+    (MalformedPush("the body is not JSON"), 400,
+     {"detail": "malformed push: the body is not JSON"}, {}),
+    (PushUnauthorized("missing bearer token"), 401,
+     {"detail": "unauthorized: missing bearer token"}, {"www-authenticate": "Bearer"}),
+    (GmailRefused(400, "invalid history id"), 502,
+     {"detail": "Gmail refused the sync: Gmail answered 400: invalid history id"}, {}),
+    (GmailUnavailable("Gmail answered 503"), 503,
+     {"detail": "Gmail is unavailable, please retry: Gmail answered 503"},
+     {"retry-after": "5"}),
+    (GmailNotConfigured("GMAIL_CREDENTIALS_JSON is not set"), 503,
+     {"detail": "the email channel is not configured: GMAIL_CREDENTIALS_JSON is not set"}, {}),
     (ConnectionError("the database pool is not ready"), 503, DATABASE, {"retry-after": "1"}),
     (asyncpg.exceptions.CannotConnectNowError("the database system is starting up"), 503,
      DATABASE, {"retry-after": "1"}),
