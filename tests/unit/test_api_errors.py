@@ -4,11 +4,13 @@ request id, logged with its traceback, and nothing of the error reaches the clie
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 import httpx
 import pytest
+from fastapi import Query
+from pydantic import BaseModel, Field
 from structlog.testing import capture_logs
 
 from production.api import errors
@@ -127,3 +129,29 @@ async def test_two_failures_get_two_request_ids() -> None:
     async with _client(RuntimeError("boom")) as http:
         first, second = await http.post("/boom/1"), await http.post("/boom/1")
     assert first.json()["request_id"] != second.json()["request_id"]
+
+
+class Change(BaseModel):
+    reason: str
+    limit: int = Field(ge=1)
+
+
+async def test_a_request_pydantic_refuses_is_answered_like_a_services_refusal() -> None:
+    """The same 422 shape for the schema's refusals: each field without the `body` prefix."""
+
+    async def change(body: Change, size: Annotated[int, Query(le=10)] = 1) -> None:
+        raise AssertionError("never called with an invalid request")
+
+    app = create_app(Settings(app_env="test"))
+    app.add_api_route("/change", change, methods=["POST"])
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fte.test") as http:
+        res = await http.post("/change", params={"size": 11}, json={"limit": 0})
+        whole = await http.post("/change", content=b"[]",
+                                headers={"content-type": "application/json"})
+    assert res.status_code == 422
+    assert res.json() == {"detail": "the request is not valid", "errors": [
+        {"field": "query.size", "reason": "Input should be less than or equal to 10"},
+        {"field": "reason", "reason": "Field required"},
+        {"field": "limit", "reason": "Input should be greater than or equal to 1"}]}
+    assert whole.json()["errors"][0]["field"] == "body"
