@@ -27,7 +27,9 @@ async def start_fte_up(data_dir: Path, port: int, **extra_env: str
     assert proc.stdout is not None
     banner = ""
     while "Press Ctrl-C" not in banner:
-        line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        # The banner waits until every consumer holds its partitions (a group join is ~5 s
+        # on the local broker, after the children's start-up).
+        line = await asyncio.wait_for(proc.stdout.readline(), 120)
         assert line, f"fte up exited early: {banner}"
         banner += line.decode()
     return proc, banner

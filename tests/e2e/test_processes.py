@@ -38,6 +38,8 @@ async def test_database_stopped_gives_503_then_the_api_recovers_after_restart(
         await asyncio.to_thread(db.start)
         try:
             settings = make_settings(db, broker)
+            # An API alone: no consumers to wait for (readiness here is the database's).
+            settings.api.ready_requires_consumers = False
             await migrate(db.url)
             server, task = await _serve_api(settings, port := free_port())
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
@@ -160,7 +162,9 @@ async def test_worker_sigkilled_with_fifty_runs_in_flight_replies_exactly_once_a
     total = 60
     async with FakeOpenAI() as model:
         port = free_port()
-        env = child_env(settings, API_PORT=str(port), OPENAI_API_KEY=model.api_key,
+        # No dispatcher here: the API is ready without waiting for the consumers.
+        env = child_env(settings, API_PORT=str(port), API_READY_REQUIRES_CONSUMERS="false",
+                        OPENAI_API_KEY=model.api_key,
                         OPENAI_BASE_URL=model.base_url)
         model.hold()  # the model takes its time: every run waits for its first answer
         procs = {name: _start(name, env) for name in ("api", "relay", "worker")}

@@ -8,11 +8,12 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from production.config import Settings
 from production.database.pool import Pool
-from production.messaging.kafka import _consuming, make_consumer
+from production.messaging.kafka import _consuming, groups_ready, make_consumer
 from tests.conftest import running_stack, wait_for
 
 
@@ -103,3 +104,15 @@ async def test_an_api_without_consumers_does_not_wait_for_them(
         assert res.status_code == 200
         assert res.json()["status"] == "healthy"
         assert "consumers" not in res.json()["components"]
+
+
+async def test_asking_whether_consumers_are_ready_creates_no_topic(settings: Settings) -> None:
+    tag = uuid.uuid4().hex[:8]
+    missing = {f"nobody-{tag}": f"absent-{tag}"}
+    assert await groups_ready(settings, missing) == {f"nobody-{tag}": False}
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_servers())
+    await admin.start()
+    try:
+        assert f"absent-{tag}" not in await admin.list_topics()
+    finally:
+        await admin.close()
