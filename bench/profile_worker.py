@@ -5,7 +5,7 @@ Starts `fte up` on a scratch data directory, offers forms at `--rate` per second
 Writes a flame graph (SVG) and prints the functions with the most samples, by own time and by
 total time, plus the CPU seconds per message the worker spent.
 
-    .venv/bin/python bench/profile_worker.py [--rate 20] [--seconds 30] [--svg specs/worker-flame.svg]
+    .venv/bin/python bench/profile_worker.py [--rate 20] [--seconds 30] [--svg FILE.svg]
 """
 
 from __future__ import annotations
