@@ -162,6 +162,14 @@ def test_triggers_say_which_words_fired() -> None:
 def test_typos_of_key_words_are_read_as_the_word() -> None:
     assert correct("i want a refnd from my lawer") == "i want a refund from my lawyer"
     assert correct("a layer of the contact list") == "a layer of the contact list"
+    assert correct("i want to talk to a humna") == "i want to talk to a human"
+
+
+def test_real_words_two_edits_from_a_key_word_stay_as_they_are() -> None:
+    # The deletion-distance corrector read these as "cancel", "pricing" and "expensive".
+    text = "any chance you are picking the extensive plan docs"
+    assert correct(text) == text
+    assert detect("Any chance the extensive docs cover SSO?").reasons == ()
 
 
 # Written as a held-out check after the rules were tuned; kept as regression cases (the
