@@ -12,6 +12,7 @@ from collections.abc import Collection
 from typing import Final
 
 from production.agent.guardrails.result import PASSED, GuardrailResult, tripped
+from production.domain import pii
 from production.domain.patterns import Rules
 from production.domain.text import fold, word_starts
 
@@ -156,12 +157,9 @@ _INTERNAL: Final = Rules(
     r"\bconfidential[:\s-]+internal\b|\b(?:agent|internal|private|staff) note\s*:",
     r"^\s*(?:todo|fixme)\b\s*:?",
 )
-_EMAIL: Final = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE: Final = re.compile(r"(?<![\w/.:-])\+?\(?\d[\d\s().-]{6,}\d(?![\w/-])")
-_IPV4: Final = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
-_ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SENTENCE_BREAK: Final = re.compile(r"(?<=[.!?;])\s+|\n+")
 _LEAK_RUN: Final = 8  # consecutive words shared with the system prompt that count as a leak
+_UNSEPARATED_DIGITS: Final = 10
 
 
 def check_output(reply: str, *, system_prompt: str,
@@ -239,24 +237,22 @@ def _other_customer_data(reply: str, identifiers: Collection[str]) -> str | None
     """Return an email address or phone number in the reply that is not the customer's own."""
     known = {value.strip().lower().removeprefix("mailto:") for value in identifiers}
     known_phones = {d for value in identifiers if len(d := _digits(value)) >= 7}
-    for address in _EMAIL.findall(reply):
-        address = address.lower().rstrip(".")
+    for email in pii.emails(reply):
+        address = email.text.lower()
         domain = address.rpartition("@")[2]
         if address in known or any(domain == d or domain.endswith("." + d)
                                    for d in COMPANY_DOMAINS):
             continue
         return f"email address {address}"
-    for match in _PHONE.finditer(reply):
-        number = match.group(0).strip()
-        digits = _digits(number)
-        separated = digits != number.lstrip("+")
-        if (not 8 <= len(digits) <= 15 or (not separated and len(digits) < 10)
-                or _IPV4.match(number) or _ISO_DATE.search(number)):
+    for phone in pii.phone_numbers(reply):
+        digits = _digits(phone.text)
+        # Ten digits or more when written without separators: shorter runs are order numbers.
+        if digits == phone.text.lstrip("+") and len(digits) < _UNSEPARATED_DIGITS:
             continue
         if digits in COMPANY_PHONES or any(
                 digits.endswith(k[-9:]) or k.endswith(digits[-9:]) for k in known_phones):
             continue
-        return f"phone number {number}"
+        return f"phone number {phone.text.strip()}"
     return None
 
 
