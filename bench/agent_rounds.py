@@ -38,10 +38,10 @@ from scratch_db import scratch_pool  # noqa: E402
 from production import clock  # noqa: E402
 from production.agent.runner import SupportAgent  # noqa: E402
 from production.config import OpenAISettings, Settings  # noqa: E402
+from production.embeddings import local_embedder  # noqa: E402
 from production.logging import configure_logging  # noqa: E402
 from production.services import evaluation, knowledge  # noqa: E402
 from production.services.ask import Question, run_question  # noqa: E402
-from production.services.embeddings import local_embedder  # noqa: E402
 from production.services.process_inbound import WorkerDeps  # noqa: E402
 from tests.fakes.openai_api import FakeOpenAI  # noqa: E402
 

@@ -31,7 +31,7 @@ from loadgen import latency_summary  # noqa: E402
 from scratch_db import scratch_pool  # noqa: E402
 
 from production.database.queries import reference  # noqa: E402
-from production.services.embeddings import local_embedder  # noqa: E402
+from production.embeddings import local_embedder  # noqa: E402
 from production.services.knowledge import chunk_markdown  # noqa: E402
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
-# Phone-like runs: an optional +, then 7+ digits possibly split by spaces, dots, dashes, brackets.
-_PHONE = re.compile(r"\+?\(?\d[\d\s().\-]{6,}\d")
+from production.domain.pii import redact
 
-
-def redact(text: str) -> str:
-    """Return the text with email addresses and phone numbers masked."""
-    text = _EMAIL.sub("[email]", text)
-    return _PHONE.sub(lambda m: "[phone]" if sum(c.isdigit() for c in m[0]) >= 7 else m[0], text)
+__all__ = ["configure_logging", "redact"]
 
 
 def _redact_value(value: Any) -> Any:

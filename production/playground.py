@@ -23,10 +23,10 @@ from production.agent.runner import SupportAgent
 from production.config import INTERNAL_TENANT, Settings
 from production.database.migrate import migrate
 from production.database.pool import create_pool
+from production.embeddings import embedder_for
 from production.local_stack import local_database
 from production.services import evaluation, knowledge
 from production.services.ask import Question, ask
-from production.services.embeddings import embedder_for
 from production.services.process_inbound import WorkerDeps
 
 T = TypeVar("T")

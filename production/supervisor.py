@@ -34,11 +34,11 @@ from production.database.migrate import migrate
 from production.database.pool import create_pool
 from production.database.queries import deliveries
 from production.domain.ticket_access import TicketLinks
+from production.embeddings import embedder_for
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port, stop_process
 from production.messaging.kafka import ensure_topics
 from production.services import care_admin, ticket_access
 from production.services.care_admin import AutonomyView
-from production.services.embeddings import embedder_for
 from production.services.knowledge import KnowledgeStatus, load_if_empty
 
 log = structlog.get_logger(__name__)

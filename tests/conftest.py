@@ -35,11 +35,11 @@ from production.config import (
 )
 from production.database.migrate import migrate
 from production.database.pool import Pool, create_pool
+from production.embeddings import local_embedder
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
 from production.messaging.kafka import ensure_topics, make_consumer, make_producer
 from production.services import care_admin, ticket_access
 from production.services.deliver_outbound import DeliveryPolicy
-from production.services.embeddings import local_embedder
 from production.services.knowledge import load_markdown
 from production.services.process_inbound import WorkerDeps
 from production.workers import dispatcher, worker

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from production.database.pool import Pool
-from production.services.embeddings import Embedder
+from production.embeddings import Embedder
 
 
 @dataclass

@@ -16,7 +16,7 @@ from uuid import UUID
 from production.agent.subjects import asked_about
 from production.database.pool import Pool
 from production.database.queries import care_state, messages, reference, tickets
-from production.services.embeddings import Embedder
+from production.embeddings import Embedder
 
 MAX_KB_RESULTS = 5
 # Cosine similarity (0..1) under which a passage is a weak match, treated as no match. Measured

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from production.agent.escalation import REASONS
+from production.domain.escalation import REASONS
 from production.domain.formatting import ChannelStyle, measure
 from production.services import channel_styles
 from production.services.ask import Question, run_question

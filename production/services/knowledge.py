@@ -10,7 +10,7 @@ from pathlib import Path
 
 from production.database.pool import Pool
 from production.database.queries import reference
-from production.services.embeddings import Embedder
+from production.embeddings import Embedder
 
 _HEADING = re.compile(r"^(#{2,3})\s+(.+?)\s*$", re.M)
 

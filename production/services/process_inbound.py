@@ -17,7 +17,6 @@ from uuid import UUID
 import structlog
 
 from production.agent.context import SupportRunContext, ToolCall
-from production.agent.escalation import NEGATIVE_SENTIMENT_THRESHOLD
 from production.agent.runner import AgentOutcome, SupportAgent
 from production.care import executor
 from production.care.policy import ProposedAction
@@ -27,12 +26,13 @@ from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import care_state, customers, inbox, messages
 from production.database.queries.replies import ReplyRecord
+from production.domain.escalation import NEGATIVE_SENTIMENT_THRESHOLD
 from production.domain.formatting import format_reply
 from production.domain.messages import InboundMessage
 from production.domain.whatsapp import MEDIA_ONLY_REPLY
+from production.embeddings import Embedder
 from production.metrics import AGENT_LATENCY, ESCALATIONS, MESSAGES_PROCESSED
 from production.services import channel_styles, intake, ticket_access, whatsapp_turns
-from production.services.embeddings import Embedder
 
 log = structlog.get_logger(__name__)
 

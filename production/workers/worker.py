@@ -10,6 +10,7 @@ from production import clock
 from production.agent.runner import SupportAgent
 from production.config import Settings
 from production.domain.messages import InboundMessage, decode_event
+from production.embeddings import embedder_for
 from production.messaging.consumer_loop import (
     Concurrency,
     ConsumerLoop,
@@ -17,7 +18,6 @@ from production.messaging.consumer_loop import (
     RetryPolicy,
 )
 from production.messaging.kafka import GroupConsumer, make_consumer
-from production.services.embeddings import embedder_for
 from production.services.process_inbound import WorkerDeps, apologize, handle_inbound
 from production.workers.runtime import runtime
 

@@ -17,8 +17,8 @@ from production.agent.tools import HOLDING_REPLY
 from production.config import Settings
 from production.database.pool import Pool
 from production.domain.messages import InboundMessage
+from production.embeddings import local_embedder
 from production.services import intake
-from production.services.embeddings import local_embedder
 from tests.conftest import unique_email
 
 

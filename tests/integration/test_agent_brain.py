@@ -20,9 +20,9 @@ from production.config import Settings
 from production.database.pool import Pool, create_pool
 from production.domain.formatting import measure
 from production.domain.messages import InboundMessage
+from production.embeddings import local_embedder
 from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.services import channel_styles, evaluation, knowledge
-from production.services.embeddings import local_embedder
 from production.services.process_inbound import WorkerDeps, process
 from tests.conftest import ROOT, child_env, isolated_settings, unique_email
 

@@ -29,9 +29,9 @@ from production.domain.identity import Candidate, Create, InvalidIdentifier, Lin
 from production.domain.messages import InboundMessage, InvalidMessage
 from production.domain.support_form import SupportFormSubmission
 from production.domain.ticket_access import TicketLinks
+from production.embeddings import local_embedder
 from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.services import identity, intake
-from production.services.embeddings import local_embedder
 from production.services.process_inbound import WorkerDeps, process
 from tests.conftest import isolated_settings, unique_email
 

@@ -16,9 +16,9 @@ from production.agent.runner import SupportAgent
 from production.config import Settings
 from production.database.pool import Pool, create_pool
 from production.domain.messages import InboundMessage, encode_event
+from production.embeddings import local_embedder
 from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.messaging.kafka import make_consumer
-from production.services.embeddings import local_embedder
 from production.services.process_inbound import WorkerDeps
 from production.workers import worker
 from tests.conftest import Stack, isolated_settings, unique_email, wait_for

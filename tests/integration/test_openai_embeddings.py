@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from production.config import OpenAISettings, Settings
-from production.services.embeddings import (
+from production.embeddings import (
     DIMENSIONS,
     OPENAI_BATCH,
     OpenAIEmbedder,

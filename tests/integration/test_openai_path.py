@@ -26,8 +26,8 @@ from production.agent.runner import AgentOutcome, SupportAgent
 from production.config import OpenAISettings, Settings
 from production.database.pool import Pool
 from production.domain.messages import InboundMessage
+from production.embeddings import embedder_for, local_embedder
 from production.services import process_inbound
-from production.services.embeddings import embedder_for, local_embedder
 from tests.conftest import unique_email
 from tests.fakes.openai_api import EMBEDDINGS, LATENCY_ENV, FakeOpenAI, embedding
 

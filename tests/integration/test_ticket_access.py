@@ -25,9 +25,9 @@ from production.database.pool import Pool, create_pool
 from production.domain.formatting import with_status_link
 from production.domain.messages import InboundMessage
 from production.domain.ticket_access import TicketLinks
+from production.embeddings import local_embedder
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
 from production.services import admin_keys, intake, ticket_access
-from production.services.embeddings import local_embedder
 from production.services.process_inbound import WorkerDeps, process
 from tests.conftest import (
     Stack,

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from pydantic import SecretStr
 
+from production import embeddings
 from production.config import OpenAISettings, Settings
 from production.database.queries.reference import to_pgvector
-from production.services import embeddings
-from production.services.embeddings import (
+from production.embeddings import (
     DIMENSIONS,
     LOCAL_MODEL,
     OpenAIEmbedder,
@@ -111,7 +111,7 @@ def test_the_loader_never_touches_the_network() -> None:
                 raise RuntimeError(f"network use: {event} {args!r}")
 
         sys.addaudithook(no_network)
-        from production.services.embeddings import local_embedder
+        from production.embeddings import local_embedder
 
         [vector] = asyncio.run(local_embedder().embed(["offline please"]))
         print(json.dumps({"dims": len(vector), "hub": os.environ.get("HF_HUB_OFFLINE"),

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from production.agent.sentiment import score, trend
+from production.domain.sentiment import score, trend
 
 ESCALATION_LINE = 0.3
 
