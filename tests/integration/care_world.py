@@ -28,8 +28,9 @@ GROUNDED = executor.reply_action(kb_grounded=True)
 
 
 def care_db(tag: str, *, max_size: int = 8) -> Any:
-    """The module-scoped `db` fixture of a test module (`db = care_db("tag")`): a database of
-    the module's own, migrated, and a pool on it."""
+    """The module-scoped fixture of a test module's database (`db = care_db("tag")`: the
+    name it is bound to is the fixture's): a database of the module's own, migrated, and
+    (settings, pool) on it."""
 
     @pytest.fixture(scope="module")
     async def db(postgres: EmbeddedPostgres,

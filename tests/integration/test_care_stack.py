@@ -6,16 +6,12 @@ when they end."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import pytest
 
 from production.config import CareSettings
 from production.database.pool import Pool, create_pool
 from production.local_stack import EmbeddedPostgres, LocalBroker
-from production.services import admin_keys
 from tests.conftest import (
     Stack,
     as_customer,
@@ -25,19 +21,7 @@ from tests.conftest import (
     unique_email,
     wait_for,
 )
-
-
-@pytest.fixture(scope="module")
-async def stack_with_key(postgres: EmbeddedPostgres,
-                         broker: LocalBroker) -> AsyncIterator[tuple[Stack, dict[str, str]]]:
-    settings = await isolated_settings(postgres, broker, "carestack")
-    pool = await create_pool(settings, min_size=1, max_size=8)
-    try:
-        _, key = await admin_keys.create_key(pool, "techcorp", "admin", "ops-lead")
-        async with running_stack(settings, pool) as stack:
-            yield stack, {"Authorization": f"Bearer {key}"}
-    finally:
-        await pool.close()
+from tests.kafka_waits import wait_until_handled
 
 
 async def _agent_reply(pool: Pool, ticket: str, *, status: str | None = None) -> Any:
@@ -78,9 +62,12 @@ async def test_shadow_mode_over_a_stream_audits_everything_and_delivers_nothing(
             await conn.execute("UPDATE care_settings SET autonomy_mode = 'autopilot', "
                                "hands_off_new_customers = true WHERE tenant_id = 'techcorp'")
         async with running_stack(settings, pool) as stack:
-            tickets = await asyncio.gather(*(_submit(stack) for _ in range(20)))
+            emails = [unique_email("shadow") for _ in range(20)]
+            tickets = await asyncio.gather(*(_submit(stack, email=e) for e in emails))
             replies = [await _agent_reply(pool, t) for t in tickets]
-            await asyncio.sleep(1.0)  # room for a wrong release to reach the dispatcher
+            # The worker group is past every form: whatever they released is in the outbox.
+            await wait_until_handled(settings, topic=settings.kafka.topic_incoming,
+                                     group=settings.kafka.worker_group, keys=emails, count=20)
             assert [await _visible_replies(stack, t) for t in tickets] == [[]] * 20
         async with pool.acquire() as conn:
             deliveries = await conn.fetchval("SELECT count(*) FROM deliveries")

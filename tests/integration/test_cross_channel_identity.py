@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -24,16 +23,16 @@ import pytest
 from production.agent import operations
 from production.agent.runner import SupportAgent
 from production.config import Settings
-from production.database.pool import Pool, create_pool
+from production.database.pool import Pool
 from production.domain.identity import Candidate, Create, InvalidIdentifier, Link, Merge
 from production.domain.messages import InboundMessage, InvalidMessage
 from production.domain.support_form import SupportFormSubmission
 from production.domain.ticket_access import TicketLinks
 from production.embeddings import local_embedder
-from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.services import identity, intake
 from production.services.process_inbound import WorkerDeps, process
-from tests.conftest import isolated_settings, unique_email
+from tests.conftest import unique_email, wait_for
+from tests.integration.care_world import care_db
 
 TENANT = "techcorp"
 TOPIC = "identity-test.incoming"
@@ -42,15 +41,7 @@ LINKS = TicketLinks(secret=b"identity-tests", base_url="http://127.0.0.1:8000")
 _rng = random.Random()
 
 
-@pytest.fixture(scope="module")
-async def identity_db(postgres: EmbeddedPostgres, broker: LocalBroker
-                      ) -> AsyncIterator[tuple[Settings, Pool]]:
-    settings = await isolated_settings(postgres, broker, "identity")
-    pool = await create_pool(settings, min_size=1, max_size=12)
-    try:
-        yield settings, pool
-    finally:
-        await pool.close()
+identity_db = care_db("identity", max_size=12)
 
 
 @pytest.fixture
@@ -412,6 +403,16 @@ async def test_concurrent_links_never_give_one_customer_two_emails(db: Pool) -> 
     assert candidates == 9
 
 
+MERGE_GATE = 5_150_001  # an advisory lock the merge waits on while the test holds it
+
+
+async def _waiting_for_locks(pool: Pool, count: int) -> bool:
+    """True when at least `count` sessions of this database wait for a lock."""
+    return bool(await value(pool, "SELECT count(*) >= $1 FROM pg_stat_activity "
+                                  "WHERE datname = current_database() "
+                                  "AND wait_event_type = 'Lock'", count))
+
+
 async def test_an_intake_racing_a_merge_follows_the_duplicate_to_the_survivor(db: Pool) -> None:
     email, p, q = unique_email("follow"), new_phone(), new_phone()
     a = (await ingest(db, message("email", email=email))).customer_id
@@ -419,24 +420,36 @@ async def test_an_intake_racing_a_merge_follows_the_duplicate_to_the_survivor(db
     c = (await ingest(db, message("whatsapp", phone=e164(q)))).customer_id
     await identity.merge_customers(db, TENANT, b, c, "agent", "one person, two phones")
     async with db.acquire() as conn:
-        # Hold the merge open while messages from the duplicate's other phone arrive.
+        # Hold the merge open at a gate the test keeps shut while messages from the
+        # duplicate's other phone arrive.
         await conn.execute(f"""
-            CREATE FUNCTION slow_merge() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$;
-            CREATE TRIGGER slow_merge AFTER INSERT ON customer_merges FOR EACH ROW
-                WHEN (NEW.merged_id = '{b}') EXECUTE FUNCTION slow_merge();
+            CREATE FUNCTION merge_gate() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_advisory_xact_lock({MERGE_GATE}); RETURN NEW; END $$;
+            CREATE TRIGGER merge_gate AFTER INSERT ON customer_merges FOR EACH ROW
+                WHEN (NEW.merged_id = '{b}') EXECUTE FUNCTION merge_gate();
         """)
     try:
-        merging = asyncio.create_task(ingest(db, message("web_form", email=email,
-                                                         phone=e164(p))))
-        await asyncio.sleep(0.1)
-        chats = await asyncio.gather(*(ingest(db, message("whatsapp", phone=e164(q)))
-                                       for _ in range(5)))
+        async with db.acquire() as gate:
+            await gate.execute("SELECT pg_advisory_lock($1)", MERGE_GATE)
+            merging = asyncio.create_task(ingest(db, message("web_form", email=email,
+                                                             phone=e164(p))))
+            await wait_for(lambda: _waiting_for_locks(db, 1))  # the merge, at the gate
+            chatting = [asyncio.create_task(ingest(db, message("whatsapp", phone=e164(q))))
+                        for _ in range(5)]
+
+            async def each_chat_waits_or_is_done() -> bool:
+                running = sum(not chat.done() for chat in chatting)
+                return await _waiting_for_locks(db, 1 + running)
+
+            await wait_for(each_chat_waits_or_is_done)
+            assert not merging.done()
+            await gate.execute("SELECT pg_advisory_unlock($1)", MERGE_GATE)
+        chats = await asyncio.gather(*chatting)
         merged = await merging
     finally:
         async with db.acquire() as conn:
-            await conn.execute("DROP TRIGGER slow_merge ON customer_merges; "
-                               "DROP FUNCTION slow_merge();")
+            await conn.execute("DROP TRIGGER merge_gate ON customer_merges; "
+                               "DROP FUNCTION merge_gate();")
     assert merged.customer_id == a and await merged_into(db, b) == a
     assert {chat.customer_id for chat in chats} == {a}
     assert await holdings(db, b) == dict.fromkeys(("customer_identifiers", "conversations",

@@ -751,10 +751,16 @@ async def test_an_email_is_answered_in_its_gmail_thread_end_to_end(
                 assert row["delivery_ref"] == sent.id
 
                 # Our reply is now in the mailbox's history (SENT): it is not read as a
-                # customer message, so the agent never answers itself.
+                # customer message, so the agent never answers itself. The webhook stores
+                # what it accepts before it answers: nothing new is there to be answered.
                 res = await stack.http.post(WEBHOOK, json=fake.push(), headers=bearer(fake))
                 assert res.json()["skipped"] == {"own_mail": 1}
-                await asyncio.sleep(1.0)
+                async with db.acquire() as conn:
+                    inbound = await conn.fetchval(
+                        "SELECT count(*) FROM messages WHERE direction = 'inbound'")
+                    queued = await conn.fetchval("SELECT count(*) FROM outbox WHERE topic = $1",
+                                                 settings.kafka.topic_incoming)
+                assert (inbound, queued) == (1, 1)
                 assert len(fake.sent) == 1
         finally:
             await db.close()

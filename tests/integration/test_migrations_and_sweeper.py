@@ -11,6 +11,7 @@ import asyncpg
 import structlog
 
 from production.database.migrate import load_migrations, migrate
+from production.database.pool import Pool
 from production.domain.support_form import SupportFormSubmission
 from production.local_stack import EmbeddedPostgres
 from production.logging import configure_logging
@@ -119,7 +120,7 @@ async def test_only_one_relay_publishes_at_a_time_and_a_standby_takes_over(
 
     stop_a, stop_b = asyncio.Event(), asyncio.Event()
     relay_a = asyncio.create_task(run_relay(pool, settings, recorder("a"), stop_a))
-    await asyncio.sleep(0.3)
+    await wait_for(lambda: _relay_lock_held(pool))  # a leads before b starts
     relay_b = asyncio.create_task(run_relay(pool, settings, recorder("b"), stop_b))
     try:
         await enqueue(range(50))
@@ -136,6 +137,14 @@ async def test_only_one_relay_publishes_at_a_time_and_a_standby_takes_over(
         stop_b.set()
         await asyncio.gather(relay_a, relay_b)
         await pool.close()
+
+
+async def _relay_lock_held(pool: Pool) -> bool:
+    """True once a session of this database holds an advisory lock (the relay's)."""
+    async with pool.acquire() as conn:
+        return bool(await conn.fetchval(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+            "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()"))
 
 
 async def _published(published: dict[str, list[str]], total: int) -> bool:

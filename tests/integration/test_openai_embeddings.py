@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import numpy as np
 import openai
 import pytest
@@ -20,12 +18,6 @@ from production.embeddings import (
 from tests.fakes.openai_api import EMBEDDINGS, FakeOpenAI, embedding
 
 MODEL = "text-embedding-3-small"
-
-
-@pytest.fixture
-async def fake_openai() -> AsyncIterator[FakeOpenAI]:
-    async with FakeOpenAI() as fake:
-        yield fake
 
 
 def embedder(fake: FakeOpenAI, *, key: str | None = None) -> OpenAIEmbedder:

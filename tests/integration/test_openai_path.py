@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
@@ -35,12 +34,6 @@ MODEL = "gpt-4o-mini"
 TOOLS = ("create_ticket", "get_customer_history", "search_knowledge_base", "escalate_to_human",
          "send_response")
 PRERUN = ["create_ticket", "get_customer_history", "search_knowledge_base"]
-
-
-@pytest.fixture
-async def fake_openai() -> AsyncIterator[FakeOpenAI]:
-    async with FakeOpenAI() as fake:
-        yield fake
 
 
 def on_fake(settings: Settings, fake: FakeOpenAI, *, key: str | None = None) -> Settings:

@@ -32,6 +32,7 @@ from production.domain.whatsapp import MEDIA_ONLY_REPLY
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
 from tests.conftest import Stack, _serve_api, isolated_settings, running_stack, wait_for
 from tests.fakes.twilio_api import FakeTwilio, inbound_form, sign, status_form
+from tests.kafka_waits import wait_until_handled
 
 PUBLIC_URL = "https://support.example.com"
 INBOUND = "/api/v1/webhooks/whatsapp"
@@ -125,6 +126,26 @@ async def _rows(pool: Pool, sid: str) -> dict[str, int]:
             "its outbox events": await conn.fetchval(
                 "SELECT count(*) FROM outbox WHERE payload->'data'->>'external_id' = $1", sid),
         }
+
+
+async def _settled(wa: WhatsApp, phone: str, inbound: int) -> int:
+    """Wait until the worker group has handled all this customer's `inbound` records on the
+    incoming topic, and the dispatcher group every reply they released; return how many
+    replies the customer has (sent or held). From then on nothing more reaches Twilio."""
+    k = wa.settings.kafka
+    await wait_until_handled(wa.settings, topic=k.topic_incoming, group=k.worker_group,
+                             keys=[phone], count=inbound)
+    async with wa.pool.acquire() as conn:
+        customer = await conn.fetchval("SELECT id FROM customers WHERE phone = $1", phone)
+        replies: int = await conn.fetchval(
+            "SELECT count(*) FROM messages WHERE customer_id = $1 AND role = 'agent'", customer)
+        released = await conn.fetchval(  # the dispatcher's events are keyed by customer
+            "SELECT count(*) FROM outbox WHERE topic = $1 AND message_key = $2",
+            k.topic_outgoing, str(customer))
+    if released:
+        await wait_until_handled(wa.settings, topic=k.topic_outgoing, group=k.dispatcher_group,
+                                 keys=[str(customer)], count=released)
+    return replies
 
 
 async def _inbound_row(pool: Pool, sid: str) -> Any:
@@ -435,9 +456,9 @@ async def test_quick_messages_from_one_customer_get_one_reply(wa: WhatsApp) -> N
     forms = []
     for text in ("hi", "my export is stuck", "it's a csv"):
         forms.append(await wa.message(phone, text))
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # as a customer types: each inside the turn window
     await wa.replies_to(phone)
-    await asyncio.sleep(WINDOW_S + 1.5)  # room for a wrong second or third reply
+    assert await _settled(wa, phone, inbound=3) == 1
     assert len(wa.fake.bodies_to(f"whatsapp:{phone}")) == 1
     sids = [f["MessageSid"] for f in forms]
     async with wa.pool.acquire() as conn:
@@ -477,7 +498,7 @@ async def test_a_redelivered_turn_gets_no_second_reply(wa: WhatsApp) -> None:
         await wa.stack.producer.send_and_wait(
             wa.settings.kafka.topic_incoming, json.dumps(encode_event("inbound_message", event))
             .encode(), key=phone.encode())
-    await asyncio.sleep(WINDOW_S + 1.5)
+    assert await _settled(wa, phone, inbound=4) == 1  # the two messages, each twice
     assert len(wa.fake.bodies_to(f"whatsapp:{phone}")) == 1
 
 
@@ -498,7 +519,7 @@ async def test_text_then_a_photo_is_answered_from_the_text(wa: WhatsApp) -> None
     await wa.message(phone, "How do I reset my password?")
     await wa.message(phone, "", media=("image/png",))
     [reply] = await wa.replies_to(phone)
-    await asyncio.sleep(WINDOW_S + 1.0)
+    assert await _settled(wa, phone, inbound=2) == 1
     assert wa.fake.bodies_to(f"whatsapp:{phone}") == [reply]
     assert MEDIA_ONLY_REPLY not in reply
 
