@@ -59,7 +59,8 @@ def inbound(content: str, *, channel: str = "email") -> InboundMessage:
         tenant_id="techcorp", channel=channel,  # type: ignore[arg-type]
         external_id=f"t-{uuid.uuid4().hex}", content=content, subject=None,
         sender_email=None if phone else unique_email("openai"),
-        sender_phone=f"+1415{uuid.uuid4().int % 10**7:07d}" if phone else None,
+        # Exchange 2XX: always a valid US number (a random 7 digits often is not).
+        sender_phone=f"+14152{uuid.uuid4().int % 10**6:06d}" if phone else None,
         sender_name="Ada Lovelace",
     )
 
