@@ -15,20 +15,15 @@ import os
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from agents import Model
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
 from production import clock
-from production.agent.runner import SupportAgent
-from production.channels.base import ChannelAdapter
-from production.channels.gmail import GmailAdapter
 from production.channels.sandbox import SandboxAdapter
 from production.channels.web_form import WebFormAdapter
-from production.channels.whatsapp import WhatsAppAdapter
 from production.config import Settings
 from production.database.pool import Pool, create_pool
 from production.domain.client_address import Network, parse_networks
@@ -44,10 +39,19 @@ from production.messaging.consumer_loop import (
 from production.messaging.kafka import GroupConsumer, make_consumer, make_producer
 from production.messaging.readiness import BrokerReadiness
 from production.retry import Errors, until_ready
-from production.services import deliver_outbound, process_inbound, ticket_access
-from production.services.embeddings import Embedder, embedder_for
+from production.services import deliver_outbound, ticket_access
 from production.services.relay import Send, run_relay, run_sweeper
 from production.services.scheduler import run_scheduler
+
+# The agent (the Agents SDK), the embedder (onnxruntime, OpenAI's client) and the providers'
+# clients (Google's, Twilio's) take seconds to import: each builder imports those it needs,
+# so that the API, the relay and the scheduler start without them.
+if TYPE_CHECKING:
+    from agents import Model
+
+    from production.channels.base import ChannelAdapter
+    from production.services.embeddings import Embedder
+    from production.services.process_inbound import WorkerDeps
 
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 Loop: TypeAlias = Callable[[], Coroutine[Any, Any, None]]
@@ -132,12 +136,15 @@ class Process:
 
 
 def worker_deps(settings: Settings, pool: Pool, *, model: Model | None = None,
-                embedder: Embedder | None = None) -> process_inbound.WorkerDeps:
+                embedder: Embedder | None = None) -> WorkerDeps:
     """Return what handling an inbound message needs: the agent on the configured model (or
     `model`) and the configured embedder (or `embedder`)."""
-    return process_inbound.WorkerDeps(pool=pool, settings=settings,
-                                      agent=SupportAgent(settings, model=model),
-                                      embedder=embedder or embedder_for(settings))
+    from production.agent.runner import SupportAgent
+    from production.services.embeddings import embedder_for
+    from production.services.process_inbound import WorkerDeps
+
+    return WorkerDeps(pool=pool, settings=settings, agent=SupportAgent(settings, model=model),
+                      embedder=embedder or embedder_for(settings))
 
 
 def _retry_policy(settings: Settings) -> RetryPolicy:
@@ -154,6 +161,8 @@ def build_worker(rt: Runtime, *, model: Model | None = None,
                  embedder: Embedder | None = None) -> Process:
     """Return `fte worker`: each inbound message through the agent, exactly one reply each;
     one that keeps failing is dead-lettered and its customer gets an apology."""
+    from production.services import process_inbound
+
     settings = rt.settings
     deps = worker_deps(settings, rt.pool, model=model, embedder=embedder)
     consumer = make_consumer(settings, settings.kafka.topic_incoming, settings.kafka.worker_group)
@@ -183,6 +192,9 @@ def build_worker(rt: Runtime, *, model: Model | None = None,
 def delivery_adapters(settings: Settings) -> dict[str, ChannelAdapter]:
     """Return each channel's adapter: web form replies show on the ticket; email and WhatsApp
     go to the sandbox until their provider's credentials are configured."""
+    from production.channels.gmail import GmailAdapter
+    from production.channels.whatsapp import WhatsAppAdapter
+
     twilio = settings.twilio
     whatsapp: ChannelAdapter = (WhatsAppAdapter(settings)
                                 if twilio.account_sid and twilio.auth_token
@@ -283,6 +295,8 @@ class McpDeps:
 def build_mcp(settings: Settings, pool: Pool, *, tenant_id: str | None = None,
               embedder: Embedder | None = None) -> McpDeps:
     """Return the MCP tools' dependencies: acting for `tenant_id` (default DEFAULT_TENANT)."""
+    from production.services.embeddings import embedder_for
+
     return McpDeps(pool=pool, settings=settings, tenant_id=tenant_id or settings.default_tenant,
                    embedder=embedder or embedder_for(settings))
 
