@@ -3,6 +3,7 @@ reads exactly the settings its parent hands it, and `fte up` runs what its setti
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from pydantic_settings import BaseSettings
 
 from production import bootstrap
+from production.bootstrap import Process
 from production.config import (
     CareSettings,
     DatabaseSettings,
@@ -110,3 +112,39 @@ def test_the_children_run_on_the_stack_with_the_local_limits_and_the_demo_opt_in
     assert observed.api.workers == min(2, os.cpu_count() or 1)
     assert observed.kafka.enable_idempotence is True  # real Kafka can do it
     assert observed.care.autonomy_enabled is False
+
+
+async def test_a_process_stops_every_loop_when_one_fails_and_raises_its_error() -> None:
+    stopping = asyncio.Event()
+    ended: list[str] = []
+
+    async def steady() -> None:
+        await stopping.wait()
+        ended.append("steady")
+
+    async def failing() -> None:
+        raise RuntimeError("dead-letter ratio exceeded")
+
+    process = Process("worker", loops=(steady, failing), stopping=stopping)
+    with pytest.raises(RuntimeError, match="dead-letter ratio"):
+        await asyncio.wait_for(process.run(), 5)
+    assert stopping.is_set() and ended == ["steady"]
+
+
+async def test_a_process_warms_up_first_and_its_loops_end_when_it_is_asked_to_stop() -> None:
+    stopping = asyncio.Event()
+    warmed: list[str] = []
+
+    async def warm_up() -> None:
+        warmed.append("model")
+
+    async def loop() -> None:
+        await stopping.wait()
+
+    process = Process("relay", loops=(loop, loop), stopping=stopping, warm_up=warm_up)
+    await process.start()
+    assert warmed == ["model"]
+    running = asyncio.create_task(process.run())
+    stopping.set()
+    await asyncio.wait_for(running, 5)
+    await process.stop()
