@@ -134,7 +134,7 @@ def _unit(matrix: Any) -> Vectors:
 
 
 def _load_minilm() -> Loaded:
-    from production.services.embeddings import local_embedder
+    from production.embeddings import local_embedder
 
     embedder = local_embedder()
 

@@ -100,7 +100,7 @@ def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_mcp(settings: Settings, args: argparse.Namespace) -> int:
-    from production.agent.mcp_server import main as mcp_main
+    from production.mcp_server.server import main as mcp_main
 
     return mcp_main(["--transport", args.transport, "--port", str(args.port)])
 
@@ -125,10 +125,8 @@ def _cmd_gmail(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_admin(settings: Settings, args: argparse.Namespace) -> int:
     import json
 
-    from pydantic import SecretStr
-
     from production.database.pool import create_pool
-    from production.local_stack import local_database
+    from production.playground import run_local
     from production.services import admin_keys
 
     async def run(scoped: Settings) -> dict[str, object]:
@@ -145,10 +143,7 @@ def _cmd_admin(settings: Settings, args: argparse.Namespace) -> int:
             await pool.close()
 
     try:
-        with local_database(settings, Path(args.data_dir).resolve()) as url:
-            scoped = settings.model_copy(deep=True)
-            scoped.database.url = SecretStr(url)
-            result = asyncio.run(run(scoped))
+        result = run_local(settings, Path(args.data_dir).resolve(), run)
     except ValueError as exc:
         print(f"fte admin {args.admin_command}: {exc}", file=sys.stderr)
         return 2

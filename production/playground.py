@@ -16,10 +16,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-from pydantic import SecretStr
 
-from production import clock
-from production.agent.runner import SupportAgent
+from production import bootstrap, clock
 from production.config import INTERNAL_TENANT, Settings
 from production.database.migrate import migrate
 from production.database.pool import create_pool
@@ -33,14 +31,13 @@ T = TypeVar("T")
 CONTEXT = Path("context")
 
 
-def _run(settings: Settings, data_dir: Path,
-         body: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
+def run_local(settings: Settings, data_dir: Path,
+              body: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
+    """Return what `body` returns, run on the configured database or the embedded one."""
     import uvloop
 
     with local_database(settings, data_dir) as url:
-        scoped = settings.model_copy(deep=True)
-        scoped.database.url = SecretStr(url)
-        return uvloop.run(body(scoped))
+        return uvloop.run(body(bootstrap.with_database(settings, url)))
 
 
 @contextlib.asynccontextmanager
@@ -49,10 +46,9 @@ async def _pipeline(settings: Settings) -> AsyncIterator[WorkerDeps]:
     await migrate(settings.database_url())
     pool = await create_pool(settings, min_size=1, max_size=4)
     try:
-        embedder = embedder_for(settings)
-        await knowledge.load_if_empty(pool, INTERNAL_TENANT, CONTEXT, embedder)
-        yield WorkerDeps(pool=pool, settings=settings, agent=SupportAgent(settings),
-                         embedder=embedder)
+        deps = bootstrap.worker_deps(settings, pool)
+        await knowledge.load_if_empty(pool, INTERNAL_TENANT, CONTEXT, deps.embedder)
+        yield deps
     finally:
         await pool.close()
 
@@ -66,7 +62,7 @@ def kb_load(settings: Settings, data_dir: Path, path: Path, tenant_id: str) -> i
         finally:
             await pool.close()
 
-    report = _run(settings, data_dir, body)
+    report = run_local(settings, data_dir, body)
     print(f"{report.files} file(s), {report.sections} section(s): {report.embedded} embedded, "
           f"{report.sections - report.embedded} unchanged, {report.removed} removed")
     return 0
@@ -77,7 +73,7 @@ def ask_once(settings: Settings, data_dir: Path, question: Question) -> int:
         async with _pipeline(scoped) as deps:
             return await ask(deps, question, clock=clock.now)
 
-    print(json.dumps(_run(settings, data_dir, body), ensure_ascii=False))
+    print(json.dumps(run_local(settings, data_dir, body), ensure_ascii=False))
     return 0
 
 
@@ -90,7 +86,7 @@ def run_eval(settings: Settings, data_dir: Path, path: Path, *, as_json: bool,
         async with _scratch_database(scoped) as scratch, _pipeline(scratch) as deps:
             return await evaluation.evaluate(deps, tickets, clock=clock.now)
 
-    report = _run(settings, data_dir, body)
+    report = run_local(settings, data_dir, body)
     print(json.dumps(report.as_dict(), indent=2) if as_json else evaluation.render(report))
     if check and not report.meets_targets():
         print("evaluation targets not met", file=sys.stderr)
@@ -105,10 +101,8 @@ async def _scratch_database(settings: Settings) -> AsyncIterator[Settings]:
     admin = await asyncpg.connect(urlunsplit(url._replace(path="/postgres")))
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
-        scratch = settings.model_copy(deep=True)
-        scratch.database.url = SecretStr(urlunsplit(url._replace(path=f"/{name}")))
         try:
-            yield scratch
+            yield bootstrap.with_database(settings, urlunsplit(url._replace(path=f"/{name}")))
         finally:
             await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     finally:

@@ -3,20 +3,22 @@
 Starts (unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS point elsewhere) the embedded PostgreSQL
 and the local Kafka-protocol broker, migrates, creates the topics, loads the knowledge base when
 it is empty, opts the internal tenant into the local demo's autonomy (unless --observe-only),
-then runs `fte api`, `fte worker`, `fte dispatcher`, `fte relay` and `fte scheduler`, restarting
-any of them, the database or the broker that dies. Ctrl-C (or SIGTERM) stops every child
-cleanly, then the broker and the database.
+then runs `fte api`, `fte worker` and `fte dispatcher` (as many as FTE_UP_API_PROCESSES,
+FTE_UP_WORKERS and FTE_UP_DISPATCHERS say), `fte relay` and `fte scheduler`, restarting each
+child, the database or the broker that dies, on its own. One event loop does it all (waits,
+revivals, the sandbox watcher), so no event loop is ever started inside another. Ctrl-C (or
+SIGTERM) stops every child cleanly, then the broker and the database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -26,12 +28,11 @@ from typing import Any
 
 import asyncpg
 import structlog
-from pydantic import SecretStr
 
-from production import clock
-from production.config import INTERNAL_TENANT, Settings
+from production import bootstrap, clock
+from production.config import INTERNAL_TENANT, Settings, UpSettings
 from production.database.migrate import migrate
-from production.database.pool import create_pool
+from production.database.pool import UNAVAILABLE_ERRORS, create_pool
 from production.database.queries import deliveries
 from production.domain.ticket_access import TicketLinks
 from production.embeddings import embedder_for
@@ -43,35 +44,51 @@ from production.services.knowledge import KnowledgeStatus, load_if_empty
 
 log = structlog.get_logger(__name__)
 
-CHILDREN = ("api", "worker", "dispatcher", "relay", "scheduler")
 # On one small machine every process shares the same cores. The API answers people and has a
 # latency target; the worker and dispatcher drain a queue and catch up after a burst, so
 # locally they run at a lower CPU priority (in Kubernetes each has its own CPU request).
 BACKGROUND = {"worker": 10, "dispatcher": 5}
 
 
-def _lower_priority(niceness: int) -> None:
-    os.nice(niceness)
+def plan(up: UpSettings) -> list[tuple[str, str]]:
+    """Return each child's (name, `fte` command): one API (its processes are uvicorn's,
+    FTE_UP_API_PROCESSES), FTE_UP_WORKERS workers, FTE_UP_DISPATCHERS dispatchers, one relay
+    (several would only stand by: one relay leads) and one scheduler."""
+    counts = {"api": 1, "worker": up.workers, "dispatcher": up.dispatchers, "relay": 1,
+              "scheduler": 1}
+    return [(command if count == 1 else f"{command}-{n}", command)
+            for command, count in counts.items() for n in range(1, count + 1)]
 
 
 @dataclass
 class Child:
     name: str
+    command: str
     env: dict[str, str]
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     started_at: float = 0.0
 
+    def argv(self) -> list[str]:
+        """Return the child's command line; a background one starts through `nice`, which
+        lowers its priority before it runs (so every thread it starts has it too) without a
+        preexec_fn in this process, which is not safe once it has threads."""
+        argv = [sys.executable, "-m", "production.cli", self.command]
+        niceness = BACKGROUND.get(self.command)
+        return ["nice", "-n", str(niceness), *argv] if niceness else argv
+
     def start(self) -> None:
-        niceness = BACKGROUND.get(self.name)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "production.cli", self.name], env=self.env,
-            preexec_fn=(lambda: _lower_priority(niceness)) if niceness else None,
-        )
+        self.proc = subprocess.Popen(self.argv(), env=self.env)
         self.started_at = time.monotonic()
 
     def stop(self, timeout_s: float = 10.0) -> None:
         stop_process(self.proc, timeout_s=timeout_s)
+
+
+async def _pause(stopping: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less if asked to stop meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), seconds)
 
 
 @dataclass
@@ -84,40 +101,41 @@ class LocalStack:
     broker: LocalBroker | None = None
     children: list[Child] = field(default_factory=list)
 
-    def start_infrastructure(self) -> tuple[str, str]:
-        """Start what is not configured externally; return (database url, bootstrap servers)."""
+    async def start_infrastructure(self) -> Settings:
+        """Start what is not configured externally; return the settings pointing at it."""
         db = self.settings.database.url
         if db is None:
             self.postgres = EmbeddedPostgres(self.data_dir / "pgdata")
-            self.postgres.start()
+            await asyncio.to_thread(self.postgres.start)
             database_url = self.postgres.url
         else:
             database_url = db.get_secret_value()
         servers = self.settings.kafka.bootstrap_servers
         if servers is None:
             self.broker = LocalBroker()
-            self.broker.start()
+            await asyncio.to_thread(self.broker.start)
             servers = self.broker.bootstrap_servers
-        return database_url, servers
+        stack = bootstrap.with_database(self.settings, database_url)
+        stack.kafka.bootstrap_servers = servers
+        stack.api.port = self.api_port or stack.api.port
+        return stack
 
-    def child_env(self, database_url: str, servers: str) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update({"DATABASE_URL": database_url, "KAFKA_BOOTSTRAP_SERVERS": servers,
-                    "API_PORT": str(self.api_port or self.settings.api.port)})
-        # One API process per core (at most two here) unless API_WORKERS says otherwise.
-        env.setdefault("API_WORKERS", str(min(2, os.cpu_count() or 1)))
+    def child_settings(self, stack: Settings) -> Settings:
+        """Return the settings the children run on: the stack's, with the API's process count,
+        what the local broker cannot do turned off and, for the demo, the autonomy opt-in."""
+        child = stack.model_copy(deep=True)
+        child.api.workers = stack.up.api_processes or min(2, os.cpu_count() or 1)
         if self.broker is not None:
-            env["KAFKA_ENABLE_IDEMPOTENCE"] = "false"  # the local broker cannot do it
+            child.kafka.enable_idempotence = False
         if self.autonomy_demo:
             # The local demo's explicit opt-in: only the internal tenant may act on its own.
-            env.update({"CARE_AUTONOMY_ENABLED": "true", "CARE_SHADOW_MODE": "false"})
-        return env
+            child.care.autonomy_enabled, child.care.shadow_mode = True, False
+        return child
 
-    async def prepare(self, database_url: str,
-                      settings: Settings) -> tuple[KnowledgeStatus, AutonomyView]:
+    async def prepare(self, settings: Settings) -> tuple[KnowledgeStatus, AutonomyView]:
         """Migrate, create the topics, load the knowledge base when empty and, for the demo,
         opt the internal tenant in; return what the banner reports."""
-        await migrate(database_url)
+        await migrate(settings.database_url())
         await ensure_topics(settings)
         pool = await create_pool(settings, min_size=1, max_size=2)
         try:
@@ -132,14 +150,16 @@ class LocalStack:
         finally:
             await pool.close()
 
-    def start_children(self, env: dict[str, str]) -> None:
-        for name in CHILDREN:
-            child_env = dict(env, METRICS_PORT="0" if name == "api" else str(free_port()))
-            child = Child(name, child_env)
-            child.start()
-            self.children.append(child)
+    def start_children(self, child: Settings) -> None:
+        env = bootstrap.child_env(child)
+        for name, command in plan(child.up):
+            # The API serves /metrics itself; every other child on a port of its own.
+            metrics = "0" if command == "api" else str(free_port())
+            started = Child(name, command, dict(env, METRICS_PORT=metrics))
+            started.start()
+            self.children.append(started)
 
-    def revive_infrastructure(self, settings: Settings) -> None:
+    async def revive_infrastructure(self, settings: Settings) -> None:
         """Restart the embedded database or broker if it died, on the same port.
 
         The database keeps its data. The broker keeps nothing (memory storage): its topics are
@@ -148,15 +168,15 @@ class LocalStack:
         if self.postgres is not None and self.postgres.proc is not None \
                 and self.postgres.proc.poll() is not None:
             log.warning("postgres_restarted", code=self.postgres.proc.returncode)
-            self.postgres.start()
+            await asyncio.to_thread(self.postgres.start)
         if self.broker is not None and self.broker.proc is not None \
                 and self.broker.proc.poll() is not None:
             log.warning("broker_restarted", code=self.broker.proc.returncode)
-            self.broker.start()
-            asyncio.run(ensure_topics(settings))
+            await asyncio.to_thread(self.broker.start)
+            await ensure_topics(settings)
 
     def supervise_once(self) -> None:
-        """Restart children that died, backing off when one keeps dying."""
+        """Restart each child that died, on its own, backing off when one keeps dying."""
         for child in self.children:
             if child.proc is not None and child.proc.poll() is not None:
                 if time.monotonic() - child.started_at < 2 ** min(child.restarts, 5):
@@ -176,6 +196,39 @@ class LocalStack:
             self.broker.stop()
         if self.postgres is not None:
             self.postgres.stop()
+
+    async def run(self) -> int:
+        """Start the stack, print the banner once it is ready, and supervise it until
+        SIGINT or SIGTERM; return the exit code."""
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stopping.set)
+        watcher: asyncio.Task[None] | None = None
+        try:
+            stack = await self.start_infrastructure()
+            kb, view = await self.prepare(stack)
+            self.start_children(self.child_settings(stack))
+            health_url = f"http://127.0.0.1:{stack.api.port}/api/v1/health"
+            print("Starting: waiting for the API and for every consumer to hold its "
+                  "partitions...", flush=True)
+            while not stopping.is_set():
+                await self.revive_infrastructure(stack)
+                self.supervise_once()
+                if watcher is None and await asyncio.to_thread(stack_ready, health_url):
+                    print(banner(self, stack.database_url(), stack.kafka_servers(), kb, view),
+                          flush=True)
+                    watcher = asyncio.create_task(watch_sandbox(
+                        stack.database_url(), stack.default_tenant,
+                        ticket_access.links_for(stack)))
+                await _pause(stopping, 0.1 if watcher is None else 0.2)
+            print("Stopping the local stack...", flush=True)
+            return 0
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+            self.stop()
 
 
 def stack_ready(health_url: str, *, timeout_s: float = 1.0) -> bool:
@@ -250,15 +303,20 @@ def sandbox_block(row: Any, links: TicketLinks, tenant_id: str) -> str:
     return f"{head}\n{body}\n"
 
 
-async def watch_sandbox(database_url: str, tenant_id: str, links: TicketLinks,
-                        stopping: threading.Event, *, interval_s: float = 1.0) -> None:
-    """Print every reply the sandbox records from now on (the developer's console, not a log)."""
+# The sandbox watcher waits out a database that restarts, or refuses it for a moment.
+_DATABASE_GONE: tuple[type[BaseException], ...] = (*UNAVAILABLE_ERRORS, asyncpg.PostgresError)
+
+
+async def watch_sandbox(database_url: str, tenant_id: str, links: TicketLinks, *,
+                        interval_s: float = 1.0) -> None:
+    """Print every reply the sandbox records from now on (the developer's console, not a log),
+    until cancelled."""
     after = clock.now()
-    while not stopping.is_set():
+    while True:
         try:
             conn = await asyncpg.connect(database_url)
             try:
-                while not stopping.is_set():
+                while True:
                     rows = await deliveries.sandboxed(conn, tenant_id, channel=None, limit=50,
                                                       after=after)
                     for row in rows:
@@ -267,53 +325,13 @@ async def watch_sandbox(database_url: str, tenant_id: str, links: TicketLinks,
                     await asyncio.sleep(interval_s)
             finally:
                 await conn.close()
-        except (OSError, asyncpg.PostgresError):
+        except _DATABASE_GONE:
             await asyncio.sleep(interval_s)  # the database restarts under supervision
 
 
 def run_up(settings: Settings, *, data_dir: Path, autonomy_demo: bool,
            api_port: int | None) -> int:
+    """Run `fte up` until SIGINT or SIGTERM; return the exit code."""
     stack = LocalStack(settings, data_dir=data_dir, autonomy_demo=autonomy_demo,
                        api_port=api_port)
-    stopping = False
-    watcher_stop = threading.Event()
-
-    def _stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    try:
-        database_url, servers = stack.start_infrastructure()
-        env = stack.child_env(database_url, servers)
-        child_settings = settings.model_copy(deep=True)
-        child_settings.database.url = SecretStr(database_url)
-        child_settings.kafka.bootstrap_servers = servers
-        child_settings.api.port = stack.api_port or child_settings.api.port
-        kb, view = asyncio.run(stack.prepare(database_url, child_settings))
-        stack.start_children(env)
-        health_url = f"http://127.0.0.1:{stack.api_port or settings.api.port}/api/v1/health"
-        print("Starting: waiting for the API and for every consumer to hold its partitions...",
-              flush=True)
-        while not stopping and not stack_ready(health_url):
-            stack.revive_infrastructure(child_settings)
-            stack.supervise_once()
-            time.sleep(0.1)
-        if stopping:
-            print("Stopping the local stack...", flush=True)
-            return 0
-        print(banner(stack, database_url, servers, kb, view), flush=True)
-        watching = threading.Thread(target=asyncio.run, daemon=True, args=(watch_sandbox(
-            database_url, settings.default_tenant, ticket_access.links_for(child_settings),
-            watcher_stop),))
-        watching.start()
-        while not stopping:
-            stack.revive_infrastructure(child_settings)
-            stack.supervise_once()
-            time.sleep(0.2)
-        print("Stopping the local stack...", flush=True)
-        return 0
-    finally:
-        watcher_stop.set()
-        stack.stop()
+    return asyncio.run(stack.run())

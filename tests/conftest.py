@@ -21,9 +21,9 @@ import uvicorn
 from aiokafka import AIOKafkaProducer
 from pydantic import SecretStr
 
-from production import clock
-from production.agent.runner import SupportAgent
+from production import bootstrap, clock
 from production.api.app import create_app
+from production.bootstrap import Process, Runtime
 from production.config import (
     CareSettings,
     DatabaseSettings,
@@ -37,13 +37,9 @@ from production.database.migrate import migrate
 from production.database.pool import Pool, create_pool
 from production.embeddings import local_embedder
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
-from production.messaging.kafka import ensure_topics, make_consumer, make_producer
+from production.messaging.kafka import ensure_topics
 from production.services import care_admin, ticket_access
-from production.services.deliver_outbound import DeliveryPolicy
 from production.services.knowledge import load_markdown
-from production.services.process_inbound import WorkerDeps
-from production.workers import dispatcher, worker
-from production.workers.relay import sender
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -163,49 +159,34 @@ async def _serve_api(settings: Settings, port: int) -> tuple[uvicorn.Server, asy
 @contextlib.asynccontextmanager
 async def running_stack(settings: Settings, pool: Pool, *, workers: bool = True
                         ) -> AsyncIterator[Stack]:
-    """Run the API, worker, dispatcher and relay in this event loop until the block ends."""
-    from production.services.relay import run_relay, run_sweeper
-    from production.services.scheduler import run_scheduler
-
-    stopping = asyncio.Event()
-    producer = make_producer(settings)
-    await producer.start()
+    """Run the API, worker, dispatcher, relay and scheduler in this event loop until the block
+    ends, each wired by `bootstrap` as its own process is, and stopped on its own."""
+    producer = await bootstrap.start_producer(settings)
     port = free_port()
     server, api_task = await _serve_api(settings, port)
-    tasks: list[asyncio.Task[None]] = []
-    consumers = []
+    processes: list[Process] = []
     if workers:
-        incoming = make_consumer(settings, settings.kafka.topic_incoming,
-                                 settings.kafka.worker_group)
-        outgoing = make_consumer(settings, settings.kafka.topic_outgoing,
-                                 settings.kafka.dispatcher_group)
-        consumers = [incoming, outgoing]
-        for consumer in consumers:
-            await consumer.start()
-        deps = WorkerDeps(pool=pool, settings=settings, agent=SupportAgent(settings),
-                          embedder=local_embedder())
-        policy = DeliveryPolicy.from_settings(settings)
-        tasks += [
-            asyncio.create_task(worker.build_loop(deps, producer, incoming, stopping).run()),
-            asyncio.create_task(dispatcher.build_loop(
-                pool, settings, dispatcher.adapters_for(settings), producer, outgoing,
-                stopping, policy).run()),
-            asyncio.create_task(dispatcher.run_retries(pool, settings, policy, stopping,
-                                                       interval_s=0.1)),
-            asyncio.create_task(run_relay(pool, settings, sender(producer), stopping)),
-            asyncio.create_task(run_sweeper(pool, settings, stopping)),
-            asyncio.create_task(run_scheduler(pool, settings, stopping)),
-        ]
+        def runtime() -> Runtime:
+            return Runtime(settings=settings, pool=pool, producer=producer,
+                           stopping=asyncio.Event())
+
+        processes = [bootstrap.build_worker(runtime(), embedder=local_embedder()),
+                     bootstrap.build_dispatcher(runtime(), retry_interval_s=0.1),
+                     bootstrap.build_relay(runtime()), bootstrap.build_scheduler(runtime())]
+        for process in processes:
+            await process.start()
+    tasks = [asyncio.create_task(process.run()) for process in processes]
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
         try:
             yield Stack(settings, pool, f"http://127.0.0.1:{port}", producer, http)
         finally:
-            stopping.set()
+            for process in processes:
+                process.stopping.set()
             for task in tasks:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(task, 10)
-            for consumer in consumers:
-                await consumer.stop()
+            for process in processes:
+                await process.stop()
             server.should_exit = True
             await api_task
             await producer.stop()
@@ -317,20 +298,8 @@ async def isolated_settings(postgres: EmbeddedPostgres, broker: LocalBroker, tag
 
 
 def child_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """The environment a subprocess needs to run `fte <cmd>` against these settings."""
-    k = settings.kafka
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": settings.database_url(),
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_servers(),
-        "KAFKA_ENABLE_IDEMPOTENCE": "false",
-        "KAFKA_TOPIC_INCOMING": k.topic_incoming, "KAFKA_TOPIC_OUTGOING": k.topic_outgoing,
-        "KAFKA_TOPIC_DLQ": k.topic_dlq, "KAFKA_WORKER_GROUP": k.worker_group,
-        "KAFKA_DISPATCHER_GROUP": k.dispatcher_group,
-        "CARE_AUTONOMY_ENABLED": str(settings.care.autonomy_enabled).lower(),
-        "CARE_SHADOW_MODE": str(settings.care.shadow_mode).lower(),
-        "METRICS_PORT": "0", "LOG_LEVEL": "WARNING",
-        "FTE_SWEEPER_DEADLINE_S": "3", "FTE_SWEEPER_INTERVAL_S": "0.5",
-    })
-    env.update(extra)
-    return env
+    """The environment a subprocess needs to run `fte <cmd>` against these settings (as
+    `fte up` gives its children theirs), quiet, with the sweeper's deadline of a subprocess."""
+    quiet = {"METRICS_PORT": "0", "LOG_LEVEL": "WARNING", "FTE_SWEEPER_DEADLINE_S": "3",
+             "FTE_SWEEPER_INTERVAL_S": "0.5"}
+    return bootstrap.child_env(settings, **{**quiet, **extra})

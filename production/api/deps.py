@@ -11,7 +11,7 @@ from production import clock
 from production.database.pool import Pool
 
 if TYPE_CHECKING:
-    from production.api.app import ApiState
+    from production.bootstrap import ApiState
 
 
 def state(request: Request) -> ApiState:

@@ -31,21 +31,21 @@ async def live() -> dict[str, str]:
 async def health(request: Request) -> JSONResponse:
     fte = state(request)
     database_ok = fte.pool is not None and await ping(fte.pool)
-    kafka_ok = await fte.kafka_status()
+    kafka_ok = await fte.broker.reachable()
     channels = await channel_status(fte.settings, fte.pool) if database_ok else {}
     components: dict[str, object] = {"database": "up" if database_ok else "down",
                                      "kafka": "up" if kafka_ok else "down",
                                      "channels": channels}
     consumers_ok = True
     if fte.settings.api.ready_requires_consumers:
-        consumers = await fte.consumer_status()
+        consumers = await fte.broker.consumers()
         consumers_ok = all(consumers.values())
-        components["consumers"] = {group: "up" if ok else ("rebalancing" if fte.started
+        components["consumers"] = {group: "up" if ok else ("rebalancing" if fte.broker.started
                                                            else "starting")
                                    for group, ok in consumers.items()}
     if not database_ok:
         overall, code = "unhealthy", 503
-    elif not fte.started and fte.settings.api.ready_requires_consumers:
+    elif not fte.broker.started and fte.settings.api.ready_requires_consumers:
         overall, code = "starting", 503
     elif not kafka_ok or not consumers_ok or "degraded" in channels.values():
         overall, code = "degraded", 200

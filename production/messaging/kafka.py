@@ -15,6 +15,7 @@ from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.errors import TopicAlreadyExistsError
 
 from production.config import Settings
+from production.retry import until_ready
 
 log = structlog.get_logger(__name__)
 
@@ -86,15 +87,7 @@ async def ensure_topics(settings: Settings, *, timeout_s: float = 30.0) -> list[
     k = settings.kafka
     wanted = [k.topic_incoming, k.topic_outgoing, k.topic_dlq]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_servers())
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        try:
-            await admin.start()
-            break
-        except Exception:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.2)
+    await until_ready("kafka", admin.start, within_s=timeout_s, max_wait_s=0.2)
     try:
         existing = set(await admin.list_topics())
         missing = [t for t in wanted if t not in existing]

@@ -9,12 +9,15 @@ delivery_failed and dead-lettered with the reason.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
 
+from production import clock
 from production.care import executor
 from production.channels.base import (
     ChannelAdapter,
@@ -23,7 +26,7 @@ from production.channels.base import (
     ProviderUnavailable,
 )
 from production.config import CareSettings, Settings
-from production.database.pool import Pool
+from production.database.pool import UNAVAILABLE_ERRORS, Pool
 from production.database.queries import deliveries, delivery_retry, inbox, messages, outbox
 from production.domain.breaker import CircuitBreaker, backoff_s
 from production.domain.messages import (
@@ -179,3 +182,17 @@ async def save_breakers(pool: Pool, policy: DeliveryPolicy) -> None:
             await delivery_retry.save_breaker(conn, channel, state=breaker.state,
                                               failures=breaker.failures,
                                               error=breaker.last_error)
+
+
+async def run_retries(pool: Pool, settings: Settings, policy: DeliveryPolicy,
+                      stopping: asyncio.Event, *, interval_s: float = 0.5) -> None:
+    """Re-announce due delivery retries and publish the breakers' state, until stopped."""
+    while not stopping.is_set():
+        try:
+            await announce_due_retries(pool, topic=settings.kafka.topic_outgoing,
+                                       now=clock.now())
+            await save_breakers(pool, policy)
+        except UNAVAILABLE_ERRORS as exc:  # the database is down: the next tick tries again
+            log.warning("delivery_retries_unavailable", error=type(exc).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), interval_s)

@@ -1,1 +1,2 @@
-"""Long-running processes: worker, dispatcher and relay."""
+"""The long-running processes' entrypoints (`fte worker`, `dispatcher`, `relay`, `scheduler`):
+each builds its process with `production.bootstrap` and serves it (`runtime.py`)."""

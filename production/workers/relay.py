@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
-from aiokafka import AIOKafkaProducer
-
+from production import bootstrap
 from production.config import Settings
-from production.services.relay import Send, run_relay, run_sweeper
-from production.workers.runtime import runtime
-
-
-def sender(producer: AIOKafkaProducer) -> Send:
-    async def send(topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> Any:
-        return await producer.send(topic, value, key=key, headers=headers)
-
-    return send
+from production.workers import runtime
 
 
 async def main(settings: Settings) -> None:
-    async with runtime(settings, name="relay") as rt:
-        await asyncio.gather(
-            run_relay(rt.pool, settings, sender(rt.producer), rt.stopping),
-            run_sweeper(rt.pool, settings, rt.stopping),
-        )
+    await runtime.run(settings, "relay", bootstrap.build_relay)

@@ -1,46 +1,21 @@
-"""What every long-running process shares: signals, metrics endpoint, pool and producer."""
+"""What every long-running process does around its work: signals, the metrics endpoint, the
+pool and the producer (waited for while they start), then start, run and stop."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import TypeVar
 
 import structlog
-from aiokafka import AIOKafkaProducer
 from prometheus_client import start_http_server
 
+from production import bootstrap
+from production.bootstrap import Process, Runtime
 from production.config import Settings
-from production.database.pool import Pool, create_pool
-from production.messaging.kafka import make_producer
 
 log = structlog.get_logger(__name__)
-
-T = TypeVar("T")
-
-
-@dataclass
-class Runtime:
-    settings: Settings
-    pool: Pool
-    producer: AIOKafkaProducer
-    stopping: asyncio.Event
-
-
-async def _retry(what: str, make: Callable[[], Awaitable[T]], stopping: asyncio.Event) -> T:
-    delay = 0.2
-    while True:
-        try:
-            return await make()
-        except Exception as exc:  # at start-up anything may be not ready yet
-            if stopping.is_set():
-                raise
-            log.warning("dependency_not_ready", dependency=what, error=type(exc).__name__)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
 
 
 @asynccontextmanager
@@ -52,18 +27,12 @@ async def runtime(settings: Settings, *, name: str) -> AsyncIterator[Runtime]:
         loop.add_signal_handler(sig, stopping.set)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr="0.0.0.0")
-    pool = await _retry("database", lambda: create_pool(settings, min_size=1), stopping)
-
-    async def _start_producer() -> AIOKafkaProducer:
-        producer = make_producer(settings)
-        try:
-            await producer.start()
-        except Exception:
-            await producer.stop()
-            raise
-        return producer
-
-    producer = await _retry("kafka", _start_producer, stopping)
+    pool = await bootstrap.open_pool(settings, min_size=1, stopping=stopping)
+    try:
+        producer = await bootstrap.start_producer(settings, stopping=stopping)
+    except BaseException:
+        await pool.close()
+        raise
     log.info("process_started", name=name)
     try:
         yield Runtime(settings=settings, pool=pool, producer=producer, stopping=stopping)
@@ -71,3 +40,18 @@ async def runtime(settings: Settings, *, name: str) -> AsyncIterator[Runtime]:
         await producer.stop()
         await pool.close()
         log.info("process_stopped", name=name)
+
+
+async def serve(process: Process) -> None:
+    """Start the process, run it until it stops, then leave its consumer groups."""
+    await process.start()
+    try:
+        await process.run()
+    finally:
+        await process.stop()
+
+
+async def run(settings: Settings, name: str, build: Callable[[Runtime], Process]) -> None:
+    """Connect, build the process with `build`, and serve it until SIGTERM or SIGINT."""
+    async with runtime(settings, name=name) as rt:
+        await serve(build(rt))

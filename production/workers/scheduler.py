@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
+from production import bootstrap
 from production.config import Settings
-from production.services.scheduler import run_scheduler
-from production.workers.runtime import runtime
+from production.workers import runtime
 
 
 async def main(settings: Settings) -> None:
-    async with runtime(settings, name="scheduler") as rt:
-        await run_scheduler(rt.pool, settings, rt.stopping)
+    await runtime.run(settings, "scheduler", bootstrap.build_scheduler)

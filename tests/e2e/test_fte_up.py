@@ -4,6 +4,7 @@ answered, Ctrl-C stops every child, and a second `fte up` finds the same data.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import tempfile
@@ -53,6 +54,11 @@ async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
                 health = await http.get("/api/v1/health")
                 assert health.status_code == 200, health.text
                 assert set(health.json()["components"]["consumers"].values()) == {"up"}
+                # The queue drainers run below the API's CPU priority.
+                supervisor = psutil.Process(proc.pid)
+                assert {command: psutil.Process(pid).nice() - supervisor.nice()
+                        for pid, command in _running_children(supervisor).items()} == {
+                    "api": 0, "worker": 10, "dispatcher": 5, "relay": 0, "scheduler": 0}
                 opened = (await http.post("/api/v1/support/form", json=form())).json()
                 ticket, token = opened["ticket_id"], opened["access_token"]
 
@@ -74,9 +80,11 @@ async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
                 await http.get(f"http://127.0.0.1:{port}/api/v1/health/live")
 
         port = free_port()
-        proc, banner = await start_fte_up(data_dir, port)
+        proc, banner = await start_fte_up(data_dir, port, FTE_UP_WORKERS="2",
+                                       FTE_UP_DISPATCHERS="2")
         try:
             assert f"Knowledge base     {sections} sections\n" in banner  # kept, not loaded again
+            await _each_child_restarts_on_its_own(psutil.Process(proc.pid))
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
                 async def found() -> bool:
                     try:
@@ -88,6 +96,36 @@ async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
                 await wait_for(found, timeout_s=30, interval_s=0.2)
         finally:
             assert await interrupt(proc) == 0
+
+
+def _running_children(supervisor: psutil.Process) -> dict[int, str]:
+    """Return the `fte` command of each child process of `fte up` that runs (not the
+    database's or the broker's, nor one that just died)."""
+    found: dict[int, str] = {}
+    for child in supervisor.children():
+        with contextlib.suppress(psutil.Error):  # it exited meanwhile
+            argv = child.cmdline()
+            if "production.cli" in argv and child.status() != psutil.STATUS_ZOMBIE:
+                found[child.pid] = argv[-1]
+    return found
+
+
+async def _each_child_restarts_on_its_own(supervisor: psutil.Process) -> None:
+    """With FTE_UP_WORKERS=2 and FTE_UP_DISPATCHERS=2: a killed worker is replaced, and the
+    other children keep running."""
+    before = _running_children(supervisor)
+    assert sorted(before.values()) == ["api", "dispatcher", "dispatcher", "relay", "scheduler",
+                                       "worker", "worker"]
+    killed = next(pid for pid, command in before.items() if command == "worker")
+    psutil.Process(killed).kill()
+
+    async def replaced() -> dict[int, str] | None:
+        now = _running_children(supervisor)
+        return now if sorted(now.values()) == sorted(before.values()) \
+            and killed not in now else None
+
+    after = await wait_for(replaced, timeout_s=30, interval_s=0.2)
+    assert set(before) - set(after) == {killed}  # every other child is the one it was
 
 
 async def _sandboxed_email_is_shown(proc: asyncio.subprocess.Process, banner: str,

@@ -79,6 +79,40 @@ async def test_database_stopped_gives_503_then_the_api_recovers_after_restart(
             db.stop()
 
 
+async def test_a_process_started_before_its_database_and_broker_waits_for_both() -> None:
+    """`fte relay` started first: it retries the database, then the broker, then starts."""
+    with tempfile.TemporaryDirectory(prefix="fte-late-") as tmp:
+        os.chmod(tmp, 0o755)
+        db, late_broker = EmbeddedPostgres(Path(tmp) / "pgdata"), LocalBroker()  # not started
+        env = child_env(make_settings(db, late_broker), LOG_LEVEL="INFO")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "production.cli", "relay", env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        try:
+            await _logged(proc, '"dependency": "database"')
+            await asyncio.to_thread(db.start)
+            await _logged(proc, '"dependency": "kafka"')
+            await asyncio.to_thread(late_broker.start)
+            await _logged(proc, '"event": "process_started"')
+            await _logged(proc, '"event": "relay_leader"')
+        finally:
+            if proc.returncode is None:
+                proc.terminate()
+            assert await asyncio.wait_for(proc.wait(), 15) == 0
+            late_broker.stop()
+            db.stop()
+
+
+async def _logged(proc: asyncio.subprocess.Process, needle: str) -> str:
+    """Return the next line the process logs that contains `needle`."""
+    assert proc.stderr is not None
+    while True:
+        line = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
+        assert line, f"the process exited before logging {needle}"
+        if needle in line:
+            return line
+
+
 def _start(cmd: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "production.cli", cmd], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -13,15 +13,13 @@ from agents import Model
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import RecordMetadata
 
-from production.agent.runner import SupportAgent
+from production import bootstrap
+from production.bootstrap import Runtime
 from production.config import Settings
 from production.database.pool import Pool, create_pool
 from production.domain.messages import InboundMessage, encode_event
 from production.embeddings import local_embedder
 from production.local_stack import EmbeddedPostgres, LocalBroker
-from production.messaging.kafka import make_consumer
-from production.services.process_inbound import WorkerDeps
-from production.workers import worker
 from tests.conftest import Stack, isolated_settings, unique_email, wait_for
 from tests.kafka_waits import wait_until_committed_past
 
@@ -147,18 +145,16 @@ class ExplodingModel(Model):
 @contextlib.asynccontextmanager
 async def worker_loop(settings: Settings, pool: Pool, producer: Any,
                       model: Model | None = None) -> AsyncIterator[None]:
-    stopping = asyncio.Event()
-    consumer = make_consumer(settings, settings.kafka.topic_incoming, settings.kafka.worker_group)
-    await consumer.start()
-    deps = WorkerDeps(pool=pool, settings=settings, agent=SupportAgent(settings, model=model),
-                      embedder=local_embedder())
-    task = asyncio.create_task(worker.build_loop(deps, producer, consumer, stopping).run())
+    rt = Runtime(settings=settings, pool=pool, producer=producer, stopping=asyncio.Event())
+    worker = bootstrap.build_worker(rt, model=model, embedder=local_embedder())
+    await worker.start()
+    task = asyncio.create_task(worker.run())
     try:
         yield
     finally:
-        stopping.set()
+        rt.stopping.set()
         await asyncio.wait_for(task, 10)
-        await consumer.stop()
+        await worker.stop()
 
 
 async def test_a_message_that_keeps_failing_is_dead_lettered_and_the_customer_gets_an_apology(

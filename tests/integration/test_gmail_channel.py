@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from production import bootstrap
 from production.channels.base import OutboundMessage, ProviderUnavailable
 from production.channels.gmail import (
     GmailAdapter,
@@ -44,7 +45,6 @@ from production.services.gmail_sync import (
     renew_watch,
     run_watch,
 )
-from production.workers.dispatcher import adapters_for
 from tests.conftest import Stack, child_env, isolated_settings, running_stack, wait_for
 from tests.fakes.gmail_api import (
     SUPPORT,
@@ -580,9 +580,9 @@ def test_credentials_are_checked_when_the_client_is_built(fake: FakeGmail) -> No
 
 def test_the_dispatcher_uses_gmail_only_when_configured(fake: FakeGmail,
                                                        gmail_settings: Settings) -> None:
-    assert isinstance(adapters_for(gmail_settings)["email"], GmailAdapter)
+    assert isinstance(bootstrap.delivery_adapters(gmail_settings)["email"], GmailAdapter)
     unconfigured = gmail_settings.model_copy(update={"gmail": GmailSettings()})
-    assert isinstance(adapters_for(unconfigured)["email"], SandboxAdapter)
+    assert isinstance(bootstrap.delivery_adapters(unconfigured)["email"], SandboxAdapter)
 
 
 # --- fte gmail watch ----------------------------------------------------------------------------

@@ -16,16 +16,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import mcp_types as types
-import pytest
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.session import IncomingMessage
 from mcp.client.streamable_http import streamable_http_client
 
 from production.config import Settings
-from production.database.pool import Pool, create_pool
+from production.database.pool import Pool
 from production.database.queries import care_state
-from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
-from tests.conftest import ROOT, child_env, isolated_settings, unique_email
+from production.local_stack import free_port
+from tests.conftest import ROOT, child_env, unique_email, wait_for
+from tests.integration.care_world import care_db
 
 TOOLS = {"create_ticket", "get_customer_history", "search_knowledge_base", "escalate_to_human",
          "send_response"}
@@ -33,7 +33,7 @@ TOOLS = {"create_ticket", "get_customer_history", "search_knowledge_base", "esca
 
 @contextlib.asynccontextmanager
 async def mcp_client(settings: Settings, **env: str) -> AsyncIterator[ClientSession]:
-    """Start `python -m production.agent.mcp_server` on the test database and connect to it."""
+    """Start `python -m production.mcp_server` on the test database and connect to it."""
     faults: list[Exception] = []
 
     async def on_message(message: IncomingMessage) -> None:
@@ -41,7 +41,7 @@ async def mcp_client(settings: Settings, **env: str) -> AsyncIterator[ClientSess
             faults.append(message)
 
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "production.agent.mcp_server"],
+        command=sys.executable, args=["-m", "production.mcp_server"],
         env=child_env(settings, **env), cwd=ROOT,
     )
     async with stdio_client(params) as (read, write), \
@@ -71,16 +71,8 @@ def _text(result: types.CallToolResult) -> str:
     return " ".join(c.text for c in result.content if isinstance(c, types.TextContent))
 
 
-@pytest.fixture(scope="module")
-async def mcp_db(postgres: EmbeddedPostgres, broker: LocalBroker
-                 ) -> AsyncIterator[tuple[Settings, Pool]]:
-    """A database of its own (see the module docstring), shared by this module's tests."""
-    settings = await isolated_settings(postgres, broker, "mcp")
-    pool = await create_pool(settings, min_size=1, max_size=2)
-    try:
-        yield settings, pool
-    finally:
-        await pool.close()
+# A database of its own (see the module docstring), shared by this module's tests.
+mcp_db = care_db("mcp", max_size=2)
 
 
 OBSERVE_ONLY = {"CARE_AUTONOMY_ENABLED": "false", "CARE_SHADOW_MODE": "true"}
@@ -266,20 +258,20 @@ async def test_the_same_tools_are_served_over_streamable_http(
     settings, _ = mcp_db
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "production.agent.mcp_server", "--transport", "streamable-http",
+        sys.executable, "-m", "production.mcp_server", "--transport", "streamable-http",
         "--port", str(port), env=child_env(settings), cwd=ROOT,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL)
+    async def listening() -> bool:
+        assert proc.returncode is None, "the server exited"
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            return False
+        writer.close()
+        return True
+
     try:
-        deadline = asyncio.get_running_loop().time() + 60
-        while True:  # wait until the server listens
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
-                break
-            except OSError:
-                assert proc.returncode is None, "the server exited"
-                assert asyncio.get_running_loop().time() < deadline, "the server never listened"
-                await asyncio.sleep(0.2)
+        await wait_for(listening, timeout_s=60, interval_s=0.2)
         async with streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write), \
                 ClientSession(read, write, read_timeout_seconds=60) as session:
             await session.initialize()

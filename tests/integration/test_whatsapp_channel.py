@@ -3,7 +3,7 @@
 
 One stack serves the module: the API (Twilio configured, public URL https://support.example.com
 so every webhook arrives at 127.0.0.1 but is signed for the public URL, as behind an ingress),
-the worker, the dispatcher (built by `adapters_for`, so WhatsApp replies go through
+the worker, the dispatcher (built by `bootstrap.delivery_adapters`, so WhatsApp replies go through
 `WhatsAppAdapter`), the relay and the sweeper, on a database of its own.
 """
 

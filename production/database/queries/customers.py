@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from production.database.pool import Connection
+from production.domain.identity import Identifier
 
 
 async def identifiers(conn: Connection, tenant_id: str, customer_id: UUID) -> tuple[str, ...]:
@@ -22,3 +24,22 @@ async def default_region(conn: Connection, tenant_id: str) -> str | None:
     region: str | None = await conn.fetchval(
         "SELECT default_region FROM tenants WHERE id = $1", tenant_id)
     return region
+
+
+async def owner_of(conn: Connection, tenant_id: str,
+                   identifiers: Sequence[Identifier]) -> UUID | None:
+    """Return the customer owning any of the identifiers (the oldest, as intake resolves)."""
+    customer_id: UUID | None = await conn.fetchval(
+        """
+        SELECT ci.customer_id
+        FROM customer_identifiers ci
+        JOIN customers c ON c.tenant_id = ci.tenant_id AND c.id = ci.customer_id
+        WHERE ci.tenant_id = $1
+          AND (ci.identifier_type, ci.identifier_value) IN (
+              SELECT * FROM unnest($2::text[], $3::text[]))
+        ORDER BY c.created_at
+        LIMIT 1
+        """,
+        tenant_id, [i.type for i in identifiers], [i.value for i in identifiers],
+    )
+    return customer_id

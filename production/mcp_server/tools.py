@@ -1,67 +1,56 @@
-"""`fte mcp`: the agent's five tools as an MCP server, for any MCP client (Claude, an IDE, ...).
+"""The five MCP tools: the agent's own operations, their arguments named by the client.
 
-The tools call the same `operations` the Agents SDK function tools call; only the source of
-their arguments differs. A function tool reads the customer, message and ticket from the run
-context; an MCP client names them in its arguments, so every tool here takes the identifiers it
-needs (an email address or phone number, a ticket number) and resolves them tenant-scoped.
-
-The order is the agent's too, and so is its code: create_ticket runs the same steps before the
-model (`tools.prerun`: the ticket, the history, a first search on the customer's words) and
-returns their results, so a client needs no round trip for them; the calls of a ticket are
-recorded on its message, and `order.refusal` decides over them whether a later call may run.
-
-Stdout is the MCP stdio channel: logs go to stderr only.
+A function tool reads the customer, message and ticket from the run context; an MCP client
+names them in its arguments, so every tool here takes the identifiers it needs (an email
+address or phone number, a ticket number) and resolves them tenant-scoped. create_ticket runs
+the agent's own steps before the model (`tools.prerun`) and returns their results; the calls of
+a ticket are recorded on its message, and `order.refusal` decides over them whether a later
+call may run.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
-import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal, cast
+from collections.abc import Callable
+from typing import Annotated, Any, cast
 from uuid import UUID
 
 import structlog
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, ValidationError
+from pydantic import Field, StringConstraints, ValidationError
 
 from production import clock
 from production.agent import guardrails, operations, order, tools
 from production.agent.context import SupportRunContext, ToolCall
-from production.agent.escalation import REASONS
 from production.agent.prompts import SYSTEM_PROMPT
-from production.config import Settings, get_settings
-from production.database.pool import Connection, Pool, create_pool
-from production.database.queries import messages, reference
+from production.bootstrap import McpDeps
+from production.database.queries import customers, messages
 from production.domain.identity import Identifier, normalize_email, normalize_phone
 from production.domain.messages import Channel, InboundMessage, InvalidMessage
-from production.logging import configure_logging
+from production.mcp_server.schemas import (
+    MAX_KB_LIMIT,
+    Category,
+    CustomerHistory,
+    Email,
+    Escalation,
+    HistoryEntry,
+    KnowledgeHit,
+    KnowledgeResults,
+    Phone,
+    Priority,
+    Reason,
+    ReplyStatus,
+    ResponseOutcome,
+    TicketCreated,
+    TicketNumber,
+)
 from production.services import intake, process_inbound
-from production.services.embeddings import Embedder, embedder_for
 
 log = structlog.get_logger(__name__)
 
-SERVER_NAME = "customer-success-fte"
-TRANSPORTS = ("stdio", "streamable-http")
-MAX_KB_LIMIT = 10
-
-INSTRUCTIONS = """\
-TechCorp customer support tools. For a customer's message, call create_ticket: it stores the
-message, opens its ticket and returns the customer's history and a first knowledge-base search
-on their words. Search once more (search_knowledge_base with the ticket_id) if that found
-nothing useful; then send_response with an answer grounded in the knowledge base, or
-escalate_to_human first when a human must decide (pricing, refunds, legal, an explicit request
-for a person, anger, no knowledge-base match). Replies pass the C.A.R.E. gate: they may be held
-for an operator."""
-
-ReplyStatus = Literal["queued", "deferred", "pending_approval", "already_answered"]
 STATUS_DETAIL: dict[str, str] = {
     "queued": "released: the reply is queued for delivery on the ticket's channel",
     "deferred": "paced by the C.A.R.E. throttles (quiet hours or the minimum interval): it is "
@@ -69,111 +58,6 @@ STATUS_DETAIL: dict[str, str] = {
     "pending_approval": "held by the C.A.R.E. gate: an operator must approve the reply",
     "already_answered": "not sent: this ticket's message already has a reply",
 }
-
-
-@dataclass(frozen=True)
-class McpDeps:
-    """What every tool call needs: the server's lifespan state."""
-
-    pool: Pool
-    settings: Settings
-    tenant_id: str
-    embedder: Embedder
-
-
-def _one_of(values: Sequence[str], what: str) -> AfterValidator:
-    """A validator refusing values outside `values` (the schema lists them as an enum too)."""
-    allowed = tuple(values)
-
-    def check(value: str) -> str:
-        if value not in allowed:
-            raise ValueError(f"{what} must be one of: {', '.join(allowed)}")
-        return value
-
-    return AfterValidator(check)
-
-
-# Argument types: their constraints and descriptions become the tools' input schemas.
-Email = Annotated[str | None, Field(
-    max_length=320, description="The customer's email address (needed for email and web_form).",
-)]
-Phone = Annotated[str | None, Field(
-    max_length=40, description="The customer's phone number, E.164 preferred, e.g. "
-                               "+14155550123 (needed for whatsapp).",
-)]
-TicketNumber = Annotated[str, Field(
-    pattern=r"^TKT-[0-9]+$", description="The ticket number create_ticket returned, TKT-<digits>.",
-)]
-Category = Annotated[str, _one_of(operations.CATEGORIES, "category"), Field(
-    description="The kind of request.", json_schema_extra={"enum": list(operations.CATEGORIES)},
-)]
-Priority = Annotated[str, _one_of(operations.PRIORITIES, "priority"), Field(
-    description="How urgent the request is.",
-    json_schema_extra={"enum": list(operations.PRIORITIES)},
-)]
-Reason = Annotated[str, _one_of(REASONS, "reason"), Field(
-    description="Why a human must take over: pricing_or_contract (prices, discounts, "
-                "contracts), refund, legal_or_compliance, human_request (the customer asked "
-                "for a person), objection, negative_sentiment, no_kb_match (the knowledge base "
-                "has no answer), prompt_injection, unknown_high_risk.",
-    json_schema_extra={"enum": list(REASONS)},
-)]
-
-
-class HistoryEntry(BaseModel):
-    channel: str
-    direction: Literal["inbound", "outbound"]
-    subject: str | None
-    content: str = Field(description="The message text (first 500 characters).")
-    at: str = Field(description="When the message was stored (ISO 8601).")
-
-
-class CustomerHistory(BaseModel):
-    customer_id: UUID
-    messages: list[HistoryEntry] = Field(description="The latest messages, oldest first.")
-
-
-class KnowledgeHit(BaseModel):
-    title: str
-    category: str | None
-    content: str
-    score: float = Field(description="Fused rank score (higher is better).")
-    similarity: float = Field(description="Cosine similarity to the query, 0..1.")
-
-
-class KnowledgeResults(BaseModel):
-    results: list[KnowledgeHit] = Field(
-        description="Relevant passages, best first; empty when nothing answers the query.")
-    not_covered: list[str] = Field(
-        default_factory=list,
-        description="What the query asks the product to have that the knowledge base never "
-                    "mentions; when present, escalate with reason no_kb_match.")
-
-
-class TicketCreated(BaseModel):
-    ticket_id: str = Field(description="The ticket number, TKT-<digits>.")
-    message_id: UUID = Field(description="The stored inbound message.")
-    customer_id: UUID
-    conversation_id: UUID
-    history: list[HistoryEntry] = Field(
-        description="The customer's latest messages on every channel, oldest first (this one "
-                    "included).")
-    acknowledge: str | None = Field(
-        description="A sentence acknowledging the customer's previous contact, if any.")
-    knowledge: KnowledgeResults = Field(
-        description="A first knowledge-base search on the customer's own words.")
-
-
-class Escalation(BaseModel):
-    ticket_id: str
-    status: Literal["escalated"] = "escalated"
-    reason: str
-
-
-class ResponseOutcome(BaseModel):
-    ticket_id: str
-    status: ReplyStatus
-    detail: str
 
 
 def _deps(ctx: Context[McpDeps]) -> McpDeps:
@@ -198,25 +82,6 @@ def _identifiers(email: str | None, phone: str | None) -> list[Identifier]:
     if not found:
         raise ToolError("give customer_email or customer_phone")
     return sorted(found)
-
-
-async def _customer_by_identifiers(conn: Connection, tenant_id: str,
-                                   identifiers: Sequence[Identifier]) -> UUID | None:
-    """Return the customer owning any of the identifiers (the oldest, as intake resolves)."""
-    customer_id: UUID | None = await conn.fetchval(
-        """
-        SELECT ci.customer_id
-        FROM customer_identifiers ci
-        JOIN customers c ON c.tenant_id = ci.tenant_id AND c.id = ci.customer_id
-        WHERE ci.tenant_id = $1
-          AND (ci.identifier_type, ci.identifier_value) IN (
-              SELECT * FROM unnest($2::text[], $3::text[]))
-        ORDER BY c.created_at
-        LIMIT 1
-        """,
-        tenant_id, [i.type for i in identifiers], [i.value for i in identifiers],
-    )
-    return customer_id
 
 
 async def _next_call(deps: McpDeps, ticket: str, name: str,
@@ -312,7 +177,7 @@ async def get_customer_history(
     deps = _deps(ctx)
     identifiers = _identifiers(customer_email, customer_phone)
     async with deps.pool.acquire() as conn:
-        customer_id = await _customer_by_identifiers(conn, deps.tenant_id, identifiers)
+        customer_id = await customers.owner_of(conn, deps.tenant_id, identifiers)
     if customer_id is None:
         raise ToolError("no customer is known by that email address or phone number")
     history = await operations.customer_history(deps.pool, deps.tenant_id, customer_id)
@@ -407,7 +272,7 @@ async def send_response(
                            detail=STATUS_DETAIL[status])
 
 
-_TOOLS: tuple[tuple[Callable[..., Any], str, ToolAnnotations], ...] = (
+TOOLS: tuple[tuple[Callable[..., Any], str, ToolAnnotations], ...] = (
     (create_ticket, "Create ticket", ToolAnnotations(
         read_only_hint=False, destructive_hint=False, idempotent_hint=False,
         open_world_hint=False)),
@@ -422,74 +287,3 @@ _TOOLS: tuple[tuple[Callable[..., Any], str, ToolAnnotations], ...] = (
         read_only_hint=False, destructive_hint=False, idempotent_hint=True,
         open_world_hint=True)),
 )
-
-
-def build_server(settings: Settings, *, tenant_id: str | None = None) -> MCPServer[McpDeps]:
-    """Return the MCP server; its lifespan opens the pool and loads the embedding model."""
-    tenant = tenant_id or settings.default_tenant
-
-    @asynccontextmanager
-    async def lifespan(_: MCPServer[McpDeps]) -> AsyncIterator[McpDeps]:
-        pool = await create_pool(settings, min_size=1, max_size=4)
-        try:
-            async with pool.acquire() as conn:
-                if tenant not in await reference.tenant_ids(conn):
-                    raise RuntimeError(f"unknown tenant {tenant!r}")
-            embedder = embedder_for(settings)
-            await embedder.embed(["warm up"])  # load the model before the first search
-            log.info("mcp_server_ready", tenant=tenant, embedder=embedder.name)
-            yield McpDeps(pool=pool, settings=settings, tenant_id=tenant, embedder=embedder)
-        finally:
-            await pool.close()
-
-    server: MCPServer[McpDeps] = MCPServer(
-        SERVER_NAME, title="TechCorp Customer Success FTE", instructions=INSTRUCTIONS,
-        lifespan=lifespan, log_level="WARNING",
-    )
-    for fn, title, hints in _TOOLS:
-        server.add_tool(fn, title=title, annotations=hints, structured_output=True)
-    return server
-
-
-async def serve(settings: Settings, *, transport: str = "stdio", host: str = "127.0.0.1",
-                port: int = 8765, tenant_id: str | None = None) -> None:
-    """Serve the tools over stdio (the default) or streamable HTTP until the client leaves."""
-    server = build_server(settings, tenant_id=tenant_id)
-    if transport == "stdio":
-        await server.run_stdio_async()
-    elif transport == "streamable-http":
-        log.info("mcp_http_listening", host=host, port=port, path="/mcp")
-        await server.run_streamable_http_async(host=host, port=port)
-    else:
-        raise ValueError(f"unknown transport {transport!r} (use one of {', '.join(TRANSPORTS)})")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fte mcp",
-                                     description="Serve the support agent's tools over MCP")
-    parser.add_argument("--transport", choices=TRANSPORTS, default="stdio")
-    parser.add_argument("--host", default="127.0.0.1", help="streamable-http only")
-    parser.add_argument("--port", type=int, default=8765, help="streamable-http only")
-    parser.add_argument("--tenant", default=None,
-                        help="tenant the tools act for (default: DEFAULT_TENANT, techcorp)")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run `fte mcp [--transport ...]`; return the exit code."""
-    args = build_parser().parse_args(argv)
-    settings = get_settings()
-    configure_logging(settings.log_level, process="mcp")
-    try:
-        settings.database_url()  # say what is missing, rather than fail inside the transport
-    except RuntimeError as exc:
-        print(f"fte mcp: {exc}", file=sys.stderr)
-        return 2
-    with suppress(KeyboardInterrupt):  # Ctrl-C is how an operator stops a served transport
-        asyncio.run(serve(settings, transport=args.transport, host=args.host, port=args.port,
-                          tenant_id=args.tenant))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

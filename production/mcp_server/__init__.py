@@ -1,0 +1,1 @@
+"""`fte mcp` (`python -m production.mcp_server`): the agent's tools over MCP."""
