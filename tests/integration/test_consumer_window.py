@@ -368,15 +368,24 @@ async def test_under_random_keys_latencies_and_failures_order_bound_and_commits_
 
 
 class SlowModel(LocalSupportModel):
-    """The local model, taking its time as a hosted one does (tens of milliseconds a turn)."""
+    """The local model, taking its time as a hosted one does (tens of milliseconds a turn).
+    With `answers`, every turn after that many waits until `release()`: the worker holds work
+    in flight, as one whose model provider slowed down does."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, *, answers: int | None = None) -> None:
         super().__init__()
         self.turns = 0
         self._rng = random.Random(seed)
+        self._answers = answers
+        self._open = asyncio.Event()
+
+    def release(self) -> None:
+        self._open.set()
 
     async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
         self.turns += 1
+        if self._answers is not None and self.turns > self._answers:
+            await self._open.wait()
         await asyncio.sleep(self._rng.uniform(0.02, 0.08))
         return await super().get_response(*args, **kwargs)
 
@@ -399,7 +408,10 @@ async def test_a_second_worker_joining_and_leaving_under_load_keeps_one_reply_ea
     customers = [unique_email("rebalance") for _ in range(16)]
     per_customer = 5
     try:
-        first, second = SlowModel(1), SlowModel(2)
+        # The first worker answers ten, then its model stalls: work is left when the second
+        # joins, however fast this machine is, and the runs it holds become the orphans of the
+        # rebalance that the second redoes.
+        first, second = SlowModel(1, answers=10), SlowModel(2)
         async with worker_loop(settings, pool, producer, model=first):
             for seq in range(per_customer):
                 for email in customers:
@@ -418,6 +430,7 @@ async def test_a_second_worker_joining_and_leaving_under_load_keeps_one_reply_ea
                 # The second worker takes partitions over and answers some itself.
                 await wait_for(lambda: _turns(second, 20), timeout_s=20)
             assert len(await _replies(pool, tag)) < total  # it left while work remained
+            first.release()  # its held runs end (as duplicates where the second redid them)
             await wait_for(lambda: _replied(pool, tag, total), timeout_s=30)
         replies = await _replies(pool, tag)
     finally:
