@@ -30,9 +30,10 @@ from google.oauth2 import service_account
 from googleapiclient.discovery import build  # type: ignore[import-untyped]
 from googleapiclient.errors import HttpError  # type: ignore[import-untyped]
 
-from production.channels.base import DeliveryReceipt, OutboundMessage, ProviderUnavailable
+from production.channels.base import ProviderUnavailable
 from production.config import GmailSettings
 from production.domain import email_mime
+from production.domain.delivery import DeliveryReceipt, OutboundMessage
 
 log = structlog.get_logger(__name__)
 

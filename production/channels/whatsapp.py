@@ -26,10 +26,11 @@ from twilio.http.http_client import TwilioHttpClient  # type: ignore[import-unty
 from twilio.http.response import Response  # type: ignore[import-untyped]
 from twilio.rest import Client  # type: ignore[import-untyped]
 
-from production.channels.base import DeliveryReceipt, OutboundMessage, ProviderUnavailable
+from production.channels.base import ProviderUnavailable
 from production.config import Settings
 from production.database.pool import Connection
 from production.database.queries import whatsapp as parts_store
+from production.domain.delivery import DeliveryReceipt, OutboundMessage
 from production.domain.formatting import split_message
 from production.domain.whatsapp import ADDRESS_PREFIX, redact_numbers
 

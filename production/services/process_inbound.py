@@ -19,13 +19,13 @@ import structlog
 from production.agent.context import SupportRunContext, ToolCall
 from production.agent.runner import AgentOutcome, SupportAgent
 from production.care import executor
-from production.care.policy import ProposedAction
 from production.care.rejection import is_explicit_rejection
 from production.clock import Clock
 from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import care_state, customers, inbox, messages
 from production.database.queries.replies import ReplyRecord
+from production.domain.care.policy import ProposedAction
 from production.domain.escalation import NEGATIVE_SENTIMENT_THRESHOLD
 from production.domain.formatting import format_reply
 from production.domain.messages import InboundMessage

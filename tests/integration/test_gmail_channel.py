@@ -21,7 +21,7 @@ import pytest
 from pydantic import SecretStr
 
 from production import bootstrap
-from production.channels.base import OutboundMessage, ProviderUnavailable
+from production.channels.base import ProviderUnavailable
 from production.channels.gmail import (
     GmailAdapter,
     GmailClient,
@@ -36,6 +36,7 @@ from production.cli import _cmd_gmail, build_parser
 from production.config import GmailSettings, Settings
 from production.database.pool import Pool, create_pool
 from production.database.queries import gmail as mailboxes
+from production.domain.delivery import OutboundMessage
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
 from production.services.gmail_sync import (
     FULL_SYNC_QUERY,

@@ -22,10 +22,11 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from production.channels.base import OutboundMessage, ProviderUnavailable
+from production.channels.base import ProviderUnavailable
 from production.channels.whatsapp import WhatsAppAdapter
 from production.config import Settings, TwilioSettings
 from production.database.pool import Pool, create_pool
+from production.domain.delivery import OutboundMessage
 from production.domain.identity import normalize_phone
 from production.domain.messages import InboundMessage, encode_event
 from production.domain.whatsapp import MEDIA_ONLY_REPLY
