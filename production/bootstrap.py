@@ -195,9 +195,10 @@ def delivery_adapters(settings: Settings) -> dict[str, ChannelAdapter]:
     go to the sandbox until their provider's credentials are configured."""
     from production.channels.gmail import GmailAdapter
     from production.channels.whatsapp import WhatsAppAdapter
+    from production.services.whatsapp_delivery import WhatsAppDelivery
 
     twilio = settings.twilio
-    whatsapp: ChannelAdapter = (WhatsAppAdapter(settings)
+    whatsapp: ChannelAdapter = (WhatsAppDelivery(WhatsAppAdapter(settings), settings)
                                 if twilio.account_sid and twilio.auth_token
                                 else SandboxAdapter("whatsapp"))
     email: ChannelAdapter = (GmailAdapter(settings.gmail) if settings.gmail.credentials_json

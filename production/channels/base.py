@@ -14,6 +14,11 @@ class ProviderUnavailable(Exception):
     receipt instead."""
 
 
+class Refused(Exception):
+    """The provider refused the message for good (an invalid number, a 4xx), or there is no
+    one to send it to: retrying will not help. Its message says why, with no number in it."""
+
+
 class ChannelAdapter(Protocol):
     channel: str
 

@@ -1,4 +1,5 @@
-"""What a delivery is: the reply as a channel sends it, and the receipt of how it went."""
+"""What a delivery is: the reply as a channel sends it, the parts it went out in, and the
+receipt of how it went."""
 
 from __future__ import annotations
 
@@ -29,3 +30,13 @@ class DeliveryReceipt:
     status: Literal["delivered", "sandboxed", "failed"]
     provider_ref: str | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class SentPart:
+    """One part of a reply the provider accepted: `new` when it was sent just now (to be
+    stored), not when an earlier attempt had sent it."""
+
+    index: int
+    provider_ref: str
+    new: bool
