@@ -27,10 +27,9 @@ from production.channels.gmail import (
     GmailClient,
     GmailNotConfigured,
     GmailUnavailable,
-    PushUnauthorized,
-    PushVerifier,
     load_credentials,
 )
+from production.channels.gmail_push import PushUnauthorized, PushVerifier
 from production.channels.sandbox import SandboxAdapter
 from production.cli import _cmd_gmail, build_parser
 from production.config import GmailSettings, Settings
