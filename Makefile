@@ -80,6 +80,7 @@ bench: install
 
 lint: install $(WEB_DEPS)
 	$(VENV)/bin/ruff check production tests bench
+	$(VENV)/bin/lint-imports --no-cache
 	cd $(WEB) && npm run lint
 
 typecheck: install

@@ -25,7 +25,7 @@ from production import clock
 from production.channels.sandbox import SandboxAdapter
 from production.channels.web_form import WebFormAdapter
 from production.config import Settings
-from production.database.pool import Pool, create_pool
+from production.database.pool import UNAVAILABLE_ERRORS, Pool, create_pool
 from production.domain.client_address import Network, parse_networks
 from production.domain.failure_limit import FailureLimiter
 from production.domain.messages import InboundMessage, OutboundNotice, decode_event
@@ -184,6 +184,7 @@ def build_worker(rt: Runtime, *, model: Model | None = None,
         guard=_guard(settings), on_dead_letter=on_dead_letter, stopping=rt.stopping,
         concurrency=Concurrency.from_settings(settings.kafka,
                                               max_in_flight=settings.kafka.max_in_flight),
+        outages=UNAVAILABLE_ERRORS,
     )
     return Process("worker", loops=(loop.run,), stopping=rt.stopping, consumers=(consumer,),
                    warm_up=partial(deps.embedder.embed, ["warm up"]))
@@ -194,9 +195,10 @@ def delivery_adapters(settings: Settings) -> dict[str, ChannelAdapter]:
     go to the sandbox until their provider's credentials are configured."""
     from production.channels.gmail import GmailAdapter
     from production.channels.whatsapp import WhatsAppAdapter
+    from production.services.whatsapp_delivery import WhatsAppDelivery
 
     twilio = settings.twilio
-    whatsapp: ChannelAdapter = (WhatsAppAdapter(settings)
+    whatsapp: ChannelAdapter = (WhatsAppDelivery(WhatsAppAdapter(settings), settings)
                                 if twilio.account_sid and twilio.auth_token
                                 else SandboxAdapter("whatsapp"))
     email: ChannelAdapter = (GmailAdapter(settings.gmail) if settings.gmail.credentials_json
@@ -227,6 +229,7 @@ def build_dispatcher(rt: Runtime, *, adapters: Mapping[str, ChannelAdapter] | No
         guard=_guard(settings), stopping=rt.stopping,
         concurrency=Concurrency.from_settings(
             settings.kafka, max_in_flight=settings.kafka.dispatcher_max_in_flight),
+        outages=UNAVAILABLE_ERRORS,
     )
     retries = partial(deliver_outbound.run_retries, rt.pool, settings, policy, rt.stopping,
                       interval_s=retry_interval_s)

@@ -23,8 +23,8 @@ from production.channels.gmail import (
     GmailNotConfigured,
     GmailRefused,
     GmailUnavailable,
-    PushUnauthorized,
 )
+from production.channels.gmail_push import PushUnauthorized
 from production.database.pool import UNAVAILABLE_ERRORS
 from production.domain import errors
 from production.domain.gmail_push import MalformedPush

@@ -18,7 +18,8 @@ import structlog
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 
 from production.api.deps import Db, state
-from production.channels.gmail import GmailClient, PushVerifier
+from production.channels.gmail import GmailClient
+from production.channels.gmail_push import PushVerifier
 from production.domain.gmail_push import parse_push
 from production.services.gmail_sync import Mailbox, MailboxLocks, sync_mailbox
 

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import time
 from typing import Any
 
-from production.care.policy import AutonomyMode
+from production.domain.care.policy import AutonomyMode
 
 MODES: tuple[str, ...] = tuple(str(mode) for mode in AutonomyMode)
 

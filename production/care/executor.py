@@ -36,15 +36,6 @@ from uuid import UUID
 import structlog
 
 from production.care import gates, throttle
-from production.care.policy import (
-    ActionKind,
-    AutoApprovalPolicyV1,
-    Decision,
-    PolicyDecision,
-    ProposedAction,
-    Topic,
-)
-from production.care.state_engine import Signal, SignalKind, Transition
 from production.config import CareSettings, Settings
 from production.database.pool import Connection
 from production.database.queries import (
@@ -58,6 +49,15 @@ from production.database.queries import (
     replies,
 )
 from production.database.queries.replies import AuditRecord, OutboxRecord, ReplyRecord
+from production.domain.care.policy import (
+    ActionKind,
+    AutoApprovalPolicyV1,
+    Decision,
+    PolicyDecision,
+    ProposedAction,
+    Topic,
+)
+from production.domain.care.state_engine import Signal, SignalKind, Transition
 from production.domain.messages import OutboundNotice, encode_event
 from production.metrics import GATE_DECISIONS
 

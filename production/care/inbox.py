@@ -18,11 +18,11 @@ import structlog
 
 from production.care import executor
 from production.care.outcomes import OutcomeTaxonomyV1
-from production.care.policy import ActionKind
 from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import admin, inbox
 from production.domain import errors
+from production.domain.care.policy import ActionKind
 
 log = structlog.get_logger(__name__)
 

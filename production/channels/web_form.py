@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from production.channels.base import DeliveryReceipt, OutboundMessage
+from production.domain.delivery import DeliveryReceipt, OutboundMessage
 
 
 class WebFormAdapter:

@@ -1,9 +1,9 @@
 """WhatsApp delivery through Twilio's Messages API, with the `twilio` client library.
 
 A reply longer than one WhatsApp message is split at sentence boundaries (the channel
-formatter's `split_message`) and sent part by part, in order. Each part Twilio accepted is
-recorded at once on its own connection: the dispatcher's transaction rolls back when a later
-part fails, and its retry must resume after the parts already sent, not send them again.
+formatter's `split_message`) and sent part by part, in order. The adapter stores nothing: it is
+told which parts an earlier attempt sent, and hands back each part Twilio accepts as soon as it
+does, for its caller (`services/whatsapp_delivery.py`) to store before the next part is sent.
 """
 
 from __future__ import annotations
@@ -11,12 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
 from typing import Any
 
-import asyncpg
 import requests
-import structlog
 from twilio.base.exceptions import (  # type: ignore[import-untyped]
     TwilioException,
     TwilioRestException,
@@ -26,14 +23,11 @@ from twilio.http.http_client import TwilioHttpClient  # type: ignore[import-unty
 from twilio.http.response import Response  # type: ignore[import-untyped]
 from twilio.rest import Client  # type: ignore[import-untyped]
 
-from production.channels.base import DeliveryReceipt, OutboundMessage, ProviderUnavailable
+from production.channels.base import ProviderUnavailable, Refused
 from production.config import Settings
-from production.database.pool import Connection
-from production.database.queries import whatsapp as parts_store
+from production.domain.delivery import OutboundMessage, SentPart
 from production.domain.formatting import split_message
 from production.domain.whatsapp import ADDRESS_PREFIX, redact_numbers
-
-log = structlog.get_logger(__name__)
 
 TWILIO_API = "https://api.twilio.com"
 STATUS_CALLBACK_PATH = "/api/v1/webhooks/whatsapp/status"
@@ -67,10 +61,6 @@ def twilio_client(settings: Settings) -> Client:
                   http_client=ApiRootHttpClient(twilio.api_base_url, timeout=twilio.timeout_s))
 
 
-class _Refused(Exception):
-    """Twilio refused a part for good (an invalid number, a 4xx): retrying will not help."""
-
-
 class WhatsAppAdapter:
     channel = "whatsapp"
 
@@ -81,34 +71,27 @@ class WhatsAppAdapter:
         self.status_callback = (public_url.rstrip("/") + STATUS_CALLBACK_PATH
                                 if public_url else None)
 
-    async def deliver(self, message: OutboundMessage) -> DeliveryReceipt:
-        """Send the reply's parts not sent yet; `provider_ref` lists every part's SID."""
+    async def send(self, message: OutboundMessage, *,
+                   sent: Mapping[int, str]) -> AsyncIterator[SentPart]:
+        """Yield every part of the reply in order: those in `sent` (an earlier attempt's SIDs,
+        by part index) as they are, the others once Twilio accepted them (`new`).
+
+        Raises `Refused` (no sender or recipient number, or Twilio refused a part for good)
+        or `ProviderUnavailable`; the parts yielded before it stay sent.
+        """
         sender = (self.settings.twilio.whatsapp_number
                   or _metadata_str(message.reply_to_metadata, "to"))
         recipient = _recipient(message)
         if not sender:
-            return DeliveryReceipt(status="failed", error="no WhatsApp sender number "
-                                   "(set TWILIO_WHATSAPP_NUMBER)")
+            raise Refused("no WhatsApp sender number (set TWILIO_WHATSAPP_NUMBER)")
         if not recipient:
-            return DeliveryReceipt(status="failed", error="the customer has no WhatsApp number")
-        parts = split_message(message.body, BODY_LIMIT)
-        sids: list[str] = []
-        async with self._parts_store() as conn:
-            sent = await parts_store.sent_parts(conn, message.tenant_id, message.message_id)
-            for index, body in enumerate(parts):
-                sid = sent.get(index)
-                if sid is None:
-                    try:
-                        sid = await self._send(sender, recipient, body)
-                    except _Refused as refused:
-                        return DeliveryReceipt(status="failed", error=str(refused),
-                                               provider_ref=",".join(sids) or None)
-                    await parts_store.record_part(conn, message.tenant_id, message.message_id,
-                                                  index, sid)
-                sids.append(sid)
-        log.info("whatsapp_reply_sent", message_id=str(message.message_id), parts=len(parts),
-                 resumed=len(sent))
-        return DeliveryReceipt(status="delivered", provider_ref=",".join(sids))
+            raise Refused("the customer has no WhatsApp number")
+        for index, body in enumerate(split_message(message.body, BODY_LIMIT)):
+            sid = sent.get(index)
+            if sid is None:
+                yield SentPart(index, await self._send(sender, recipient, body), new=True)
+            else:
+                yield SentPart(index, sid, new=False)
 
     async def _send(self, sender: str, recipient: str, body: str) -> str:
         """Create one Twilio message; return its SID."""
@@ -123,23 +106,11 @@ class WhatsAppAdapter:
                 # 401: the credentials are wrong until an operator fixes them; keep the reply.
                 raise ProviderUnavailable(reason) from exc
             detail = getattr(exc, "msg", None) or getattr(exc, "detail", None) or ""
-            raise _Refused(redact_numbers(f"{reason}: {detail}".rstrip(": "))) from exc
+            raise Refused(redact_numbers(f"{reason}: {detail}".rstrip(": "))) from exc
         except (requests.RequestException, TwilioException) as exc:
             raise ProviderUnavailable(f"twilio unreachable: {type(exc).__name__}") from exc
         sid: str = created.sid
         return sid
-
-    @asynccontextmanager
-    async def _parts_store(self) -> AsyncIterator[Connection]:
-        # Its own connection, committing each statement: see the module docstring.
-        db = self.settings.database
-        conn = await asyncpg.connect(self.settings.database_url(),
-                                     timeout=db.connect_timeout_s,
-                                     command_timeout=db.command_timeout_s)
-        try:
-            yield conn
-        finally:
-            await conn.close()
 
 
 def _recipient(message: OutboundMessage) -> str | None:

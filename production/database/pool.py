@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -61,6 +63,19 @@ async def create_pool(settings: Settings, *, min_size: int | None = None,
         server_settings={"hnsw.ef_search": str(db.hnsw_ef_search)},
     )
     return pool
+
+
+@asynccontextmanager
+async def connect(settings: Settings) -> AsyncIterator[Connection]:
+    """Yield a connection of its own, outside the pool, closed on exit: each statement on it
+    commits at once, whatever a pooled transaction of the same task does later."""
+    db = settings.database
+    conn = await asyncpg.connect(settings.database_url(), timeout=db.connect_timeout_s,
+                                 command_timeout=db.command_timeout_s)
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 async def ping(pool: Pool, *, within_s: float = 1.0) -> bool:

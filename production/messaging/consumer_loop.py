@@ -28,7 +28,6 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from production.config import KafkaSettings
-from production.database.pool import UNAVAILABLE_ERRORS
 from production.domain.messages import InvalidMessage, Undeliverable
 from production.messaging.kafka import GroupConsumer
 from production.messaging.window import Entry, KeyOrderedWindow
@@ -106,6 +105,9 @@ class ConsumerLoop:
     on_dead_letter: DeadLetterHook | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     concurrency: Concurrency = field(default_factory=Concurrency)
+    # Errors that mean a dependency is down, not that the record is bad: retried until it is
+    # back, never dead-lettered (the composition root passes the database's).
+    outages: tuple[type[BaseException], ...] = (OSError, TimeoutError)
     window: KeyOrderedWindow[Record] = field(init=False)
     _running: set[asyncio.Task[None]] = field(init=False, default_factory=set)
     _changed: asyncio.Event = field(init=False, default_factory=asyncio.Event)
@@ -262,7 +264,7 @@ class ConsumerLoop:
                 CONSUMER_ERRORS.labels(self.name, "invalid").inc()
                 await self._dead_letter(record, f"invalid message: {exc}", failures + 1)
                 return True
-            except UNAVAILABLE_ERRORS as exc:
+            except self.outages as exc:
                 # Outages never count towards dead-lettering: the message is not at fault.
                 outages += 1
                 CONSUMER_ERRORS.labels(self.name, "unavailable").inc()

@@ -12,6 +12,7 @@ from typing import Any
 
 from production.agent.runner import AgentOutcome
 from production.clock import Clock
+from production.database.queries import care_state, replies
 from production.domain.messages import Channel, InboundMessage
 from production.services.process_inbound import WorkerDeps, process
 
@@ -48,13 +49,8 @@ async def run_question(deps: WorkerDeps, question: Question, *,
     ctx, outcome = handled.ctx, handled.outcome
     assert ctx is not None and outcome is not None  # a fresh external id is never a duplicate
     async with deps.pool.acquire() as conn:
-        reply = await conn.fetchrow(
-            "SELECT content, status FROM messages WHERE tenant_id = $1 AND in_reply_to = $2 "
-            "AND role = 'agent'", question.tenant_id, ctx.message_id)
-        care = await conn.fetchrow(
-            "SELECT care_state, hands_off_enabled FROM customer_care_state "
-            "WHERE tenant_id = $1 AND entity_type = 'contact' AND entity_id = $2",
-            question.tenant_id, ctx.customer_id)
+        reply = await replies.reply_to(conn, question.tenant_id, ctx.message_id)
+        care = await care_state.get_current_state(conn, question.tenant_id, ctx.customer_id)
     return {
         "customer_id": str(ctx.customer_id),
         "conversation_id": str(ctx.conversation_id),
@@ -63,11 +59,12 @@ async def run_question(deps: WorkerDeps, question: Question, *,
         "escalated": bool(outcome.escalation_reasons),
         "escalation_reasons": list(outcome.escalation_reasons),
         "sentiment": round(outcome.sentiment, 3),
-        "reply": reply["content"] if reply else None,
+        "reply": reply.content if reply else None,
         "care_state": {
-            "state": care["care_state"] if care else "unaware",
-            "hands_off": bool(care["hands_off_enabled"]) if care else False,
-            "reply_status": reply["status"] if reply else None,
+            "state": str(care.state),
+            # Before the customer's first row, hands-off is off (not the tenant's default).
+            "hands_off": care.hands_off_enabled if care.stored else False,
+            "reply_status": reply.status if reply else None,
         },
         "tool_calls": [c.as_record() for c in ctx.tool_calls],
     }, outcome

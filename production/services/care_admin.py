@@ -24,12 +24,12 @@ from production.care.admin_settings import (
     problems,
     schedules_problems,
 )
-from production.care.policy import AutonomyMode
 from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import admin as queries
 from production.database.queries import care_schedule, care_state
 from production.domain import errors
+from production.domain.care.policy import AutonomyMode
 
 log = structlog.get_logger(__name__)
 

@@ -19,16 +19,12 @@ import structlog
 
 from production import clock
 from production.care import executor
-from production.channels.base import (
-    ChannelAdapter,
-    DeliveryReceipt,
-    OutboundMessage,
-    ProviderUnavailable,
-)
+from production.channels.base import ChannelAdapter, ProviderUnavailable
 from production.config import CareSettings, Settings
 from production.database.pool import UNAVAILABLE_ERRORS, Pool
 from production.database.queries import deliveries, delivery_retry, inbox, messages, outbox
 from production.domain.breaker import CircuitBreaker, backoff_s
+from production.domain.delivery import DeliveryReceipt, OutboundMessage
 from production.domain.messages import (
     InvalidMessage,
     OutboundNotice,

@@ -19,13 +19,13 @@ import structlog
 from production.agent.context import SupportRunContext, ToolCall
 from production.agent.runner import AgentOutcome, SupportAgent
 from production.care import executor
-from production.care.policy import ProposedAction
 from production.care.rejection import is_explicit_rejection
 from production.clock import Clock
 from production.config import Settings
 from production.database.pool import Connection, Pool
-from production.database.queries import care_state, customers, inbox, messages
+from production.database.queries import care_state, customers, inbox, messages, replies
 from production.database.queries.replies import ReplyRecord
+from production.domain.care.policy import ProposedAction
 from production.domain.escalation import NEGATIVE_SENTIMENT_THRESHOLD
 from production.domain.formatting import format_reply
 from production.domain.messages import InboundMessage
@@ -181,10 +181,9 @@ async def reply_to(pool: Pool, settings: Settings, tenant_id: str, message_id: U
         )
         if not stored:
             return "already_answered"
-        status: str = await conn.fetchval(
-            "SELECT status FROM messages WHERE tenant_id = $1 AND in_reply_to = $2 "
-            "AND role = 'agent'", tenant_id, message_id)
-    return status
+        reply = await replies.reply_to(conn, tenant_id, message_id)
+    assert reply is not None  # stored just now, in this transaction
+    return reply.status
 
 
 async def _store_reply(conn: Connection, settings: Settings, inbound: Any, body: str, *,

@@ -34,11 +34,12 @@ from typing import Any
 import structlog
 
 from production import clock
-from production.care import executor, state_engine, throttle
-from production.care.policy import AutonomyMode
+from production.care import executor, throttle
 from production.config import Settings
 from production.database.pool import Pool
 from production.database.queries import admin, care_schedule, inbox, replies
+from production.domain.care import state_engine
+from production.domain.care.policy import AutonomyMode
 from production.metrics import CARE_WAITING
 
 log = structlog.get_logger(__name__)

@@ -13,11 +13,11 @@ from uuid import UUID
 import pytest
 
 from production.care import executor
-from production.care.policy import ProposedAction
 from production.config import CareSettings, Settings
 from production.database.pool import Pool, create_pool
 from production.database.queries import messages
 from production.database.queries.replies import ReplyRecord
+from production.domain.care.policy import ProposedAction
 from production.domain.messages import InboundMessage
 from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.services import intake

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from production.care import executor
-from production.care.policy import ActionKind, ProposedAction, Topic
 from production.config import CareSettings, Settings
 from production.database.pool import Pool
 from production.database.queries import care_state
+from production.domain.care.policy import ActionKind, ProposedAction, Topic
 from production.services import scheduler
 from tests.integration.care_world import (
     acting_tenant,

@@ -12,9 +12,10 @@ from uuid import UUID
 import pytest
 
 from production.care import inbox as care_inbox
-from production.channels.base import DeliveryReceipt, OutboundMessage, ProviderUnavailable
+from production.channels.base import ProviderUnavailable
 from production.config import Settings
 from production.database.pool import Pool
+from production.domain.delivery import DeliveryReceipt, OutboundMessage
 from production.domain.messages import OutboundNotice
 from production.services.deliver_outbound import DeliveryPolicy, deliver
 from tests.integration.care_world import (

@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from production.care import executor
-from production.care.policy import ActionKind, ProposedAction, Topic
 from production.config import CareSettings, Settings
 from production.database.pool import Pool
 from production.database.queries import admin, care_state
+from production.domain.care.policy import ActionKind, ProposedAction, Topic
 from production.services import scheduler
 from tests.integration.care_world import (
     care_db,

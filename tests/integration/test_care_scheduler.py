@@ -15,11 +15,11 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from production.care import inbox as care_inbox
-from production.channels.base import DeliveryReceipt, OutboundMessage
 from production.config import CareSettings, Settings
 from production.database.pool import Pool
 from production.database.queries import care_state, inbox
 from production.database.queries.inbox import PROPOSAL_LIFETIME
+from production.domain.delivery import DeliveryReceipt, OutboundMessage
 from production.domain.messages import OutboundNotice
 from production.services import deliver_outbound, scheduler
 from tests.integration.care_world import (

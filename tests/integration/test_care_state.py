@@ -10,7 +10,6 @@ from uuid import UUID
 
 import pytest
 
-from production.care.state_engine import CareState, Signal, SignalKind, Transition
 from production.care.throttle import (
     ThrottleSettings,
     check,
@@ -20,6 +19,7 @@ from production.care.throttle import (
 from production.database.pool import Connection, Pool
 from production.database.queries import care_state, care_throttle
 from production.database.queries.care_state import CustomerNotFound, StaleTransition
+from production.domain.care.state_engine import CareState, Signal, SignalKind, Transition
 
 INBOUND = Signal(SignalKind.INBOUND_MESSAGE)
 SILENCE = Signal(SignalKind.SILENCE)

@@ -21,21 +21,21 @@ import pytest
 from pydantic import SecretStr
 
 from production import bootstrap
-from production.channels.base import OutboundMessage, ProviderUnavailable
+from production.channels.base import ProviderUnavailable
 from production.channels.gmail import (
     GmailAdapter,
     GmailClient,
     GmailNotConfigured,
     GmailUnavailable,
-    PushUnauthorized,
-    PushVerifier,
     load_credentials,
 )
+from production.channels.gmail_push import PushUnauthorized, PushVerifier
 from production.channels.sandbox import SandboxAdapter
 from production.cli import _cmd_gmail, build_parser
 from production.config import GmailSettings, Settings
 from production.database.pool import Pool, create_pool
 from production.database.queries import gmail as mailboxes
+from production.domain.delivery import OutboundMessage
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
 from production.services.gmail_sync import (
     FULL_SYNC_QUERY,

@@ -4,7 +4,8 @@
 One stack serves the module: the API (Twilio configured, public URL https://support.example.com
 so every webhook arrives at 127.0.0.1 but is signed for the public URL, as behind an ingress),
 the worker, the dispatcher (built by `bootstrap.delivery_adapters`, so WhatsApp replies go through
-`WhatsAppAdapter`), the relay and the sweeper, on a database of its own.
+`WhatsAppDelivery`: the adapter, its sent parts stored), the relay and the sweeper, on a database
+of its own.
 """
 
 from __future__ import annotations
@@ -22,14 +23,17 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from production.channels.base import OutboundMessage, ProviderUnavailable
+from production.channels.base import ProviderUnavailable
 from production.channels.whatsapp import WhatsAppAdapter
 from production.config import Settings, TwilioSettings
 from production.database.pool import Pool, create_pool
+from production.database.queries import whatsapp
+from production.domain.delivery import OutboundMessage, SentPart
 from production.domain.identity import normalize_phone
 from production.domain.messages import InboundMessage, encode_event
 from production.domain.whatsapp import MEDIA_ONLY_REPLY
 from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
+from production.services.whatsapp_delivery import WhatsAppDelivery
 from tests.conftest import Stack, _serve_api, isolated_settings, running_stack, wait_for
 from tests.fakes.twilio_api import FakeTwilio, inbound_form, sign, status_form
 from tests.kafka_waits import wait_until_handled
@@ -318,9 +322,10 @@ def _outbound(body: str, *, phone: str | None = None, wa_id: str | None = None,
                            reply_to_metadata=metadata)
 
 
-def _adapter(wa: WhatsApp, **twilio: Any) -> WhatsAppAdapter:
+def _adapter(wa: WhatsApp, **twilio: Any) -> WhatsAppDelivery:
+    """The dispatcher's WhatsApp channel: the adapter, its sent parts stored in the database."""
     settings = wa.settings.model_copy(update={"twilio": twilio_settings(wa.fake, **twilio)})
-    return WhatsAppAdapter(settings)
+    return WhatsAppDelivery(WhatsAppAdapter(settings), settings)
 
 
 LONG_REPLY = " ".join(f"Sentence number {i} explains one more step of the CSV export."
@@ -391,6 +396,21 @@ async def test_an_unreachable_api_or_rejected_credentials_raise_provider_unavail
     with pytest.raises(ProviderUnavailable, match="20003"):
         await _adapter(wa, auth_token=SecretStr("wrong")).deliver(
             _outbound("Hi!", phone=new_phone()))
+
+
+async def test_the_adapter_sends_only_the_parts_not_sent_and_stores_nothing(
+    wa: WhatsApp,
+) -> None:
+    phone = new_phone()
+    message = _outbound(LONG_REPLY, phone=phone)  # two parts
+    settings = wa.settings.model_copy(update={"twilio": twilio_settings(wa.fake)})
+    parts = [part async for part in
+             WhatsAppAdapter(settings).send(message, sent={0: "SMsentbefore"})]
+    assert parts[0] == SentPart(0, "SMsentbefore", new=False)
+    assert parts[1].index == 1 and parts[1].new
+    assert [s.sid for s in wa.fake.sent if s.to == f"whatsapp:{phone}"] == [parts[1].provider_ref]
+    async with wa.pool.acquire() as conn:  # what to store is its caller's to store
+        assert await whatsapp.sent_parts(conn, message.tenant_id, message.message_id) == {}
 
 
 async def test_an_invalid_number_is_a_failed_receipt_that_does_not_quote_it(

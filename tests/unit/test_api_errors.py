@@ -20,8 +20,8 @@ from production.channels.gmail import (
     GmailNotConfigured,
     GmailRefused,
     GmailUnavailable,
-    PushUnauthorized,
 )
+from production.channels.gmail_push import PushUnauthorized
 from production.config import Settings
 from production.domain.gmail_push import MalformedPush
 from production.domain.messages import InvalidMessage

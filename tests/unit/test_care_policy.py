@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from production.care.policy import (
+from production.domain.care.policy import (
     ActionKind,
     AutoApprovalPolicyV1,
     AutonomyMode,

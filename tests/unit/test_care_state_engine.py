@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from production.care.state_engine import (
+from production.domain.care.state_engine import (
     AT_RISK_AFTER,
     CANONICAL_STATES,
     DORMANT_AFTER,

@@ -13,17 +13,19 @@ from email.mime.text import MIMEText
 
 import pytest
 
-from production.domain.email_mime import (
+from production.domain.email_body import (
     clean_body,
-    compose_reply,
     decode_text,
     html_to_text,
+    strip_quoted_reply,
+    strip_signature,
+)
+from production.domain.email_mime import (
+    compose_reply,
     parse_email,
     references_chain,
     reply_subject,
     skip_reason,
-    strip_quoted_reply,
-    strip_signature,
 )
 
 SUPPORT = ("support@techcorp.example",)

@@ -6,8 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from production.care import executor, gates
-from production.care.policy import Decision, PolicyDecision
 from production.config import DEV_TICKET_SECRET, CareSettings, Settings
+from production.domain.care.policy import Decision, PolicyDecision
 
 
 def test_flat_environment_names_fill_the_nested_groups(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,13 +13,12 @@ from uuid import UUID
 
 import asyncpg
 
-from production.care.state_engine import CareState
 from production.database.pool import Connection
+from production.domain.care.state_engine import DECAY_TO_AT_RISK
 
 Row = asyncpg.Record
 
-_DECAYING = [str(s) for s in (CareState.ENGAGED, CareState.EVALUATING, CareState.COMMITTED,
-                              CareState.ACTIVE, CareState.REACTIVATED)]
+_DECAYING = sorted(str(state) for state in DECAY_TO_AT_RISK)
 
 
 async def silent_customers(conn: Connection, *, at_risk_before: datetime,

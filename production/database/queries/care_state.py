@@ -27,9 +27,9 @@ from uuid import UUID
 
 import structlog
 
-from production.care import state_engine
-from production.care.state_engine import CareState, Signal, Transition
 from production.database.pool import Connection
+from production.domain.care import state_engine
+from production.domain.care.state_engine import CareState, Signal, Transition
 
 log = structlog.get_logger(__name__)
 

@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import NamedTuple
 from uuid import UUID
 
-from production.care.policy import ActionKind
 from production.database.pool import Connection
+from production.domain.care.policy import ActionKind
 
 # Actions that never reach the customer: they do not start the minimum interval.
 INTERNAL_ACTIONS: tuple[str, ...] = tuple(str(kind) for kind in (

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import asyncpg
 
-from production.channels.base import DeliveryReceipt, OutboundMessage
 from production.database.pool import Connection
+from production.domain.delivery import DeliveryReceipt, OutboundMessage
 
 
 async def record(conn: Connection, tenant_id: str, message: OutboundMessage,

@@ -41,6 +41,20 @@ class OutboxRecord:
     event: dict[str, Any]  # data.message_id is filled in with the reply's id
 
 
+@dataclass(frozen=True)
+class StoredReply:
+    content: str
+    status: str
+
+
+async def reply_to(conn: Connection, tenant_id: str, inbound_id: UUID) -> StoredReply | None:
+    """Return the agent's reply to an inbound message; None while it has none."""
+    row = await conn.fetchrow(
+        "SELECT content, status FROM messages WHERE tenant_id = $1 AND in_reply_to = $2 "
+        "AND role = 'agent'", tenant_id, inbound_id)
+    return None if row is None else StoredReply(content=row["content"], status=row["status"])
+
+
 async def store_reply(conn: Connection, tenant_id: str, inbound_id: UUID, reply: ReplyRecord,
                       audit: AuditRecord, outbox: OutboxRecord | None, *,
                       now: datetime) -> UUID | None:

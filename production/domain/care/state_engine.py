@@ -49,8 +49,9 @@ DORMANT_AFTER = timedelta(days=45)
 
 _ENGAGE_ON_INBOUND = frozenset({CareState.UNAWARE, CareState.AWARE, CareState.AT_RISK})
 _REACTIVATE_ON_INBOUND = frozenset({CareState.DORMANT, CareState.LOST})
-_DECAY_TO_AT_RISK = frozenset({CareState.ENGAGED, CareState.EVALUATING, CareState.COMMITTED,
-                               CareState.ACTIVE, CareState.REACTIVATED})
+# The states silence decays to at_risk (the scheduler's sweep reads the same set).
+DECAY_TO_AT_RISK = frozenset({CareState.ENGAGED, CareState.EVALUATING, CareState.COMMITTED,
+                              CareState.ACTIVE, CareState.REACTIVATED})
 
 
 class SignalKind(StrEnum):
@@ -124,7 +125,7 @@ def propose_transition(current: str, signal: Signal, *, now: datetime,
     if last_signal_at is None:
         return None
     silent_for = now - last_signal_at
-    if state in _DECAY_TO_AT_RISK and silent_for >= AT_RISK_AFTER:
+    if state in DECAY_TO_AT_RISK and silent_for >= AT_RISK_AFTER:
         return Transition(state, CareState.AT_RISK,
                           f"no signal for {_days(silent_for)} (at risk after "
                           f"{AT_RISK_AFTER.days} days)", "CARE.silence.at_risk")

@@ -1,0 +1,3 @@
+"""The C.A.R.E. rules, pure: the relationship states and what moves a customer between them
+(state_engine), and which proposed actions may run with no human (policy). The code that reads
+the facts, decides with them and writes the outcome lives in production/care/."""

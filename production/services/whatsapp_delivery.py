@@ -1,0 +1,49 @@
+"""The dispatcher's WhatsApp channel: the adapter sends a reply's parts, and each part Twilio
+accepted is stored at once, so that a retry resumes after the parts already sent.
+
+The parts are stored on a connection of their own, committing each statement: the dispatcher's
+transaction rolls back when something fails after a part went out, and the retry must still
+know that part was sent. Not a pooled connection: the dispatcher holds one per reply in flight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+
+from production.channels.base import Refused
+from production.channels.whatsapp import WhatsAppAdapter
+from production.config import Settings
+from production.database.pool import connect
+from production.database.queries import whatsapp
+from production.domain.delivery import DeliveryReceipt, OutboundMessage
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class WhatsAppDelivery:
+    """A channel adapter for the dispatcher: WhatsApp through Twilio, its parts remembered."""
+
+    adapter: WhatsAppAdapter
+    settings: Settings
+    channel = "whatsapp"
+
+    async def deliver(self, message: OutboundMessage) -> DeliveryReceipt:
+        """Send the reply's parts not sent yet; `provider_ref` lists every part's SID."""
+        sids: list[str] = []
+        async with connect(self.settings) as conn:
+            sent = await whatsapp.sent_parts(conn, message.tenant_id, message.message_id)
+            try:
+                async for part in self.adapter.send(message, sent=sent):
+                    if part.new:
+                        await whatsapp.record_part(conn, message.tenant_id, message.message_id,
+                                                   part.index, part.provider_ref)
+                    sids.append(part.provider_ref)
+            except Refused as refused:
+                return DeliveryReceipt(status="failed", error=str(refused),
+                                       provider_ref=",".join(sids) or None)
+        log.info("whatsapp_reply_sent", message_id=str(message.message_id), parts=len(sids),
+                 resumed=len(sent))
+        return DeliveryReceipt(status="delivered", provider_ref=",".join(sids))
