@@ -208,14 +208,23 @@ class LocalStack:
         try:
             stack = await self.start_infrastructure()
             kb, view = await self.prepare(stack)
-            self.start_children(self.child_settings(stack))
+            children = self.child_settings(stack)
+            self.start_children(children)
             health_url = f"http://127.0.0.1:{stack.api.port}/api/v1/health"
             print("Starting: waiting for the API and for every consumer to hold its "
                   "partitions...", flush=True)
+            # Each API process keeps its own view of the consumers, and the kernel hands each
+            # new connection to one of them: the banner waits for a run of ready answers long
+            # enough that every process has, almost surely, answered one (a miss chance of
+            # 2 x 2^-12 with two processes).
+            needed, streak = READY_ANSWERS_PER_PROCESS * children.api.workers, 0
             while not stopping.is_set():
                 await self.revive_infrastructure(stack)
                 self.supervise_once()
-                if watcher is None and await asyncio.to_thread(stack_ready, health_url):
+                if watcher is None:
+                    ready = await asyncio.to_thread(stack_ready, health_url)
+                    streak = streak + 1 if ready else 0
+                if watcher is None and streak >= needed:
                     print(banner(self, stack.database_url(), stack.kafka_servers(), kb, view),
                           flush=True)
                     watcher = asyncio.create_task(watch_sandbox(
@@ -229,6 +238,9 @@ class LocalStack:
                 watcher.cancel()
                 await asyncio.gather(watcher, return_exceptions=True)
             self.stop()
+
+
+READY_ANSWERS_PER_PROCESS = 6
 
 
 def stack_ready(health_url: str, *, timeout_s: float = 1.0) -> bool:

@@ -26,12 +26,18 @@ async def start_fte_up(data_dir: Path, port: int, **extra_env: str
     )
     assert proc.stdout is not None
     banner = ""
-    while "Press Ctrl-C" not in banner:
-        # The banner waits until every consumer holds its partitions (a group join is ~5 s
-        # on the local broker, after the children's start-up).
-        line = await asyncio.wait_for(proc.stdout.readline(), 120)
-        assert line, f"fte up exited early: {banner}"
-        banner += line.decode()
+    try:
+        while "Press Ctrl-C" not in banner:
+            # The banner waits until every consumer holds its partitions (a group join is ~5 s
+            # on the local broker, after the children's start-up).
+            line = await asyncio.wait_for(proc.stdout.readline(), 120)
+            assert line, f"fte up exited early: {banner}"
+            banner += line.decode()
+    except BaseException:
+        # A stack that never printed its banner is stopped, not left running for the next test.
+        if proc.returncode is None:
+            await interrupt(proc)
+        raise
     return proc, banner
 
 
