@@ -58,7 +58,7 @@ def _burn(name: str, burn: tuple[float, str, str]) -> dict[str, Any]:
         name,
         f"{slo_ratio(long_window)} > {limit} and {slo_ratio(short_window)} > {limit}",
         severity="critical",
-        summary=f"First responses burn the error budget {rate}× too fast",
+        summary=f"First responses burn the error budget {rate} times too fast",
         description=(f"Over {long_window} and {short_window}, more than {limit:.1%} of first "
                      f"responses took longer than {SLO_SECONDS} s (SLO {SLO_TARGET:.0%}): at "
                      "this rate the month's budget is gone early."))

@@ -80,6 +80,8 @@ COMPOSE_SERVICES = {
     "dispatcher",
     "relay",
     "scheduler",
+    "prometheus",
+    "grafana",
 }
 SECRET_ENV_VARS = {
     "OPENAI_API_KEY",
@@ -733,7 +735,7 @@ def test_checkov_reports_no_failed_checks() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_compose_has_the_nine_services() -> None:
+def test_compose_has_the_eleven_services() -> None:
     compose = _compose()
     assert set(compose["services"]) == COMPOSE_SERVICES
 

@@ -224,3 +224,47 @@ def test_every_process_is_scraped_in_kubernetes() -> None:
             scraped.update(expression["values"])
             assert doc["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
     assert scraped == {"api", "worker", "dispatcher", "relay", "scheduler"}
+
+
+# --- docker-compose: Prometheus and Grafana ---------------------------------------------------
+
+
+def test_compose_prometheus_scrapes_every_process_and_loads_the_same_rules() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    prometheus = services["prometheus"]
+    assert "./monitoring/prometheus:/etc/prometheus:ro" in prometheus["volumes"]
+    assert "--config.file=/etc/prometheus/prometheus.compose.yml" in prometheus["command"]
+    config_path = ROOT / "monitoring" / "prometheus" / "prometheus.compose.yml"
+    config = yaml.safe_load(config_path.read_text())
+    assert config["rule_files"] == [RULES.name]  # the very file the PrometheusRule holds
+    targets = {}
+    for job in config["scrape_configs"]:
+        (static,) = job["static_configs"]
+        assert static["labels"] == {"namespace": NAMESPACE}
+        (target,) = static["targets"]
+        targets[job["job_name"]] = target
+    assert targets == {"api": "api:8000", "worker": "worker:9100",
+                       "dispatcher": "dispatcher:9100", "relay": "relay:9100",
+                       "scheduler": "scheduler:9100"}
+    for name, target in targets.items():
+        assert services[name]["environment"]["METRICS_PORT"] == "9100"
+        assert target.split(":")[0] == name
+    done = subprocess.run([_promtool(), "check", "config", str(config_path)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_compose_grafana_is_provisioned_with_the_datasource_and_the_dashboards() -> None:
+    grafana = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["grafana"]
+    assert "./monitoring/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
+    assert "./monitoring/grafana/dashboards:/var/lib/grafana/dashboards:ro" in grafana["volumes"]
+    provisioning = ROOT / "monitoring" / "grafana" / "provisioning"
+    (source,) = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())[
+        "datasources"]
+    assert (source["type"], source["url"], source["isDefault"]) == (
+        "prometheus", "http://prometheus:9090", True)
+    (provider,) = yaml.safe_load((provisioning / "dashboards" / "fte.yml").read_text())[
+        "providers"]
+    assert provider["options"]["path"] == "/var/lib/grafana/dashboards"
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert (ROOT / "monitoring" / "grafana" / "dashboards" / Path(home).name).is_file()
