@@ -32,6 +32,7 @@ RATE = "$__rate_interval"
 NS = 'namespace=~"$namespace"'
 TENANT = 'tenant=~"$tenant"'
 DATASOURCE = "${datasource}"
+NEGATIVE = 'le="-0.25"'
 SERVER_ERROR = 'status=~"5.."'
 REPLIED = 'outcome="replied"'
 REPLY = 'kind="reply"'
@@ -181,9 +182,14 @@ def agent() -> dict[str, Any]:
             (f"sum by (model, error) ({rate(m.MODEL_ERRORS.name)})", "{{model}} {{error}}"),),
             "ops"),
         Panel("p95 agent run", ((p95(m.AGENT_LATENCY.name, "channel"), "{{channel}}"),), "s"),
-        Panel("Average sentiment by channel", (
-            (per_event(m.SENTIMENT.name, "channel"), "{{channel}}"),), "short",
-            description="-1 negative to 1 positive."),
+        Panel("Sentiment by channel", (
+            (f"histogram_quantile(0.5, sum by (channel, le) "
+             f"({rate(m.SENTIMENT.name + '_bucket')}))", "{{channel}} median"),
+            (f"sum by (channel) ({rate(m.SENTIMENT.name + '_bucket', NEGATIVE)}) / "
+             f"sum by (channel) ({rate(m.SENTIMENT.name + '_count')})", "{{channel}} negative")),
+            "short",
+            # A histogram with negative buckets has no _sum: no average, a median instead.
+            description="-1 negative to 1 positive; negative: the share at or below -0.25."),
     ])
 
 

@@ -48,11 +48,14 @@ class Declared:
     kind: Kind
     labels: tuple[str, ...]
     help: str
+    # A histogram with negative buckets shows no _sum (OpenMetrics): no average of it.
+    has_sum: bool = True
 
     def series(self) -> tuple[str, ...]:
         """Return the sample names a scrape shows for it."""
         if self.kind == "histogram":
-            return tuple(f"{self.name}{s}" for s in ("_bucket", "_sum", "_count"))
+            parts = ("_bucket", "_sum", "_count") if self.has_sum else ("_bucket", "_count")
+            return tuple(f"{self.name}{s}" for s in parts)
         return (self.name,)
 
 
@@ -73,9 +76,10 @@ class NamedHistogram(Histogram):
     name: str
 
 
-def _declare(metric: M, kind: Kind, name: str, help_text: str, labels: tuple[str, ...]) -> M:
+def _declare(metric: M, kind: Kind, name: str, help_text: str, labels: tuple[str, ...],
+             *, has_sum: bool = True) -> M:
     assert name not in DECLARED, f"{name} declared twice"
-    DECLARED[name] = Declared(name, kind, labels, help_text)
+    DECLARED[name] = Declared(name, kind, labels, help_text, has_sum)
     metric.name = name  # type: ignore[attr-defined]  # the Named* classes declare it
     return metric
 
@@ -95,7 +99,7 @@ def gauge(name: str, help_text: str, *labels: str, api: bool = False) -> NamedGa
 def histogram(name: str, help_text: str, *labels: str,
               buckets: tuple[float, ...] = _LATENCY_BUCKETS) -> NamedHistogram:
     return _declare(NamedHistogram(name, help_text, labels, buckets=buckets), "histogram",
-                    name, help_text, labels)
+                    name, help_text, labels, has_sum=buckets[0] >= 0)
 
 
 def exposed_names() -> set[str]:
@@ -138,7 +142,7 @@ DELIVERY_RETRIES_DUE = counter(
 AGENT_LATENCY = histogram("fte_agent_run_seconds", "Agent run latency", "channel", "model")
 TOOL_CALLS = counter("fte_agent_tool_calls_total", "Tool calls of agent runs", "tool")
 KB_LOOKUPS = counter(
-    "fte_agent_kb_lookups_total", "Agent runs by whether the knowledge base grounded the answer",
+    "fte_agent_knowledge_lookups_total", "Agent runs by whether the knowledge base grounded the answer",
     "result")
 MODEL_CALLS = histogram("fte_agent_run_model_calls", "Model calls per agent run", "model",
                         buckets=_COUNT_BUCKETS)

@@ -136,6 +136,8 @@ def test_every_expression_parses_and_names_declared_metrics(where: str, expr: st
 def test_a_misspelled_metric_is_caught() -> None:
     expr = "sum(rate(fte_replys_total[5m]))"
     assert expressions.metric_names(expr) - metrics.exposed_names() == {"fte_replys_total"}
+    # Nor does a histogram with negative buckets (sentiment) show a _sum to average.
+    assert f"{metrics.SENTIMENT.name}_sum" not in metrics.exposed_names()
     with pytest.raises(ValueError, match=r"."):
         expressions.parse("sum(rate(fte_replies_total[5m])")
 
