@@ -142,8 +142,8 @@ DELIVERY_RETRIES_DUE = counter(
 AGENT_LATENCY = histogram("fte_agent_run_seconds", "Agent run latency", "channel", "model")
 TOOL_CALLS = counter("fte_agent_tool_calls_total", "Tool calls of agent runs", "tool")
 KB_LOOKUPS = counter(
-    "fte_agent_knowledge_lookups_total", "Agent runs by whether the knowledge base grounded the answer",
-    "result")
+    "fte_agent_knowledge_lookups_total",
+    "Agent runs by whether the knowledge base grounded the answer", "result")
 MODEL_CALLS = histogram("fte_agent_run_model_calls", "Model calls per agent run", "model",
                         buckets=_COUNT_BUCKETS)
 TOKENS = histogram("fte_agent_run_tokens", "Model tokens per agent run, input and output",

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import openai
 import structlog
 from agents import (
     Agent,
@@ -31,7 +32,7 @@ from agents import (
     ToolsToFinalOutputResult,
     TResponseInputItem,
 )
-from agents.exceptions import MaxTurnsExceeded
+from agents.exceptions import MaxTurnsExceeded, ModelBehaviorError
 from agents.models.openai_provider import OpenAIProvider
 
 from production.agent import escalation, guardrails, operations, order
@@ -189,8 +190,9 @@ class SupportAgent:
         except MaxTurnsExceeded:
             log.warning("agent_budget_exhausted", tool_calls=len(ctx.tool_calls))
             ctx.escalate("unknown_high_risk")
-        except Exception as exc:
-            # The class, not the message: a bounded label (the consumer loop retries the run).
+        except (openai.APIError, ModelBehaviorError) as exc:
+            # The model's own failures (a tool's are not), by class: a bounded label. The
+            # consumer loop retries the run.
             MODEL_ERRORS.labels(self.model_name, type(exc).__name__).inc()
             raise
 

@@ -223,7 +223,7 @@ async def timed_run(pool: Pool, settings: Settings, tenant_id: str, day: date,
     return created
 
 
-async def observe_waiting(pool: Pool, now: datetime) -> None:
+async def observe_waiting(pool: Pool, *, now: datetime) -> None:
     """Publish, per tenant, what waits (fte_care_waiting) and the age of the oldest draft at
     `now` (an inbox nobody empties, or replies piling up behind quiet hours, shows on the
     operators' dashboard), whether autonomy is switched off, and how many customers are
@@ -267,10 +267,10 @@ async def run_scheduler(pool: Pool, settings: Settings, stopping: asyncio.Event)
 
     async def housekeeping() -> None:
         now = clock.now()
+        await observe_waiting(pool, now=now)  # first: a pass that fails still reports
         await sweep_silence(pool, settings, now)
         await label_no_response(pool, settings, now)
         await daily_work(pool, settings, now)
-        await observe_waiting(pool, now)
 
     await asyncio.gather(_every(cfg.interval_s, stopping, "deferred_and_expiry", often),
                          _every(cfg.housekeeping_interval_s, stopping, "housekeeping",

@@ -259,7 +259,7 @@ async def test_what_waits_per_tenant_is_published_for_the_dashboard(
     tenant, ceiling = await acting_tenant(pool, settings, mode="approve")
     for _ in range(2):
         await submit(pool, ceiling, await customer_writes(pool, tenant), now=NOON)
-    await scheduler.observe_waiting(pool, NOON + timedelta(hours=5))
+    await scheduler.observe_waiting(pool, now=NOON + timedelta(hours=5))
 
     def value(kind: str) -> float | None:
         return REGISTRY.get_sample_value(CARE_WAITING.name, {"tenant": tenant, "kind": kind})
@@ -270,7 +270,7 @@ async def test_what_waits_per_tenant_is_published_for_the_dashboard(
     assert REGISTRY.get_sample_value(KILL_SWITCH.name, {"tenant": tenant}) == 0
     async with pool.acquire() as conn:
         await admin.set_kill_switch(conn, tenant, engaged=True, by="ada", now=NOON)
-    await scheduler.observe_waiting(pool, NOON)
+    await scheduler.observe_waiting(pool, now=NOON)
     assert REGISTRY.get_sample_value(KILL_SWITCH.name, {"tenant": tenant}) == 1
     assert REGISTRY.get_sample_value(INBOX_OLDEST.name, {"tenant": tenant}) == 0
 
