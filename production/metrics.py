@@ -167,8 +167,9 @@ CONSUMER_PAUSED_PARTITIONS = gauge(
     "fte_consumer_paused_partitions", "Partitions not fetched because the window is full",
     "consumer")
 CONSUMER_LAG = gauge(
-    "fte_consumer_lag", "Records behind the partition's high watermark, as the consumer holding "
-    "it sees them (high watermark - position, at least 0)", "group", "topic", "partition")
+    "fte_consumer_lag", "Records of the partition not done yet, as the consumer holding it sees "
+    "them: high watermark - position (at least 0), plus those fetched but not committable",
+    "group", "topic", "partition")
 OUTBOX_PUBLISHED = counter("fte_outbox_published_total", "Outbox events published", "topic")
 OUTBOX_BACKLOG = gauge("fte_outbox_backlog", "Unpublished outbox events (counted to 10000)")
 OUTBOX_OLDEST = gauge("fte_outbox_oldest_age_seconds",

@@ -253,9 +253,10 @@ class ConsumerLoop:
         await self._observe_lag()
 
     async def _observe_lag(self) -> None:
-        """Publish each held partition's lag: its high watermark (as the last fetch saw it)
-        less this consumer's position, never below 0 (the local broker's watermarks can trail
-        the offsets it served)."""
+        """Publish each held partition's lag: the records behind its high watermark (as the
+        last fetch saw it) that are not done, those past this consumer's position (never below
+        0: the local broker's watermarks can trail the offsets it served) and those fetched
+        into the window but not committable yet."""
         for tp in self.consumer.assignment():
             high = self.consumer.highwater(tp)
             if high is None:
@@ -265,7 +266,7 @@ class ConsumerLoop:
             except (KafkaError, TimeoutError):
                 continue
             CONSUMER_LAG.labels(self.consumer.group, tp.topic, str(tp.partition)).set(
-                max(0, high - position))
+                max(0, high - position) + self.window.held_in(tp))
 
     async def _one(self, record: ConsumerRecord[bytes, bytes]) -> bool | None:
         """Handle one record; True if it was dead-lettered, None if abandoned on shutdown."""
