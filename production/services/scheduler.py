@@ -239,10 +239,13 @@ async def observe_waiting(pool: Pool, *, now: datetime) -> None:
         INBOX_OLDEST.labels(tenant).set(
             0 if oldest is None else max(0.0, (now - oldest).total_seconds()))
         KILL_SWITCH.labels(tenant).set(1 if row["kill_switch"] else 0)
+    merges: dict[str, dict[str, int]] = {}
     for row in recognized:
         LINKED_CUSTOMERS.labels(row["tenant_id"]).set(row["linked"])
-        if row["status"] is not None:
-            MERGES.labels(row["tenant_id"], row["status"]).set(row["merges"])
+        merges.setdefault(row["tenant_id"], {})[row["status"]] = row["merges"]
+    for tenant, counts in merges.items():  # a status no merge has any more reads 0
+        for status in identity.MERGE_STATUSES:
+            MERGES.labels(tenant, status).set(counts.get(status, 0))
 
 
 async def _every(interval_s: float, stopping: asyncio.Event, what: str,

@@ -40,10 +40,9 @@ from tests.conftest import (
 )
 
 PROCESSES = ("api", "worker", "dispatcher", "relay", "scheduler")
-# Served, but a sample needs an event this traffic does not make: two customers proven one
-# person (tests/integration/test_cross_channel_identity.py merges them), a model that fails
+# Served, but a sample needs an event this traffic does not make: a model that fails
 # (tests/integration/test_openai_path.py counts it).
-RARE = {metrics.MERGES.name, metrics.MODEL_ERRORS.name}
+RARE = {metrics.MODEL_ERRORS.name}
 # Panels of events this traffic may not make (a 5xx: a health check before the consumers
 # joined): their queries answer, with no series.
 EVENT_PANELS = {
@@ -51,7 +50,6 @@ EVENT_PANELS = {
     "agent: Model errors",
     "care: Throttles",
     "channels: Provider errors",
-    "channels: Customer merges",
 }
 RULES = Path(__file__).resolve().parents[2] / "monitoring" / "prometheus" / "fte.rules.yml"
 # How the panels' variables are set when they are asked here.

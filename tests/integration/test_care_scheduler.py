@@ -21,7 +21,7 @@ from production.database.queries import admin, care_state, inbox
 from production.database.queries.inbox import PROPOSAL_LIFETIME
 from production.domain.delivery import DeliveryReceipt, OutboundMessage
 from production.domain.messages import OutboundNotice
-from production.metrics import CARE_WAITING, INBOX_OLDEST, KILL_SWITCH
+from production.metrics import CARE_WAITING, INBOX_OLDEST, KILL_SWITCH, LINKED_CUSTOMERS, MERGES
 from production.services import deliver_outbound, scheduler
 from tests.integration.care_world import (
     acting_tenant,
@@ -268,6 +268,10 @@ async def test_what_waits_per_tenant_is_published_for_the_dashboard(
     # Both drafts were written at noon: at five past, the oldest is five hours old.
     assert REGISTRY.get_sample_value(INBOX_OLDEST.name, {"tenant": tenant}) == 5 * 3600
     assert REGISTRY.get_sample_value(KILL_SWITCH.name, {"tenant": tenant}) == 0
+    # No customer of this tenant is known on two channels, none was merged: every status is 0.
+    assert REGISTRY.get_sample_value(LINKED_CUSTOMERS.name, {"tenant": tenant}) == 0
+    for status in ("merged", "candidate", "dismissed"):
+        assert REGISTRY.get_sample_value(MERGES.name, {"tenant": tenant, "status": status}) == 0
     async with pool.acquire() as conn:
         await admin.set_kill_switch(conn, tenant, engaged=True, by="ada", now=NOON)
     await scheduler.observe_waiting(pool, now=NOON)

@@ -131,6 +131,10 @@ async def live_customer(conn: Connection, tenant_id: str, customer_id: UUID) -> 
     return live
 
 
+# customer_merges.status (migration 006).
+MERGE_STATUSES = ("merged", "candidate", "accepted", "dismissed", "superseded")
+
+
 async def recognition_counts(conn: Connection) -> list[Row]:
     """Return, per tenant, its live customers known by both an email address and a phone
     number (recognized across channels), and its customer merges by status (one row per
