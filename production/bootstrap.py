@@ -11,6 +11,7 @@ fixtures build the same processes on their own pool and producer, and may hand i
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -338,6 +339,8 @@ def _put(env: dict[str, str], name: str, value: object) -> None:
         env[name] = "true" if value else "false"
     elif isinstance(value, list):
         env[name] = ",".join(str(item) for item in value)
+    elif isinstance(value, dict):  # a table of models (OPENAI_PRICES): JSON, as read
+        env[name] = json.dumps(value, default=lambda model: model.model_dump())
     else:
         env[name] = str(value)
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from production.domain.client_address import parse_networks
@@ -83,6 +83,25 @@ class KafkaSettings(BaseSettings):
     shutdown_grace_ms: int = Field(10_000, ge=0)
 
 
+class ModelPrice(BaseModel):
+    """A model's list price in US dollars per million tokens (for the cost estimate)."""
+
+    input_per_million: float = Field(default=0.0, ge=0)
+    output_per_million: float = Field(default=0.0, ge=0)
+
+    def cost(self, *, input_tokens: int, output_tokens: int) -> float:
+        """Return the estimated cost of these tokens in US dollars."""
+        return (input_tokens * self.input_per_million
+                + output_tokens * self.output_per_million) / 1_000_000
+
+
+def _default_prices() -> dict[str, ModelPrice]:
+    # A model not listed (the local model among them) costs 0 in the estimate.
+    return {"gpt-4o-mini": ModelPrice(input_per_million=0.15, output_per_million=0.60),
+            "gpt-4o": ModelPrice(input_per_million=2.50, output_per_million=10.00),
+            "gpt-4.1-mini": ModelPrice(input_per_million=0.40, output_per_million=1.60)}
+
+
 class OpenAISettings(BaseSettings):
     model_config = _group("OPENAI_")
 
@@ -90,6 +109,8 @@ class OpenAISettings(BaseSettings):
     model: str = "gpt-4o-mini"
     base_url: str | None = None
     embedding_model: str = "text-embedding-3-small"
+    # OPENAI_PRICES='{"gpt-4o-mini": {"input_per_million": 0.15, "output_per_million": 0.6}}'
+    prices: dict[str, ModelPrice] = Field(default_factory=_default_prices)
 
 
 class GmailSettings(BaseSettings):

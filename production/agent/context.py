@@ -66,6 +66,7 @@ class SupportRunContext:
     model_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    model_started: float = 0.0  # perf_counter() when the current model call began
 
     @property
     def words(self) -> str:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import openai
 import structlog
 from agents import (
     Agent,
@@ -31,7 +32,7 @@ from agents import (
     ToolsToFinalOutputResult,
     TResponseInputItem,
 )
-from agents.exceptions import MaxTurnsExceeded
+from agents.exceptions import MaxTurnsExceeded, ModelBehaviorError
 from agents.models.openai_provider import OpenAIProvider
 
 from production.agent import escalation, guardrails, operations, order
@@ -39,7 +40,8 @@ from production.agent.context import SupportRunContext
 from production.agent.local_model import LocalSupportModel
 from production.agent.prompts import SYSTEM_PROMPT, prescreen_note
 from production.agent.tools import ALL_TOOLS, HOLDING_REPLY, prerun
-from production.config import Settings
+from production.config import ModelPrice, Settings
+from production.metrics import COST, KB_LOOKUPS, MODEL_CALLS, MODEL_ERRORS, MODEL_LATENCY, TOKENS
 
 log = structlog.get_logger(__name__)
 
@@ -85,17 +87,24 @@ def _stop_once_replied(wrapper: RunContextWrapper[SupportRunContext],
 
 
 class _ModelUsage(RunHooks[SupportRunContext]):
-    """Adds every answered model call and its tokens to the run's context."""
+    """Adds every answered model call and its tokens to the run's context, and observes how
+    long the call took."""
+
+    def __init__(self, model: str) -> None:
+        self.latency = MODEL_LATENCY.labels(model)
+
+    async def on_llm_start(self, context: RunContextWrapper[SupportRunContext],
+                           agent: Agent[SupportRunContext], system_prompt: str | None,
+                           input_items: list[TResponseInputItem]) -> None:
+        context.context.model_started = time.perf_counter()
 
     async def on_llm_end(self, context: RunContextWrapper[SupportRunContext],
                          agent: Agent[SupportRunContext], response: ModelResponse) -> None:
         ctx = context.context
+        self.latency.observe(time.perf_counter() - ctx.model_started)
         ctx.model_calls += 1
         ctx.input_tokens += response.usage.input_tokens
         ctx.output_tokens += response.usage.output_tokens
-
-
-_USAGE = _ModelUsage()
 
 
 class SupportAgent:
@@ -117,6 +126,8 @@ class SupportAgent:
             self.model_name = "local-deterministic"
             self._run_config = RunConfig(tracing_disabled=True)
             agent_model = LocalSupportModel()
+        self._usage = _ModelUsage(self.model_name)
+        self._price = settings.openai.prices.get(self.model_name, ModelPrice())
         self.agent: Agent[SupportRunContext] = Agent(
             name="customer-success-fte",
             instructions=_instructions,
@@ -141,6 +152,7 @@ class SupportAgent:
         _enforce(ctx)
         await _ensure_ticket(ctx)
         tokens = ctx.input_tokens + ctx.output_tokens
+        self._observe(ctx)
         return AgentOutcome(
             reply=ctx.reply or HOLDING_REPLY,
             escalation_reasons=tuple(ctx.escalation_reasons),
@@ -156,18 +168,33 @@ class SupportAgent:
             output_tokens=ctx.output_tokens,
         )
 
+    def _observe(self, ctx: SupportRunContext) -> None:
+        """Record the run's model use and its estimated cost."""
+        model = self.model_name
+        KB_LOOKUPS.labels("hit" if ctx.kb_hit else "miss").inc()
+        MODEL_CALLS.labels(model).observe(ctx.model_calls)
+        TOKENS.labels(model, "input").observe(ctx.input_tokens)
+        TOKENS.labels(model, "output").observe(ctx.output_tokens)
+        COST.labels(model).observe(self._price.cost(input_tokens=ctx.input_tokens,
+                                                    output_tokens=ctx.output_tokens))
+
     async def _answer(self, ctx: SupportRunContext) -> None:
         """Run the steps that need no judgement, then the model on their results."""
         steps = await prerun(ctx)
         try:
             result = await Runner.run(self.agent, _model_input(ctx, steps), context=ctx,
                                       max_turns=MAX_TURNS, run_config=self._run_config,
-                                      hooks=_USAGE)
+                                      hooks=self._usage)
             if ctx.reply is None and result.final_output:
                 ctx.reply = str(result.final_output).strip()
         except MaxTurnsExceeded:
             log.warning("agent_budget_exhausted", tool_calls=len(ctx.tool_calls))
             ctx.escalate("unknown_high_risk")
+        except (openai.APIError, ModelBehaviorError) as exc:
+            # The model's own failures (a tool's are not), by class: a bounded label. The
+            # consumer loop retries the run.
+            MODEL_ERRORS.labels(self.model_name, type(exc).__name__).inc()
+            raise
 
 
 def _refuse(ctx: SupportRunContext) -> None:

@@ -59,7 +59,7 @@ from production.domain.care.policy import (
 )
 from production.domain.care.state_engine import Signal, SignalKind, Transition
 from production.domain.messages import OutboundNotice, encode_event
-from production.metrics import GATE_DECISIONS
+from production.metrics import FIRST_RESPONSE, GATE_DECISIONS, REPLIES
 
 log = structlog.get_logger(__name__)
 
@@ -222,6 +222,10 @@ async def submit_reply(conn: Connection, settings: Settings, *, tenant_id: str,
                             message_id=reply_id, action=action.kind,
                             draft=reply.content, decision=verdict.as_json(), now=now)
     _counted(verdict)
+    channel = inbound["channel"]
+    REPLIES.labels(channel, reply.kind, verdict.gate.verdict.lower()).inc()
+    FIRST_RESPONSE.labels(channel, "stored").observe(
+        max(0.0, (now - inbound["created_at"]).total_seconds()))
     return reply_id
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from production.config import Settings
+from production.metrics import POOL_IN_USE, POOL_MAX, POOL_SIZE, POOL_WAITING
 
 Pool = asyncpg.Pool
 # A bare connection or one borrowed from the pool: queries accept either.
@@ -86,3 +88,21 @@ async def ping(pool: Pool, *, within_s: float = 1.0) -> bool:
             return bool(value == 1)
     except Exception:
         return False
+
+
+def observe(pool: Pool) -> None:
+    """Publish the pool's size, its ceiling, the connections borrowed and the tasks waiting."""
+    size = pool.get_size()
+    POOL_SIZE.set(size)
+    POOL_MAX.set(pool.get_max_size())
+    POOL_IN_USE.set(size - pool.get_idle_size())
+    # asyncpg has no public count of waiters: they are the futures its holder queue keeps.
+    getters = getattr(getattr(pool, "_queue", None), "_getters", None) or ()
+    POOL_WAITING.set(sum(not waiter.done() for waiter in getters))
+
+
+async def report(pool: Pool, *, interval_s: float = 1.0) -> None:
+    """Observe the pool every `interval_s` until cancelled."""
+    while True:
+        observe(pool)
+        await asyncio.sleep(interval_s)

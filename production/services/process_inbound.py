@@ -31,7 +31,13 @@ from production.domain.formatting import format_reply
 from production.domain.messages import InboundMessage
 from production.domain.whatsapp import MEDIA_ONLY_REPLY
 from production.embeddings import Embedder
-from production.metrics import AGENT_LATENCY, ESCALATIONS, MESSAGES_PROCESSED
+from production.metrics import (
+    AGENT_LATENCY,
+    ESCALATIONS,
+    MESSAGES_PROCESSED,
+    SENTIMENT,
+    TOOL_CALLS,
+)
 from production.services import channel_styles, intake, ticket_access, whatsapp_turns
 
 log = structlog.get_logger(__name__)
@@ -95,6 +101,9 @@ async def process(deps: WorkerDeps, msg: InboundMessage, *, clock: Clock) -> Han
     )
     outcome = await deps.agent.run(ctx)
     AGENT_LATENCY.labels(msg.channel, outcome.model).observe(outcome.latency_ms / 1000)
+    SENTIMENT.labels(msg.channel).observe(outcome.sentiment)
+    for call in ctx.tool_calls:
+        TOOL_CALLS.labels(call.name).inc()
     async with deps.pool.acquire() as conn, conn.transaction():
         result = await _commit_reply(conn, deps.settings, msg.tenant_id, ctx, outcome,
                                      now=clock())

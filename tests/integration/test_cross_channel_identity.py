@@ -19,6 +19,7 @@ from uuid import UUID
 import asyncpg
 import phonenumbers
 import pytest
+from prometheus_client import REGISTRY
 
 from production.agent import operations
 from production.agent.runner import SupportAgent
@@ -29,7 +30,8 @@ from production.domain.messages import InboundMessage, InvalidMessage
 from production.domain.support_form import SupportFormSubmission
 from production.domain.ticket_access import TicketLinks
 from production.embeddings import local_embedder
-from production.services import identity, intake
+from production.metrics import LINKED_CUSTOMERS, MERGES
+from production.services import identity, intake, scheduler
 from production.services.process_inbound import WorkerDeps, process
 from tests.conftest import unique_email, wait_for
 from tests.integration.care_world import care_db
@@ -106,6 +108,15 @@ async def holdings(pool: Pool, customer_id: UUID, tenant: str = TENANT) -> dict[
             for table in ("customer_identifiers", "conversations", "messages", "tickets")}
 
 
+async def recognized(pool: Pool) -> tuple[float, float]:
+    """Return what the scheduler reports now: customers known on two channels, merges done."""
+    await scheduler.observe_waiting(pool, now=datetime.now(UTC))
+    linked = REGISTRY.get_sample_value(LINKED_CUSTOMERS.name, {"tenant": TENANT})
+    merged = REGISTRY.get_sample_value(MERGES.name, {"tenant": TENANT, "status": "merged"})
+    assert linked is not None and merged is not None
+    return linked, merged
+
+
 async def merges_between(pool: Pool, a: UUID, b: UUID) -> list[asyncpg.Record]:
     return await fetch(pool, "SELECT * FROM customer_merges WHERE tenant_id = $1 AND "
                              "least(survivor_id, merged_id) = least($2::uuid, $3::uuid) AND "
@@ -148,8 +159,12 @@ async def test_form_then_whatsapp_then_a_form_with_both_merges_with_everything_m
     before = {"a": await holdings(db, a), "b": await holdings(db, b)}
     assert before["b"] == {"customer_identifiers": 1, "conversations": 1, "messages": 1,
                            "tickets": 1}
+    reported = await recognized(db)
 
     third = await submit_form(db, email=email, phone=national(phone))  # "(212) 555-0123"
+
+    # What the scheduler reports: one more customer known on two channels, one more merge.
+    assert await recognized(db) == (reported[0] + 1, reported[1] + 1)
 
     assert third["customer_id"] == a  # the oldest survives
     assert await merged_into(db, b) == a

@@ -129,3 +129,31 @@ async def live_customer(conn: Connection, tenant_id: str, customer_id: UUID) -> 
         tenant_id, customer_id,
     )
     return live
+
+
+# customer_merges.status (migration 006).
+MERGE_STATUSES = ("merged", "candidate", "accepted", "dismissed", "superseded")
+
+
+async def recognition_counts(conn: Connection) -> list[Row]:
+    """Return, per tenant, its live customers known by both an email address and a phone
+    number (recognized across channels), and its customer merges by status (one row per
+    tenant and status; status None: no merge yet)."""
+    rows: list[Row] = await conn.fetch(
+        """
+        SELECT t.id AS tenant_id,
+               (SELECT count(*) FROM (
+                    SELECT ci.customer_id FROM customer_identifiers ci
+                    JOIN customers c ON c.tenant_id = ci.tenant_id AND c.id = ci.customer_id
+                    WHERE ci.tenant_id = t.id AND c.merged_into IS NULL
+                    GROUP BY ci.customer_id
+                    HAVING count(DISTINCT ci.identifier_type = 'email') > 1) linked
+               ) AS linked,
+               m.status, coalesce(m.merges, 0) AS merges
+        FROM tenants t
+        LEFT JOIN (SELECT tenant_id, status, count(*) AS merges FROM customer_merges
+                   GROUP BY tenant_id, status) m ON m.tenant_id = t.id
+        ORDER BY t.id, m.status
+        """,
+    )
+    return rows
