@@ -1,5 +1,6 @@
-"""The C.A.R.E. control plane's use cases: a tenant's autonomy settings and kill switches, a
-customer's hands-off consent and mode, and the audit export.
+"""The C.A.R.E. control plane's use cases for a tenant: its autonomy settings and kill switches
+(a customer's consent and mode: care_customers; the audit trail, digests and tasks:
+care_activity).
 
 Every change is made and audited in one transaction (an `executed_action` row naming the
 operator, the reason and the ADMIN.* clause), so the trail cannot miss a change that happened.
@@ -8,32 +9,23 @@ A change that changes nothing writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 import structlog
 
 from production.care import gates
-from production.care.admin_settings import (
-    MODES,
-    AutonomySettings,
-    parse_hhmm,
-    problems,
-    schedules_problems,
-)
+from production.care.admin_settings import AutonomySettings, parse_hhmm, problems
 from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import admin as queries
-from production.database.queries import care_schedule, care_state
 from production.domain import errors
 from production.domain.care.policy import AutonomyMode
 
 log = structlog.get_logger(__name__)
 
-EXPORT_PAGE_SIZE = 1000
 _SETTING_FIELDS = tuple(f.name for f in fields(AutonomySettings))
 _NULLABLE = frozenset({"quiet_hours_start", "quiet_hours_end"})
 
@@ -78,16 +70,6 @@ class KillSwitch:
     global_engaged: bool
 
 
-@dataclass(frozen=True)
-class CustomerCare:
-    customer_id: UUID
-    care_state: str
-    hands_off: bool
-    escalation_status: str | None
-    mode_override: str | None
-    effective_mode: str
-
-
 # --- Tenant autonomy settings ----------------------------------------------------------------
 
 
@@ -99,6 +81,11 @@ def _settings_of(row: Any) -> AutonomySettings:
         schedules_opt_in=row["schedules_opt_in"],
         hands_off_new_customers=row["hands_off_new_customers"],
     )
+
+
+async def stored_settings(conn: Connection, tenant_id: str) -> AutonomySettings:
+    """Return the tenant's stored autonomy settings."""
+    return _settings_of(await queries.care_settings(conn, tenant_id))
 
 
 def _view(settings: Settings, tenant_id: str, row: Any, global_row: Any) -> AutonomyView:
@@ -264,136 +251,3 @@ async def set_global_kill_switch(pool: Pool, tenant_id: str, *, engaged: bool, r
             log.warning("care_global_kill_switch_changed", engaged=engaged, actor=actor)
     return _global(row)
 
-
-# --- Per customer ----------------------------------------------------------------------------
-
-
-def _customer_care(record: care_state.CareRecord) -> CustomerCare:
-    return CustomerCare(customer_id=record.customer_id, care_state=str(record.state),
-                        hands_off=record.hands_off_enabled,
-                        escalation_status=record.escalation_status,
-                        mode_override=record.autonomy_mode,
-                        effective_mode=record.effective_autonomy_mode)
-
-
-async def _record(conn: Connection, tenant_id: str, customer_id: UUID) -> care_state.CareRecord:
-    """Return the customer's care record (a merged id stands for its survivor); NotFound if the
-    customer is not the tenant's."""
-    try:
-        return await care_state.get_current_state(conn, tenant_id, customer_id)
-    except care_state.CustomerNotFound:
-        raise NotFound("no such customer") from None
-
-
-async def customer_care(pool: Pool, tenant_id: str, customer_id: UUID) -> CustomerCare:
-    """Return the customer's care state, hands-off consent and mode."""
-    async with pool.acquire() as conn:
-        return _customer_care(await _record(conn, tenant_id, customer_id))
-
-
-async def set_hands_off(pool: Pool, tenant_id: str, customer_id: UUID, *, enabled: bool,
-                        actor: str, now: datetime) -> CustomerCare:
-    """Turn the customer's hands-off consent on or off, audited (reversible)."""
-    async with pool.acquire() as conn, conn.transaction():
-        live = (await _record(conn, tenant_id, customer_id)).customer_id
-        await care_state.set_hands_off(conn, tenant_id, live, enabled, actor, now=now)
-        return _customer_care(await _record(conn, tenant_id, live))
-
-
-async def set_customer_mode(pool: Pool, tenant_id: str, customer_id: UUID, *,
-                            mode: str | None, actor: str, now: datetime) -> CustomerCare:
-    """Override the tenant's mode for one customer (None: back to the tenant's), audited."""
-    if mode is not None and mode not in MODES:
-        raise Invalid([("mode", f"must be one of {', '.join(MODES)} or null")])
-    async with pool.acquire() as conn, conn.transaction():
-        record = await _record(conn, tenant_id, customer_id)
-        live = record.customer_id
-        if mode == AutonomyMode.SCHEDULES:
-            tenant = _settings_of(await queries.care_settings(conn, tenant_id))
-            if found := schedules_problems(tenant):
-                raise Invalid([("mode", f"the tenant's {name}: {reason}")
-                               for name, reason in found])
-        if record.autonomy_mode == mode:
-            return _customer_care(record)
-        before = await queries.set_customer_mode(conn, tenant_id, live, mode=mode, now=now)
-        if before != mode:
-            await queries.append_audit(
-                conn, tenant_id, event_type="executed_action", actor=actor,
-                reason=f"customer autonomy mode set to {mode or 'the tenant default'} by {actor}",
-                clause="ADMIN.customer_mode", customer_id=live,
-                payload={"action": "set_customer_mode", "before": before, "after": mode},
-                now=now)
-            log.info("care_customer_mode_changed", tenant_id=tenant_id, customer_id=str(live),
-                     mode=mode, actor=actor)
-        return _customer_care(await _record(conn, tenant_id, live))
-
-
-# --- Audit export ----------------------------------------------------------------------------
-
-AUDIT_COLUMNS = ("id", "created_at", "event_type", "actor", "reason", "policy_clause",
-                 "customer_id", "message_id", "payload")
-
-
-async def audit_pages(pool: Pool, tenant_id: str, *, since: datetime | None,
-                      until: datetime | None, event_type: str | None,
-                      page_size: int = EXPORT_PAGE_SIZE) -> AsyncIterator[list[dict[str, Any]]]:
-    """Yield the tenant's audit rows in id order, a page at a time (keyset paging, each page on
-    a connection borrowed only for its query)."""
-    after_id = 0
-    while True:
-        async with pool.acquire() as conn:
-            rows = await queries.audit_page(conn, tenant_id, after_id=after_id, since=since,
-                                            until=until, event_type=event_type, limit=page_size)
-        if not rows:
-            return
-        yield [{column: row[column] for column in AUDIT_COLUMNS} for row in rows]
-        if len(rows) < page_size:
-            return
-        after_id = rows[-1]["id"]
-
-
-async def recent_activity(pool: Pool, tenant_id: str, *, before_id: int | None,
-                          event_type: str | None, limit: int) -> list[dict[str, Any]]:
-    """Return the tenant's latest audit rows, newest first (the console's timeline)."""
-    async with pool.acquire() as conn:
-        rows = await queries.audit_recent(conn, tenant_id, before_id=before_id,
-                                          event_type=event_type, limit=limit)
-    return [{column: row[column] for column in AUDIT_COLUMNS} for row in rows]
-
-
-async def customers(pool: Pool, tenant_id: str, *, query: str | None, escalation_open: bool,
-                    limit: int) -> list[dict[str, Any]]:
-    """Return the tenant's customers with their consent, state and mode (the console's list)."""
-    async with pool.acquire() as conn:
-        rows = await queries.customers(conn, tenant_id, query=query,
-                                       escalation_open=escalation_open, limit=limit)
-    return [dict(row) for row in rows]
-
-
-async def close_escalation(pool: Pool, tenant_id: str, customer_id: UUID, *, reason: str,
-                           actor: str, now: datetime) -> CustomerCare:
-    """Close the customer's open escalation (a person handled it), audited: autonomy may act for
-    them again. Conflict when none is open."""
-    async with pool.acquire() as conn, conn.transaction():
-        live = (await _record(conn, tenant_id, customer_id)).customer_id
-        if not await care_state.close_escalation(conn, tenant_id, live, actor, reason,
-                                                 now=now):
-            raise Conflict("no escalation is open for this customer")
-        log.info("care_escalation_closed_by_operator", tenant_id=tenant_id,
-                 customer_id=str(live), actor=actor)
-        return _customer_care(await _record(conn, tenant_id, live))
-
-
-async def digests(pool: Pool, tenant_id: str, *, limit: int) -> list[dict[str, Any]]:
-    """Return the tenant's daily digests, newest first."""
-    async with pool.acquire() as conn:
-        rows = await care_schedule.digests(conn, tenant_id, limit=limit)
-    return [dict(row) for row in rows]
-
-
-async def tasks(pool: Pool, tenant_id: str, *, status: str | None,
-                limit: int) -> list[dict[str, Any]]:
-    """Return the tenant's internal follow-up tasks, newest first."""
-    async with pool.acquire() as conn:
-        rows = await care_schedule.tasks(conn, tenant_id, status=status, limit=limit)
-    return [dict(row) for row in rows]

@@ -29,7 +29,7 @@ from production.config import INTERNAL_TENANT, Settings
 from production.database.pool import Pool, create_pool
 from production.domain.messages import OutboundNotice, decode_event
 from production.local_stack import EmbeddedPostgres, LocalBroker
-from production.services import admin_keys, care_admin
+from production.services import admin_keys, care_activity, care_admin, care_customers
 from tests.conftest import (
     ROOT,
     Stack,
@@ -829,7 +829,7 @@ async def test_the_services_refuse_what_the_api_schema_already_keeps_out(ctx: Ct
     customer = await new_customer(ctx.db, B)
     before = await snapshot(ctx.db, B)
     with pytest.raises(care_admin.Invalid) as bad_mode:
-        await care_admin.set_customer_mode(ctx.db, B, customer, mode="turbo", actor="t",
+        await care_customers.set_customer_mode(ctx.db, B, customer, mode="turbo", actor="t",
                                            now=datetime.now(UTC))
     assert bad_mode.value.problems[0][0] == "mode"
     with pytest.raises(care_admin.Invalid) as unknown:
@@ -883,7 +883,7 @@ def _parse(fmt: str, text: str) -> list[dict[str, Any]]:
         rows = [json.loads(line) for line in text.splitlines()]
     else:
         reader = csv.DictReader(io.StringIO(text, newline=""))
-        assert tuple(reader.fieldnames or ()) == care_admin.AUDIT_COLUMNS
+        assert tuple(reader.fieldnames or ()) == care_activity.AUDIT_COLUMNS
         rows = []
         for raw in reader:
             row: dict[str, Any] = dict(raw)
@@ -960,8 +960,8 @@ async def test_a_large_export_is_read_in_pages_and_complete(ctx: Ctx) -> None:
             "INSERT INTO care_audit (tenant_id, event_type, actor, reason, policy_clause, "
             "payload, created_at) SELECT $1, 'would_execute_action', 'fte-agent', 'row ' || n, "
             "'PR0.x', jsonb_build_object('n', n), $3 FROM generate_series(1, $2) AS n",
-            C, 2 * care_admin.EXPORT_PAGE_SIZE + 345, datetime.now(UTC))
-    pages = [page async for page in care_admin.audit_pages(
+            C, 2 * care_activity.EXPORT_PAGE_SIZE + 345, datetime.now(UTC))
+    pages = [page async for page in care_activity.audit_pages(
         ctx.db, C, since=None, until=None, event_type=None)]
     assert [len(page) for page in pages] == [1000, 1000, 345]
     res = await ctx.api.http.get(f"{ADMIN}/audit/export",
