@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from production.care import executor, gates
+from production.care import decision, gates
 from production.config import DEV_TICKET_SECRET, CareSettings, Settings
 from production.domain.care.policy import Decision, PolicyDecision
 
@@ -87,7 +87,7 @@ def test_the_ceiling_opens_only_when_enabled_not_shadow_and_tenant_allowed(
     enabled: bool, shadow: bool, tenant: str, allowed: bool, clause: str
 ) -> None:
     care = CareSettings(autonomy_enabled=enabled, shadow_mode=shadow)
-    outcome = gates.evaluate(executor.gate_facts(care, tenant, OPEN_ROW, AUTO))
+    outcome = gates.evaluate(decision.gate_facts(care, tenant, OPEN_ROW, AUTO))
     assert (outcome.executes, outcome.clause) == (allowed, clause)
     assert outcome.reason
     assert gates.is_care_autonomy_enabled(care) is (enabled and not shadow)
@@ -96,8 +96,8 @@ def test_the_ceiling_opens_only_when_enabled_not_shadow_and_tenant_allowed(
 def test_an_allowlisted_tenant_may_act() -> None:
     care = CareSettings(autonomy_enabled=True, shadow_mode=False, tenant_allowlist=["acme"])
     assert gates.tenant_allowed(care, "acme") and not gates.tenant_allowed(care, "globex")
-    assert gates.evaluate(executor.gate_facts(care, "acme", OPEN_ROW, AUTO)).executes
-    assert not gates.evaluate(executor.gate_facts(care, "globex", OPEN_ROW, AUTO)).executes
+    assert gates.evaluate(decision.gate_facts(care, "acme", OPEN_ROW, AUTO)).executes
+    assert not gates.evaluate(decision.gate_facts(care, "globex", OPEN_ROW, AUTO)).executes
 
 
 def _known_variables() -> set[str]:
