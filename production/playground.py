@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from production import bootstrap, clock
+from production import bootstrap, clock, settings_env
 from production.config import INTERNAL_TENANT, Settings
 from production.database.migrate import migrate
 from production.database.pool import create_pool
@@ -37,7 +37,7 @@ def run_local(settings: Settings, data_dir: Path,
     import uvloop
 
     with local_database(settings, data_dir) as url:
-        return uvloop.run(body(bootstrap.with_database(settings, url)))
+        return uvloop.run(body(settings_env.with_database(settings, url)))
 
 
 @contextlib.asynccontextmanager
@@ -102,7 +102,7 @@ async def _scratch_database(settings: Settings) -> AsyncIterator[Settings]:
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
         try:
-            yield bootstrap.with_database(settings, urlunsplit(url._replace(path=f"/{name}")))
+            yield settings_env.with_database(settings, urlunsplit(url._replace(path=f"/{name}")))
         finally:
             await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     finally:

@@ -21,7 +21,7 @@ import uvicorn
 from aiokafka import AIOKafkaProducer
 from pydantic import SecretStr
 
-from production import bootstrap, clock
+from production import bootstrap, clock, settings_env
 from production.api.app import create_app
 from production.bootstrap import Process, Runtime
 from production.config import (
@@ -302,4 +302,4 @@ def child_env(settings: Settings, **extra: str) -> dict[str, str]:
     `fte up` gives its children theirs), quiet, with the sweeper's deadline of a subprocess."""
     quiet = {"METRICS_PORT": "0", "LOG_LEVEL": "WARNING", "FTE_SWEEPER_DEADLINE_S": "3",
              "FTE_SWEEPER_INTERVAL_S": "0.5"}
-    return bootstrap.child_env(settings, **{**quiet, **extra})
+    return settings_env.child_env(settings, **{**quiet, **extra})
