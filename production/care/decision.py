@@ -5,7 +5,7 @@ advisory lock. Nothing here writes; the executor acts on the verdict."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -14,6 +14,7 @@ from production.care import gates, throttle
 from production.config import CareSettings, Settings
 from production.database.pool import Connection
 from production.database.queries import care_gate, care_throttle
+from production.database.queries.care_gate import StoredGateFacts
 from production.domain.care.policy import (
     ActionKind,
     AutoApprovalPolicyV1,
@@ -57,16 +58,16 @@ class Verdict:
                          "not_before": not_before.isoformat() if not_before else None}}
 
 
-def gate_facts(care: CareSettings, tenant_id: str, row: Any,
+def gate_facts(care: CareSettings, tenant_id: str, row: StoredGateFacts,
                policy: PolicyDecision) -> gates.GateFacts:
     """Return every gate's fact but pacing (ALLOW until counted) from the environment's ceiling,
     the stored facts (care_gate.facts) and the policy's decision."""
     return gates.GateFacts(
         autonomy_enabled=care.autonomy_enabled, shadow_mode=care.shadow_mode,
-        global_kill_switch=bool(row["global_kill_switch"]),
-        tenant_kill_switch=bool(row["tenant_kill_switch"]),
+        global_kill_switch=row.global_kill_switch,
+        tenant_kill_switch=row.tenant_kill_switch,
         tenant_allowed=gates.tenant_allowed(care, tenant_id),
-        hands_off=bool(row["hands_off"]), escalation_open=row["escalation_status"] == "open",
+        hands_off=row.hands_off, escalation_open=row.escalation_status == "open",
         policy_decision=policy.decision.value, policy_clause=policy.policy_clause,
         policy_reason=policy.explanation, throttle="ALLOW")
 
@@ -85,22 +86,22 @@ async def decide(conn: Connection, settings: Settings, *, tenant_id: str, custom
         outcome = gates.evaluate(replace(
             facts, throttle=pace.outcome.value, throttle_until=pace.until,
             throttle_clause=pace.clause, throttle_reason=pace.reason))
-    return Verdict(outcome, policy, mode, row["live"])
+    return Verdict(outcome, policy, mode, row.live)
 
 
-def mode_of(facts: Any) -> str:
+def mode_of(facts: StoredGateFacts) -> str:
     """The customer's effective autonomy mode: their override, else the tenant's."""
-    return str(facts["customer_mode"] or facts["tenant_mode"])
+    return facts.customer_mode or facts.tenant_mode
 
 
-async def _pace(conn: Connection, tenant_id: str, row: Any,
+async def _pace(conn: Connection, tenant_id: str, row: StoredGateFacts,
                 action: ProposedAction, now: datetime) -> throttle.ThrottleDecision:
     await care_throttle.lock_tenant(conn, tenant_id)
-    zone = row["timezone"]
-    counts = await care_throttle.counts(conn, tenant_id, row["live"],
+    zone = row.timezone
+    counts = await care_throttle.counts(conn, tenant_id, row.live,
                                         throttle.local_day_start(now, zone),
                                         throttle.next_local_day_start(now, zone))
-    return throttle.check(now, zone, throttle.ThrottleSettings.from_columns(row),
+    return throttle.check(now, zone, throttle.ThrottleSettings.from_columns(asdict(row)),
                           actions_today_customer=counts.customer_today,
                           actions_today_tenant=counts.tenant_today,
                           last_outbound_at=counts.last_outbound_at,

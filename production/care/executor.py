@@ -48,7 +48,13 @@ from production.database.queries import (
     outbox,
     replies,
 )
-from production.database.queries.replies import AuditRecord, OutboxRecord, ReplyRecord
+from production.database.queries.inbox import StoredDraft
+from production.database.queries.replies import (
+    AuditRecord,
+    DeferredReply,
+    OutboxRecord,
+    ReplyRecord,
+)
 from production.domain.care.policy import ActionKind, Decision, PolicyDecision, ProposedAction
 from production.domain.care.state_engine import Signal, SignalKind, Transition
 from production.domain.messages import OutboundNotice, encode_event
@@ -104,50 +110,52 @@ async def submit_reply(conn: Connection, settings: Settings, *, tenant_id: str,
     return reply_id
 
 
-async def release_deferred(conn: Connection, settings: Settings, deferred: Any, *,
+async def release_deferred(conn: Connection, settings: Settings, deferred: DeferredReply, *,
                            now: datetime) -> str:
     """Ask the gates again for a deferred reply whose time has come (`deferred` is its locked
     row, replies.claim_deferred); return its new status: queued, deferred or pending_approval.
     """
-    tenant_id = deferred["tenant_id"]
-    action = action_of(deferred["action"])
+    tenant_id = deferred.tenant_id
+    action = action_of(deferred.action)
     verdict = await decide(conn, settings, tenant_id=tenant_id,
-                           customer_id=deferred["customer_id"], action=action, now=now)
+                           customer_id=deferred.customer_id, action=action, now=now)
     status = _REPLY_STATUS[verdict.gate.verdict]
-    await replies.set_released_status(conn, tenant_id, deferred["id"], status=status,
+    await replies.set_released_status(conn, tenant_id, deferred.id, status=status,
                                       deferred_until=verdict.gate.not_before)
     if verdict.executes:
-        await outbox.enqueue_delivery(conn, tenant_id, message_id=deferred["id"],
-                                      channel=deferred["channel"],
-                                      customer_id=deferred["customer_id"],
+        await outbox.enqueue_delivery(conn, tenant_id, message_id=deferred.id,
+                                      channel=deferred.channel,
+                                      customer_id=deferred.customer_id,
                                       topic=settings.kafka.topic_outgoing)
     elif verdict.gate.verdict == "HOLD":
-        await _propose(conn, tenant_id, deferred, action.kind, verdict, now=now)
-    await _audit(conn, tenant_id, verdict, actor=ACTOR, message_id=deferred["id"], now=now,
-                 payload={"action": action.kind, "kind": deferred["kind"],
-                          "channel": deferred["channel"], "content": deferred["content"],
+        await _propose(conn, tenant_id, message_id=deferred.id, customer_id=deferred.customer_id,
+                       draft=deferred.content, action=action.kind, verdict=verdict, now=now)
+    await _audit(conn, tenant_id, verdict, actor=ACTOR, message_id=deferred.id, now=now,
+                 payload={"action": action.kind, "kind": deferred.kind,
+                          "channel": deferred.channel, "content": deferred.content,
                           "deferred": True})
     _counted(verdict)
     return status
 
 
-async def release_approved(conn: Connection, settings: Settings, tenant_id: str, draft: Any, *,
+async def release_approved(conn: Connection, settings: Settings, tenant_id: str,
+                           draft: StoredDraft, *,
                            actor: str, content: str, proposal_id: UUID, edited: bool,
                            now: datetime) -> None:
     """Send a held draft a person approved (`draft` is its locked row), in the caller's
     transaction: queued with its final content, announced to the dispatcher, and audited as an
     `executed_action` of that person (clause INBOX.approved)."""
-    await inbox.release_draft(conn, tenant_id, draft["id"], content=content, approved_by=actor,
+    await inbox.release_draft(conn, tenant_id, draft.id, content=content, approved_by=actor,
                               proposal_id=proposal_id)
-    await outbox.enqueue_delivery(conn, tenant_id, message_id=draft["id"],
-                                  channel=draft["channel"], customer_id=draft["customer_id"],
+    await outbox.enqueue_delivery(conn, tenant_id, message_id=draft.id,
+                                  channel=draft.channel, customer_id=draft.customer_id,
                                   topic=settings.kafka.topic_outgoing)
     await admin.append_audit(
         conn, tenant_id, event_type="executed_action", actor=actor,
         reason=f"{'edited and ' if edited else ''}approved by {actor}", clause="INBOX.approved",
-        customer_id=draft["customer_id"], message_id=draft["id"],
+        customer_id=draft.customer_id, message_id=draft.id,
         payload={"action": str(ActionKind.SEND_REPLY), "proposal_id": str(proposal_id),
-                 "channel": draft["channel"], "content": content, "edited": edited},
+                 "channel": draft.channel, "content": content, "edited": edited},
         now=now)
     GATE_DECISIONS.labels("approved", "INBOX.approved").inc()
 
@@ -168,9 +176,10 @@ async def hold_before_send(conn: Connection, care: CareSettings, tenant_id: str,
     outcome = gates.evaluate(gate_facts(care, tenant_id, row, released))
     if outcome.executes:
         return None
-    verdict = Verdict(outcome, released, mode_of(row), row["live"])
+    verdict = Verdict(outcome, released, mode_of(row), row.live)
     await replies.hold_queued(conn, tenant_id, reply["id"])
-    await _propose(conn, tenant_id, reply, ActionKind.SEND_REPLY, verdict, now=now)
+    await _propose(conn, tenant_id, message_id=reply["id"], customer_id=reply["customer_id"],
+                   draft=reply["content"], action=ActionKind.SEND_REPLY, verdict=verdict, now=now)
     await _audit(conn, tenant_id, verdict, actor=ACTOR, message_id=reply["id"], now=now,
                  payload={"action": str(ActionKind.SEND_REPLY), "channel": reply["channel"],
                           "content": reply["content"], "before_send": True})
@@ -179,12 +188,11 @@ async def hold_before_send(conn: Connection, care: CareSettings, tenant_id: str,
     return outcome
 
 
-async def _propose(conn: Connection, tenant_id: str, stored: Any, action: str,
-                   verdict: Verdict, *, now: datetime) -> None:
-    """Put a stored reply the gates held (a deferred or a queued row) in the approval inbox."""
-    await inbox.propose(conn, tenant_id, customer_id=stored["customer_id"],
-                        message_id=stored["id"], action=str(action), draft=stored["content"],
-                        decision=verdict.as_json(), now=now)
+async def _propose(conn: Connection, tenant_id: str, *, message_id: UUID, customer_id: UUID,
+                   draft: str, action: str, verdict: Verdict, now: datetime) -> None:
+    """Put a stored reply the gates held (a deferred or a queued one) in the approval inbox."""
+    await inbox.propose(conn, tenant_id, customer_id=customer_id, message_id=message_id,
+                        action=str(action), draft=draft, decision=verdict.as_json(), now=now)
 
 
 async def _audit(conn: Connection, tenant_id: str, verdict: Verdict, *, actor: str,

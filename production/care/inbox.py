@@ -126,10 +126,10 @@ async def _release(conn: Connection, settings: Settings, tenant_id: str, proposa
     if proposal["action"] != ActionKind.SEND_REPLY or draft is None:
         raise ProposalConflict(f"a {proposal['action']} proposal without a held reply cannot be "
                                "approved here")
-    if draft["status"] != "pending_approval":
-        raise ProposalConflict(f"the draft reply is {draft['status']}, not pending approval")
+    if draft.status != "pending_approval":
+        raise ProposalConflict(f"the draft reply is {draft.status}, not pending approval")
     edited = text is not None
-    final = text if text is not None else draft["content"]
+    final = text if text is not None else draft.content
     await executor.release_approved(conn, settings, tenant_id, draft, actor=actor,
                                     content=final, proposal_id=proposal["id"], edited=edited,
                                     now=now)
@@ -141,7 +141,7 @@ async def _release(conn: Connection, settings: Settings, tenant_id: str, proposa
     await inbox.decide(conn, tenant_id, proposal["id"], status=status, outcome=outcome,
                        decided_by=actor, reason=None, final_text=final, now=now)
     return Decided(proposal_id=proposal["id"], status=status, outcome=outcome, decided_by=actor,
-                   message_id=draft["id"])
+                   message_id=draft.id)
 
 
 async def reject(pool: Pool, tenant_id: str, proposal_id: UUID, *, operator: str,

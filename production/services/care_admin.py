@@ -21,6 +21,7 @@ from production.care.admin_settings import AutonomySettings, parse_hhmm, problem
 from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import admin as queries
+from production.database.queries.admin import StoredCareSettings, StoredGlobalSwitch
 from production.domain import errors
 from production.domain.care.policy import AutonomyMode
 
@@ -73,13 +74,13 @@ class KillSwitch:
 # --- Tenant autonomy settings ----------------------------------------------------------------
 
 
-def _settings_of(row: Any) -> AutonomySettings:
+def _settings_of(row: StoredCareSettings) -> AutonomySettings:
     return AutonomySettings(
-        mode=row["autonomy_mode"], max_actions_per_customer_day=row["max_actions_per_customer_day"],
-        min_interval_s=row["min_interval_s"], daily_budget=row["daily_budget"],
-        quiet_hours_start=row["quiet_hours_start"], quiet_hours_end=row["quiet_hours_end"],
-        schedules_opt_in=row["schedules_opt_in"],
-        hands_off_new_customers=row["hands_off_new_customers"],
+        mode=row.autonomy_mode, max_actions_per_customer_day=row.max_actions_per_customer_day,
+        min_interval_s=row.min_interval_s, daily_budget=row.daily_budget,
+        quiet_hours_start=row.quiet_hours_start, quiet_hours_end=row.quiet_hours_end,
+        schedules_opt_in=row.schedules_opt_in,
+        hands_off_new_customers=row.hands_off_new_customers,
     )
 
 
@@ -88,18 +89,19 @@ async def stored_settings(conn: Connection, tenant_id: str) -> AutonomySettings:
     return _settings_of(await queries.care_settings(conn, tenant_id))
 
 
-def _view(settings: Settings, tenant_id: str, row: Any, global_row: Any) -> AutonomyView:
+def _view(settings: Settings, tenant_id: str, row: StoredCareSettings,
+          global_row: StoredGlobalSwitch) -> AutonomyView:
     care = settings.care
     ceiling = Ceiling(autonomy_enabled=care.autonomy_enabled, shadow_mode=care.shadow_mode,
                       tenant_allowed=gates.tenant_allowed(care, tenant_id))
     stored = _settings_of(row)
     # Whether low-risk actions can run with no human right now (customers still need hands-off).
     active = (gates.is_care_autonomy_enabled(care) and ceiling.tenant_allowed
-              and not row["kill_switch"] and not global_row["kill_switch"]
+              and not row.kill_switch and not global_row.kill_switch
               and stored.mode in (AutonomyMode.AUTOPILOT, AutonomyMode.SCHEDULES))
-    return AutonomyView(settings=stored, ceiling=ceiling, kill_switch=row["kill_switch"],
-                        global_kill_switch=global_row["kill_switch"], autonomy_active=active,
-                        updated_at=row["updated_at"], updated_by=row["updated_by"])
+    return AutonomyView(settings=stored, ceiling=ceiling, kill_switch=row.kill_switch,
+                        global_kill_switch=global_row.kill_switch, autonomy_active=active,
+                        updated_at=row.updated_at, updated_by=row.updated_by)
 
 
 async def autonomy(pool: Pool, settings: Settings, tenant_id: str) -> AutonomyView:
@@ -196,9 +198,9 @@ async def kill_switch(pool: Pool, tenant_id: str) -> KillSwitch:
     async with pool.acquire() as conn:
         row = await queries.care_settings(conn, tenant_id)
         global_row = await queries.global_kill_switch(conn)
-    return KillSwitch(engaged=row["kill_switch"], changed_at=row["kill_switch_changed_at"],
-                      changed_by=row["kill_switch_changed_by"],
-                      global_engaged=global_row["kill_switch"])
+    return KillSwitch(engaged=row.kill_switch, changed_at=row.kill_switch_changed_at,
+                      changed_by=row.kill_switch_changed_by,
+                      global_engaged=global_row.kill_switch)
 
 
 async def _audit_switch(conn: Connection, tenant_id: str, *, scope: str, engaged: bool,
@@ -215,7 +217,7 @@ async def set_kill_switch(pool: Pool, tenant_id: str, *, engaged: bool, reason: 
     """Engage or release the tenant's kill switch and audit it (nothing when already so)."""
     async with pool.acquire() as conn, conn.transaction():
         row = await queries.care_settings(conn, tenant_id, lock=True)
-        if row["kill_switch"] != engaged:
+        if row.kill_switch != engaged:
             row = await queries.set_kill_switch(conn, tenant_id, engaged=engaged, by=actor,
                                                 now=now)
             await _audit_switch(conn, tenant_id, scope="tenant", engaged=engaged, reason=reason,
@@ -223,14 +225,14 @@ async def set_kill_switch(pool: Pool, tenant_id: str, *, engaged: bool, reason: 
             log.warning("care_kill_switch_changed", tenant_id=tenant_id, engaged=engaged,
                         actor=actor)
         global_row = await queries.global_kill_switch(conn)
-    return KillSwitch(engaged=row["kill_switch"], changed_at=row["kill_switch_changed_at"],
-                      changed_by=row["kill_switch_changed_by"],
-                      global_engaged=global_row["kill_switch"])
+    return KillSwitch(engaged=row.kill_switch, changed_at=row.kill_switch_changed_at,
+                      changed_by=row.kill_switch_changed_by,
+                      global_engaged=global_row.kill_switch)
 
 
-def _global(row: Any) -> KillSwitch:
-    return KillSwitch(engaged=row["kill_switch"], changed_at=row["changed_at"],
-                      changed_by=row["changed_by"], global_engaged=row["kill_switch"])
+def _global(row: StoredGlobalSwitch) -> KillSwitch:
+    return KillSwitch(engaged=row.kill_switch, changed_at=row.changed_at,
+                      changed_by=row.changed_by, global_engaged=row.kill_switch)
 
 
 async def global_kill_switch(pool: Pool) -> KillSwitch:
@@ -244,7 +246,7 @@ async def set_global_kill_switch(pool: Pool, tenant_id: str, *, engaged: bool, r
     """Engage or release the global kill switch; the audit row is the acting tenant's."""
     async with pool.acquire() as conn, conn.transaction():
         row = await queries.global_kill_switch(conn, lock=True)
-        if row["kill_switch"] != engaged:
+        if row.kill_switch != engaged:
             row = await queries.set_global_kill_switch(conn, engaged=engaged, by=actor, now=now)
             await _audit_switch(conn, tenant_id, scope="global", engaged=engaged, reason=reason,
                                 actor=actor, clause="ADMIN.global_kill_switch", now=now)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import pytest
 from pydantic import ValidationError
 
 from production.care import decision, gates
 from production.config import DEV_TICKET_SECRET, CareSettings, Settings
+from production.database.queries.care_gate import StoredGateFacts
 from production.domain.care.policy import Decision, PolicyDecision
 
 
@@ -70,9 +73,12 @@ def test_production_refuses_unsafe_settings(monkeypatch: pytest.MonkeyPatch) -> 
     assert Settings().tickets.token_secret.get_secret_value().startswith("a-real")
 
 
-# Stored facts under which every other gate holds (care_gate.facts' columns).
-OPEN_ROW = {"global_kill_switch": False, "tenant_kill_switch": False, "hands_off": True,
-            "escalation_status": None}
+# Stored facts under which every other gate holds (care_gate.facts).
+OPEN_ROW = StoredGateFacts(
+    live=UUID(int=1), global_kill_switch=False, tenant_kill_switch=False, tenant_mode="autopilot",
+    customer_mode=None, hands_off=True, escalation_status=None, max_actions_per_customer_day=5,
+    min_interval_s=0, daily_budget=50, quiet_hours_start=None, quiet_hours_end=None,
+    timezone="UTC")
 AUTO = PolicyDecision(Decision.AUTO_EXECUTE, "LOW_RISK", "AAP1.low_risk.reply_in_thread", "ok")
 
 

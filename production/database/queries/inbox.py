@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
@@ -77,7 +78,18 @@ async def decide(conn: Connection, tenant_id: str, proposal_id: UUID, *, status:
     )
 
 
-async def lock_draft(conn: Connection, tenant_id: str, message_id: UUID) -> Row | None:
+@dataclass(frozen=True)
+class StoredDraft:
+    """The outbound message a proposal holds."""
+
+    id: UUID
+    customer_id: UUID
+    channel: str
+    content: str
+    status: str
+
+
+async def lock_draft(conn: Connection, tenant_id: str, message_id: UUID) -> StoredDraft | None:
     """Return the agent's outbound message a proposal holds, locked, or None."""
     row: Row | None = await conn.fetchrow(
         """
@@ -87,7 +99,7 @@ async def lock_draft(conn: Connection, tenant_id: str, message_id: UUID) -> Row 
         """,
         tenant_id, message_id,
     )
-    return row
+    return None if row is None else StoredDraft(**row)
 
 
 async def release_draft(conn: Connection, tenant_id: str, message_id: UUID, *,
