@@ -142,10 +142,11 @@ class LocalStack:
             kb = await load_if_empty(pool, INTERNAL_TENANT, Path("context"),
                                      embedder_for(settings))
             if self.autonomy_demo:
-                view = await care_admin.opt_in_local_demo(pool, settings, INTERNAL_TENANT,
-                                                          now=clock.now())
+                view = await care_admin.opt_in_local_demo(
+                    pool=pool, settings=settings, tenant_id=INTERNAL_TENANT, now=clock.now())
             else:
-                view = await care_admin.autonomy(pool, settings, INTERNAL_TENANT)
+                view = await care_admin.autonomy(pool=pool, settings=settings,
+                                                 tenant_id=INTERNAL_TENANT)
             return kb, view
         finally:
             await pool.close()

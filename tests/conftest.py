@@ -119,7 +119,8 @@ async def settings(postgres: EmbeddedPostgres, broker: LocalBroker) -> Settings:
 async def pool(settings: Settings) -> AsyncIterator[Pool]:
     db = await create_pool(settings, min_size=1, max_size=10)
     await load_markdown(db, "techcorp", ROOT / "context" / "product-docs.md", local_embedder())
-    await care_admin.opt_in_local_demo(db, settings, "techcorp", now=clock.now())
+    await care_admin.opt_in_local_demo(pool=db, settings=settings, tenant_id="techcorp",
+                                       now=clock.now())
     yield db
     await db.close()
 
@@ -291,7 +292,8 @@ async def isolated_settings(postgres: EmbeddedPostgres, broker: LocalBroker, tag
         await load_markdown(db, "techcorp", ROOT / "context" / "product-docs.md",
                             local_embedder())
         if autonomy:  # as `fte up` does, unless --observe-only
-            await care_admin.opt_in_local_demo(db, built, "techcorp", now=clock.now())
+            await care_admin.opt_in_local_demo(pool=db, settings=built, tenant_id="techcorp",
+                                               now=clock.now())
     finally:
         await db.close()
     return built

@@ -17,7 +17,7 @@ AUDIT_COLUMNS = ("id", "created_at", "event_type", "actor", "reason", "policy_cl
                  "customer_id", "message_id", "payload")
 
 
-async def audit_pages(pool: Pool, tenant_id: str, *, since: datetime | None,
+async def audit_pages(*, pool: Pool, tenant_id: str, since: datetime | None,
                       until: datetime | None, event_type: str | None,
                       page_size: int = EXPORT_PAGE_SIZE) -> AsyncIterator[list[dict[str, Any]]]:
     """Yield the tenant's audit rows in id order, a page at a time (keyset paging, each page on
@@ -35,7 +35,7 @@ async def audit_pages(pool: Pool, tenant_id: str, *, since: datetime | None,
         after_id = rows[-1]["id"]
 
 
-async def recent_activity(pool: Pool, tenant_id: str, *, before_id: int | None,
+async def recent_activity(*, pool: Pool, tenant_id: str, before_id: int | None,
                           event_type: str | None, limit: int) -> list[dict[str, Any]]:
     """Return the tenant's latest audit rows, newest first (the console's timeline)."""
     async with pool.acquire() as conn:
@@ -44,14 +44,14 @@ async def recent_activity(pool: Pool, tenant_id: str, *, before_id: int | None,
     return [{column: row[column] for column in AUDIT_COLUMNS} for row in rows]
 
 
-async def digests(pool: Pool, tenant_id: str, *, limit: int) -> list[dict[str, Any]]:
+async def digests(*, pool: Pool, tenant_id: str, limit: int) -> list[dict[str, Any]]:
     """Return the tenant's daily digests, newest first."""
     async with pool.acquire() as conn:
         rows = await care_schedule.digests(conn, tenant_id, limit=limit)
     return [dict(row) for row in rows]
 
 
-async def tasks(pool: Pool, tenant_id: str, *, status: str | None,
+async def tasks(*, pool: Pool, tenant_id: str, status: str | None,
                 limit: int) -> list[dict[str, Any]]:
     """Return the tenant's internal follow-up tasks, newest first."""
     async with pool.acquire() as conn:

@@ -104,7 +104,7 @@ def _view(settings: Settings, tenant_id: str, row: StoredCareSettings,
                         updated_at=row.updated_at, updated_by=row.updated_by)
 
 
-async def autonomy(pool: Pool, settings: Settings, tenant_id: str) -> AutonomyView:
+async def autonomy(*, pool: Pool, settings: Settings, tenant_id: str) -> AutonomyView:
     """Return the tenant's autonomy settings, the environment's ceiling and the effective state."""
     async with pool.acquire() as conn:
         row = await queries.care_settings(conn, tenant_id)
@@ -133,7 +133,7 @@ def _apply(current: AutonomySettings, changes: Mapping[str, Any]) -> AutonomySet
     return replace(current, **values)
 
 
-async def update_autonomy(pool: Pool, settings: Settings, tenant_id: str, *, actor: str,
+async def update_autonomy(*, pool: Pool, settings: Settings, tenant_id: str, actor: str,
                           changes: Mapping[str, Any], now: datetime) -> AutonomyView:
     """Apply a partial change to the tenant's settings and audit it (at `now`); Invalid if it
     breaks a rule.
@@ -169,15 +169,15 @@ LOCAL_DEMO: dict[str, Any] = {"mode": "autopilot", "hands_off_new_customers": Tr
                               "daily_budget": 100_000}
 
 
-async def opt_in_local_demo(pool: Pool, settings: Settings, tenant_id: str, *,
+async def opt_in_local_demo(*, pool: Pool, settings: Settings, tenant_id: str,
                             now: datetime) -> AutonomyView:
     """Opt the tenant into the local demo's settings, audited, unless someone already chose
     its settings (updated_by set): a restart never undoes an operator's choice."""
-    view = await autonomy(pool, settings, tenant_id)
+    view = await autonomy(pool=pool, settings=settings, tenant_id=tenant_id)
     if view.updated_by is not None:
         return view
-    return await update_autonomy(pool, settings, tenant_id, actor=LOCAL_DEMO_ACTOR,
-                                 changes=LOCAL_DEMO, now=now)
+    return await update_autonomy(pool=pool, settings=settings, tenant_id=tenant_id,
+                                 actor=LOCAL_DEMO_ACTOR, changes=LOCAL_DEMO, now=now)
 
 
 def _as_columns(values: AutonomySettings) -> dict[str, Any]:
@@ -193,7 +193,7 @@ def _as_columns(values: AutonomySettings) -> dict[str, Any]:
 # --- Kill switches ---------------------------------------------------------------------------
 
 
-async def kill_switch(pool: Pool, tenant_id: str) -> KillSwitch:
+async def kill_switch(*, pool: Pool, tenant_id: str) -> KillSwitch:
     """Return the tenant's kill switch (and whether the global one is engaged)."""
     async with pool.acquire() as conn:
         row = await queries.care_settings(conn, tenant_id)
@@ -212,7 +212,7 @@ async def _audit_switch(conn: Connection, tenant_id: str, *, scope: str, engaged
                  "before": not engaged, "after": engaged}, now=now)
 
 
-async def set_kill_switch(pool: Pool, tenant_id: str, *, engaged: bool, reason: str,
+async def set_kill_switch(*, pool: Pool, tenant_id: str, engaged: bool, reason: str,
                           actor: str, now: datetime) -> KillSwitch:
     """Engage or release the tenant's kill switch and audit it (nothing when already so)."""
     async with pool.acquire() as conn, conn.transaction():
@@ -235,13 +235,13 @@ def _global(row: StoredGlobalSwitch) -> KillSwitch:
                       changed_by=row.changed_by, global_engaged=row.kill_switch)
 
 
-async def global_kill_switch(pool: Pool) -> KillSwitch:
+async def global_kill_switch(*, pool: Pool) -> KillSwitch:
     """Return the kill switch above every tenant's."""
     async with pool.acquire() as conn:
         return _global(await queries.global_kill_switch(conn))
 
 
-async def set_global_kill_switch(pool: Pool, tenant_id: str, *, engaged: bool, reason: str,
+async def set_global_kill_switch(*, pool: Pool, tenant_id: str, engaged: bool, reason: str,
                                  actor: str, now: datetime) -> KillSwitch:
     """Engage or release the global kill switch; the audit row is the acting tenant's."""
     async with pool.acquire() as conn, conn.transaction():

@@ -48,13 +48,13 @@ async def _record(conn: Connection, tenant_id: str, customer_id: UUID) -> care_s
         raise NotFound("no such customer") from None
 
 
-async def customer_care(pool: Pool, tenant_id: str, customer_id: UUID) -> CustomerCare:
+async def customer_care(*, pool: Pool, tenant_id: str, customer_id: UUID) -> CustomerCare:
     """Return the customer's care state, hands-off consent and mode."""
     async with pool.acquire() as conn:
         return _customer_care(await _record(conn, tenant_id, customer_id))
 
 
-async def set_hands_off(pool: Pool, tenant_id: str, customer_id: UUID, *, enabled: bool,
+async def set_hands_off(*, pool: Pool, tenant_id: str, customer_id: UUID, enabled: bool,
                         actor: str, now: datetime) -> CustomerCare:
     """Turn the customer's hands-off consent on or off, audited (reversible)."""
     async with pool.acquire() as conn, conn.transaction():
@@ -63,7 +63,7 @@ async def set_hands_off(pool: Pool, tenant_id: str, customer_id: UUID, *, enable
         return _customer_care(await _record(conn, tenant_id, live))
 
 
-async def set_customer_mode(pool: Pool, tenant_id: str, customer_id: UUID, *,
+async def set_customer_mode(*, pool: Pool, tenant_id: str, customer_id: UUID,
                             mode: str | None, actor: str, now: datetime) -> CustomerCare:
     """Override the tenant's mode for one customer (None: back to the tenant's), audited."""
     if mode is not None and mode not in MODES:
@@ -92,7 +92,7 @@ async def set_customer_mode(pool: Pool, tenant_id: str, customer_id: UUID, *,
 
 
 
-async def customers(pool: Pool, tenant_id: str, *, query: str | None, escalation_open: bool,
+async def customers(*, pool: Pool, tenant_id: str, query: str | None, escalation_open: bool,
                     limit: int) -> list[dict[str, Any]]:
     """Return the tenant's customers with their consent, state and mode (the console's list)."""
     async with pool.acquire() as conn:
@@ -101,7 +101,7 @@ async def customers(pool: Pool, tenant_id: str, *, query: str | None, escalation
     return [dict(row) for row in rows]
 
 
-async def close_escalation(pool: Pool, tenant_id: str, customer_id: UUID, *, reason: str,
+async def close_escalation(*, pool: Pool, tenant_id: str, customer_id: UUID, reason: str,
                            actor: str, now: datetime) -> CustomerCare:
     """Close the customer's open escalation (a person handled it), audited: autonomy may act for
     them again. Conflict when none is open."""

@@ -71,7 +71,7 @@ async def export_audit(
     if since is not None and until is not None and since >= until:
         raise RequestValidationError([{"loc": ("query", "until"), "msg": "must be after since",
                                        "type": "value_error"}])
-    pages = care_activity.audit_pages(db, who.tenant_id, since=since, until=until,
+    pages = care_activity.audit_pages(pool=db, tenant_id=who.tenant_id, since=since, until=until,
                                       event_type=event_type)
 
     async def body() -> AsyncIterator[str]:
