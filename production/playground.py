@@ -47,7 +47,8 @@ async def _pipeline(settings: Settings) -> AsyncIterator[WorkerDeps]:
     pool = await create_pool(settings, min_size=1, max_size=4)
     try:
         deps = bootstrap.worker_deps(settings, pool)
-        await knowledge.load_if_empty(pool, INTERNAL_TENANT, CONTEXT, deps.embedder)
+        await knowledge.load_if_empty(pool=pool, tenant_id=INTERNAL_TENANT, folder=CONTEXT,
+                                      embedder=deps.embedder)
         yield deps
     finally:
         await pool.close()
@@ -58,7 +59,8 @@ def kb_load(settings: Settings, data_dir: Path, path: Path, tenant_id: str) -> i
         await migrate(scoped.database_url())
         pool = await create_pool(scoped, min_size=1, max_size=2)
         try:
-            return await knowledge.load_path(pool, tenant_id, path, embedder_for(scoped))
+            return await knowledge.load_path(pool=pool, tenant_id=tenant_id, path=path,
+                                             embedder=embedder_for(scoped))
         finally:
             await pool.close()
 

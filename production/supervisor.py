@@ -139,8 +139,8 @@ class LocalStack:
         await ensure_topics(settings)
         pool = await create_pool(settings, min_size=1, max_size=2)
         try:
-            kb = await load_if_empty(pool, INTERNAL_TENANT, Path("context"),
-                                     embedder_for(settings))
+            kb = await load_if_empty(pool=pool, tenant_id=INTERNAL_TENANT, folder=Path("context"),
+                                     embedder=embedder_for(settings))
             if self.autonomy_demo:
                 view = await care_admin.opt_in_local_demo(
                     pool=pool, settings=settings, tenant_id=INTERNAL_TENANT, now=clock.now())

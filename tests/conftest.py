@@ -118,7 +118,8 @@ async def settings(postgres: EmbeddedPostgres, broker: LocalBroker) -> Settings:
 @pytest.fixture(scope="session")
 async def pool(settings: Settings) -> AsyncIterator[Pool]:
     db = await create_pool(settings, min_size=1, max_size=10)
-    await load_markdown(db, "techcorp", ROOT / "context" / "product-docs.md", local_embedder())
+    await load_markdown(pool=db, tenant_id="techcorp", path=ROOT / "context" / "product-docs.md",
+                        embedder=local_embedder())
     await care_admin.opt_in_local_demo(pool=db, settings=settings, tenant_id="techcorp",
                                        now=clock.now())
     yield db
@@ -289,8 +290,8 @@ async def isolated_settings(postgres: EmbeddedPostgres, broker: LocalBroker, tag
     await ensure_topics(built)
     db = await create_pool(built, min_size=1, max_size=1)
     try:
-        await load_markdown(db, "techcorp", ROOT / "context" / "product-docs.md",
-                            local_embedder())
+        await load_markdown(pool=db, tenant_id="techcorp",
+                            path=ROOT / "context" / "product-docs.md", embedder=local_embedder())
         if autonomy:  # as `fte up` does, unless --observe-only
             await care_admin.opt_in_local_demo(pool=db, settings=built, tenant_id="techcorp",
                                                now=clock.now())

@@ -73,7 +73,7 @@ def _required(value: str, what: str) -> str:
     return value.strip()
 
 
-async def merge_customers(pool: Pool, tenant_id: str, survivor_id: UUID, merged_id: UUID,
+async def merge_customers(*, pool: Pool, tenant_id: str, survivor_id: UUID, merged_id: UUID,
                           actor: str, reason: str) -> MergeRecord:
     """Merge `merged_id` into `survivor_id` on a human's decision; return the merge record.
 
@@ -103,14 +103,14 @@ async def merge_customers(pool: Pool, tenant_id: str, survivor_id: UUID, merged_
     return _record(row)
 
 
-async def list_candidates(pool: Pool, tenant_id: str, *, limit: int = 50) -> list[MergeRecord]:
+async def list_candidates(*, pool: Pool, tenant_id: str, limit: int = 50) -> list[MergeRecord]:
     """Return the merge candidates waiting for a human, oldest first."""
     async with pool.acquire() as conn:
         rows = await queries.open_candidates(conn, tenant_id, limit=limit)
     return [_record(row) for row in rows]
 
 
-async def dismiss_candidate(pool: Pool, tenant_id: str, candidate_id: UUID, actor: str,
+async def dismiss_candidate(*, pool: Pool, tenant_id: str, candidate_id: UUID, actor: str,
                             reason: str) -> None:
     """Record that a candidate pair are different people; intake will not propose it again."""
     actor = _required(actor, "an actor")
@@ -124,7 +124,7 @@ async def dismiss_candidate(pool: Pool, tenant_id: str, candidate_id: UUID, acto
     log.info("merge_candidate_dismissed", candidate_id=str(candidate_id))
 
 
-async def current_customer(pool: Pool, tenant_id: str, customer_id: UUID) -> UUID:
+async def current_customer(*, pool: Pool, tenant_id: str, customer_id: UUID) -> UUID:
     """Return the customer an id stands for now (the survivor, if it was merged)."""
     async with pool.acquire() as conn:
         live = await queries.live_customer(conn, tenant_id, customer_id)
@@ -133,7 +133,7 @@ async def current_customer(pool: Pool, tenant_id: str, customer_id: UUID) -> UUI
     return live
 
 
-async def preview(pool: Pool, tenant_id: str, *, channel: str, email: str | None,
+async def preview(*, pool: Pool, tenant_id: str, channel: str, email: str | None,
                   phone: str | None) -> Decision:
     """Return what intake would decide for a message from this sender, changing nothing."""
     async with pool.acquire() as conn:
