@@ -17,12 +17,12 @@ from typing import Any
 import structlog
 
 from production.care import gates
-from production.care.admin_settings import AutonomySettings, parse_hhmm, problems
 from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import admin as queries
 from production.database.queries.admin import StoredCareSettings, StoredGlobalSwitch
 from production.domain import errors
+from production.domain.care.admin_settings import AutonomySettings, parse_hhmm, problems
 from production.domain.care.policy import AutonomyMode
 
 log = structlog.get_logger(__name__)
@@ -74,19 +74,9 @@ class KillSwitch:
 # --- Tenant autonomy settings ----------------------------------------------------------------
 
 
-def _settings_of(row: StoredCareSettings) -> AutonomySettings:
-    return AutonomySettings(
-        mode=row.autonomy_mode, max_actions_per_customer_day=row.max_actions_per_customer_day,
-        min_interval_s=row.min_interval_s, daily_budget=row.daily_budget,
-        quiet_hours_start=row.quiet_hours_start, quiet_hours_end=row.quiet_hours_end,
-        schedules_opt_in=row.schedules_opt_in,
-        hands_off_new_customers=row.hands_off_new_customers,
-    )
-
-
 async def stored_settings(conn: Connection, tenant_id: str) -> AutonomySettings:
     """Return the tenant's stored autonomy settings."""
-    return _settings_of(await queries.care_settings(conn, tenant_id))
+    return (await queries.care_settings(conn, tenant_id)).settings
 
 
 def _view(settings: Settings, tenant_id: str, row: StoredCareSettings,
@@ -94,7 +84,7 @@ def _view(settings: Settings, tenant_id: str, row: StoredCareSettings,
     care = settings.care
     ceiling = Ceiling(autonomy_enabled=care.autonomy_enabled, shadow_mode=care.shadow_mode,
                       tenant_allowed=gates.tenant_allowed(care, tenant_id))
-    stored = _settings_of(row)
+    stored = row.settings
     # Whether low-risk actions can run with no human right now (customers still need hands-off).
     active = (gates.is_care_autonomy_enabled(care) and ceiling.tenant_allowed
               and not row.kill_switch and not global_row.kill_switch
@@ -142,7 +132,7 @@ async def update_autonomy(*, pool: Pool, settings: Settings, tenant_id: str, act
     """
     async with pool.acquire() as conn, conn.transaction():
         row = await queries.care_settings(conn, tenant_id, lock=True)
-        before = _settings_of(row)
+        before = row.settings
         after = _apply(before, changes)
         found = problems(after)
         if found:

@@ -11,10 +11,10 @@ from uuid import UUID
 
 import structlog
 
-from production.care.admin_settings import MODES, schedules_problems
 from production.database.pool import Connection, Pool
 from production.database.queries import admin as queries
 from production.database.queries import care_state
+from production.domain.care.admin_settings import MODES, schedules_problems
 from production.domain.care.policy import AutonomyMode
 from production.services.care_admin import Conflict, Invalid, NotFound, stored_settings
 

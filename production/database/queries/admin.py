@@ -11,6 +11,7 @@ from uuid import UUID
 import asyncpg
 
 from production.database.pool import Connection
+from production.domain.care.admin_settings import AutonomySettings
 
 Row = asyncpg.Record
 
@@ -74,21 +75,23 @@ async def revoke_key(conn: Connection, key_id: UUID, tenant_id: str | None) -> b
 
 @dataclass(frozen=True)
 class StoredCareSettings:
-    """The tenant's care_settings row: its autonomy settings and kill switch."""
+    """The tenant's care_settings row: its autonomy settings, kill switch and who changed them."""
 
-    autonomy_mode: str
+    settings: AutonomySettings
     kill_switch: bool
     kill_switch_changed_at: datetime | None
     kill_switch_changed_by: str | None
-    max_actions_per_customer_day: int
-    min_interval_s: int
-    daily_budget: int
-    quiet_hours_start: time | None
-    quiet_hours_end: time | None
-    schedules_opt_in: bool
-    hands_off_new_customers: bool
     updated_at: datetime
     updated_by: str | None
+
+
+def _care_settings_of(row: Row) -> StoredCareSettings:
+    values = dict(row)
+    values["mode"] = values.pop("autonomy_mode")
+    stored = {name: values.pop(name) for name in ("kill_switch", "kill_switch_changed_at",
+                                                  "kill_switch_changed_by", "updated_at",
+                                                  "updated_by")}
+    return StoredCareSettings(settings=AutonomySettings(**values), **stored)
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ async def care_settings(conn: Connection, tenant_id: str, *,
         tenant_id,
     )
     assert row is not None
-    return StoredCareSettings(**row)
+    return _care_settings_of(row)
 
 
 async def update_autonomy(
@@ -147,7 +150,7 @@ async def update_autonomy(
         updated_by, now,
     )
     assert row is not None
-    return StoredCareSettings(**row)
+    return _care_settings_of(row)
 
 
 async def set_kill_switch(conn: Connection, tenant_id: str, *, engaged: bool, by: str,
@@ -162,7 +165,7 @@ async def set_kill_switch(conn: Connection, tenant_id: str, *, engaged: bool, by
         tenant_id, engaged, by, now,
     )
     assert row is not None
-    return StoredCareSettings(**row)
+    return _care_settings_of(row)
 
 
 async def global_kill_switch(conn: Connection, *, lock: bool = False) -> StoredGlobalSwitch:
