@@ -108,7 +108,6 @@ async def authenticate(*, pool: Pool, presented: str) -> ApiPrincipal | None:
     digest = hash_key(presented)
     async with pool.acquire() as conn:
         row = await queries.active_key_by_hash(conn, digest)
-    if row is None or not hmac.compare_digest(row["key_hash"], digest):
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
         return None
-    return ApiPrincipal(tenant_id=row["tenant_id"], role=row["role"], key_id=row["id"],
-                        name=row["name"])
+    return ApiPrincipal(tenant_id=row.tenant_id, role=row.role, key_id=row.id, name=row.name)

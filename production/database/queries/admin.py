@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -36,7 +36,18 @@ async def insert_key(conn: Connection, tenant_id: str, *, name: str, role: str, 
     return key_id
 
 
-async def active_key_by_hash(conn: Connection, key_hash: str) -> Row | None:
+@dataclass(frozen=True)
+class StoredKey:
+    """An unrevoked admin API key (its hash, never the key)."""
+
+    id: UUID
+    tenant_id: str
+    name: str
+    role: Literal["operator", "admin"]  # the table's CHECK
+    key_hash: str
+
+
+async def active_key_by_hash(conn: Connection, key_hash: str) -> StoredKey | None:
     """Return the unrevoked key with this hash, touching last_used_at at most once a minute.
 
     Not tenant-scoped on purpose: the key is what tells which tenant is asking.
@@ -55,7 +66,7 @@ async def active_key_by_hash(conn: Connection, key_hash: str) -> Row | None:
         """,
         key_hash,
     )
-    return row
+    return None if row is None else StoredKey(**row)
 
 
 async def revoke_key(conn: Connection, key_id: UUID, tenant_id: str | None) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -49,8 +49,29 @@ async def proposals(conn: Connection, tenant_id: str, *, status: str | None, lim
     return rows
 
 
+@dataclass(frozen=True)
+class StoredProposal:
+    """A care_proposals row, and whether it was past its time at the instant asked about."""
+
+    id: UUID
+    customer_id: UUID
+    message_id: UUID | None  # the held draft, for send_reply
+    action: str
+    status: str
+    draft: str
+    final_text: str | None
+    decision: dict[str, Any]
+    outcome: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    created_at: datetime
+    expires_at: datetime
+    expired: bool
+
+
 async def lock_proposal(conn: Connection, tenant_id: str, proposal_id: UUID, *,
-                        now: datetime) -> Row | None:
+                        now: datetime) -> StoredProposal | None:
     """Return the proposal locked for the caller's transaction (`expired`: past its time at
     `now`), or None."""
     row: Row | None = await conn.fetchrow(
@@ -61,7 +82,7 @@ async def lock_proposal(conn: Connection, tenant_id: str, proposal_id: UUID, *,
         """,  # noqa: S608 - a constant column list, values are parameters
         tenant_id, proposal_id, now,
     )
-    return row
+    return None if row is None else StoredProposal(**row)
 
 
 async def decide(conn: Connection, tenant_id: str, proposal_id: UUID, *, status: str,
