@@ -97,6 +97,7 @@ class StoredCareSettings:
 
 
 def _care_settings_of(row: Row) -> StoredCareSettings:
+    """Return the row with the columns AutonomySettings names gathered in it."""
     values = dict(row)
     values["mode"] = values.pop("autonomy_mode")
     stored = {name: values.pop(name) for name in ("kill_switch", "kill_switch_changed_at",
