@@ -29,7 +29,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from production import bootstrap, clock
+from production import clock, settings_env
 from production.config import INTERNAL_TENANT, Settings, UpSettings
 from production.database.migrate import migrate
 from production.database.pool import UNAVAILABLE_ERRORS, create_pool
@@ -115,7 +115,7 @@ class LocalStack:
             self.broker = LocalBroker()
             await asyncio.to_thread(self.broker.start)
             servers = self.broker.bootstrap_servers
-        stack = bootstrap.with_database(self.settings, database_url)
+        stack = settings_env.with_database(self.settings, database_url)
         stack.kafka.bootstrap_servers = servers
         stack.api.port = self.api_port or stack.api.port
         return stack
@@ -139,19 +139,20 @@ class LocalStack:
         await ensure_topics(settings)
         pool = await create_pool(settings, min_size=1, max_size=2)
         try:
-            kb = await load_if_empty(pool, INTERNAL_TENANT, Path("context"),
-                                     embedder_for(settings))
+            kb = await load_if_empty(pool=pool, tenant_id=INTERNAL_TENANT, folder=Path("context"),
+                                     embedder=embedder_for(settings))
             if self.autonomy_demo:
-                view = await care_admin.opt_in_local_demo(pool, settings, INTERNAL_TENANT,
-                                                          now=clock.now())
+                view = await care_admin.opt_in_local_demo(
+                    pool=pool, settings=settings, tenant_id=INTERNAL_TENANT, now=clock.now())
             else:
-                view = await care_admin.autonomy(pool, settings, INTERNAL_TENANT)
+                view = await care_admin.autonomy(pool=pool, settings=settings,
+                                                 tenant_id=INTERNAL_TENANT)
             return kb, view
         finally:
             await pool.close()
 
     def start_children(self, child: Settings) -> None:
-        env = bootstrap.child_env(child)
+        env = settings_env.child_env(child)
         for name, command in plan(child.up):
             # The API serves /metrics itself; every other child on a port of its own.
             metrics = "0" if command == "api" else str(free_port())

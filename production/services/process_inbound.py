@@ -18,7 +18,7 @@ import structlog
 
 from production.agent.context import SupportRunContext, ToolCall
 from production.agent.runner import AgentOutcome, SupportAgent
-from production.care import executor
+from production.care import decision, executor
 from production.care.rejection import is_explicit_rejection
 from production.clock import Clock
 from production.config import Settings
@@ -145,7 +145,7 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
     # The customer answered: approved replies sent to them before get their response label.
     await inbox.note_response(conn, tenant_id, row["customer_id"], at=row["created_at"],
                               negative=outcome.sentiment < NEGATIVE_SENTIMENT_THRESHOLD)
-    action = executor.reply_action(
+    action = decision.reply_action(
         kb_grounded=outcome.kb_hit and not outcome.escalation_reason,
         escalation_reasons=tuple(outcome.escalation_reasons))
     stored = await _store_reply(
@@ -183,7 +183,7 @@ async def reply_to(pool: Pool, settings: Settings, tenant_id: str, message_id: U
             return "already_answered"
         stored = await _store_reply(
             conn, settings, row, body, kind="reply",
-            action=executor.reply_action(kb_grounded=grounded),
+            action=decision.reply_action(kb_grounded=grounded),
             tool_calls=tool_calls, latency_ms=None, tokens=None, escalation=escalation,
             inbound_status="processed", metrics={"escalated": float(bool(escalation))},
             dimensions={"actor": actor}, now=now,
@@ -238,7 +238,7 @@ async def apologize(deps: WorkerDeps, msg: InboundMessage, error: str, *,
             return False
         stored_reply = await _store_reply(
             conn, deps.settings, row, APOLOGY[row["channel"]], kind="apology",
-            action=executor.reply_action(kb_grounded=True), tool_calls=[],
+            action=decision.reply_action(kb_grounded=True), tool_calls=[],
             latency_ms=None, tokens=None, escalation=None, inbound_status="failed",
             metrics={"failed": 1.0}, dimensions={"error": error[:200]}, now=now,
         )

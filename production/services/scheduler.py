@@ -67,7 +67,7 @@ async def release_due(pool: Pool, settings: Settings, now: datetime, *,
                     released[await executor.release_deferred(conn, settings, row,
                                                              now=now)] += 1
             except Exception as exc:  # it stays deferred and due: the next pass tries again
-                log.warning("deferred_release_failed", message_id=str(row["id"]),
+                log.warning("deferred_release_failed", message_id=str(row.id),
                             error=repr(exc)[:300])
                 released["failed"] += 1
     if released:

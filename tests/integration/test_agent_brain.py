@@ -94,20 +94,24 @@ async def test_knowledge_loading_embeds_only_what_changed(
         doc = tmp_path / "guide.md"
         doc.write_text("# Guide\n\n## Basics\n\n### Alpha\nAlpha explains the widgets.\n\n"
                        "### Beta\nBeta covers gadgets and gizmos.\n")
-        first = await knowledge.load_path(db, "techcorp", tmp_path, EMBEDDER)
+        first = await knowledge.load_path(pool=db, tenant_id="techcorp", path=tmp_path,
+                                          embedder=EMBEDDER)
         gizmo = "SELECT ndoc FROM knowledge_lexemes WHERE tenant_id = 'techcorp' AND lexeme = $1"
         async with db.acquire() as conn:
             counted = await conn.fetchval(gizmo, "gizmo")
-        again = await knowledge.load_path(db, "techcorp", doc, EMBEDDER)
+        again = await knowledge.load_path(pool=db, tenant_id="techcorp", path=doc,
+                                          embedder=EMBEDDER)
         doc.write_text("# Guide\n\n## Basics\n\n### Alpha\nAlpha explains the new widgets.\n")
-        changed = await knowledge.load_path(db, "techcorp", doc, EMBEDDER)
+        changed = await knowledge.load_path(pool=db, tenant_id="techcorp", path=doc,
+                                            embedder=EMBEDDER)
         async with db.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT title, content, embedding IS NOT NULL AS has_vector, embedding_model "
                 "FROM knowledge_base WHERE tenant_id = 'techcorp' AND source = 'guide.md'")
             recounted = await conn.fetchval(gizmo, "gizmo")
         with pytest.raises(FileNotFoundError):
-            await knowledge.load_path(db, "techcorp", tmp_path / "empty-dir-x", EMBEDDER)
+            await knowledge.load_path(pool=db, tenant_id="techcorp", path=tmp_path / "empty-dir-x",
+                                      embedder=EMBEDDER)
     finally:
         await db.close()
     assert (first.sections, first.embedded, first.removed) == (2, 2, 0)

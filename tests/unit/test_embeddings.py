@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from production import embeddings
 from production.config import OpenAISettings, Settings
-from production.database.queries.reference import to_pgvector
+from production.database.queries.reference import as_vector
 from production.embeddings import (
     DIMENSIONS,
     LOCAL_MODEL,
@@ -147,10 +147,9 @@ def test_embedder_for_picks_openai_only_with_a_key() -> None:
     assert (chosen.name, chosen.dimensions) == ("openai:text-embedding-3-large", DIMENSIONS)
 
 
-def test_to_pgvector_writes_the_text_literal() -> None:
-    assert to_pgvector([1.0, 0.5, -0.25, 0]) == "[1,0.5,-0.25,0]"
+def test_as_vector_is_the_binary_parameter_of_the_float4s_pgvector_stores() -> None:
+    assert as_vector([1.0, 0.5, -0.25, 0]).to_list() == [1.0, 0.5, -0.25, 0.0]
     vector = np.random.default_rng(7).standard_normal(DIMENSIONS).astype(np.float32)
-    parsed = [float(x) for x in to_pgvector(vector.tolist())[1:-1].split(",")]
-    assert np.array_equal(np.array(parsed, dtype=np.float32), vector)  # float4 round trip
+    assert np.array_equal(as_vector(vector.tolist()).to_numpy(), vector)  # float4 round trip
     with pytest.raises(ValueError, match="finite"):
-        to_pgvector([0.1, float("nan")])
+        as_vector([0.1, float("nan")])
