@@ -234,7 +234,7 @@ async def test_with_a_key_texts_are_embedded_by_the_embeddings_api(
     assert [t for body in requests for t in body["input"]] == texts
     for body in requests:
         assert body["model"] == "text-embedding-3-small"
-        assert body["dimensions"] == 384
+        assert body["dimensions"] == 512
 
 
 async def test_the_fake_holds_each_model_answer_back_by_its_latency(
