@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from production.agent import rerank
 from production.agent.subjects import asked_about
 from production.database.pool import Pool
 from production.database.queries import care_state, messages, reference, tickets
@@ -24,7 +25,7 @@ MAX_KB_RESULTS = 5
 # scores 0.26-0.78 (terse or non-English WhatsApp lines lowest), out-of-scope questions
 # 0.30-0.67; 0.32 is the cut with the best escalation recall at precision >= 0.90. A full-text
 # match does not lower it: the terms a question shares with a wrong passage are common words.
-MIN_SIMILARITY = 0.20
+MIN_SIMILARITY = 0.22
 
 CATEGORIES = ("general", "technical", "billing", "account", "feedback", "bug_report")
 PRIORITIES = ("low", "medium", "high", "urgent")
@@ -76,37 +77,22 @@ async def customer_history(
 async def search_knowledge(
     pool: Pool, tenant_id: str, embedder: Embedder, query: str, *, limit: int = MAX_KB_RESULTS
 ) -> list[dict[str, Any]]:
-    """Hybrid search (vector + full-text), re-ranked; weak matches are dropped, not returned."""
+    """Hybrid search (vector + full-text), re-ranked (`rerank`); weak matches are dropped."""
     [vector] = await embedder.embed([query])
     async with pool.acquire() as conn:
         rows = await reference.search_knowledge(
-            conn, tenant_id, query, vector, model=embedder.name, limit=RERANK_CANDIDATES)
-    ranked = sorted(rows, key=lambda row: -_rerank_score(row))
+            conn, tenant_id, query, vector, model=embedder.name, limit=rerank.CANDIDATES)
     return [
         {
             "title": row["title"],
             "category": row["category"],
             "content": row["content"][:1500],
-            "score": round(_rerank_score(row), 4),
+            "score": round(score, 4),
             "similarity": round(float(row["similarity"] or 0.0), 4),
         }
-        for row in ranked
+        for score, row in await rerank.rerank(embedder, vector, rows)
         if float(row["similarity"] or 0.0) >= MIN_SIMILARITY
     ][:limit]
-
-
-# Candidates the database returns for re-ranking (its vector and full-text halves, fused).
-RERANK_CANDIDATES = 20
-# What a full-text match adds to a passage's cosine when re-ranking. Ranked by fused rank
-# (reciprocal-rank fusion), an English word shared with a wrong passage counted as much as the
-# meaning; by cosine alone the topic hit rate on context/sample-tickets.json was 0.759, with
-# this bonus 0.783 (0.1: 0.735; fused rank: 0.626).
-TEXT_BONUS = 0.05
-
-
-def _rerank_score(row: Any) -> float:
-    similarity = float(row["similarity"] or 0.0)
-    return similarity + (TEXT_BONUS if row["text_rank"] is not None else 0.0)
 
 
 async def uncovered_subjects(pool: Pool, tenant_id: str, text: str) -> list[str]:

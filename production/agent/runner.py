@@ -41,7 +41,7 @@ from production.agent.prompts import SYSTEM_PROMPT, prescreen_note
 from production.agent.tools import ALL_TOOLS, HOLDING_REPLY, prerun
 from production.config import Settings
 from production.domain.closing import is_closing
-from production.domain.escalation import NEGATIVE_SENTIMENT_THRESHOLD, frustration
+from production.domain.escalation import frustration
 from production.domain.sentiment import score as sentiment_score
 
 log = structlog.get_logger(__name__)
@@ -139,7 +139,7 @@ class SupportAgent:
         ctx.history = await operations.customer_history(
             ctx.pool, ctx.tenant_id, ctx.customer_id, current_message_id=ctx.message_id)
         prescreen = escalation.detect(ctx.words, frustrated_before=frustration.frustrated_recently(
-            ctx.history, ctx.now, score=sentiment_score, line=NEGATIVE_SENTIMENT_THRESHOLD))
+            ctx.history, ctx.now, score=sentiment_score))
         ctx.sentiment = prescreen.sentiment
         ctx.mild_frustration = prescreen.mild_frustration
         ctx.security_incident = prescreen.security_incident

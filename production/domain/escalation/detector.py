@@ -17,7 +17,7 @@ the customer takes back ("I don't want a refund, just…") or an offer rather th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from production.domain.escalation import frustration
@@ -32,7 +32,7 @@ from production.domain.text import fold, word_starts
 REASONS: Final = ("unknown_high_risk", "prompt_injection", "legal_or_compliance", "refund",
                   "pricing_or_contract", "human_request", "objection", "negative_sentiment",
                   "no_kb_match")
-NEGATIVE_SENTIMENT_THRESHOLD: Final = 0.3
+NEGATIVE_SENTIMENT_THRESHOLD: Final = frustration.LINE
 NO_KB_MATCH_SEARCHES: Final = 2
 
 
@@ -41,11 +41,12 @@ class Escalation:
     escalate: bool
     reasons: tuple[str, ...]  # in REASONS order of priority, no duplicates
     sentiment: float
-    # Under the sentiment line but only annoyed: answered, with an acknowledgement.
-    mild_frustration: bool = False
-    # An account-security incident (a kind of unknown_high_risk): the holding reply gives the
+    # What kind of message it is, beyond the verdict (not part of it, so not compared):
+    # mildly annoyed, answered with an acknowledgement (`frustration`);
+    mild_frustration: bool = field(default=False, compare=False)
+    # an account-security incident (a kind of unknown_high_risk): the holding reply gives the
     # safe next step and the ticket is urgent.
-    security_incident: bool = False
+    security_incident: bool = field(default=False, compare=False)
 
 
 _COMPILED: Final = tuple((rule_set, Rules(*rule_set.patterns, flags=0))
@@ -127,7 +128,7 @@ def detect(text: str, *, sentiment: float | None = None, searches_without_match:
     starts = word_starts(prepared)
     found = set(_triggers(prepared, starts))
     line = frustration.AGAIN_THRESHOLD if frustrated_before else NEGATIVE_SENTIMENT_THRESHOLD
-    mild = value < NEGATIVE_SENTIMENT_THRESHOLD and frustration.is_mild(text, value)
+    mild = frustration.is_mild(text, value)
     if value < line and (frustrated_before or not mild):
         found.add("negative_sentiment")
     if searches_without_match >= NO_KB_MATCH_SEARCHES:

@@ -1,14 +1,17 @@
 """Where mild frustration ends and a reason to hand the customer to a person begins.
 
 A customer slightly annoyed that a reset email or a sync keeps failing is still asking an
-answerable question: they get the answer, with one sentence acknowledging the annoyance. What
-stays an escalation (`negative_sentiment`) is anger and despair: a score below `MILD_FLOOR`,
-or any of the marks of it in `ANGER` (repeated contact, "unacceptable", shouting, profanity,
-harm done to their business), whatever the score. Churn talk is the objection rules' and
-threats are the high-risk rules'; both escalate on their own.
+answerable question: a message scoring from `MILD_FLOOR` up to `MILD_CEILING` without any mark
+of anger (`ANGER`: repeated contact, "unacceptable", shouting, profanity, harm done to their
+business) is mild frustration. It is answered, with one sentence acknowledging the annoyance,
+also when it falls under the escalation line (0.3). What stays an escalation
+(`negative_sentiment`) is anger and despair: under the line with a mark of anger, or under
+`MILD_FLOOR` however worded. Churn talk is the objection rules' and threats are the high-risk
+rules'; both escalate on their own.
 
-The line moves for a customer who was already frustrated recently: their next message goes to
-a person at a higher score (`AGAIN_THRESHOLD`), and mild frustration no longer exempts it.
+The line moves for a customer frustrated recently (an earlier message under `MILD_CEILING`
+in the last `RECENT`): their next message goes to a person under `AGAIN_THRESHOLD` instead of
+0.3, and mild frustration no longer exempts it.
 """
 
 from __future__ import annotations
@@ -21,8 +24,12 @@ from typing import Any, Final
 from production.domain.patterns import Rules
 from production.domain.text import fold
 
+# The escalation line of a message's sentiment (the detector's NEGATIVE_SENTIMENT_THRESHOLD).
+LINE: Final = 0.3
 # Below this, however it is worded, the customer is upset rather than annoyed.
 MILD_FLOOR: Final = 0.15
+# From here up a message reads as neutral (a plain request scores 0.5).
+MILD_CEILING: Final = 0.45
 # The escalation line for a customer frustrated in the last `RECENT` (instead of 0.3).
 AGAIN_THRESHOLD: Final = 0.4
 # How long an earlier frustrated message lowers the bar for a person.
@@ -51,6 +58,11 @@ ANGER: Final = Rules(
     r"customer|deal|whole|entire|full)\b",
     flags=0,
 )
+# Words that say the customer is annoyed (above the line, only these make it frustration).
+_ANNOYED: Final = re.compile(
+    r"\b(?:annoy\w*|frustrat\w*|irritat\w*|ugh+|argh+|grr+|bit of a pain|a pain|nervig|"
+    r"genervt|argerlich|molest[oa]|fastidios[oa]|frustrante|irritante|agacant\w*|enervant\w*|"
+    r"penible|chat[oa]|chateado|chateada|irritad[oa])\b")
 _SHOUTED: Final = re.compile(r"\b[A-Z]{4,}\b")
 _EXCLAIMS: Final = re.compile(r"[!?]{2,}")
 # Upper-case words that are names, not shouting.
@@ -71,7 +83,7 @@ ANGRY: Final = (
     "Honestly this is unacceptable. The export has failed all week.",
     "Your app lost a whole morning of my work. USELESS.",
     "I'm fed up with the login failing every single day.",
-    "The outage cost us a client yesterday.",
+    "Your outage cost us a client yesterday and nobody even warned us. Terrible.",
 )
 
 
@@ -85,18 +97,27 @@ def is_angry(text: str) -> bool:
 
 
 def is_mild(text: str, sentiment: float) -> bool:
-    """Return whether a message under the sentiment line is only mildly frustrated."""
-    return sentiment >= MILD_FLOOR and not is_angry(text)
+    """Return whether the message is mildly frustrated: annoyed (under the line, or saying so
+    under `MILD_CEILING`), not angry."""
+    if not MILD_FLOOR <= sentiment < MILD_CEILING or is_angry(text):
+        return False
+    return sentiment < LINE or _ANNOYED.search(fold(text)) is not None
+
+
+def is_frustrated(text: str, sentiment: float) -> bool:
+    """Return whether the message shows any frustration: under the line, or mildly."""
+    return sentiment < LINE or is_mild(text, sentiment)
 
 
 def frustrated_recently(history: Sequence[dict[str, Any]], now: datetime, *,
-                        score: Callable[[str], float], line: float) -> bool:
+                        score: Callable[[str], float]) -> bool:
     """Return whether an earlier inbound message of the customer, sent within `RECENT` of
-    `now`, scored under `line` by `score` (the sentiment function)."""
+    `now`, was frustrated (`is_frustrated`, its sentiment by `score`)."""
     for message in history:
         if message.get("current") or message.get("direction") != "inbound":
             continue
         at = datetime.fromisoformat(str(message["at"]))
-        if now - at <= RECENT and score(str(message.get("content") or "")) < line:
+        content = str(message.get("content") or "")
+        if now - at <= RECENT and is_frustrated(content, score(content)):
             return True
     return False

@@ -48,9 +48,31 @@ RULES = RuleSet(
         r"(?:company|companies|customer|customers|organi[sz]ation|workspace|account|user)s?\b",
         r"\b(?:someone|somebody|a stranger|an unknown person|a hacker)\s+(?:else\s+)?"
         r"(?:has\s+|is\s+|was\s+|had\s+)?(?:logged|logging|signed|got|gotten|accessed|"
-        r"changed|deleted|using|used|took|taken|reset|is in|has access|had access|gained)\s+"
-        r"(?:\w+\s+){0,2}?(?:into|in to|in|over|access to|my|our)\b",
+        r"changed|deleted|using|used|took|taken|reset|is in|has access|had access|gained|"
+        r"downloaded|exported|removed|invited)\s+"
+        r"(?:\w+\s+){0,4}?(?:into|in to|in|over|access to|my|our)\b",
         r"\bimpersonat\w* (?:techcorp|you|your|us|our|support)\b",
+        # something done on the account that nobody on the customer's side did
+        r"\b(?:nobody|no one|none of us|not one of us|no-one)\s+(?:here\s+|"
+        r"on (?:our|the|my) team\s+|in (?:our|the|my) team\s+)?(?:did|made|started|ran|"
+        r"requested|downloaded|exported|deleted|changed|invited|authori[sz]ed)\s+(?:that|this|it|them|those)\b|"
+        r"\b(?:it\s+)?(?:wasn't|was not|weren't|were not)\s+(?:me|us|one of us)\b|"
+        r"\b(?:nao fui eu|nao foi ninguem|no fui yo|no fuimos nosotros|ce n'(?:etait|est) pas "
+        r"moi|personne (?:ici )?n'a (?:fait|lance|telecharge)|das war ich nicht|ich war (?:es|das) "
+        r"nicht|niemand (?:hier|von uns) hat)\b",
+        r"\b(?:revoked|deleted|removed|disabled|deactivated|rotated|offboarded|reset)\b"
+        r"[^.!?\n]{0,120}?\b(?:still|again|anyway|nevertheless|but)\b[^.!?\n]{0,80}?"
+        r"\b(?:requests?|accessing|access|pulling|used|using|logging in|logged in|signing in|"
+        r"signed in|calls|downloading|exporting)\b",
+        r"\b(?:dispositivo|aparelho|appareil|gerat|device|computer|ordinateur|computador)\s+"
+        r"(?:que\s+|qui\s+|das\s+|that\s+|which\s+)?(?:nao e|no es|n'est pas|ist nicht|isn't|"
+        r"is not|wasn't|was not)\s+(?:o\s+|el\s+|le\s+)?(?:meu|mio|mi|a moi|mein|mine|ours|"
+        r"nosso|nuestro)\b|\b(?:dispositivo|aparelho|appareil|acceso|acesso|connexion|"
+        r"inicio de sesion|login|sessao|sesion|session)s?\s+(?:desconhecid[oa]s?|"
+        r"desconocid[oa]s?|inconnue?s?|suspeit[oa]s?|sospechos[oa]s?|suspecte?s?)\b|"
+        r"\b(?:unbekannte[snm]?|verdachtige[snm]?|fremde[snm]?)\s+(?:gerat|anmeldung|zugriff|"
+        r"login|sitzung)\b|\b(?:hackead[oa]|pirate|piratee|gehackt|invadid[oa]|"
+        r"comprometid[oa]|kompromittiert)\b",
         r"\b(?:email|emails|message|messages|sms|text|texts|call|calls|link)\b[^.!?\n]{0,60}?"
         r"\b(?:wasn't|was not|weren't|were not|isn't|is not|aren't|not)\s+(?:really\s+)?from "
         r"(?:you|techcorp|your team|support)\b",
@@ -61,6 +83,11 @@ RULES = RuleSet(
         r"logged in|logging in|deleting|exporting|accessing)\b",
     ),
     examples=(
+        "Somebody exported all of our projects last night and nobody here did that.",
+        "We revoked the contractor's token on Monday but it is still pulling data today.",
+        "Recebi um alerta de login de um dispositivo que não é meu.",
+        "Ich habe eine Anmeldung von einem unbekannten Gerät bekommen, das war ich nicht.",
+        "Mi cuenta fue hackeada, alguien cambió el correo.",
         "someone hacked my account",
         "I think we had a data breach",
         "Someone changed my password and 2FA and is deleting our projects.",
