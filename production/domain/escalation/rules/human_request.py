@@ -86,8 +86,8 @@ RULES = RuleSet(
         r"\b(?:kann|konnte|koennte) (?:mich )?(?:bitte )?(?:jemand|einer|eine) "
         r"(?:von (?:euch|ihnen) )?(?:mich )?(?:bitte )?(?:anrufen|zuruckrufen|kontaktieren)\b|"
         r"\b(?:puede|podria|pueden|podrian) (?:alguien )?(?:llamarme|contactarme)\b|"
-        r"\b(?:quelqu'un peut|pouvez-vous) (?:me rappeler|m'appeler)\b|\b(?:alguem (?:pode|poderia)|podem|poderiam) (?:me "
-        r"ligar|ligar para mim|me telefonar)\b",
+        r"\b(?:quelqu'un peut|pouvez-vous) (?:me rappeler|m'appeler)\b|"
+        r"\b(?:alguem (?:pode|poderia)|podem|poderiam) (?:me ligar|ligar para mim|me telefonar)\b",
         r"\b(?:insaan|insan|banda|bande|aadmi|agent|manager|supervisor|human|person|"
         r"representative|kisi)\s+(?:se|say|sy)\s+(?:baat|bat)\b|\b(?:mujhe|mujhay|humein)\s+"
         r"(?:call|phone)\s+(?:karo|karein|kar do|kar dein|karna)\b",
