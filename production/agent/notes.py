@@ -63,39 +63,42 @@ _SECURITY_FULL: Final = {
           "which signs out every other session; 2) check Settings → Security → Active sessions "
           "and sign out anything left; 3) turn on two-factor authentication under Settings → "
           "Security → Two-factor authentication; 4) if you use the API or integrations, revoke "
-          "keys you do not recognise under Settings → API. Please never send us a password, a "
-          "2FA code or a recovery code: we never ask for them.",
+          "keys you do not recognise under Settings → Developer → API keys. Please never send "
+          "us a password, a 2FA code or a recovery code: we never ask for them.",
     "de": "Danke für Ihre Nachricht. Ich habe den Fall dringend an unsere Sicherheitsfachleute "
           "übergeben; jemand meldet sich persönlich bei Ihnen. Bitte sichern Sie bis dahin das "
           "Konto: 1) Passwort ändern unter Settings → Profile → Password, das meldet alle "
           "anderen Sitzungen ab; 2) unter Settings → Security → Active sessions verbliebene "
           "Sitzungen abmelden; 3) die Zwei-Faktor-Authentifizierung unter Settings → Security → "
           "Two-factor authentication einschalten; 4) wenn Sie die API oder Integrationen "
-          "nutzen, unbekannte Schlüssel unter Settings → API widerrufen. Senden Sie uns nie ein "
-          "Passwort, einen 2FA-Code oder einen Wiederherstellungscode: Wir fragen nie danach.",
+          "nutzen, unbekannte Schlüssel unter Settings → Developer → API keys widerrufen. "
+          "Senden Sie uns nie ein Passwort, einen 2FA-Code oder einen Wiederherstellungscode: "
+          "Wir fragen nie danach.",
     "es": "Gracias por avisarnos. He pasado el caso con urgencia a nuestros especialistas en "
           "seguridad, y uno de ellos le contactará personalmente. Mientras tanto, proteja la "
           "cuenta: 1) cambie la contraseña en Settings → Profile → Password, lo que cierra las "
           "demás sesiones; 2) revise Settings → Security → Active sessions y cierre las que "
           "queden; 3) active la autenticación en dos pasos en Settings → Security → Two-factor "
           "authentication; 4) si usa la API o integraciones, revoque las claves que no "
-          "reconozca en Settings → API. Nunca nos envíe una contraseña, un código 2FA ni un "
-          "código de recuperación: nunca los pedimos.",
+          "reconozca en Settings → Developer → API keys. Nunca nos envíe una contraseña, un "
+          "código 2FA ni un código de recuperación: nunca los pedimos.",
     "fr": "Merci de nous avoir prévenus. J'ai transmis le cas en urgence à nos spécialistes de "
           "la sécurité, et l'un d'eux vous recontactera personnellement. D'ici là, sécurisez le "
           "compte : 1) changez le mot de passe dans Settings → Profile → Password, ce qui ferme "
           "toutes les autres sessions ; 2) vérifiez Settings → Security → Active sessions et "
           "fermez ce qui reste ; 3) activez l'authentification à deux facteurs dans Settings → "
-          "Security → Two-factor authentication ; 4) si vous utilisez l'API ou des intégrations, "
-          "révoquez les clés inconnues dans Settings → API. Ne nous envoyez jamais de mot de "
-          "passe, de code 2FA ni de code de récupération : nous ne les demandons jamais.",
+          "Security → Two-factor authentication ; 4) si vous utilisez l'API ou des "
+          "intégrations, révoquez les clés inconnues dans Settings → Developer → API keys. Ne "
+          "nous envoyez jamais de mot de passe, de code 2FA ni de code de récupération : nous "
+          "ne les demandons jamais.",
     "pt": "Obrigado por nos avisar. Passei o caso com urgência aos nossos especialistas em "
           "segurança, e um deles falará com você pessoalmente. Enquanto isso, proteja a conta: "
           "1) troque a senha em Settings → Profile → Password, o que encerra as outras sessões; "
           "2) confira Settings → Security → Active sessions e encerre o que sobrar; 3) ative a "
-          "autenticação em dois fatores em Settings → Security → Two-factor authentication; "
-          "4) se usa a API ou integrações, revogue as chaves que não reconhecer em Settings → "
-          "API. Nunca nos envie senha, código 2FA ou código de recuperação: nunca pedimos.",
+          "autenticação em dois fatores em Settings → Security → Two-factor authentication; 4) "
+          "se usa a API ou integrações, revogue as chaves que não reconhecer em Settings → "
+          "Developer → API keys. Nunca nos envie senha, código 2FA ou código de recuperação: "
+          "nunca pedimos.",
 }
 
 

@@ -90,7 +90,7 @@ async def search_knowledge(
             "score": round(score, 4),
             "similarity": round(float(row["similarity"] or 0.0), 4),
         }
-        for score, row in await rerank.rerank(embedder, vector, rows)
+        for score, row in await rerank.rerank(embedder, vector, rows, query=query)
         if float(row["similarity"] or 0.0) >= MIN_SIMILARITY
     ][:limit]
 
