@@ -19,7 +19,6 @@ from production.agent import guardrails, operations, order
 from production.agent.context import SupportRunContext, ToolCall
 from production.agent.escalation import REASONS
 from production.agent.prompts import SYSTEM_PROMPT
-from production.domain.search_text import search_text
 
 HOLDING_REPLY = ("Thank you for reaching out. I have passed your request to a specialist on our "
                  "team, who will follow up with you personally.")
@@ -102,7 +101,7 @@ async def prerun(ctx: SupportRunContext, *, subject: str | None = None,
               "priority": priority or ctx.ticket_priority}
     steps.append(("create_ticket", ticket, await _create_ticket(ctx, **ticket, by="code")))
     steps.append(("get_customer_history", {}, await _customer_history(ctx, by="code")))
-    search = {"query": search_text(ctx.words)[:500]}
+    search = {"query": ctx.words[:500]}
     steps.append(("search_knowledge_base", search, await _search(ctx, **search, by="code")))
     return steps
 
