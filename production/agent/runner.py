@@ -35,12 +35,15 @@ from agents import (
 from agents.exceptions import MaxTurnsExceeded, ModelBehaviorError
 from agents.models.openai_provider import OpenAIProvider
 
-from production.agent import escalation, guardrails, operations, order
+from production.agent import escalation, guardrails, language, notes, operations, order
 from production.agent.context import SupportRunContext
 from production.agent.local_model import LocalSupportModel
 from production.agent.prompts import SYSTEM_PROMPT, prescreen_note
 from production.agent.tools import ALL_TOOLS, HOLDING_REPLY, prerun
 from production.config import ModelPrice, Settings
+from production.domain.closing import is_closing
+from production.domain.escalation import frustration
+from production.domain.sentiment import score as sentiment_score
 from production.metrics import COST, KB_LOOKUPS, MODEL_CALLS, MODEL_ERRORS, MODEL_LATENCY, TOKENS
 
 log = structlog.get_logger(__name__)
@@ -66,6 +69,7 @@ class AgentOutcome:
     model_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    resolved: bool = False  # a closing: the customer confirmed, the ticket is resolved
 
     @property
     def escalation_reason(self) -> str | None:
@@ -141,12 +145,22 @@ class SupportAgent:
 
     async def run(self, ctx: SupportRunContext) -> AgentOutcome:
         started = time.perf_counter()
-        prescreen = escalation.detect(ctx.words)
+        # The customer's recent messages decide where the sentiment line is (frustrated
+        # recently: a person looks sooner); get_customer_history returns the same list.
+        ctx.history = await operations.customer_history(
+            ctx.pool, ctx.tenant_id, ctx.customer_id, current_message_id=ctx.message_id)
+        prescreen = escalation.detect(ctx.words, frustrated_before=frustration.frustrated_recently(
+            ctx.history, ctx.now, score=sentiment_score))
         ctx.sentiment = prescreen.sentiment
+        ctx.mild_frustration = prescreen.mild_frustration
+        ctx.security_incident = prescreen.security_incident
+        ctx.language = language.detect(ctx.content)
         ctx.escalate(*(r for r in prescreen.reasons if r != "prompt_injection"))
         # Blocking, and first: a message that tries to re-program the agent reaches no tool.
         if guardrails.check_input(ctx.content + " " + (ctx.subject or "")).tripped:
             _refuse(ctx)
+        elif not ctx.escalation_reasons and is_closing(ctx.content):
+            _close(ctx)
         else:
             await self._answer(ctx)
         _enforce(ctx)
@@ -166,6 +180,7 @@ class SupportAgent:
             model_calls=ctx.model_calls,
             input_tokens=ctx.input_tokens,
             output_tokens=ctx.output_tokens,
+            resolved=ctx.resolved,
         )
 
     def _observe(self, ctx: SupportRunContext) -> None:
@@ -195,6 +210,13 @@ class SupportAgent:
             # consumer loop retries the run.
             MODEL_ERRORS.labels(self.model_name, type(exc).__name__).inc()
             raise
+
+
+def _close(ctx: SupportRunContext) -> None:
+    """A closing: a courteous reply in the channel's voice and language, no search, no model;
+    the ticket is resolved as the customer confirmed."""
+    ctx.resolved = True
+    ctx.reply = notes.closing_reply(ctx.channel, ctx.language)
 
 
 def _refuse(ctx: SupportRunContext) -> None:
@@ -228,9 +250,13 @@ async def _ensure_ticket(ctx: SupportRunContext) -> None:
 
 
 def _enforce(ctx: SupportRunContext) -> None:
-    """Whatever the model did: an ungrounded answer or a needed escalation never goes out."""
-    if not ctx.escalation_reasons and not ctx.kb_hit:
+    """Whatever the model did: an ungrounded answer or a needed escalation never goes out, and
+    a security incident's reply is the approved one with the safe next steps."""
+    if not ctx.escalation_reasons and not ctx.kb_hit and not ctx.resolved:
         ctx.escalate("no_kb_match")
     if ctx.escalation_reasons and ctx.reply != SAFE_REPLY and \
             not order.called(ctx.tool_calls, "escalate_to_human"):
         ctx.reply = HOLDING_REPLY  # the model answered although a human must
+    if ctx.security_incident and "unknown_high_risk" in ctx.escalation_reasons and \
+            ctx.reply != SAFE_REPLY:
+        ctx.reply = notes.security_reply(ctx.channel, ctx.language)

@@ -23,7 +23,14 @@ from production.care.rejection import is_explicit_rejection
 from production.clock import Clock
 from production.config import Settings
 from production.database.pool import Connection, Pool
-from production.database.queries import care_state, customers, inbox, messages, replies
+from production.database.queries import (
+    care_state,
+    customers,
+    inbox,
+    messages,
+    replies,
+    tickets,
+)
 from production.database.queries.replies import ReplyRecord
 from production.domain.care.policy import ProposedAction
 from production.domain.escalation import NEGATIVE_SENTIMENT_THRESHOLD
@@ -145,8 +152,9 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
     # The customer answered: approved replies sent to them before get their response label.
     await inbox.note_response(conn, tenant_id, row["customer_id"], at=row["created_at"],
                               negative=outcome.sentiment < NEGATIVE_SENTIMENT_THRESHOLD)
+    # A closing's reply is a fixed notice an operator approved, like the apology.
     action = decision.reply_action(
-        kb_grounded=outcome.kb_hit and not outcome.escalation_reason,
+        kb_grounded=(outcome.kb_hit or outcome.resolved) and not outcome.escalation_reason,
         escalation_reasons=tuple(outcome.escalation_reasons))
     stored = await _store_reply(
         conn, settings, row, outcome.reply, kind="reply", action=action, tool_calls=tool_calls,
@@ -159,6 +167,9 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
     )
     if not stored:
         return "duplicate"
+    if outcome.resolved and ctx.ticket_id is not None:
+        await tickets.resolve_confirmed(conn, tenant_id, ticket_id=ctx.ticket_id,
+                                        customer_id=row["customer_id"], now=now)
     if outcome.escalation_reason:
         ESCALATIONS.labels(row["channel"], outcome.escalation_reason).inc()
     return "replied"

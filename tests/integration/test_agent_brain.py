@@ -233,9 +233,12 @@ async def test_every_reply_keeps_its_channel_voice(settings: Settings, pool: Poo
 
 def test_labelled_ticket_files_are_validated(tmp_path: Path) -> None:
     tickets = evaluation.load_tickets(ROOT / "context" / "sample-tickets.json")
-    assert len(tickets) >= 90
+    assert len(tickets) >= 130
     assert {c: sum(t.channel == c for t in tickets) for c in evaluation.CHANNELS} == \
-        {"email": 32, "whatsapp": 32, "web_form": 32}
+        {"email": 47, "whatsapp": 47, "web_form": 45}
+    assert {t.language for t in tickets} == {"en", "de", "es", "fr", "pt", "ur"}
+    held_out = evaluation.load_tickets(ROOT / "context" / "heldout-tickets.json")
+    assert not {t.sender for t in held_out} & {t.sender for t in tickets}
     bad = tmp_path / "bad.json"
     for ticket, why in [
         ({"id": "x", "channel": "fax", "from": "a@b.example.com", "message": "hi",
@@ -271,6 +274,11 @@ async def test_evaluation_scores_labelled_tickets(settings: Settings, pool: Pool
     assert data["escalation"] == {"precision": 1.0, "recall": 1.0}
     assert data["reasons"]["refund"]["recall"] == 1.0
     assert data["topic_hit_rate"] == 0.5
+    assert (data["answered"], data["answerable"], data["answer_rate"]) == (2, 2, 1.0)
+    assert data["by_channel"]["whatsapp"] == {
+        "tickets": 1, "escalation": {"precision": 1.0, "recall": 1.0}, "answer_rate": None,
+        "answered": 0, "answerable": 0, "topic_hit_rate": None}
+    assert data["by_language"]["?"]["tickets"] == 3
     assert [m["id"] for m in data["mistakes"]] == ["c"]
     assert "answer topic hit rate: 0.500" in evaluation.render(report)
 

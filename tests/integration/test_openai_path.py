@@ -154,7 +154,8 @@ async def test_a_second_search_of_the_models_own_costs_one_more_call(
 ) -> None:
     deps = worker_deps(settings, pool, fake_openai)
     ctx, outcome = await run(deps, inbound(
-        "yaar search mein woh task nahi mil raha jo Hamza ne kal banaya tha", channel="whatsapp"))
+        "recurring tasks kaise banate hain yaar, har monday chahiye, kuch samajh nahi aa raha",
+        channel="whatsapp"))
 
     assert [(c.name, c.by) for c in ctx.tool_calls] == [
         ("create_ticket", "code"), ("get_customer_history", "code"),
@@ -164,7 +165,7 @@ async def test_a_second_search_of_the_models_own_costs_one_more_call(
     [(_, nothing)] = searches(first)
     assert nothing == []  # the customer's words found nothing, so the model tried its own
     (_, _), (query, found) = searches(second)
-    assert query == "yaar search mein task nahi raha" and found
+    assert query == "recurring tasks kaise banate hain yaar" and found
     assert outcome.kb_topic == found[0]["title"] and outcome.escalation_reasons == ()
     assert outcome.model_calls == 2 and outcome.tokens == fake_openai.tokens_served
 
@@ -251,7 +252,7 @@ async def test_with_a_key_texts_are_embedded_by_the_embeddings_api(
     assert [t for body in requests for t in body["input"]] == texts
     for body in requests:
         assert body["model"] == "text-embedding-3-small"
-        assert body["dimensions"] == 384
+        assert body["dimensions"] == 512
 
 
 async def test_the_fake_holds_each_model_answer_back_by_its_latency(

