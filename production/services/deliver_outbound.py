@@ -75,8 +75,8 @@ class DeliveryPolicy:
         return self.breakers[channel]
 
 
-async def deliver(pool: Pool, adapters: Mapping[str, ChannelAdapter], notice: OutboundNotice,
-                  policy: DeliveryPolicy | None = None, *, now: datetime) -> str:
+async def deliver(*, pool: Pool, adapters: Mapping[str, ChannelAdapter], notice: OutboundNotice,
+                  policy: DeliveryPolicy | None = None, now: datetime) -> str:
     """Deliver the reply the notice points at, at `now`; return what happened (idempotent).
 
     "delivered" / "sandboxed" / "failed" (the provider refused it for good), "duplicate" (done
@@ -165,7 +165,7 @@ async def deliver(pool: Pool, adapters: Mapping[str, ChannelAdapter], notice: Ou
     return receipt.status
 
 
-async def announce_due_retries(pool: Pool, *, topic: str, now: datetime,
+async def announce_due_retries(*, pool: Pool, topic: str, now: datetime,
                                limit: int = 100) -> int:
     """Re-announce the parked replies whose retry is due by `now`; return how many."""
     async with pool.acquire() as conn, conn.transaction():
@@ -178,7 +178,7 @@ async def announce_due_retries(pool: Pool, *, topic: str, now: datetime,
     return len(due)
 
 
-async def save_breakers(pool: Pool, policy: DeliveryPolicy) -> None:
+async def save_breakers(*, pool: Pool, policy: DeliveryPolicy) -> None:
     """Persist each channel's breaker, for the health endpoint of every API process."""
     async with pool.acquire() as conn:
         for channel, breaker in policy.breakers.items():
@@ -188,14 +188,14 @@ async def save_breakers(pool: Pool, policy: DeliveryPolicy) -> None:
                                               error=breaker.last_error)
 
 
-async def run_retries(pool: Pool, settings: Settings, policy: DeliveryPolicy,
-                      stopping: asyncio.Event, *, interval_s: float = 0.5) -> None:
+async def run_retries(*, pool: Pool, settings: Settings, policy: DeliveryPolicy,
+                      stopping: asyncio.Event, interval_s: float = 0.5) -> None:
     """Re-announce due delivery retries and publish the breakers' state, until stopped."""
     while not stopping.is_set():
         try:
-            await announce_due_retries(pool, topic=settings.kafka.topic_outgoing,
+            await announce_due_retries(pool=pool, topic=settings.kafka.topic_outgoing,
                                        now=clock.now())
-            await save_breakers(pool, policy)
+            await save_breakers(pool=pool, policy=policy)
         except UNAVAILABLE_ERRORS as exc:  # the database is down: the next tick tries again
             log.warning("delivery_retries_unavailable", error=type(exc).__name__)
         with contextlib.suppress(TimeoutError):

@@ -86,7 +86,7 @@ async def process(deps: WorkerDeps, msg: InboundMessage, *, clock: Clock) -> Han
         return Handled("duplicate")
     content = row["content"]
     if whatsapp_turns.applies(msg):
-        turn = await whatsapp_turns.settle(deps.pool, deps.settings, row)
+        turn = await whatsapp_turns.settle(pool=deps.pool, settings=deps.settings, inbound=row)
         if turn.outcome != "lead" or turn.text is None:
             return await _close_whatsapp_turn(deps, msg, row, turn.outcome, now=clock())
         content = turn.text

@@ -244,7 +244,8 @@ async def test_an_approved_reply_that_cannot_be_delivered_is_execution_failed(
     proposal = await proposal_of(pool, tenant, reply)
     await care_inbox.approve(pool, ceiling, tenant, proposal, operator="ada", now=NOON)
     notice = OutboundNotice(tenant_id=tenant, message_id=reply, channel="email")
-    status = await deliver_outbound.deliver(pool, {"email": _Refusing()}, notice, now=NOON)
+    status = await deliver_outbound.deliver(pool=pool, adapters={"email": _Refusing()},
+                                            notice=notice, now=NOON)
     assert status == "failed"
     assert (await _labels(pool, proposal))[0] == "EXECUTION_FAILED"
     assert (await fate(pool, tenant, reply)).status == "delivery_failed"
