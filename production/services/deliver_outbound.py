@@ -102,7 +102,8 @@ async def deliver(*, pool: Pool, adapters: Mapping[str, ChannelAdapter], notice:
             raise InvalidMessage(f"the message is {row['status']}, not released for delivery")
         if row["next_delivery_at"] is not None and row["next_delivery_at"] > now:
             return "scheduled"  # an early copy of the notice; the retry announces itself
-        if await executor.hold_before_send(conn, policy.care, notice.tenant_id, row, now=now):
+        if await executor.hold_before_send(conn=conn, care=policy.care, tenant_id=notice.tenant_id,
+                                           reply=row, now=now):
             return "held"
         recipient = row["email"] if row["channel"] == "email" else row["phone"]
         body = (row["content"] if policy.links is None else

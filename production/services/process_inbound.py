@@ -205,8 +205,8 @@ async def _store_reply(conn: Connection, settings: Settings, inbound: Any, body:
     the escalation that halts autonomy for the customer (so this very reply is held too)."""
     tenant_id = inbound["tenant_id"]
     customer_id = inbound["customer_id"]
-    await executor.track_inbound(conn, settings, tenant_id=tenant_id, customer_id=customer_id,
-                                 at=inbound["created_at"],
+    await executor.track_inbound(conn=conn, settings=settings, tenant_id=tenant_id,
+                                 customer_id=customer_id, at=inbound["created_at"],
                                  explicit_rejection=is_explicit_rejection(inbound["content"]),
                                  now=now)
     if escalation is not None:
@@ -222,8 +222,8 @@ async def _store_reply(conn: Connection, settings: Settings, inbound: Any, body:
         latency_ms=latency_ms, tokens=tokens, escalation_reason=escalation,
         inbound_status=inbound_status, metrics=metrics, metric_dimensions=dimensions,
     )
-    reply_id = await executor.submit_reply(conn, settings, tenant_id=tenant_id, inbound=inbound,
-                                           reply=reply, action=action, now=now)
+    reply_id = await executor.submit_reply(conn=conn, settings=settings, tenant_id=tenant_id,
+                                           inbound=inbound, reply=reply, action=action, now=now)
     return reply_id is not None
 
 

@@ -114,8 +114,9 @@ async def test_a_released_reply_is_held_when_a_gate_closes_before_it_is_sent(
     assert provider.calls == []
 
     # A person approves the draft from the inbox: that is sent, gate or no gate.
-    await care_inbox.approve(pool, ceiling, tenant, await proposal_of(pool, tenant, reply),
-                             operator="ada", now=now)
+    await care_inbox.approve(pool=pool, settings=ceiling, tenant_id=tenant,
+                             proposal_id=await proposal_of(pool, tenant, reply), operator="ada",
+                             now=now)
     assert await deliver(pool=pool, adapters={"email": provider}, notice=_notice(tenant, reply),
                          policy=policy, now=now) == "delivered"
     assert provider.calls == [reply]
@@ -175,8 +176,9 @@ async def test_a_reply_a_person_approved_is_sent_while_the_kill_switch_is_engage
     tenant, ceiling = await acting_tenant(pool, settings, mode="approve")
     inbound = await customer_writes(pool, tenant)
     reply = await submit(pool, ceiling, inbound, now=now)
-    await care_inbox.approve(pool, ceiling, tenant, await proposal_of(pool, tenant, reply),
-                             operator="ada", now=now)
+    await care_inbox.approve(pool=pool, settings=ceiling, tenant_id=tenant,
+                             proposal_id=await proposal_of(pool, tenant, reply), operator="ada",
+                             now=now)
     await _tenant_kill(pool, tenant, inbound.customer_id)
     provider = _Provider()
     assert await deliver(pool=pool, adapters={"email": provider}, notice=_notice(tenant, reply),
