@@ -50,22 +50,22 @@ async def relay_once(*, pool: Pool, send: Send, batch_size: int) -> int:
             return 0
         futures = [
             await send(
-                row["topic"],
-                row["message_key"].encode(),
-                json.dumps(row["payload"]).encode(),
-                [(k, str(v).encode()) for k, v in row["headers"].items()]
-                + [("fte-outbox-id", str(row["id"]).encode())],
+                row.topic,
+                row.message_key.encode(),
+                json.dumps(row.payload).encode(),
+                [(k, str(v).encode()) for k, v in row.headers.items()]
+                + [("fte-outbox-id", str(row.id).encode())],
             )
             for row in rows
         ]
         try:
             await asyncio.gather(*futures)
         except Exception as exc:
-            await _note_failure(pool=pool, ids=[row["id"] for row in rows], error=repr(exc))
+            await _note_failure(pool=pool, ids=[row.id for row in rows], error=repr(exc))
             raise
-        await outbox.mark_published(conn, [row["id"] for row in rows])
+        await outbox.mark_published(conn, [row.id for row in rows])
     for row in rows:
-        OUTBOX_PUBLISHED.labels(row["topic"]).inc()
+        OUTBOX_PUBLISHED.labels(row.topic).inc()
     return len(rows)
 
 
