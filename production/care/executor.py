@@ -49,6 +49,7 @@ from production.database.queries import (
     replies,
 )
 from production.database.queries.inbox import StoredDraft
+from production.database.queries.messages import OutboundReply
 from production.database.queries.replies import (
     AuditRecord,
     DeferredReply,
@@ -165,15 +166,15 @@ async def release_approved(*, conn: Connection, settings: Settings, tenant_id: s
 
 
 async def hold_before_send(*, conn: Connection, care: CareSettings, tenant_id: str,
-                           reply: Any, now: datetime) -> gates.GateOutcome | None:
+                           reply: OutboundReply, now: datetime) -> gates.GateOutcome | None:
     """The last look before an autonomous reply leaves (`reply` is its locked, queued row,
     messages.get_outbound): a kill switch engaged, consent withdrawn or an escalation opened
     since it was released stops it here, in the dispatcher, even when it was queued or parked
     for a retry before. It goes back to the approval inbox as a draft; return the gate that held
     it, or None to send. A reply a person approved is theirs: it is not looked at again."""
-    if reply["metadata"].get("approved_by"):
+    if reply.metadata.get("approved_by"):
         return None
-    row = await care_gate.facts(conn, tenant_id, reply["customer_id"])
+    row = await care_gate.facts(conn, tenant_id, reply.customer_id)
     released = PolicyDecision(
         Decision.AUTO_EXECUTE, "RELEASED", "PR7.all_gates",
         "every gate held when the reply was written; one no longer holds before it is sent")
@@ -181,14 +182,14 @@ async def hold_before_send(*, conn: Connection, care: CareSettings, tenant_id: s
     if outcome.executes:
         return None
     verdict = Verdict(outcome, released, mode_of(row), row.live)
-    await replies.hold_queued(conn, tenant_id, reply["id"])
-    await _propose(conn, tenant_id, message_id=reply["id"], customer_id=reply["customer_id"],
-                   draft=reply["content"], action=ActionKind.SEND_REPLY, verdict=verdict, now=now)
-    await _audit(conn, tenant_id, verdict, actor=ACTOR, message_id=reply["id"], now=now,
-                 payload={"action": str(ActionKind.SEND_REPLY), "channel": reply["channel"],
-                          "content": reply["content"], "before_send": True})
+    await replies.hold_queued(conn, tenant_id, reply.id)
+    await _propose(conn, tenant_id, message_id=reply.id, customer_id=reply.customer_id,
+                   draft=reply.content, action=ActionKind.SEND_REPLY, verdict=verdict, now=now)
+    await _audit(conn, tenant_id, verdict, actor=ACTOR, message_id=reply.id, now=now,
+                 payload={"action": str(ActionKind.SEND_REPLY), "channel": reply.channel,
+                          "content": reply.content, "before_send": True})
     _counted(verdict)
-    log.warning("reply_held_before_send", clause=outcome.clause, message_id=str(reply["id"]))
+    log.warning("reply_held_before_send", clause=outcome.clause, message_id=str(reply.id))
     return outcome
 
 
