@@ -15,6 +15,7 @@ from typing import Any
 from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import messages, tickets
+from production.database.queries.deliveries import SandboxedDelivery
 from production.database.queries.messages import OutboundReply
 from production.domain import ticket_access
 from production.domain.formatting import (
@@ -147,12 +148,12 @@ async def with_link(conn: Connection, links: TicketLinks, tenant_id: str,
     return with_status_link(body, outbound.channel, links.status_url(number, token))
 
 
-def as_sent(links: TicketLinks, tenant_id: str, recorded: Any) -> str:
+def as_sent(links: TicketLinks, tenant_id: str, recorded: SandboxedDelivery) -> str:
     """Return a recorded reply's body as it went out, its status link derived again from the
     ticket's nonce (the sandbox outbox, for a developer: the link itself is never stored)."""
-    body: str = recorded["body"]
-    number = recorded["ticket_number"]
-    if number is None or recorded["access_nonce"] is None:
+    body: str = recorded.body
+    number = recorded.ticket_number
+    if number is None or recorded.access_nonce is None:
         return body
-    token = links.token(tenant_id, number, recorded["access_nonce"])
-    return with_status_link(body, recorded["channel"], links.status_url(number, token))
+    token = links.token(tenant_id, number, recorded.access_nonce)
+    return with_status_link(body, recorded.channel, links.status_url(number, token))
