@@ -110,13 +110,13 @@ async def _sweep_tenant(*, conn: Connection, settings: Settings, tenant_id: str,
     rows = await messages.stale_accepted(conn, tenant_id, older_than=deadline, limit=500)
     for row in rows:
         event = InboundMessage(
-            tenant_id=tenant_id, channel=row["channel"], external_id=row["external_id"],
-            content=row["content"], subject=row["subject"], sender_name=row["name"],
-            sender_email=row["email"], sender_phone=row["phone"], received_at=row["created_at"],
-            metadata=row["metadata"], message_id=row["id"], ticket_id=row["ticket_id"],
+            tenant_id=tenant_id, channel=row.channel, external_id=row.external_id,
+            content=row.content, subject=row.subject, sender_name=row.name,
+            sender_email=row.email, sender_phone=row.phone, received_at=row.created_at,
+            metadata=row.metadata, message_id=row.id, ticket_id=row.ticket_id,
         )
         await publish_inbound(conn, event, topic=settings.kafka.topic_incoming)
-    await messages.mark_republished(conn, tenant_id, [row["id"] for row in rows], now=now)
+    await messages.mark_republished(conn, tenant_id, [row.id for row in rows], now=now)
     return len(rows)
 
 

@@ -83,9 +83,27 @@ async def customer_history(
     return rows
 
 
+@dataclass(frozen=True)
+class StaleInbound:
+    """An inbound message accepted but never processed, with its sender, for the sweeper to
+    queue again."""
+
+    id: UUID
+    channel: str
+    external_id: str | None
+    content: str
+    subject: str | None
+    metadata: dict[str, Any]
+    created_at: datetime
+    ticket_id: UUID | None
+    name: str | None
+    email: str | None
+    phone: str | None
+
+
 async def stale_accepted(
     conn: Connection, tenant_id: str, *, older_than: datetime, limit: int
-) -> list[Row]:
+) -> list[StaleInbound]:
     """Return inbound messages accepted before a time and never processed (for the sweeper)."""
     rows: list[Row] = await conn.fetch(
         """
@@ -101,7 +119,7 @@ async def stale_accepted(
         older_than,
         limit,
     )
-    return rows
+    return [StaleInbound(**row) for row in rows]
 
 
 async def mark_republished(conn: Connection, tenant_id: str, ids: list[UUID], *,
