@@ -9,7 +9,7 @@ operator. A proposal is decided once: a second decision, or one after it expired
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -74,7 +74,7 @@ async def proposals(*, pool: Pool, tenant_id: str, status: str | None, limit: in
     of `now`."""
     async with pool.acquire() as conn:
         rows = await inbox.proposals(conn, tenant_id, status=status, limit=limit, now=now)
-    return [dict(row) for row in rows]
+    return [asdict(row) for row in rows]
 
 
 async def _lock_pending(conn: Connection, tenant_id: str, proposal_id: UUID, *,

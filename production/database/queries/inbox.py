@@ -22,8 +22,35 @@ _PROPOSAL_COLUMNS = """
 PROPOSAL_LIFETIME = timedelta(days=7)
 
 
+@dataclass(frozen=True)
+class ListedProposal:
+    """A proposal as the approval inbox lists it, with what an operator needs to decide it."""
+
+    id: UUID
+    customer_id: UUID
+    message_id: UUID | None
+    action: str
+    status: str
+    draft: str
+    final_text: str | None
+    decision: dict[str, Any]
+    outcome: str | None
+    response_outcome: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    created_at: datetime
+    expires_at: datetime
+    expired: bool
+    customer_name: str | None
+    channel: str | None
+    ticket_id: str | None  # the ticket's number
+    subject: str | None
+    inbound: str | None  # the customer's message the draft answers
+
+
 async def proposals(conn: Connection, tenant_id: str, *, status: str | None, limit: int,
-                    now: datetime) -> list[Row]:
+                    now: datetime) -> list[ListedProposal]:
     """Return the tenant's proposals (of one status, when given), oldest first, each with what
     an operator needs to decide it: the customer's name, the channel, the ticket, and the
     customer's message the draft answers; `expired` says whether it was past its time at
@@ -46,7 +73,7 @@ async def proposals(conn: Connection, tenant_id: str, *, status: str | None, lim
         """,
         tenant_id, status, limit, now,
     )
-    return rows
+    return [ListedProposal(**row) for row in rows]
 
 
 @dataclass(frozen=True)
