@@ -23,25 +23,31 @@ PROPOSAL_LIFETIME = timedelta(days=7)
 
 
 @dataclass(frozen=True)
-class ListedProposal:
-    """A proposal as the approval inbox lists it, with what an operator needs to decide it."""
+class StoredProposal:
+    """A care_proposals row, and whether it was past its time at the instant asked about."""
 
     id: UUID
     customer_id: UUID
-    message_id: UUID | None
+    message_id: UUID | None  # the held draft, for send_reply
     action: str
     status: str
     draft: str
     final_text: str | None
     decision: dict[str, Any]
     outcome: str | None
-    response_outcome: str | None
     decided_by: str | None
     decided_at: datetime | None
     decision_reason: str | None
     created_at: datetime
     expires_at: datetime
     expired: bool
+
+
+@dataclass(frozen=True)
+class ListedProposal(StoredProposal):
+    """A proposal as the approval inbox lists it, with what an operator needs to decide it."""
+
+    response_outcome: str | None
     customer_name: str | None
     channel: str | None
     ticket_id: str | None  # the ticket's number
@@ -74,27 +80,6 @@ async def proposals(conn: Connection, tenant_id: str, *, status: str | None, lim
         tenant_id, status, limit, now,
     )
     return [ListedProposal(**row) for row in rows]
-
-
-@dataclass(frozen=True)
-class StoredProposal:
-    """A care_proposals row, and whether it was past its time at the instant asked about."""
-
-    id: UUID
-    customer_id: UUID
-    message_id: UUID | None  # the held draft, for send_reply
-    action: str
-    status: str
-    draft: str
-    final_text: str | None
-    decision: dict[str, Any]
-    outcome: str | None
-    decided_by: str | None
-    decided_at: datetime | None
-    decision_reason: str | None
-    created_at: datetime
-    expires_at: datetime
-    expired: bool
 
 
 async def lock_proposal(conn: Connection, tenant_id: str, proposal_id: UUID, *,
