@@ -218,7 +218,8 @@ def build_dispatcher(rt: Runtime, *, adapters: Mapping[str, ChannelAdapter] | No
 
     async def handle(record: Record) -> str:
         notice = decode_event(record.value, "outbound_message", OutboundNotice)
-        return await deliver_outbound.deliver(rt.pool, channels, notice, policy, now=clock.now())
+        return await deliver_outbound.deliver(pool=rt.pool, adapters=channels, notice=notice,
+                                              policy=policy, now=clock.now())
 
     loop = ConsumerLoop(
         name="dispatcher", consumer=consumer, producer=rt.producer, handler=handle,
@@ -228,8 +229,8 @@ def build_dispatcher(rt: Runtime, *, adapters: Mapping[str, ChannelAdapter] | No
             settings.kafka, max_in_flight=settings.kafka.dispatcher_max_in_flight),
         outages=UNAVAILABLE_ERRORS,
     )
-    retries = partial(deliver_outbound.run_retries, rt.pool, settings, policy, rt.stopping,
-                      interval_s=retry_interval_s)
+    retries = partial(deliver_outbound.run_retries, pool=rt.pool, settings=settings,
+                      policy=policy, stopping=rt.stopping, interval_s=retry_interval_s)
     return Process("dispatcher", loops=(loop.run, retries), stopping=rt.stopping,
                    consumers=(consumer,))
 
@@ -245,8 +246,9 @@ def build_relay(rt: Runtime) -> Process:
     """Return `fte relay`: the outbox published to Kafka, and the sweeper re-queueing inbound
     messages accepted but not processed in time."""
     return Process("relay", stopping=rt.stopping, loops=(
-        partial(run_relay, rt.pool, rt.settings, _sender(rt.producer), rt.stopping),
-        partial(run_sweeper, rt.pool, rt.settings, rt.stopping)))
+        partial(run_relay, pool=rt.pool, settings=rt.settings, send=_sender(rt.producer),
+                stopping=rt.stopping),
+        partial(run_sweeper, pool=rt.pool, settings=rt.settings, stopping=rt.stopping)))
 
 
 def build_scheduler(rt: Runtime) -> Process:

@@ -112,7 +112,7 @@ def _cmd_gmail(settings: Settings, args: argparse.Namespace) -> int:
     from production.services.gmail_sync import run_watch
 
     try:
-        return asyncio.run(run_watch(settings, force=args.force, loop=args.loop,
+        return asyncio.run(run_watch(settings=settings, force=args.force, loop=args.loop,
                                      emit=lambda result: print(json.dumps(result), flush=True)))
     except GmailNotConfigured as exc:
         print(f"fte gmail watch: {exc}", file=sys.stderr)

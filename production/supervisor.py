@@ -24,7 +24,6 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import structlog
@@ -303,14 +302,14 @@ def banner(stack: LocalStack, database_url: str, servers: str, kb: KnowledgeStat
     return "\n".join(lines)
 
 
-def sandbox_block(row: Any, links: TicketLinks, tenant_id: str) -> str:
+def sandbox_block(row: deliveries.SandboxedDelivery, links: TicketLinks, tenant_id: str) -> str:
     """Return how `fte up` shows a reply that went to the sandbox instead of a provider."""
-    channel = "Email" if row["channel"] == "email" else "WhatsApp"
-    head = f"[sandbox] {channel} to {row['recipient']}"
-    if row["ticket_number"]:
-        head += f" (ticket {row['ticket_number']})"
-    if row["subject"]:
-        head += f"\n  Subject: {row['subject']}"
+    channel = "Email" if row.channel == "email" else "WhatsApp"
+    head = f"[sandbox] {channel} to {row.recipient}"
+    if row.ticket_number:
+        head += f" (ticket {row.ticket_number})"
+    if row.subject:
+        head += f"\n  Subject: {row.subject}"
     sent = ticket_access.as_sent(links, tenant_id, row)
     body = "\n".join(f"  | {line}" for line in sent.splitlines())
     return f"{head}\n{body}\n"
@@ -334,7 +333,7 @@ async def watch_sandbox(database_url: str, tenant_id: str, links: TicketLinks, *
                                                       after=after)
                     for row in rows:
                         print(sandbox_block(row, links, tenant_id), flush=True)
-                        after = row["created_at"]
+                        after = row.created_at
                     await asyncio.sleep(interval_s)
             finally:
                 await conn.close()

@@ -75,7 +75,7 @@ async def channel_status(settings: Settings, pool: Pool | None) -> dict[str, str
         breaker = breakers.get(channel)
         if channel not in settings.enabled_channels:
             status[channel] = "disabled"
-        elif breaker is not None and breaker["state"] != "closed":
+        elif breaker is not None and breaker.state != "closed":
             status[channel] = "degraded"
         else:
             status[channel] = "sandbox" if channel in sandboxed else "up"

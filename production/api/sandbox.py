@@ -54,9 +54,9 @@ async def sandbox_messages(
     async with db.acquire() as conn:
         rows = await deliveries.sandboxed(conn, tenant_id, channel=channel, limit=limit)
     return SandboxListing(messages=[
-        SandboxMessage(message_id=str(r["message_id"]), channel=r["channel"],
-                       recipient=r["recipient"], subject=r["subject"],
+        SandboxMessage(message_id=str(r.message_id), channel=r.channel,
+                       recipient=r.recipient, subject=r.subject,
                        body=ticket_access.as_sent(fte.ticket_links, tenant_id, r),
-                       ticket_id=r["ticket_number"], created_at=r["created_at"])
-        for r in rows if r["channel"] in sandboxed
+                       ticket_id=r.ticket_number, created_at=r.created_at)
+        for r in rows if r.channel in sandboxed
     ])

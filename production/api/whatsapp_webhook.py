@@ -49,7 +49,7 @@ async def delivery_status(request: Request, db: Db) -> Response:
     """Record a reply's delivery status. An unknown SID is answered 200 too (and logged):
     anything else makes Twilio retry a callback that can never succeed."""
     form = await _signed_form(request)
-    await whatsapp_status.record(db, tenant_id=state(request).settings.default_tenant,
+    await whatsapp_status.record(pool=db, tenant_id=state(request).settings.default_tenant,
                                  update=whatsapp.parse_status(form))
     return _twiml()
 

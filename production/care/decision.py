@@ -72,7 +72,7 @@ def gate_facts(care: CareSettings, tenant_id: str, row: StoredGateFacts,
         policy_reason=policy.explanation, throttle="ALLOW")
 
 
-async def decide(conn: Connection, settings: Settings, *, tenant_id: str, customer_id: UUID,
+async def decide(*, conn: Connection, settings: Settings, tenant_id: str, customer_id: UUID,
                  action: ProposedAction, now: datetime) -> Verdict:
     """Return the verdict for an action on the customer at `now`; writes nothing but, for an
     action that passed every other gate, takes the tenant's throttle lock for the transaction."""

@@ -49,6 +49,7 @@ from production.database.queries import (
     replies,
 )
 from production.database.queries.inbox import StoredDraft
+from production.database.queries.messages import OutboundReply
 from production.database.queries.replies import (
     AuditRecord,
     DeferredReply,
@@ -72,13 +73,13 @@ def _counted(verdict: Verdict) -> None:
     GATE_DECISIONS.labels(outcome, verdict.gate.clause).inc()
 
 
-async def submit_reply(conn: Connection, settings: Settings, *, tenant_id: str,
+async def submit_reply(*, conn: Connection, settings: Settings, tenant_id: str,
                        inbound: Any, reply: ReplyRecord, action: ProposedAction,
                        now: datetime) -> UUID | None:
     """Store the reply, then release, defer or hold it as the gates say (in the caller's
     transaction). `inbound` is the locked inbound row; returns the reply id, or None when the
     message already had a reply (nothing is written then)."""
-    verdict = await decide(conn, settings, tenant_id=tenant_id,
+    verdict = await decide(conn=conn, settings=settings, tenant_id=tenant_id,
                            customer_id=inbound["customer_id"], action=action, now=now)
     audit = AuditRecord(
         event_type=verdict.event_type, reason=verdict.gate.reason, clause=verdict.gate.clause,
@@ -114,14 +115,14 @@ async def submit_reply(conn: Connection, settings: Settings, *, tenant_id: str,
     return reply_id
 
 
-async def release_deferred(conn: Connection, settings: Settings, deferred: DeferredReply, *,
+async def release_deferred(*, conn: Connection, settings: Settings, deferred: DeferredReply,
                            now: datetime) -> str:
     """Ask the gates again for a deferred reply whose time has come (`deferred` is its locked
     row, replies.claim_deferred); return its new status: queued, deferred or pending_approval.
     """
     tenant_id = deferred.tenant_id
     action = action_of(deferred.action)
-    verdict = await decide(conn, settings, tenant_id=tenant_id,
+    verdict = await decide(conn=conn, settings=settings, tenant_id=tenant_id,
                            customer_id=deferred.customer_id, action=action, now=now)
     status = _REPLY_STATUS[verdict.gate.verdict]
     await replies.set_released_status(conn, tenant_id, deferred.id, status=status,
@@ -142,8 +143,8 @@ async def release_deferred(conn: Connection, settings: Settings, deferred: Defer
     return status
 
 
-async def release_approved(conn: Connection, settings: Settings, tenant_id: str,
-                           draft: StoredDraft, *,
+async def release_approved(*, conn: Connection, settings: Settings, tenant_id: str,
+                           draft: StoredDraft,
                            actor: str, content: str, proposal_id: UUID, edited: bool,
                            now: datetime) -> None:
     """Send a held draft a person approved (`draft` is its locked row), in the caller's
@@ -164,16 +165,16 @@ async def release_approved(conn: Connection, settings: Settings, tenant_id: str,
     GATE_DECISIONS.labels("approved", "INBOX.approved").inc()
 
 
-async def hold_before_send(conn: Connection, care: CareSettings, tenant_id: str,
-                           reply: Any, *, now: datetime) -> gates.GateOutcome | None:
+async def hold_before_send(*, conn: Connection, care: CareSettings, tenant_id: str,
+                           reply: OutboundReply, now: datetime) -> gates.GateOutcome | None:
     """The last look before an autonomous reply leaves (`reply` is its locked, queued row,
     messages.get_outbound): a kill switch engaged, consent withdrawn or an escalation opened
     since it was released stops it here, in the dispatcher, even when it was queued or parked
     for a retry before. It goes back to the approval inbox as a draft; return the gate that held
     it, or None to send. A reply a person approved is theirs: it is not looked at again."""
-    if reply["metadata"].get("approved_by"):
+    if reply.metadata.get("approved_by"):
         return None
-    row = await care_gate.facts(conn, tenant_id, reply["customer_id"])
+    row = await care_gate.facts(conn, tenant_id, reply.customer_id)
     released = PolicyDecision(
         Decision.AUTO_EXECUTE, "RELEASED", "PR7.all_gates",
         "every gate held when the reply was written; one no longer holds before it is sent")
@@ -181,14 +182,14 @@ async def hold_before_send(conn: Connection, care: CareSettings, tenant_id: str,
     if outcome.executes:
         return None
     verdict = Verdict(outcome, released, mode_of(row), row.live)
-    await replies.hold_queued(conn, tenant_id, reply["id"])
-    await _propose(conn, tenant_id, message_id=reply["id"], customer_id=reply["customer_id"],
-                   draft=reply["content"], action=ActionKind.SEND_REPLY, verdict=verdict, now=now)
-    await _audit(conn, tenant_id, verdict, actor=ACTOR, message_id=reply["id"], now=now,
-                 payload={"action": str(ActionKind.SEND_REPLY), "channel": reply["channel"],
-                          "content": reply["content"], "before_send": True})
+    await replies.hold_queued(conn, tenant_id, reply.id)
+    await _propose(conn, tenant_id, message_id=reply.id, customer_id=reply.customer_id,
+                   draft=reply.content, action=ActionKind.SEND_REPLY, verdict=verdict, now=now)
+    await _audit(conn, tenant_id, verdict, actor=ACTOR, message_id=reply.id, now=now,
+                 payload={"action": str(ActionKind.SEND_REPLY), "channel": reply.channel,
+                          "content": reply.content, "before_send": True})
     _counted(verdict)
-    log.warning("reply_held_before_send", clause=outcome.clause, message_id=str(reply["id"]))
+    log.warning("reply_held_before_send", clause=outcome.clause, message_id=str(reply.id))
     return outcome
 
 
@@ -208,7 +209,7 @@ async def _audit(conn: Connection, tenant_id: str, verdict: Verdict, *, actor: s
         message_id=message_id, payload={**payload, "decision": verdict.as_json()}, now=now)
 
 
-async def track_inbound(conn: Connection, settings: Settings, *, tenant_id: str,
+async def track_inbound(*, conn: Connection, settings: Settings, tenant_id: str,
                         customer_id: UUID, at: datetime, explicit_rejection: bool,
                         now: datetime) -> None:
     """Move the customer's C.A.R.E. state for an inbound message received `at` (the state
@@ -217,22 +218,23 @@ async def track_inbound(conn: Connection, settings: Settings, *, tenant_id: str,
     signal = Signal(SignalKind.INBOUND_MESSAGE, explicit_rejection=explicit_rejection)
     transition = await care_state.propose_transition(conn, tenant_id, customer_id, signal,
                                                      now=at)
-    if not await _move(conn, settings, tenant_id, customer_id, transition, now=now,
-                       signal_at=at):
+    if not await _move(conn=conn, settings=settings, tenant_id=tenant_id, customer_id=customer_id,
+                       transition=transition, now=now, signal_at=at):
         await care_state.record_signal(conn, tenant_id, customer_id, at, now=now)
 
 
-async def track_silence(conn: Connection, settings: Settings, *, tenant_id: str,
+async def track_silence(*, conn: Connection, settings: Settings, tenant_id: str,
                         customer_id: UUID, now: datetime) -> Transition | None:
     """Apply (or propose) what the customer's silence until `now` does to their state."""
     transition = await care_state.propose_transition(conn, tenant_id, customer_id,
                                                      Signal(SignalKind.SILENCE), now=now)
-    await _move(conn, settings, tenant_id, customer_id, transition, now=now)
+    await _move(conn=conn, settings=settings, tenant_id=tenant_id, customer_id=customer_id,
+                transition=transition, now=now)
     return transition
 
 
-async def _move(conn: Connection, settings: Settings, tenant_id: str, customer_id: UUID,
-                transition: Transition | None, *, now: datetime,
+async def _move(*, conn: Connection, settings: Settings, tenant_id: str, customer_id: UUID,
+                transition: Transition | None, now: datetime,
                 signal_at: datetime | None = None) -> bool:
     """Apply the transition, with its history row, only when the environment lets the FTE act
     at all (autonomy enabled, shadow mode off); otherwise audit it as a proposal (PR5/PR6:
@@ -256,14 +258,14 @@ async def _move(conn: Connection, settings: Settings, tenant_id: str, customer_i
     return applied is not None
 
 
-async def create_follow_up(conn: Connection, settings: Settings, *, tenant_id: str,
+async def create_follow_up(*, conn: Connection, settings: Settings, tenant_id: str,
                            customer_id: UUID, title: str, body: str, dedupe_key: str,
                            now: datetime) -> Verdict:
     """Create an internal follow-up task for the team if the gates allow it (a scheduled run's
     action), audited either way; a task with the same dedupe key is not created twice."""
     action = ProposedAction(kind=ActionKind.FOLLOW_UP_TASK)
-    verdict = await decide(conn, settings, tenant_id=tenant_id, customer_id=customer_id,
-                           action=action, now=now)
+    verdict = await decide(conn=conn, settings=settings, tenant_id=tenant_id,
+                           customer_id=customer_id, action=action, now=now)
     payload: dict[str, Any] = {"action": action.kind, "title": title}
     if verdict.executes:
         task_id = await care_schedule.create_task(

@@ -9,7 +9,7 @@ operator. A proposal is decided once: a second decision, or one after it expired
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -68,13 +68,13 @@ def _required(value: str, field: str, limit: int) -> str:
     return value
 
 
-async def proposals(pool: Pool, tenant_id: str, *, status: str | None, limit: int,
+async def proposals(*, pool: Pool, tenant_id: str, status: str | None, limit: int,
                     now: datetime) -> list[dict[str, Any]]:
     """Return the tenant's proposals (of one status, when given), oldest first; `expired` as
     of `now`."""
     async with pool.acquire() as conn:
         rows = await inbox.proposals(conn, tenant_id, status=status, limit=limit, now=now)
-    return [dict(row) for row in rows]
+    return [asdict(row) for row in rows]
 
 
 async def _lock_pending(conn: Connection, tenant_id: str, proposal_id: UUID, *,
@@ -87,7 +87,7 @@ async def _lock_pending(conn: Connection, tenant_id: str, proposal_id: UUID, *,
     return proposal
 
 
-async def approve(pool: Pool, settings: Settings, tenant_id: str, proposal_id: UUID, *,
+async def approve(*, pool: Pool, settings: Settings, tenant_id: str, proposal_id: UUID,
                   operator: str, now: datetime, text: str | None = None) -> Decided:
     """Approve a pending proposal at `now` and release its draft; with `text`, edit it first.
 
@@ -110,8 +110,8 @@ async def approve(pool: Pool, settings: Settings, tenant_id: str, proposal_id: U
                 await inbox.close_draft(conn, tenant_id, proposal.message_id,
                                         status="expired")
         else:
-            decided = await _release(conn, settings, tenant_id, proposal, actor=actor,
-                                     text=final, now=now)
+            decided = await _release(conn=conn, settings=settings, tenant_id=tenant_id,
+                                     proposal=proposal, actor=actor, text=final, now=now)
     if decided is None:
         log.info("care_proposal_expired", tenant_id=tenant_id, proposal_id=str(proposal_id))
         raise ProposalConflict(f"the proposal expired at {proposal.expires_at.isoformat()}")
@@ -120,8 +120,8 @@ async def approve(pool: Pool, settings: Settings, tenant_id: str, proposal_id: U
     return decided
 
 
-async def _release(conn: Connection, settings: Settings, tenant_id: str,
-                   proposal: StoredProposal, *, actor: str, text: str | None,
+async def _release(*, conn: Connection, settings: Settings, tenant_id: str,
+                   proposal: StoredProposal, actor: str, text: str | None,
                    now: datetime) -> Decided:
     draft = (await inbox.lock_draft(conn, tenant_id, proposal.message_id)
              if proposal.message_id is not None else None)
@@ -132,9 +132,9 @@ async def _release(conn: Connection, settings: Settings, tenant_id: str,
         raise ProposalConflict(f"the draft reply is {draft.status}, not pending approval")
     edited = text is not None
     final = text if text is not None else draft.content
-    await executor.release_approved(conn, settings, tenant_id, draft, actor=actor,
-                                    content=final, proposal_id=proposal.id, edited=edited,
-                                    now=now)
+    await executor.release_approved(conn=conn, settings=settings, tenant_id=tenant_id, draft=draft,
+                                    actor=actor, content=final, proposal_id=proposal.id,
+                                    edited=edited, now=now)
     # Edited: the idea needed a human's change. Approved as is: the execution label, which
     # becomes EXECUTION_FAILED if the delivery fails (deliver_outbound).
     outcome = (OutcomeTaxonomyV1.IDEA_EDITED if edited
@@ -146,7 +146,7 @@ async def _release(conn: Connection, settings: Settings, tenant_id: str,
                    message_id=draft.id)
 
 
-async def reject(pool: Pool, tenant_id: str, proposal_id: UUID, *, operator: str,
+async def reject(*, pool: Pool, tenant_id: str, proposal_id: UUID, operator: str,
                  reason: str, now: datetime) -> Decided:
     """Reject a pending proposal with a reason (past its expiry too: a refusal is never too
     late); its draft, if any, will never be sent.

@@ -4,6 +4,7 @@ and the console's timeline), its daily digests and internal follow-up tasks."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
 
@@ -13,8 +14,7 @@ from production.database.queries import care_schedule
 
 EXPORT_PAGE_SIZE = 1000
 
-AUDIT_COLUMNS = ("id", "created_at", "event_type", "actor", "reason", "policy_clause",
-                 "customer_id", "message_id", "payload")
+AUDIT_COLUMNS = tuple(column.name for column in fields(queries.AuditEntry))
 
 
 async def audit_pages(*, pool: Pool, tenant_id: str, since: datetime | None,
@@ -29,10 +29,10 @@ async def audit_pages(*, pool: Pool, tenant_id: str, since: datetime | None,
                                             until=until, event_type=event_type, limit=page_size)
         if not rows:
             return
-        yield [{column: row[column] for column in AUDIT_COLUMNS} for row in rows]
+        yield [asdict(row) for row in rows]
         if len(rows) < page_size:
             return
-        after_id = rows[-1]["id"]
+        after_id = rows[-1].id
 
 
 async def recent_activity(*, pool: Pool, tenant_id: str, before_id: int | None,
@@ -41,7 +41,7 @@ async def recent_activity(*, pool: Pool, tenant_id: str, before_id: int | None,
     async with pool.acquire() as conn:
         rows = await queries.audit_recent(conn, tenant_id, before_id=before_id,
                                           event_type=event_type, limit=limit)
-    return [{column: row[column] for column in AUDIT_COLUMNS} for row in rows]
+    return [asdict(row) for row in rows]
 
 
 async def digests(*, pool: Pool, tenant_id: str, limit: int) -> list[dict[str, Any]]:

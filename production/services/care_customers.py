@@ -4,7 +4,7 @@ in its own transaction (as care_admin's)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -14,6 +14,7 @@ import structlog
 from production.database.pool import Connection, Pool
 from production.database.queries import admin as queries
 from production.database.queries import care_state
+from production.database.queries import customers as customer_rows
 from production.domain.care.admin_settings import MODES, schedules_problems
 from production.domain.care.policy import AutonomyMode
 from production.services.care_admin import Conflict, Invalid, NotFound, stored_settings
@@ -96,9 +97,9 @@ async def customers(*, pool: Pool, tenant_id: str, query: str | None, escalation
                     limit: int) -> list[dict[str, Any]]:
     """Return the tenant's customers with their consent, state and mode (the console's list)."""
     async with pool.acquire() as conn:
-        rows = await queries.customers(conn, tenant_id, query=query,
-                                       escalation_open=escalation_open, limit=limit)
-    return [dict(row) for row in rows]
+        rows = await customer_rows.listing(conn, tenant_id, query=query,
+                                           escalation_open=escalation_open, limit=limit)
+    return [asdict(row) for row in rows]
 
 
 async def close_escalation(*, pool: Pool, tenant_id: str, customer_id: UUID, reason: str,

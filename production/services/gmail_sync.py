@@ -91,7 +91,8 @@ async def sync_mailbox(*, pool: Pool, client: GmailClient, mailbox: Mailbox,
             return SyncResult("up_to_date", start)  # a late or repeated notification
         mode, ids, current, skipped = await _changes(client, mailbox, start)
         known = await mailboxes.stored_message_ids(conn, mailbox.tenant_id, ids) if ids else set()
-        outcomes = Counter([await _accept(pool, client, mailbox, gmail_id)
+        outcomes = Counter([await _accept(pool=pool, client=client, mailbox=mailbox,
+                                          gmail_id=gmail_id)
                             for gmail_id in ids if gmail_id not in known])
         history_id = await mailboxes.advance_history(conn, mailbox.tenant_id, mailbox.address,
                                                      current)
@@ -143,7 +144,7 @@ def _label_reason(labels: Iterable[str]) -> str | None:
                 None)
 
 
-async def _accept(pool: Pool, client: GmailClient, mailbox: Mailbox, gmail_id: str) -> str:
+async def _accept(*, pool: Pool, client: GmailClient, mailbox: Mailbox, gmail_id: str) -> str:
     """Fetch, check and accept one message; return "stored", "duplicate" or why it was not."""
     try:
         fetched = await client.get_raw(gmail_id)
@@ -250,7 +251,7 @@ async def keep_watching(*, pool: Pool, client: GmailClient, mailbox: Mailbox, to
             await asyncio.wait_for(stopping.wait(), delay)
 
 
-async def run_watch(settings: Settings, *, force: bool, loop: bool,
+async def run_watch(*, settings: Settings, force: bool, loop: bool,
                     emit: Callable[[dict[str, Any]], None],
                     stopping: asyncio.Event | None = None) -> int:
     """`fte gmail watch`: renew once (or keep renewing with `loop`); return the exit code."""

@@ -93,7 +93,7 @@ async def process(deps: WorkerDeps, msg: InboundMessage, *, clock: Clock) -> Han
         return Handled("duplicate")
     content = row["content"]
     if whatsapp_turns.applies(msg):
-        turn = await whatsapp_turns.settle(deps.pool, deps.settings, row)
+        turn = await whatsapp_turns.settle(pool=deps.pool, settings=deps.settings, inbound=row)
         if turn.outcome != "lead" or turn.text is None:
             return await _close_whatsapp_turn(deps, msg, row, turn.outcome, now=clock())
         content = turn.text
@@ -216,8 +216,8 @@ async def _store_reply(conn: Connection, settings: Settings, inbound: Any, body:
     the escalation that halts autonomy for the customer (so this very reply is held too)."""
     tenant_id = inbound["tenant_id"]
     customer_id = inbound["customer_id"]
-    await executor.track_inbound(conn, settings, tenant_id=tenant_id, customer_id=customer_id,
-                                 at=inbound["created_at"],
+    await executor.track_inbound(conn=conn, settings=settings, tenant_id=tenant_id,
+                                 customer_id=customer_id, at=inbound["created_at"],
                                  explicit_rejection=is_explicit_rejection(inbound["content"]),
                                  now=now)
     if escalation is not None:
@@ -233,8 +233,8 @@ async def _store_reply(conn: Connection, settings: Settings, inbound: Any, body:
         latency_ms=latency_ms, tokens=tokens, escalation_reason=escalation,
         inbound_status=inbound_status, metrics=metrics, metric_dimensions=dimensions,
     )
-    reply_id = await executor.submit_reply(conn, settings, tenant_id=tenant_id, inbound=inbound,
-                                           reply=reply, action=action, now=now)
+    reply_id = await executor.submit_reply(conn=conn, settings=settings, tenant_id=tenant_id,
+                                           inbound=inbound, reply=reply, action=action, now=now)
     return reply_id is not None
 
 

@@ -42,7 +42,7 @@ _BACKLOG_EVERY_S = 1.0
 Send = Callable[[str, bytes, bytes, list[tuple[str, bytes]]], Awaitable[Any]]
 
 
-async def relay_once(pool: Pool, send: Send, *, batch_size: int) -> int:
+async def relay_once(*, pool: Pool, send: Send, batch_size: int) -> int:
     """Publish one batch of pending events; return how many were published."""
     async with pool.acquire() as conn, conn.transaction():
         rows = await outbox.claim_batch(conn, limit=batch_size)
@@ -50,26 +50,26 @@ async def relay_once(pool: Pool, send: Send, *, batch_size: int) -> int:
             return 0
         futures = [
             await send(
-                row["topic"],
-                row["message_key"].encode(),
-                json.dumps(row["payload"]).encode(),
-                [(k, str(v).encode()) for k, v in row["headers"].items()]
-                + [("fte-outbox-id", str(row["id"]).encode())],
+                row.topic,
+                row.message_key.encode(),
+                json.dumps(row.payload).encode(),
+                [(k, str(v).encode()) for k, v in row.headers.items()]
+                + [("fte-outbox-id", str(row.id).encode())],
             )
             for row in rows
         ]
         try:
             await asyncio.gather(*futures)
         except Exception as exc:
-            await _note_failure(pool, [row["id"] for row in rows], repr(exc))
+            await _note_failure(pool=pool, ids=[row.id for row in rows], error=repr(exc))
             raise
-        await outbox.mark_published(conn, [row["id"] for row in rows])
+        await outbox.mark_published(conn, [row.id for row in rows])
     for row in rows:
-        OUTBOX_PUBLISHED.labels(row["topic"]).inc()
+        OUTBOX_PUBLISHED.labels(row.topic).inc()
     return len(rows)
 
 
-async def observe_backlog(pool: Pool, *, now: datetime) -> int:
+async def observe_backlog(*, pool: Pool, now: datetime) -> int:
     """Publish the outbox's backlog and the age of its oldest event at `now`; return the
     backlog."""
     async with pool.acquire() as conn:
@@ -79,7 +79,7 @@ async def observe_backlog(pool: Pool, *, now: datetime) -> int:
     return waiting
 
 
-async def _note_failure(pool: Pool, ids: list[int], error: str) -> None:
+async def _note_failure(*, pool: Pool, ids: list[int], error: str) -> None:
     try:
         async with pool.acquire() as conn:
             await outbox.mark_failed(conn, ids, error)
@@ -87,7 +87,7 @@ async def _note_failure(pool: Pool, ids: list[int], error: str) -> None:
         log.warning("outbox_failure_not_recorded", error=repr(exc)[:200])
 
 
-async def sweep_once(pool: Pool, settings: Settings, *, now: datetime) -> int:
+async def sweep_once(*, pool: Pool, settings: Settings, now: datetime) -> int:
     """Queue again every inbound message accepted but unprocessed past the deadline at `now`;
     return how many."""
     window = timedelta(seconds=settings.reliability.sweeper_deadline_s)
@@ -97,29 +97,30 @@ async def sweep_once(pool: Pool, settings: Settings, *, now: datetime) -> int:
         tenants = await reference.tenant_ids(conn)
     for tenant_id in tenants:
         async with pool.acquire() as conn, conn.transaction():
-            total += await _sweep_tenant(conn, settings, tenant_id, deadline, now)
+            total += await _sweep_tenant(conn=conn, settings=settings, tenant_id=tenant_id,
+                                         deadline=deadline, now=now)
     if total:
         SWEEPER_REPUBLISHED.inc(total)
         log.warning("sweeper_republished", count=total)
     return total
 
 
-async def _sweep_tenant(conn: Connection, settings: Settings, tenant_id: str,
+async def _sweep_tenant(*, conn: Connection, settings: Settings, tenant_id: str,
                         deadline: datetime, now: datetime) -> int:
     rows = await messages.stale_accepted(conn, tenant_id, older_than=deadline, limit=500)
     for row in rows:
         event = InboundMessage(
-            tenant_id=tenant_id, channel=row["channel"], external_id=row["external_id"],
-            content=row["content"], subject=row["subject"], sender_name=row["name"],
-            sender_email=row["email"], sender_phone=row["phone"], received_at=row["created_at"],
-            metadata=row["metadata"], message_id=row["id"], ticket_id=row["ticket_id"],
+            tenant_id=tenant_id, channel=row.channel, external_id=row.external_id,
+            content=row.content, subject=row.subject, sender_name=row.name,
+            sender_email=row.email, sender_phone=row.phone, received_at=row.created_at,
+            metadata=row.metadata, message_id=row.id, ticket_id=row.ticket_id,
         )
         await publish_inbound(conn, event, topic=settings.kafka.topic_incoming)
-    await messages.mark_republished(conn, tenant_id, [row["id"] for row in rows], now=now)
+    await messages.mark_republished(conn, tenant_id, [row.id for row in rows], now=now)
     return len(rows)
 
 
-async def run_relay(pool: Pool, settings: Settings, send: Send, stopping: asyncio.Event) -> None:
+async def run_relay(*, pool: Pool, settings: Settings, send: Send, stopping: asyncio.Event) -> None:
     """Relay until stopped, while this process holds the relay leadership.
 
     Only one relay publishes at a time (a session advisory lock held on a dedicated
@@ -130,12 +131,14 @@ async def run_relay(pool: Pool, settings: Settings, send: Send, stopping: asynci
     """
     rel = settings.reliability
     while not stopping.is_set():
-        leader = await _become_leader(pool, stopping)
+        leader = await _become_leader(pool=pool, stopping=stopping)
         if leader is None:
             return
         try:
-            await _relay_while_leader(pool, leader, send, stopping, rel.relay_batch_size,
-                                      rel.relay_poll_interval_s, rel.backoff_max_s)
+            await _relay_while_leader(pool=pool, leader=leader, send=send, stopping=stopping,
+                                      batch_size=rel.relay_batch_size,
+                                      max_idle_s=rel.relay_poll_interval_s,
+                                      backoff_s=rel.backoff_max_s)
         finally:
             # Unlock before the connection goes back to the pool (the pool does not reset it).
             with contextlib.suppress(Exception):
@@ -144,7 +147,7 @@ async def run_relay(pool: Pool, settings: Settings, send: Send, stopping: asynci
                 await pool.release(leader, timeout=1)
 
 
-async def _become_leader(pool: Pool, stopping: asyncio.Event) -> Any:
+async def _become_leader(*, pool: Pool, stopping: asyncio.Event) -> Any:
     """Return a pool connection holding the relay lock, or None once stopping."""
     while not stopping.is_set():
         conn = None
@@ -163,7 +166,7 @@ async def _become_leader(pool: Pool, stopping: asyncio.Event) -> Any:
     return None
 
 
-async def _relay_while_leader(pool: Pool, leader: Any, send: Send, stopping: asyncio.Event,
+async def _relay_while_leader(*, pool: Pool, leader: Any, send: Send, stopping: asyncio.Event,
                               batch_size: int, max_idle_s: float, backoff_s: float) -> None:
     idle_wait = _MIN_IDLE_WAIT_S
     observed = 0.0
@@ -174,8 +177,8 @@ async def _relay_while_leader(pool: Pool, leader: Any, send: Send, stopping: asy
         try:
             if time.monotonic() - observed >= _BACKLOG_EVERY_S:
                 observed = time.monotonic()
-                await observe_backlog(pool, now=clock.now())
-            published = await relay_once(pool, send, batch_size=batch_size)
+                await observe_backlog(pool=pool, now=clock.now())
+            published = await relay_once(pool=pool, send=send, batch_size=batch_size)
         except Exception as exc:
             log.warning("relay_failed", error=repr(exc)[:300])
             published = 0
@@ -189,11 +192,11 @@ async def _relay_while_leader(pool: Pool, leader: Any, send: Send, stopping: asy
         idle_wait = min(idle_wait * 2, max(max_idle_s, _MIN_IDLE_WAIT_S))
 
 
-async def run_sweeper(pool: Pool, settings: Settings, stopping: asyncio.Event) -> None:
+async def run_sweeper(*, pool: Pool, settings: Settings, stopping: asyncio.Event) -> None:
     """Sweep until stopped, once per interval; also purge long-published outbox rows."""
     while not stopping.is_set():
         try:
-            await sweep_once(pool, settings, now=clock.now())
+            await sweep_once(pool=pool, settings=settings, now=clock.now())
             async with pool.acquire() as conn:
                 await outbox.purge_published(conn, older_than_s=24 * 3600)
         except Exception as exc:

@@ -64,8 +64,8 @@ async def release_due(pool: Pool, settings: Settings, now: datetime, *,
         for row in await replies.claim_deferred(conn, now=now, limit=limit):
             try:
                 async with conn.transaction():  # one reply that fails does not hold the rest
-                    released[await executor.release_deferred(conn, settings, row,
-                                                             now=now)] += 1
+                    released[await executor.release_deferred(conn=conn, settings=settings,
+                                                             deferred=row, now=now)] += 1
             except Exception as exc:  # it stays deferred and due: the next pass tries again
                 log.warning("deferred_release_failed", message_id=str(row.id),
                             error=repr(exc)[:300])
@@ -102,8 +102,8 @@ async def sweep_silence(pool: Pool, settings: Settings, now: datetime, *,
             dormant_before=now - state_engine.DORMANT_AFTER, limit=limit)
         for row in rows:
             transition = await executor.track_silence(
-                conn, settings, tenant_id=row["tenant_id"], customer_id=row["customer_id"],
-                now=now)
+                conn=conn, settings=settings, tenant_id=row["tenant_id"],
+                customer_id=row["customer_id"], now=now)
             moved += transition is not None
     return moved
 
@@ -207,7 +207,7 @@ async def timed_run(pool: Pool, settings: Settings, tenant_id: str, day: date,
         outcomes: Counter[str] = Counter()
         for customer_id in await care_schedule.at_risk_customers(conn, tenant_id, limit=BATCH):
             verdict = await executor.create_follow_up(
-                conn, settings, tenant_id=tenant_id, customer_id=customer_id,
+                conn=conn, settings=settings, tenant_id=tenant_id, customer_id=customer_id,
                 title="Check in with a customer at risk",
                 body="No message from this customer for two weeks or more: review their "
                      "history and decide whether someone should reach out.",

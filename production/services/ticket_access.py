@@ -15,6 +15,8 @@ from typing import Any
 from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import messages, tickets
+from production.database.queries.deliveries import SandboxedDelivery
+from production.database.queries.messages import OutboundReply
 from production.domain import ticket_access
 from production.domain.formatting import (
     ChannelStyle,
@@ -132,25 +134,26 @@ async def token_by_email(pool: Pool, links: TicketLinks, tenant_id: str, number:
                            stored_hash=ticket["access_hash"])
 
 
-async def with_link(conn: Connection, links: TicketLinks, tenant_id: str, outbound: Any) -> str:
+async def with_link(conn: Connection, links: TicketLinks, tenant_id: str,
+                    outbound: OutboundReply) -> str:
     """Return an outbound reply's text as it leaves: on email and WhatsApp, with the link to
     its ticket's status page. The worker issued the token with the reply; a reply stored
     another way has it issued now."""
-    body: str = outbound["content"]
-    number = outbound["ticket_number"]
-    if number is None or not carries_status_link(outbound["channel"]):
+    body: str = outbound.content
+    number = outbound.ticket_number
+    if number is None or not carries_status_link(outbound.channel):
         return body
-    token = await issue(conn, links, tenant_id, number, nonce=outbound["access_nonce"],
-                        stored_hash=outbound["access_hash"])
-    return with_status_link(body, outbound["channel"], links.status_url(number, token))
+    token = await issue(conn, links, tenant_id, number, nonce=outbound.access_nonce,
+                        stored_hash=outbound.access_hash)
+    return with_status_link(body, outbound.channel, links.status_url(number, token))
 
 
-def as_sent(links: TicketLinks, tenant_id: str, recorded: Any) -> str:
+def as_sent(links: TicketLinks, tenant_id: str, recorded: SandboxedDelivery) -> str:
     """Return a recorded reply's body as it went out, its status link derived again from the
     ticket's nonce (the sandbox outbox, for a developer: the link itself is never stored)."""
-    body: str = recorded["body"]
-    number = recorded["ticket_number"]
-    if number is None or recorded["access_nonce"] is None:
+    body: str = recorded.body
+    number = recorded.ticket_number
+    if number is None or recorded.access_nonce is None:
         return body
-    token = links.token(tenant_id, number, recorded["access_nonce"])
-    return with_status_link(body, recorded["channel"], links.status_url(number, token))
+    token = links.token(tenant_id, number, recorded.access_nonce)
+    return with_status_link(body, recorded.channel, links.status_url(number, token))

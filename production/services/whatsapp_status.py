@@ -15,7 +15,7 @@ log = structlog.get_logger(__name__)
 Recorded = Literal["advanced", "kept", "unknown_sid", "unknown_status"]
 
 
-async def record(pool: Pool, *, tenant_id: str, update: StatusUpdate) -> Recorded:
+async def record(*, pool: Pool, tenant_id: str, update: StatusUpdate) -> Recorded:
     """Store the event and move the reply's delivery status forward (never back).
 
     Returns "advanced", "kept" (a late or repeated status), "unknown_sid" (not one of ours)

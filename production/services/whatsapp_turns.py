@@ -47,7 +47,7 @@ def applies(msg: InboundMessage) -> bool:
     return msg.channel == "whatsapp" and rules.is_from_twilio(msg.metadata)
 
 
-async def settle(pool: Pool, settings: Settings, inbound: Any) -> Turn:
+async def settle(*, pool: Pool, settings: Settings, inbound: Any) -> Turn:
     """Wait out the turn window of an accepted message, then fold it into the customer's next
     message or return the text of the turn it leads. `inbound` is its `lock_inbound` row."""
     window = timedelta(seconds=settings.twilio.turn_window_s)

@@ -129,9 +129,9 @@ async def submit(pool: Pool, settings: Settings, inbound: Inbound, *, now: datet
     async with pool.acquire() as conn, conn.transaction():
         row = await messages.lock_inbound(conn, inbound.tenant_id, inbound.message_id)
         reply = reply_record(content) if content else reply_record()
-        reply_id = await executor.submit_reply(conn, settings, tenant_id=inbound.tenant_id,
-                                               inbound=row, reply=reply, action=action,
-                                               now=now)
+        reply_id = await executor.submit_reply(conn=conn, settings=settings,
+                                               tenant_id=inbound.tenant_id, inbound=row,
+                                               reply=reply, action=action, now=now)
     assert reply_id is not None
     return reply_id
 

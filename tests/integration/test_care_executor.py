@@ -205,7 +205,8 @@ async def test_a_person_approving_is_not_autonomy_and_is_recorded(
     tenant, ceiling = await acting_tenant(pool, settings, mode="assist", kill_switch=True)
     reply = await submit(pool, ceiling, await customer_writes(pool, tenant), now=now)
     proposal_id = await proposal_of(pool, tenant, reply)
-    decided = await inbox.approve(pool, ceiling, tenant, proposal_id, operator="ada", now=now)
+    decided = await inbox.approve(pool=pool, settings=ceiling, tenant_id=tenant,
+                                  proposal_id=proposal_id, operator="ada", now=now)
     assert (decided.status, decided.decided_by) == ("approved", "operator:ada")
     sent = await fate(pool, tenant, reply)
     assert (sent.status, sent.released) == ("queued", 1)
@@ -220,12 +221,12 @@ async def test_an_inbound_message_moves_the_state_and_a_rejection_loses_the_cust
     tenant, ceiling = await acting_tenant(pool, settings)
     inbound = await customer_writes(pool, tenant)
     async with pool.acquire() as conn:
-        await executor.track_inbound(conn, ceiling, tenant_id=tenant,
+        await executor.track_inbound(conn=conn, settings=ceiling, tenant_id=tenant,
                                      customer_id=inbound.customer_id, at=now,
                                      explicit_rejection=False, now=now)
         assert (await care_state.get_current_state(conn, tenant, inbound.customer_id)
                 ).state == "engaged"
-        await executor.track_inbound(conn, ceiling, tenant_id=tenant,
+        await executor.track_inbound(conn=conn, settings=ceiling, tenant_id=tenant,
                                      customer_id=inbound.customer_id, at=now,
                                      explicit_rejection=True, now=now)
         record = await care_state.get_current_state(conn, tenant, inbound.customer_id)
@@ -246,7 +247,7 @@ async def test_in_shadow_mode_the_state_is_only_proposed(
                                               tenant_allowlist=[tenant]))
     inbound = await customer_writes(pool, tenant)
     async with pool.acquire() as conn:
-        await executor.track_inbound(conn, shadow, tenant_id=tenant,
+        await executor.track_inbound(conn=conn, settings=shadow, tenant_id=tenant,
                                      customer_id=inbound.customer_id,
                                      at=now, explicit_rejection=False, now=now)
         record = await care_state.get_current_state(conn, tenant, inbound.customer_id)

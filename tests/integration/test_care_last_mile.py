@@ -98,8 +98,8 @@ async def test_a_released_reply_is_held_when_a_gate_closes_before_it_is_sent(
     policy = DeliveryPolicy(care=ceiling.care)
 
     await stop(pool, tenant, customer)
-    assert await deliver(pool, {"email": provider}, _notice(tenant, reply), policy,
-                         now=now) == "held"
+    assert await deliver(pool=pool, adapters={"email": provider}, notice=_notice(tenant, reply),
+                         policy=policy, now=now) == "held"
     assert provider.calls == []
     held = await fate(pool, tenant, reply)
     assert held.status == "pending_approval"
@@ -109,15 +109,16 @@ async def test_a_released_reply_is_held_when_a_gate_closes_before_it_is_sent(
     assert (last["event_type"], last["policy_clause"]) == ("would_execute_action", clause)
     assert last["payload"]["before_send"] is True
     # A late copy of the notice (at-least-once) changes nothing and is not dead-lettered.
-    assert await deliver(pool, {"email": provider}, _notice(tenant, reply), policy,
-                         now=now) == "held"
+    assert await deliver(pool=pool, adapters={"email": provider}, notice=_notice(tenant, reply),
+                         policy=policy, now=now) == "held"
     assert provider.calls == []
 
     # A person approves the draft from the inbox: that is sent, gate or no gate.
-    await care_inbox.approve(pool, ceiling, tenant, await proposal_of(pool, tenant, reply),
-                             operator="ada", now=now)
-    assert await deliver(pool, {"email": provider}, _notice(tenant, reply), policy, now=now) \
-        == "delivered"
+    await care_inbox.approve(pool=pool, settings=ceiling, tenant_id=tenant,
+                             proposal_id=await proposal_of(pool, tenant, reply), operator="ada",
+                             now=now)
+    assert await deliver(pool=pool, adapters={"email": provider}, notice=_notice(tenant, reply),
+                         policy=policy, now=now) == "delivered"
     assert provider.calls == [reply]
 
 
@@ -129,8 +130,8 @@ async def test_the_global_kill_switch_and_the_ceiling_hold_a_released_reply(
     provider = _Provider()
     await _execute(pool, "UPDATE care_global SET kill_switch = true")
     try:
-        assert await deliver(pool, {"email": provider}, _notice(tenant, reply),
-                             DeliveryPolicy(care=ceiling.care), now=now) == "held"
+        assert await deliver(pool=pool, adapters={"email": provider}, notice=_notice(tenant, reply),
+                             policy=DeliveryPolicy(care=ceiling.care), now=now) == "held"
     finally:
         await _execute(pool, "UPDATE care_global SET kill_switch = false")
     assert (await fate(pool, tenant, reply)).clause == "KILL.global"
@@ -138,8 +139,8 @@ async def test_the_global_kill_switch_and_the_ceiling_hold_a_released_reply(
     # A dispatcher whose environment says shadow mode sends nothing autonomous either.
     tenant, _, reply, _ = await _released(pool, settings, now)
     shadow = DeliveryPolicy(care=allowing(tenant, shadow_mode=True))
-    assert await deliver(pool, {"email": provider}, _notice(tenant, reply), shadow,
-                         now=now) == "held"
+    assert await deliver(pool=pool, adapters={"email": provider}, notice=_notice(tenant, reply),
+                         policy=shadow, now=now) == "held"
     assert (await fate(pool, tenant, reply)).clause == "PR0.shadow_mode"
     assert provider.calls == []
 
@@ -152,14 +153,14 @@ async def test_a_reply_parked_for_a_retry_is_held_when_the_kill_switch_is_engage
     provider = _Provider()
     provider.down = True
     policy = DeliveryPolicy(care=ceiling.care, backoff_initial_s=0.01)
-    assert await deliver(pool, {"email": provider}, _notice(tenant, reply), policy, now=now) \
-        == "retrying"
+    assert await deliver(pool=pool, adapters={"email": provider}, notice=_notice(tenant, reply),
+                         policy=policy, now=now) == "retrying"
 
     await _tenant_kill(pool, tenant, customer)
     provider.down = False
     later = now + timedelta(minutes=1)  # the retry is due
-    assert await deliver(pool, {"email": provider}, _notice(tenant, reply), policy,
-                         now=later) == "held"
+    assert await deliver(pool=pool, adapters={"email": provider}, notice=_notice(tenant, reply),
+                         policy=policy, now=later) == "held"
     assert provider.calls == [reply]  # the one failed attempt before the switch, nothing after
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
@@ -175,10 +176,11 @@ async def test_a_reply_a_person_approved_is_sent_while_the_kill_switch_is_engage
     tenant, ceiling = await acting_tenant(pool, settings, mode="approve")
     inbound = await customer_writes(pool, tenant)
     reply = await submit(pool, ceiling, inbound, now=now)
-    await care_inbox.approve(pool, ceiling, tenant, await proposal_of(pool, tenant, reply),
-                             operator="ada", now=now)
+    await care_inbox.approve(pool=pool, settings=ceiling, tenant_id=tenant,
+                             proposal_id=await proposal_of(pool, tenant, reply), operator="ada",
+                             now=now)
     await _tenant_kill(pool, tenant, inbound.customer_id)
     provider = _Provider()
-    assert await deliver(pool, {"email": provider}, _notice(tenant, reply),
-                         DeliveryPolicy(care=ceiling.care), now=now) == "delivered"
+    assert await deliver(pool=pool, adapters={"email": provider}, notice=_notice(tenant, reply),
+                         policy=DeliveryPolicy(care=ceiling.care), now=now) == "delivered"
     assert provider.calls == [reply]

@@ -192,7 +192,8 @@ async def _approved_and_delivered(pool: Pool, settings: Settings, tenant: str,
     inbound = await customer_writes(pool, tenant, email=email)
     reply = await submit(pool, settings, inbound, now=NOON)
     proposal = await proposal_of(pool, tenant, reply)
-    await care_inbox.approve(pool, settings, tenant, proposal, operator="ada", now=NOON)
+    await care_inbox.approve(pool=pool, settings=settings, tenant_id=tenant, proposal_id=proposal,
+                             operator="ada", now=NOON)
     async with pool.acquire() as conn:
         await conn.execute("UPDATE messages SET status = 'delivered', delivered_at = $2 "
                            "WHERE id = $1", reply, NOON + timedelta(minutes=1))
@@ -242,9 +243,11 @@ async def test_an_approved_reply_that_cannot_be_delivered_is_execution_failed(
     tenant, ceiling = await acting_tenant(pool, settings, mode="approve")
     reply = await submit(pool, ceiling, await customer_writes(pool, tenant), now=NOON)
     proposal = await proposal_of(pool, tenant, reply)
-    await care_inbox.approve(pool, ceiling, tenant, proposal, operator="ada", now=NOON)
+    await care_inbox.approve(pool=pool, settings=ceiling, tenant_id=tenant, proposal_id=proposal,
+                             operator="ada", now=NOON)
     notice = OutboundNotice(tenant_id=tenant, message_id=reply, channel="email")
-    status = await deliver_outbound.deliver(pool, {"email": _Refusing()}, notice, now=NOON)
+    status = await deliver_outbound.deliver(pool=pool, adapters={"email": _Refusing()},
+                                            notice=notice, now=NOON)
     assert status == "failed"
     assert (await _labels(pool, proposal))[0] == "EXECUTION_FAILED"
     assert (await fate(pool, tenant, reply)).status == "delivery_failed"

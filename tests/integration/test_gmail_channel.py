@@ -599,7 +599,7 @@ async def test_watch_stores_history_and_expiration_and_renews_only_when_due(
         settings = gmail_settings.model_copy(update={"gmail": fake.settings()})
         emitted: list[dict[str, Any]] = []
         assert await _watch_state(db, fake.address) is None
-        assert await run_watch(settings, force=False, loop=False, emit=emitted.append) == 0
+        assert await run_watch(settings=settings, force=False, loop=False, emit=emitted.append) == 0
         first = await _watch_state(db, fake.address)
         assert first.history_id == fake.history_id
         assert first.watch_expires_at > dt.datetime.now(dt.UTC) + dt.timedelta(days=6)
@@ -608,14 +608,14 @@ async def test_watch_stores_history_and_expiration_and_renews_only_when_due(
         assert fake.watches == [{"topicName": TOPIC, "labelIds": ["INBOX"],
                                  "labelFilterBehavior": "include"}]
 
-        assert await run_watch(settings, force=False, loop=False, emit=emitted.append) == 0
+        assert await run_watch(settings=settings, force=False, loop=False, emit=emitted.append) == 0
         assert emitted[-1]["renewed"] is False and len(fake.watches) == 1
         renew_at = dt.datetime.fromisoformat(emitted[-1]["renew_at"])
         assert renew_at == first.watch_expires_at - dt.timedelta(days=1)
 
         # Mail arrived since: a forced renewal must not skip it by moving history on.
         fake.receive(customer_mail(customer(), "Unsynced", "Not read yet."))
-        assert await run_watch(settings, force=True, loop=False, emit=emitted.append) == 0
+        assert await run_watch(settings=settings, force=True, loop=False, emit=emitted.append) == 0
         assert emitted[-1]["renewed"] is True and len(fake.watches) == 2
         assert (await _watch_state(db, fake.address)).history_id == first.history_id
 

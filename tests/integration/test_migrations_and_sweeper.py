@@ -154,9 +154,11 @@ async def test_only_one_relay_publishes_at_a_time_and_a_standby_takes_over(
                 await outbox.enqueue(conn, "techcorp", topic="t", key=str(i), payload={"i": i})
 
     stop_a, stop_b = asyncio.Event(), asyncio.Event()
-    relay_a = asyncio.create_task(run_relay(pool, settings, recorder("a"), stop_a))
+    relay_a = asyncio.create_task(run_relay(pool=pool, settings=settings, send=recorder("a"),
+                                            stopping=stop_a))
     await wait_for(lambda: _relay_lock_held(pool))  # a leads before b starts
-    relay_b = asyncio.create_task(run_relay(pool, settings, recorder("b"), stop_b))
+    relay_b = asyncio.create_task(run_relay(pool=pool, settings=settings, send=recorder("b"),
+                                            stopping=stop_b))
     try:
         await enqueue(range(50))
         await wait_for(lambda: _published(published, 50))

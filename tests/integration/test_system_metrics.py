@@ -60,12 +60,12 @@ async def test_the_relay_reports_the_outbox_backlog_and_its_oldest_event(
             ids = [await outbox.enqueue(conn, "techcorp", topic="t", key="k", payload={"n": n})
                    for n in range(3)]
             oldest = await conn.fetchval("SELECT created_at FROM outbox WHERE id = $1", ids[0])
-        assert await relay.observe_backlog(pool, now=oldest + timedelta(seconds=90)) == 3
+        assert await relay.observe_backlog(pool=pool, now=oldest + timedelta(seconds=90)) == 3
         assert REGISTRY.get_sample_value(OUTBOX_BACKLOG.name) == 3
         assert REGISTRY.get_sample_value(OUTBOX_OLDEST.name) == 90
         async with pool.acquire() as conn:
             await outbox.mark_published(conn, ids)
-        assert await relay.observe_backlog(pool, now=oldest) == 0
+        assert await relay.observe_backlog(pool=pool, now=oldest) == 0
         assert REGISTRY.get_sample_value(OUTBOX_OLDEST.name) == 0
     finally:
         await pool.close()

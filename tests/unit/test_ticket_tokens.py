@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+from dataclasses import replace
+from datetime import UTC, datetime
+from uuid import uuid4
 
 import pytest
 
+from production.database.queries.deliveries import SandboxedDelivery
 from production.domain import ticket_access
 from production.domain.client_address import client_address, parse_networks
 from production.domain.failure_limit import FailureLimiter
@@ -128,14 +132,16 @@ def test_a_proxy_that_is_no_address_is_refused() -> None:
 
 
 def test_the_sandbox_shows_a_reply_as_it_was_sent() -> None:
-    recorded = {"body": "Hi Ada!\n\nDone.", "channel": "whatsapp", "ticket_number": "TKT-9",
-                "access_nonce": NONCE}
+    recorded = SandboxedDelivery(
+        message_id=uuid4(), channel="whatsapp", recipient="+15550100", subject=None,
+        body="Hi Ada!\n\nDone.", created_at=datetime(2026, 1, 5, 9, tzinfo=UTC),
+        ticket_number="TKT-9", access_nonce=NONCE)
     token = LINKS.token("techcorp", "TKT-9", NONCE)
     assert as_sent(LINKS, "techcorp", recorded) == (
         f"Hi Ada!\n\nDone.\n\nYour ticket, online: "
         f"https://help.example/support/tickets/TKT-9#token={token}")
-    for missing in ({"ticket_number": None}, {"access_nonce": None}):
-        assert as_sent(LINKS, "techcorp", recorded | missing) == "Hi Ada!\n\nDone."
+    for missing in (replace(recorded, ticket_number=None), replace(recorded, access_nonce=None)):
+        assert as_sent(LINKS, "techcorp", missing) == "Hi Ada!\n\nDone."
 
 
 def test_a_pasted_token_never_reaches_the_database() -> None:

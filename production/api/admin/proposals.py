@@ -28,28 +28,31 @@ async def list_proposals(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ProposalListing:
     """The tenant's proposals of a status (pending by default), oldest first."""
-    rows = await inbox.proposals(db, who.tenant_id, status=status, limit=limit, now=now)
+    rows = await inbox.proposals(pool=db, tenant_id=who.tenant_id, status=status, limit=limit,
+                                 now=now)
     return ProposalListing(proposals=[ProposalView(**row) for row in rows])
 
 
 @router.post("/proposals/{proposal_id}/approve", response_model=inbox.Decided)
 async def approve_proposal(request: Request, proposal_id: str, who: Operator,
                            db: Db, now: Now) -> inbox.Decided:
-    return await inbox.approve(db, state(request).settings, who.tenant_id,
-                               resource_id(proposal_id, "proposal"), operator=who.name, now=now)
+    return await inbox.approve(pool=db, settings=state(request).settings, tenant_id=who.tenant_id,
+                               proposal_id=resource_id(proposal_id, "proposal"), operator=who.name,
+                               now=now)
 
 
 @router.post("/proposals/{proposal_id}/edit", response_model=inbox.Decided)
 async def edit_proposal(request: Request, proposal_id: str, body: Edit, who: Operator,
                         db: Db, now: Now) -> inbox.Decided:
     """Replace the draft's text, then approve it."""
-    return await inbox.approve(db, state(request).settings, who.tenant_id,
-                               resource_id(proposal_id, "proposal"), operator=who.name,
+    return await inbox.approve(pool=db, settings=state(request).settings, tenant_id=who.tenant_id,
+                               proposal_id=resource_id(proposal_id, "proposal"), operator=who.name,
                                text=body.text, now=now)
 
 
 @router.post("/proposals/{proposal_id}/reject", response_model=inbox.Decided)
 async def reject_proposal(proposal_id: str, body: Rejection, who: Operator,
                           db: Db, now: Now) -> inbox.Decided:
-    return await inbox.reject(db, who.tenant_id, resource_id(proposal_id, "proposal"),
-                              operator=who.name, reason=body.reason, now=now)
+    return await inbox.reject(pool=db, tenant_id=who.tenant_id,
+                              proposal_id=resource_id(proposal_id, "proposal"), operator=who.name,
+                              reason=body.reason, now=now)

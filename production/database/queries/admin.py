@@ -255,10 +255,25 @@ async def append_audit(
     return audit_id
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """One row of the tenant's audit trail, as the export and the console's timeline show it."""
+
+    id: int
+    created_at: datetime
+    event_type: str
+    actor: str
+    reason: str
+    policy_clause: str | None
+    customer_id: UUID | None
+    message_id: UUID | None
+    payload: dict[str, Any]
+
+
 async def audit_page(
     conn: Connection, tenant_id: str, *, after_id: int, since: datetime | None,
     until: datetime | None, event_type: str | None, limit: int,
-) -> list[Row]:
+) -> list[AuditEntry]:
     """Return the next `limit` audit rows with id > after_id, in id order (keyset paging)."""
     rows: list[Row] = await conn.fetch(
         """
@@ -274,11 +289,11 @@ async def audit_page(
         """,
         tenant_id, after_id, since, until, event_type, limit,
     )
-    return rows
+    return [AuditEntry(**row) for row in rows]
 
 
 async def audit_recent(conn: Connection, tenant_id: str, *, before_id: int | None,
-                       event_type: str | None, limit: int) -> list[Row]:
+                       event_type: str | None, limit: int) -> list[AuditEntry]:
     """Return the tenant's latest audit rows with id < before_id (all, when None), newest first
     (the console's timeline; keyset paging)."""
     rows: list[Row] = await conn.fetch(
@@ -293,42 +308,4 @@ async def audit_recent(conn: Connection, tenant_id: str, *, before_id: int | Non
         """,
         tenant_id, before_id, event_type, limit,
     )
-    return rows
-
-
-def _like(text: str) -> str:
-    """Return a LIKE pattern matching `text` anywhere, its own wildcards taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-async def customers(conn: Connection, tenant_id: str, *, query: str | None,
-                    escalation_open: bool, limit: int) -> list[Row]:
-    """Return the tenant's customers (not the merged-away ones) with their C.A.R.E. consent,
-    state and mode, most recent contact first; `query` matches name, email or phone."""
-    rows: list[Row] = await conn.fetch(
-        """
-        SELECT c.id AS customer_id, c.name, c.email, c.phone,
-               coalesce(s.care_state, 'unaware') AS care_state,
-               coalesce(s.hands_off_enabled, cs.hands_off_new_customers, false) AS hands_off,
-               s.escalation_status, s.autonomy_mode AS mode_override,
-               coalesce(s.autonomy_mode, cs.autonomy_mode, 'assist') AS effective_mode,
-               last.created_at AS last_contact_at
-        FROM customers c
-        LEFT JOIN care_settings cs ON cs.tenant_id = c.tenant_id
-        LEFT JOIN customer_care_state s
-               ON s.tenant_id = c.tenant_id AND s.entity_type = 'contact' AND s.entity_id = c.id
-        LEFT JOIN LATERAL (
-            SELECT m.created_at FROM messages m
-            WHERE m.tenant_id = c.tenant_id AND m.customer_id = c.id
-            ORDER BY m.created_at DESC LIMIT 1
-        ) last ON true
-        WHERE c.tenant_id = $1 AND c.merged_into IS NULL
-          AND ($2::text IS NULL OR c.name ILIKE $2 OR c.email ILIKE $2 OR c.phone LIKE $2)
-          AND (NOT $3 OR s.escalation_status = 'open')
-        ORDER BY last.created_at DESC NULLS LAST, c.created_at DESC
-        LIMIT $4
-        """,
-        tenant_id, _like(query) if query else None, escalation_open, limit,
-    )
-    return rows
+    return [AuditEntry(**row) for row in rows]

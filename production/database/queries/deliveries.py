@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 import asyncpg
 
@@ -32,8 +34,23 @@ async def record(conn: Connection, tenant_id: str, message: OutboundMessage,
     )
 
 
+@dataclass(frozen=True)
+class SandboxedDelivery:
+    """A reply recorded by the sandbox instead of a provider, with its ticket's number and
+    access nonce (the status link is derived again from them, never stored)."""
+
+    message_id: UUID
+    channel: str
+    recipient: str | None
+    subject: str | None
+    body: str
+    created_at: datetime
+    ticket_number: str | None
+    access_nonce: bytes | None
+
+
 async def sandboxed(conn: Connection, tenant_id: str, *, channel: str | None, limit: int,
-                    after: datetime | None = None) -> list[asyncpg.Record]:
+                    after: datetime | None = None) -> list[SandboxedDelivery]:
     """Return sandboxed deliveries, newest first (or, with `after`, oldest first after it)."""
     rows: list[asyncpg.Record] = await conn.fetch(
         """
@@ -51,4 +68,4 @@ async def sandboxed(conn: Connection, tenant_id: str, *, channel: str | None, li
         """,
         tenant_id, channel, limit, after,
     )
-    return rows
+    return [SandboxedDelivery(**row) for row in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -35,7 +36,28 @@ async def record_attempt(conn: Connection, tenant_id: str, message_id: UUID, *, 
     )
 
 
-async def claim_due(conn: Connection, *, now: datetime, limit: int) -> list[asyncpg.Record]:
+@dataclass(frozen=True)
+class DueRetry:
+    """A parked reply whose retry is due: what the dispatcher's announcement names."""
+
+    tenant_id: str
+    id: UUID
+    channel: str
+    customer_id: UUID
+
+
+@dataclass(frozen=True)
+class BreakerState:
+    """A channel's circuit breaker as the dispatcher last saved it."""
+
+    channel: str
+    state: str  # closed, half_open or open
+    consecutive_failures: int
+    last_error: str | None
+    updated_at: datetime
+
+
+async def claim_due(conn: Connection, *, now: datetime, limit: int) -> list[DueRetry]:
     """Take the replies whose retry is due by `now` (skipping rows another dispatcher holds)."""
     rows: list[asyncpg.Record] = await conn.fetch(
         """
@@ -52,7 +74,7 @@ async def claim_due(conn: Connection, *, now: datetime, limit: int) -> list[asyn
         """,
         now, limit,
     )
-    return rows
+    return [DueRetry(**row) for row in rows]
 
 
 async def save_breaker(conn: Connection, channel: str, *, state: str, failures: int,
@@ -69,7 +91,8 @@ async def save_breaker(conn: Connection, channel: str, *, state: str, failures: 
     )
 
 
-async def breaker_states(conn: Connection) -> dict[str, asyncpg.Record]:
-    rows = await conn.fetch(
+async def breaker_states(conn: Connection) -> dict[str, BreakerState]:
+    """Return each channel's saved breaker, by channel."""
+    rows: list[asyncpg.Record] = await conn.fetch(
         "SELECT channel, state, consecutive_failures, last_error, updated_at FROM channel_health")
-    return {row["channel"]: row for row in rows}
+    return {row["channel"]: BreakerState(**row) for row in rows}

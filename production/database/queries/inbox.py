@@ -22,8 +22,41 @@ _PROPOSAL_COLUMNS = """
 PROPOSAL_LIFETIME = timedelta(days=7)
 
 
+@dataclass(frozen=True)
+class StoredProposal:
+    """A care_proposals row, and whether it was past its time at the instant asked about."""
+
+    id: UUID
+    customer_id: UUID
+    message_id: UUID | None  # the held draft, for send_reply
+    action: str
+    status: str
+    draft: str
+    final_text: str | None
+    decision: dict[str, Any]
+    outcome: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    created_at: datetime
+    expires_at: datetime
+    expired: bool
+
+
+@dataclass(frozen=True)
+class ListedProposal(StoredProposal):
+    """A proposal as the approval inbox lists it, with what an operator needs to decide it."""
+
+    response_outcome: str | None
+    customer_name: str | None
+    channel: str | None
+    ticket_id: str | None  # the ticket's number
+    subject: str | None
+    inbound: str | None  # the customer's message the draft answers
+
+
 async def proposals(conn: Connection, tenant_id: str, *, status: str | None, limit: int,
-                    now: datetime) -> list[Row]:
+                    now: datetime) -> list[ListedProposal]:
     """Return the tenant's proposals (of one status, when given), oldest first, each with what
     an operator needs to decide it: the customer's name, the channel, the ticket, and the
     customer's message the draft answers; `expired` says whether it was past its time at
@@ -46,28 +79,7 @@ async def proposals(conn: Connection, tenant_id: str, *, status: str | None, lim
         """,
         tenant_id, status, limit, now,
     )
-    return rows
-
-
-@dataclass(frozen=True)
-class StoredProposal:
-    """A care_proposals row, and whether it was past its time at the instant asked about."""
-
-    id: UUID
-    customer_id: UUID
-    message_id: UUID | None  # the held draft, for send_reply
-    action: str
-    status: str
-    draft: str
-    final_text: str | None
-    decision: dict[str, Any]
-    outcome: str | None
-    decided_by: str | None
-    decided_at: datetime | None
-    decision_reason: str | None
-    created_at: datetime
-    expires_at: datetime
-    expired: bool
+    return [ListedProposal(**row) for row in rows]
 
 
 async def lock_proposal(conn: Connection, tenant_id: str, proposal_id: UUID, *,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -82,9 +83,27 @@ async def customer_history(
     return rows
 
 
+@dataclass(frozen=True)
+class StaleInbound:
+    """An inbound message accepted but never processed, with its sender, for the sweeper to
+    queue again."""
+
+    id: UUID
+    channel: str
+    external_id: str | None
+    content: str
+    subject: str | None
+    metadata: dict[str, Any]
+    created_at: datetime
+    ticket_id: UUID | None
+    name: str | None
+    email: str | None
+    phone: str | None
+
+
 async def stale_accepted(
     conn: Connection, tenant_id: str, *, older_than: datetime, limit: int
-) -> list[Row]:
+) -> list[StaleInbound]:
     """Return inbound messages accepted before a time and never processed (for the sweeper)."""
     rows: list[Row] = await conn.fetch(
         """
@@ -100,7 +119,7 @@ async def stale_accepted(
         older_than,
         limit,
     )
-    return rows
+    return [StaleInbound(**row) for row in rows]
 
 
 async def mark_republished(conn: Connection, tenant_id: str, ids: list[UUID], *,
@@ -115,7 +134,35 @@ async def mark_republished(conn: Connection, tenant_id: str, ids: list[UUID], *,
     )
 
 
-async def get_outbound(conn: Connection, tenant_id: str, message_id: UUID) -> Row | None:
+@dataclass(frozen=True)
+class OutboundReply:
+    """A stored reply as the dispatcher delivers it: the message, its customer's addresses, the
+    inbound it answers (reply_to_*) and its ticket's access (ticket_number, access_*)."""
+
+    id: UUID
+    customer_id: UUID
+    channel: str
+    content: str
+    subject: str | None
+    status: str
+    ticket_id: UUID | None
+    metadata: dict[str, Any]
+    delivery_attempts: int
+    next_delivery_at: datetime | None
+    email: str | None
+    phone: str | None
+    name: str | None
+    reply_to_external_id: str | None
+    reply_to_metadata: dict[str, Any] | None
+    reply_to_created_at: datetime | None
+    ticket_number: str | None
+    access_nonce: bytes | None
+    access_hash: bytes | None
+
+
+async def get_outbound(conn: Connection, tenant_id: str,
+                       message_id: UUID) -> OutboundReply | None:
+    """Return the outbound message, locked for its delivery (None: no such reply)."""
     row: Row | None = await conn.fetchrow(
         """
         SELECT m.id, m.customer_id, m.channel, m.content, m.subject, m.status, m.ticket_id,
@@ -134,7 +181,7 @@ async def get_outbound(conn: Connection, tenant_id: str, message_id: UUID) -> Ro
         tenant_id,
         message_id,
     )
-    return row
+    return None if row is None else OutboundReply(**row)
 
 
 async def mark_delivery(

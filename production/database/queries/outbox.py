@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -42,18 +43,29 @@ async def enqueue_delivery(conn: Connection, tenant_id: str, *, message_id: UUID
                          payload=encode_event("outbound_message", notice))
 
 
-async def claim_batch(conn: Connection, *, limit: int) -> list[asyncpg.Record]:
+@dataclass(frozen=True)
+class PendingEvent:
+    """An outbox event not published yet, locked by the relay that claimed it."""
+
+    id: int
+    topic: str
+    message_key: str
+    payload: dict[str, Any]
+    headers: dict[str, str]
+
+
+async def claim_batch(conn: Connection, *, limit: int) -> list[PendingEvent]:
     """Lock the oldest unpublished events (skipping ones another relay holds)."""
     rows: list[asyncpg.Record] = await conn.fetch(
         """
-        SELECT id, tenant_id, topic, message_key, payload, headers FROM outbox
+        SELECT id, topic, message_key, payload, headers FROM outbox
         WHERE published_at IS NULL
         ORDER BY id LIMIT $1
         FOR UPDATE SKIP LOCKED
         """,
         limit,
     )
-    return rows
+    return [PendingEvent(**row) for row in rows]
 
 
 async def backlog(conn: Connection, *, limit: int = 10_000) -> tuple[int, datetime | None]:
