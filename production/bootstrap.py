@@ -40,9 +40,9 @@ from production.services import deliver_outbound, ticket_access
 from production.services.relay import Send, run_relay, run_sweeper
 from production.services.scheduler import run_scheduler
 
-# The agent (the Agents SDK), the embedder (the multilingual encoder, OpenAI's client) and the providers'
-# clients (Google's, Twilio's) take seconds to import: each builder imports those it needs,
-# so that the API, the relay and the scheduler start without them.
+# The agent (the Agents SDK), the embedder (the multilingual encoder, OpenAI's client) and
+# the providers' clients (Google's, Twilio's) take seconds to import: each builder imports
+# those it needs, so that the API, the relay and the scheduler start without them.
 if TYPE_CHECKING:
     from agents import Model
 
