@@ -17,6 +17,7 @@ from production.api import (
     errors,
     gmail_webhook,
     health,
+    limits,
     sandbox,
     support,
     tickets,
@@ -65,6 +66,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(sandbox.router)
     app.include_router(admin.router)
+    # Inside the widget's CORS (installed next), so a browser can read a 413 too.
+    app.add_middleware(limits.BodyLimit, max_bytes=settings.api.max_body_bytes)
     web_app.install(app, settings)
 
     @app.get("/metrics", include_in_schema=False)
