@@ -27,7 +27,7 @@ CLOCK_TESTS ?= $(wildcard tests/unit/test_care_*.py tests/integration/test_care_
 	tests/integration/test_kill_switch.py tests/integration/test_admin_api.py \
 	tests/integration/test_migrations_and_sweeper.py::test_the_sweeper_requeues_a_message_whose_event_the_broker_lost
 
-.PHONY: run test test-clock bench lint typecheck check install web clean
+.PHONY: run test test-clock bench fuzz load lint typecheck check install web clean
 
 install: $(STAMP)
 
@@ -77,6 +77,12 @@ test-clock: install $(FAKETIME)
 
 bench: install
 	$(PY) bench/run.py
+
+# The API fuzzed from its OpenAPI schema, longer than make test's bounded run and with a fresh
+# random seed each time (`make fuzz FUZZ_EXAMPLES=500`).
+FUZZ_EXAMPLES ?= 150
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 $(PY) -m pytest -q -s tests/integration/test_fuzz_api.py
 
 lint: install $(WEB_DEPS)
 	$(VENV)/bin/ruff check production tests bench

@@ -57,7 +57,8 @@ def create_app(settings: Settings) -> FastAPI:
             if state.pool is not None:
                 await state.pool.close()
 
-    app = FastAPI(title="Customer Success Digital FTE", version=__version__, lifespan=lifespan)
+    app = FastAPI(title="Customer Success Digital FTE", version=__version__, lifespan=lifespan,
+                  responses=errors.RESPONSES)
     app.state.fte = state
     app.include_router(support.router)
     app.include_router(tickets.router)

@@ -29,6 +29,14 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.TooManyConnectionsError,
 )
 
+# Errors that mean "this text cannot be stored": PostgreSQL's text holds no NUL character, and
+# a string with an unpaired surrogate has no UTF-8 to send. The statement changed nothing.
+UNSTORABLE_TEXT_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+    asyncpg.exceptions.UntranslatableCharacterError,
+    UnicodeEncodeError,
+)
+
 
 async def _init_connection(conn: Connection) -> None:
     for name in ("json", "jsonb"):

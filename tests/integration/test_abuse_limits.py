@@ -155,3 +155,27 @@ async def test_ticket_reads_are_limited_per_client_and_per_ticket(abuse: Setting
                                  json={"ticket_id": ticket, "email": unique_email()},
                                  headers={"X-Forwarded-For": "203.0.113.20"})
         assert lookup.status_code == 429
+
+
+async def test_what_the_fuzzer_found_is_refused_with_its_reason(abuse: Settings) -> None:
+    """Regressions of tests/integration/test_fuzz_api.py's findings, each once a 500."""
+    async with _api(abuse) as http:
+        # A NUL character in the form: PostgreSQL text cannot hold it.
+        res = await http.post("/api/v1/support/form", json=form(message="Hello\x00, my export"))
+        assert res.status_code == 422
+        assert res.json()["errors"] == [{"field": "message", "reason": "Value error, may not "
+                                         "contain a NUL character or an unpaired surrogate"}]
+        # A cursor past the bigint range names no row: 422, not a driver overflow.
+        db = await create_pool(abuse, min_size=1, max_size=1)
+        try:
+            _, key = await admin_keys.create_key(db, "techcorp", "operator", "cursor-test")
+        finally:
+            await db.close()
+        res = await http.get("/api/v1/admin/activity", params={"before_id": 2**70},
+                             headers={"Authorization": f"Bearer {key}"})
+        assert res.status_code == 422
+        # 405 names every method of the path (two routes here), and a fixed path is its own.
+        res = await http.request("OPTIONS", "/api/v1/admin/autonomy")
+        assert (res.status_code, res.headers["allow"]) == (405, "GET, PUT")
+        res = await http.request("OPTIONS", "/api/v1/tickets/lookup")
+        assert (res.status_code, res.headers["allow"]) == (405, "POST")
