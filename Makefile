@@ -84,6 +84,17 @@ FUZZ_EXAMPLES ?= 150
 fuzz: install
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 $(PY) -m pytest -q -s tests/integration/test_fuzz_api.py
 
+# Locust across the three channels against `fte up` on the provider fakes, then the check
+# from the database and the fakes (lost, duplicated, per channel) and the PII scan of every
+# process's logs (tests/load/run.py). Locust's CSV and HTML report land in $(LOAD_OUT).
+USERS ?= 120
+SPAWN_RATE ?= 10
+DURATION ?= 300
+LOAD_OUT ?= load-results
+load: install web
+	$(PY) -m tests.load.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) \
+		--out $(LOAD_OUT)
+
 lint: install $(WEB_DEPS)
 	$(VENV)/bin/ruff check production tests bench
 	$(VENV)/bin/lint-imports --no-cache
@@ -95,5 +106,5 @@ typecheck: install
 check: lint typecheck test
 
 clean:
-	rm -rf .fte .venv-checkov .pytest_cache .mypy_cache .ruff_cache htmlcov .coverage .coverage.* \
+	rm -rf .fte load-results .venv-checkov .pytest_cache .mypy_cache .ruff_cache htmlcov .coverage .coverage.* \
 		$(WEB)/dist $(WEB)/test-results

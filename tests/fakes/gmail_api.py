@@ -73,6 +73,17 @@ def new_private_key() -> str:
                              serialization.NoEncryption()).decode()
 
 
+def oidc_token(key: str, key_id: str, *, audience: str = AUDIENCE, email: str = PUSH_ACCOUNT,
+               issuer: str = ISSUER, email_verified: bool = True, expires_in: int = 3600) -> str:
+    """An OIDC token as Pub/Sub puts on a push, signed by `key` (PEM) under `key_id`."""
+    now = int(time.time())
+    signer = crypt.RSASigner.from_string(key, key_id=key_id)
+    payload = {"iss": issuer, "aud": audience, "azp": "1049", "sub": "1049",
+               "email": email, "email_verified": email_verified,
+               "iat": now - 5, "exp": now + expires_in}
+    return jwt.encode(signer, payload).decode()
+
+
 def _certificate(private_pem: str, name: str) -> str:
     """A self-signed X.509 certificate for the key, as Google's certs endpoint serves them."""
     key = serialization.load_pem_private_key(private_pem.encode(), password=None)
@@ -243,13 +254,9 @@ class FakeGmail:
                    issuer: str = ISSUER, email_verified: bool = True, expires_in: int = 3600,
                    key: str | None = None, key_id: str | None = None) -> str:
         """An OIDC token as Pub/Sub puts on a push (signed by the fake's key unless `key`)."""
-        now = int(time.time())
-        signer = crypt.RSASigner.from_string(key or self.signing_key,
-                                             key_id=key_id or self.key_id)
-        payload = {"iss": issuer, "aud": audience, "azp": "1049", "sub": "1049",
-                   "email": email, "email_verified": email_verified,
-                   "iat": now - 5, "exp": now + expires_in}
-        return jwt.encode(signer, payload).decode()
+        return oidc_token(key or self.signing_key, key_id or self.key_id, audience=audience,
+                          email=email, issuer=issuer, email_verified=email_verified,
+                          expires_in=expires_in)
 
     def push(self, *, history_id: int | None = None, email: str | None = None) -> dict[str, Any]:
         """The Pub/Sub push envelope of a Gmail notification for this mailbox."""
