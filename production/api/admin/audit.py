@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -52,10 +53,13 @@ def _csv(rows: list[dict[str, Any]], *, header: bool) -> str:
     return buffer.getvalue()
 
 
+_ISO_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}")
+
+
 def _iso(value: object) -> object:
     """A bound is an ISO 8601 date-time, as documented (pydantic alone also reads a number as
     seconds since the epoch)."""
-    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+    if isinstance(value, str) and not _ISO_DATE.match(value):
         raise ValueError("must be an ISO 8601 date-time (2026-01-31T09:00:00Z)")
     return value
 
