@@ -161,6 +161,18 @@ async def _serve_api(settings: Settings, port: int) -> tuple[uvicorn.Server, asy
 
 
 @contextlib.asynccontextmanager
+async def api_alone(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """Serve the API alone (no workers) on these settings; yield a client of it."""
+    server, task = await _serve_api(settings, port := free_port())
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            yield http
+    finally:
+        server.should_exit = True
+        await task
+
+
+@contextlib.asynccontextmanager
 async def running_stack(settings: Settings, pool: Pool, *, workers: bool = True
                         ) -> AsyncIterator[Stack]:
     """Run the API, worker, dispatcher, relay and scheduler in this event loop until the block

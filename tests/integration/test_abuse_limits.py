@@ -17,9 +17,9 @@ from pydantic import SecretStr
 
 from production.config import RateLimitSettings, Settings
 from production.database.pool import create_pool
-from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
+from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.services import admin_keys
-from tests.conftest import _serve_api, form, isolated_settings, unique_email
+from tests.conftest import api_alone, form, isolated_settings, unique_email
 
 LIMIT = 4_096
 
@@ -40,13 +40,8 @@ async def _api(settings: Settings, *, trusted: list[str] | None = None,
     tuned = settings.model_copy(update={
         "rate_limit": RateLimitSettings(**limits) if limits else settings.rate_limit,
         "api": settings.api.model_copy(update={"trusted_proxies": trusted or []})})
-    server, task = await _serve_api(tuned, port := free_port())
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            yield http
-    finally:
-        server.should_exit = True
-        await task
+    async with api_alone(tuned) as http:
+        yield http
 
 
 async def _stored(settings: Settings) -> int:

@@ -103,9 +103,11 @@ class Customer(HttpUser):
         return None
 
 
+# Think times: a customer writes again after a while, not every second. Each user is a
+# stream of new customers; 120 users offer about five messages a second all told.
 class WebFormCustomer(Customer):
     weight = 4
-    wait_time = between(1, 4)
+    wait_time = between(10, 20)
 
     @task
     def ask(self) -> None:
@@ -139,7 +141,7 @@ class WebFormCustomer(Customer):
 
 class WhatsAppCustomer(Customer):
     weight = 3
-    wait_time = between(2, 6)
+    wait_time = between(15, 45)
 
     @task
     def burst(self) -> None:
@@ -160,7 +162,7 @@ class WhatsAppCustomer(Customer):
 
 class EmailCustomer(Customer):
     weight = 3
-    wait_time = between(2, 6)
+    wait_time = between(15, 45)
 
     @task
     def write(self) -> None:

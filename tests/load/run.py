@@ -30,7 +30,7 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from production.local_stack import free_port
+from production.local_stack import free_port, stop_process
 from tests.load import check
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,16 +66,6 @@ def _wait_for(predicate: Any, what: str, timeout_s: float, proc: subprocess.Pope
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what}: not ready within {timeout_s}s")
         time.sleep(0.2)
-
-
-def _stop(proc: subprocess.Popen[bytes], sig: int, timeout_s: float) -> None:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _locust_totals(out: Path) -> dict[str, Any]:
@@ -174,8 +164,8 @@ def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: f
         channels = check.as_dict(check.figures(client, inbound, replies, sends))
     finally:
         if up is not None:
-            _stop(up, signal.SIGINT, 90)
-        _stop(fakes, signal.SIGTERM, 30)
+            stop_process(up, sig=signal.SIGINT, timeout_s=90)
+        stop_process(fakes, timeout_s=30)
     identities = {entry["customer"] for entry in client}
     logs = [up_log, out / "fte" / "pgdata.log", fakes_log]
     found, scanned = pii_in_logs(logs, identities)
