@@ -27,7 +27,7 @@ CLOCK_TESTS ?= $(wildcard tests/unit/test_care_*.py tests/integration/test_care_
 	tests/integration/test_kill_switch.py tests/integration/test_admin_api.py \
 	tests/integration/test_migrations_and_sweeper.py::test_the_sweeper_requeues_a_message_whose_event_the_broker_lost
 
-.PHONY: run test test-clock bench fuzz load lint typecheck check install web clean
+.PHONY: run test test-clock bench fuzz load chaos lint typecheck check install web clean
 
 install: $(STAMP)
 
@@ -94,6 +94,13 @@ LOAD_OUT ?= load-results
 load: install web
 	$(PY) -m tests.load.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) \
 		--out $(LOAD_OUT)
+
+# The same load on 3 API, 3 worker and 2 dispatcher processes, a random API process and a
+# random worker SIGKILLed every 20-40 s (the broker, PostgreSQL and provider faults of issue 18
+# are not in it yet).
+chaos: install web
+	$(PY) -m tests.load.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) \
+		--out $(LOAD_OUT)-chaos --api-processes 3 --workers 3 --dispatchers 2 --chaos
 
 lint: install $(WEB_DEPS)
 	$(VENV)/bin/ruff check production tests bench

@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from dotenv import dotenv_values
 
 from production.local_stack import free_port, stop_process
 from tests.load import check
+from tests.load.chaos import Chaos
 
 ROOT = Path(__file__).resolve().parents[2]
 # Settings of the developer's shell that would point `fte up` away from its own stack.
@@ -49,6 +50,7 @@ class LoadResult:
     logs_scanned: dict[str, int]
     locust: dict[str, Any] = field(default_factory=dict)
     drained_s: float = 0.0
+    kills: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -111,7 +113,8 @@ def pii_in_logs(logs: list[Path], identities: set[str]) -> tuple[list[str], dict
 
 
 def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: float = 180,
-        api_processes: int | None = None) -> LoadResult:
+        api_processes: int | None = None, workers: int | None = None,
+        dispatchers: int | None = None, chaos: bool = False) -> LoadResult:
     out = out.resolve()
     if out.exists():
         shutil.rmtree(out)
@@ -127,8 +130,10 @@ def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: f
         _wait_for(env_file.exists, "the fakes", 60, fakes, fakes_log)
         port = free_port()
         up_env = dict(base_env, API_TRUSTED_PROXIES="127.0.0.1", LOG_LEVEL="INFO")
-        if api_processes:
-            up_env["FTE_UP_API_PROCESSES"] = str(api_processes)
+        for name, count in (("FTE_UP_API_PROCESSES", api_processes),
+                            ("FTE_UP_WORKERS", workers), ("FTE_UP_DISPATCHERS", dispatchers)):
+            if count:
+                up_env[name] = str(count)
         with up_log.open("wb") as log:
             up = subprocess.Popen(
                 [sys.executable, "-m", "production.cli", "up", "--data-dir", str(out / "fte"),
@@ -141,6 +146,9 @@ def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: f
         assert where, "fte up did not say where its database is"
         dsn = f"postgresql://postgres@{where.group(1)}"
         started = time.monotonic()
+        killer = Chaos(up.pid) if chaos else None
+        if killer is not None:
+            killer.start()
         with locust_log.open("wb") as log:
             subprocess.run(
                 [sys.executable, "-m", "locust", "-f", str(ROOT / "tests/load/locustfile.py"),
@@ -151,6 +159,8 @@ def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: f
                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=True,
                 env=dict(base_env, LOAD_ENV_FILE=str(env_file), LOAD_SENT_FILE=str(sent_file),
                          PYTHONPATH=str(ROOT)))
+        if killer is not None:
+            killer.stop()
         load_ended = time.monotonic()
         client = check.sent_by_client(sent_file)
         deadline = load_ended + drain_s
@@ -172,7 +182,8 @@ def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: f
     result = LoadResult(users=users, duration_s=round(time.monotonic() - started, 1),
                         channels=channels, pii_found=found, identities=len(identities),
                         logs_scanned=scanned, locust=_locust_totals(out),
-                        drained_s=round(drained, 1))
+                        drained_s=round(drained, 1),
+                        kills=[asdict(kill) for kill in killer.kills] if killer else [])
     (out / "report.json").write_text(json.dumps(result.__dict__, indent=2, default=str))
     return result
 
@@ -185,10 +196,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain", type=float, default=180,
                         help="seconds to wait after the load for the last replies")
     parser.add_argument("--api-processes", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--dispatchers", type=int, default=None)
+    parser.add_argument("--chaos", action="store_true",
+                        help="SIGKILL a random API and worker process every 20-40 s")
     parser.add_argument("--out", default="load-results")
     args = parser.parse_args(argv)
     result = run(users=args.users, spawn_rate=args.spawn_rate, duration_s=args.duration,
-                 out=Path(args.out), drain_s=args.drain, api_processes=args.api_processes)
+                 out=Path(args.out), drain_s=args.drain, api_processes=args.api_processes,
+                 workers=args.workers, dispatchers=args.dispatchers, chaos=args.chaos)
     print(json.dumps(result.__dict__, indent=2, default=str))
     print("PASS" if result.ok else "FAIL: something was lost, duplicated or logged")
     return 0 if result.ok else 1

@@ -69,3 +69,16 @@ def test_the_log_scan_finds_an_email_in_any_case_and_a_phone_in_any_form(
     assert found == ["api.log: +14155550100", "api.log: +14155550123",
                      "api.log: ada@example.com"]
     assert scanned == {"api.log": log.stat().st_size}
+
+
+def test_chaos_picks_uvicorns_api_processes_and_the_fte_workers_only() -> None:
+    from tests.load.chaos import _is
+
+    api = ["/venv/bin/python", "-m", "production.cli", "api"]
+    spawned = ["/venv/bin/python", "-B", "-c", "from multiprocessing.spawn import spawn_main; "
+               "spawn_main(tracker_fd=7, pipe_handle=9)", "--multiprocessing-fork"]
+    worker = ["/venv/bin/python", "-m", "production.cli", "worker"]
+    assert _is("api", spawned, api) and not _is("api", api, ["fte", "up"])
+    assert not _is("api", spawned, ["python", "-m", "pytest"])  # someone else's pool
+    assert _is("worker", worker, ["python", "-m", "production.cli", "up"])
+    assert not _is("worker", ["python", "-m", "production.cli", "dispatcher"], [])
