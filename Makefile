@@ -96,11 +96,12 @@ load: install web
 		--out $(LOAD_OUT)
 
 # The same load on 3 API, 3 worker and 2 dispatcher processes, a random API process and a
-# random worker SIGKILLed every 20-40 s (the broker, PostgreSQL and provider faults of issue 18
-# are not in it yet).
+# random worker SIGKILLed every 20-40 s, the broker killed once and PostgreSQL crashed once
+# (CHAOS_FLAGS=--processes-only: the processes alone; the provider outage is not in it yet).
+CHAOS_FLAGS ?=
 chaos: install web
 	$(PY) -m tests.load.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) \
-		--out $(LOAD_OUT)-chaos --api-processes 3 --workers 3 --dispatchers 2 --chaos
+		--out $(LOAD_OUT)-chaos --api-processes 3 --workers 3 --dispatchers 2 --chaos $(CHAOS_FLAGS)
 
 lint: install $(WEB_DEPS)
 	$(VENV)/bin/ruff check production tests bench

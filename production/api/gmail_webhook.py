@@ -1,6 +1,6 @@
 """POST /webhooks/gmail: Gmail's Pub/Sub push notifications.
 
-The sender is authenticated before the body is even read: Pub/Sub signs each push with an OIDC
+The sender is authenticated before the body is parsed: Pub/Sub signs each push with an OIDC
 token of the subscription's service account. Pub/Sub redelivers any push not answered with a
 2xx, so a notification that could not be synced (Gmail or the database unavailable) is answered
 503 and read again later; one that can never be (malformed, another mailbox) is not retried by

@@ -114,7 +114,8 @@ def pii_in_logs(logs: list[Path], identities: set[str]) -> tuple[list[str], dict
 
 def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: float = 180,
         api_processes: int | None = None, workers: int | None = None,
-        dispatchers: int | None = None, chaos: bool = False) -> LoadResult:
+        dispatchers: int | None = None, chaos: bool = False,
+        infrastructure: bool = True) -> LoadResult:
     out = out.resolve()
     if out.exists():
         shutil.rmtree(out)
@@ -130,6 +131,8 @@ def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: f
         _wait_for(env_file.exists, "the fakes", 60, fakes, fakes_log)
         port = free_port()
         up_env = dict(base_env, API_TRUSTED_PROXIES="127.0.0.1", LOG_LEVEL="INFO")
+        if chaos:  # a broker that loses everything: the sweeper re-queues within the drain
+            up_env.update(FTE_SWEEPER_DEADLINE_S="30")
         for name, count in (("FTE_UP_API_PROCESSES", api_processes),
                             ("FTE_UP_WORKERS", workers), ("FTE_UP_DISPATCHERS", dispatchers)):
             if count:
@@ -146,7 +149,10 @@ def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: f
         assert where, "fte up did not say where its database is"
         dsn = f"postgresql://postgres@{where.group(1)}"
         started = time.monotonic()
-        killer = Chaos(up.pid) if chaos else None
+        killer = Chaos(up.pid, health_url=f"http://127.0.0.1:{port}/api/v1/health",
+                       broker_at_s=duration_s * 0.4 if infrastructure else None,
+                       postgres_at_s=duration_s * 0.7 if infrastructure else None) \
+            if chaos else None
         if killer is not None:
             killer.start()
         with locust_log.open("wb") as log:
@@ -199,12 +205,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--dispatchers", type=int, default=None)
     parser.add_argument("--chaos", action="store_true",
-                        help="SIGKILL a random API and worker process every 20-40 s")
+                        help="SIGKILL a random API and worker process every 20-40 s, and the "
+                             "broker (at 40%% of the run) and PostgreSQL (70%%) once")
+    parser.add_argument("--processes-only", action="store_true",
+                        help="with --chaos: only the API and worker processes")
     parser.add_argument("--out", default="load-results")
     args = parser.parse_args(argv)
     result = run(users=args.users, spawn_rate=args.spawn_rate, duration_s=args.duration,
                  out=Path(args.out), drain_s=args.drain, api_processes=args.api_processes,
-                 workers=args.workers, dispatchers=args.dispatchers, chaos=args.chaos)
+                 workers=args.workers, dispatchers=args.dispatchers, chaos=args.chaos,
+                 infrastructure=not args.processes_only)
     print(json.dumps(result.__dict__, indent=2, default=str))
     print("PASS" if result.ok else "FAIL: something was lost, duplicated or logged")
     return 0 if result.ok else 1
