@@ -96,8 +96,8 @@ load: install web
 		--out $(LOAD_OUT)
 
 # The same load on 3 API, 3 worker and 2 dispatcher processes, a random API process and a
-# random worker SIGKILLed every 20-40 s, the broker killed once and PostgreSQL crashed once
-# (CHAOS_FLAGS=--processes-only: the processes alone; the provider outage is not in it yet).
+# random worker SIGKILLed every 20-40 s, the broker killed once, the WhatsApp provider down for
+# 60 s and PostgreSQL crashed once (CHAOS_FLAGS=--processes-only: the processes alone).
 CHAOS_FLAGS ?=
 chaos: install web
 	$(PY) -m tests.load.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) \

@@ -2,8 +2,8 @@
 `fte up` every 20-40 s, and time how long until a replacement runs (uvicorn restarts its API
 processes, the supervisor its children); once the broker (SIGKILL: memory storage, everything
 it held is gone) and once PostgreSQL (an immediate shutdown, SIGQUIT: what a crash leaves,
-recovered from its WAL), each timed until the health check says it is back. What was lost or
-duplicated is the load's check.
+recovered from its WAL), each timed until the health check says it is back; and the WhatsApp
+provider answering 503 for a minute. What was lost or duplicated is the load's check.
 """
 
 from __future__ import annotations
@@ -69,6 +69,10 @@ class Chaos:
     # Seconds into the chaos at which the broker, then PostgreSQL, is killed once (None: never).
     broker_at_s: float | None = None
     postgres_at_s: float | None = None
+    # ... and at which the WhatsApp provider answers 503 for `outage_s` (the fakes' control).
+    whatsapp_outage_at_s: float | None = None
+    outage_s: float = 60.0
+    control_url: str = ""
     min_gap_s: float = 20.0
     max_gap_s: float = 40.0
     kills: list[Kill] = field(default_factory=list)
@@ -87,7 +91,9 @@ class Chaos:
     def _run(self) -> None:
         started = time.monotonic()
         pending = {kind: at for kind, at in (("broker", self.broker_at_s),
-                                             ("postgres", self.postgres_at_s)) if at is not None}
+                                             ("postgres", self.postgres_at_s),
+                                             ("whatsapp outage", self.whatsapp_outage_at_s))
+                   if at is not None}
         while not self._stop.wait(random.uniform(self.min_gap_s, self.max_gap_s)):
             for kind, at in sorted(pending.items(), key=lambda item: item[1]):
                 if time.monotonic() - started >= at:
@@ -108,6 +114,12 @@ class Chaos:
                 self.kills.append(Kill(round(at - started, 1), kind, victim.pid, replaced))
 
     def _kill_infrastructure(self, kind: str, started: float) -> None:
+        if kind == "whatsapp outage":
+            httpx.post(f"{self.control_url}/outage", params={"seconds": self.outage_s},
+                       timeout=10)
+            self.kills.append(Kill(round(time.monotonic() - started, 1), kind, 0,
+                                   self.outage_s))
+            return
         victim = _infrastructure(self.up_pid, kind)
         if victim is None:
             return

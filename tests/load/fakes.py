@@ -48,6 +48,12 @@ def control_app(gmail: FakeGmail, twilio: FakeTwilio) -> FastAPI:
         return {"gmail_id": gmail_id, "message_id": message["Message-ID"],
                 "push": gmail.push()}
 
+    @app.post("/outage")
+    async def outage(seconds: float) -> dict[str, float]:
+        """Twilio answers 503 to everything for `seconds`."""
+        twilio.outage(seconds)
+        return {"whatsapp_down_s": seconds}
+
     @app.get("/sent")
     async def sent() -> dict[str, Any]:
         """Every message the product sent, per provider, in order."""

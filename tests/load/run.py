@@ -151,7 +151,9 @@ def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: f
         started = time.monotonic()
         killer = Chaos(up.pid, health_url=f"http://127.0.0.1:{port}/api/v1/health",
                        broker_at_s=duration_s * 0.4 if infrastructure else None,
-                       postgres_at_s=duration_s * 0.7 if infrastructure else None) \
+                       postgres_at_s=duration_s * 0.7 if infrastructure else None,
+                       whatsapp_outage_at_s=duration_s * 0.5 if infrastructure else None,
+                       control_url=dotenv_values(env_file)["FAKE_CONTROL_URL"] or "") \
             if chaos else None
         if killer is not None:
             killer.start()
@@ -206,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dispatchers", type=int, default=None)
     parser.add_argument("--chaos", action="store_true",
                         help="SIGKILL a random API and worker process every 20-40 s, and the "
-                             "broker (at 40%% of the run) and PostgreSQL (70%%) once")
+                             "broker (at 40%% of the run) and PostgreSQL (70%%) once, and make the "
+                             "WhatsApp provider answer 503 for 60 s (at 50%%)")
     parser.add_argument("--processes-only", action="store_true",
                         help="with --chaos: only the API and worker processes")
     parser.add_argument("--out", default="load-results")
