@@ -27,7 +27,7 @@ CLOCK_TESTS ?= $(wildcard tests/unit/test_care_*.py tests/integration/test_care_
 	tests/integration/test_kill_switch.py tests/integration/test_admin_api.py \
 	tests/integration/test_migrations_and_sweeper.py::test_the_sweeper_requeues_a_message_whose_event_the_broker_lost
 
-.PHONY: run test test-clock bench lint typecheck check install web clean monitoring
+.PHONY: run test test-clock bench fuzz load chaos lint typecheck check install web clean monitoring
 
 install: $(STAMP)
 
@@ -87,6 +87,31 @@ monitoring: install
 bench: install
 	$(PY) bench/run.py
 
+# The API fuzzed from its OpenAPI schema, longer than make test's bounded run and with a fresh
+# random seed each time (`make fuzz FUZZ_EXAMPLES=500`).
+FUZZ_EXAMPLES ?= 150
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 $(PY) -m pytest -q -s tests/integration/test_fuzz_api.py
+
+# Locust across the three channels against `fte up` on the provider fakes, then the check
+# from the database and the fakes (lost, duplicated, per channel) and the PII scan of every
+# process's logs (tests/load/run.py). Locust's CSV and HTML report land in $(LOAD_OUT).
+USERS ?= 120
+SPAWN_RATE ?= 10
+DURATION ?= 300
+LOAD_OUT ?= load-results
+load: install web
+	$(PY) -m tests.load.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) \
+		--out $(LOAD_OUT)
+
+# The same load on 3 API, 3 worker and 2 dispatcher processes, a random API process and a
+# random worker SIGKILLed every 20-40 s, the broker killed once, the WhatsApp provider down for
+# 60 s and PostgreSQL crashed once (CHAOS_FLAGS=--processes-only: the processes alone).
+CHAOS_FLAGS ?=
+chaos: install web
+	$(PY) -m tests.load.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) \
+		--out $(LOAD_OUT)-chaos --api-processes 3 --workers 3 --dispatchers 2 --chaos $(CHAOS_FLAGS)
+
 lint: install $(WEB_DEPS)
 	$(VENV)/bin/ruff check production tests bench monitoring
 	$(VENV)/bin/lint-imports --no-cache
@@ -98,5 +123,5 @@ typecheck: install
 check: lint typecheck test
 
 clean:
-	rm -rf .fte .venv-checkov .pytest_cache .mypy_cache .ruff_cache htmlcov .coverage .coverage.* \
+	rm -rf .fte load-results .venv-checkov .pytest_cache .mypy_cache .ruff_cache htmlcov .coverage .coverage.* \
 		$(WEB)/dist $(WEB)/test-results

@@ -24,8 +24,8 @@ from production.channels.web_form import WebFormAdapter
 from production.config import Settings
 from production.database.pool import UNAVAILABLE_ERRORS, Pool, create_pool
 from production.domain.client_address import Network, parse_networks
-from production.domain.failure_limit import FailureLimiter
 from production.domain.messages import InboundMessage, OutboundNotice, decode_event
+from production.domain.rate_limit import PublicLimits, WindowLimiter
 from production.domain.ticket_access import TicketLinks
 from production.messaging.consumer_loop import (
     Concurrency,
@@ -268,19 +268,24 @@ class ApiState:
     settings: Settings
     broker: BrokerReadiness
     ticket_links: TicketLinks
-    # Failed ticket reads and lookups per client address (this process's count).
-    ticket_failures: FailureLimiter
+    # The public endpoints' request and failure limits (this process's counts).
+    limits: PublicLimits
     trusted_proxies: list[Network]
     pool: Pool | None = None
 
 
 def build_api(settings: Settings) -> ApiState:
     """Return the API's shared state, its pool not yet open."""
-    tickets = settings.tickets
+    rate, window = settings.rate_limit, settings.rate_limit.window_s
+    limits = PublicLimits(
+        form_per_client=WindowLimiter(rate.form_per_client, window),
+        form_per_sender=WindowLimiter(rate.form_per_sender, window),
+        tickets_per_client=WindowLimiter(rate.tickets_per_client, window),
+        tickets_per_subject=WindowLimiter(rate.tickets_per_subject, window),
+        ticket_failures=WindowLimiter(settings.tickets.lookup_failures,
+                                      settings.tickets.lookup_window_s))
     return ApiState(settings=settings, broker=BrokerReadiness(settings),
-                    ticket_links=ticket_access.links_for(settings),
-                    ticket_failures=FailureLimiter(tickets.lookup_failures,
-                                                   tickets.lookup_window_s),
+                    ticket_links=ticket_access.links_for(settings), limits=limits,
                     trusted_proxies=parse_networks(settings.api.trusted_proxies))
 
 

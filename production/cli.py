@@ -165,6 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=None, help="API port (default API_PORT)")
     up.add_argument("--observe-only", action="store_true",
                     help="do not opt the internal tenant into autonomy")
+    up.add_argument("--env-file", default=None,
+                    help="read more settings from this file (KEY=value lines), for this and "
+                         "every child: e.g. the provider fakes' endpoints that "
+                         "`python -m tests.load.fakes DIR` writes to DIR/fakes.env")
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("topics", help="create the Kafka topics")
     sub.add_parser("api", help="serve the HTTP API")
@@ -221,8 +225,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _load_env_file(path: str) -> None:
+    """Put the file's settings in this process's environment (which every child inherits),
+    over what is there: the file is the more specific choice."""
+    import os
+
+    from dotenv import dotenv_values
+
+    if not Path(path).is_file():
+        raise SystemExit(f"fte: --env-file {path}: no such file")
+    os.environ.update({name: value for name, value in dotenv_values(path).items()
+                       if value is not None})
+    get_settings.cache_clear()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "env_file", None):
+        _load_env_file(args.env_file)
     settings = get_settings()
     configure_logging(settings.log_level, process=args.command)
     if args.command in ("worker", "dispatcher", "relay", "scheduler"):

@@ -179,6 +179,9 @@ class ApiSettings(BaseSettings):
     # Peers (addresses or CIDR networks) whose X-Forwarded-For is believed, e.g. the ingress.
     # Empty: nobody's; the client address is the connection's.
     trusted_proxies: CommaList = Field(default_factory=list)
+    # A request body (the form, a webhook, the admin API) larger than this is refused with 413
+    # before anything parses it, counted as it streams in (Content-Length may lie or be absent).
+    max_body_bytes: int = Field(65_536, ge=1_024)
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -219,6 +222,22 @@ class TicketSettings(BaseSettings):
     # Counted per API process.
     lookup_failures: int = Field(10, ge=1)
     lookup_window_s: float = Field(300.0, gt=0)
+
+
+class RateLimitSettings(BaseSettings):
+    """Requests one client address (API_TRUSTED_PROXIES says whose X-Forwarded-For counts) and
+    one sender may make to the public endpoints per window before 429 with Retry-After.
+    Counted per API process."""
+
+    model_config = _group("RATE_LIMIT_")
+
+    window_s: float = Field(60.0, gt=0)
+    # Support form submissions per client address, and per email address.
+    form_per_client: int = Field(30, ge=1)
+    form_per_sender: int = Field(6, ge=1)
+    # Ticket reads and lookups per client address, and per ticket (a lookup: per email).
+    tickets_per_client: int = Field(240, ge=1)
+    tickets_per_subject: int = Field(120, ge=1)
 
 
 class CareSettings(BaseSettings):
@@ -303,6 +322,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     tickets: TicketSettings = Field(default_factory=TicketSettings)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     care: CareSettings = Field(default_factory=CareSettings)
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)

@@ -28,6 +28,7 @@ from production.config import (
     CareSettings,
     DatabaseSettings,
     KafkaSettings,
+    RateLimitSettings,
     ReliabilitySettings,
     SchedulerSettings,
     Settings,
@@ -104,6 +105,9 @@ def make_settings(postgres: EmbeddedPostgres, broker: LocalBroker, *, autonomy: 
         # The session's tests all call from 127.0.0.1 and many expect 404s: the failed-lookup
         # limit has tests of its own (tests/integration/test_ticket_access.py).
         tickets=TicketSettings(lookup_failures=100_000),
+        # Likewise the request limits (tests/integration/test_abuse_limits.py has their tests).
+        rate_limit=RateLimitSettings(form_per_client=100_000, form_per_sender=100_000,
+                                     tickets_per_client=100_000, tickets_per_subject=100_000),
     )
 
 
@@ -156,6 +160,18 @@ async def _serve_api(settings: Settings, port: int) -> tuple[uvicorn.Server, asy
             task.result()
         await asyncio.sleep(0.02)
     return server, task
+
+
+@contextlib.asynccontextmanager
+async def api_alone(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """Serve the API alone (no workers) on these settings; yield a client of it."""
+    server, task = await _serve_api(settings, port := free_port())
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            yield http
+    finally:
+        server.should_exit = True
+        await task
 
 
 @contextlib.asynccontextmanager

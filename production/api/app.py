@@ -19,6 +19,7 @@ from production.api import (
     errors,
     gmail_webhook,
     health,
+    limits,
     sandbox,
     support,
     tickets,
@@ -63,7 +64,8 @@ def create_app(settings: Settings) -> FastAPI:
             if state.pool is not None:
                 await state.pool.close()
 
-    app = FastAPI(title="Customer Success Digital FTE", version=__version__, lifespan=lifespan)
+    app = FastAPI(title="Customer Success Digital FTE", version=__version__, lifespan=lifespan,
+                  responses=errors.RESPONSES)
     app.state.fte = state
     app.include_router(support.router)
     app.include_router(tickets.router)
@@ -72,6 +74,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(sandbox.router)
     app.include_router(admin.router)
+    # Inside the widget's CORS (installed next), so a browser can read a 413 too.
+    app.add_middleware(limits.BodyLimit, max_bytes=settings.api.max_body_bytes)
     web_app.install(app, settings)
 
     @app.get("/metrics", include_in_schema=False)

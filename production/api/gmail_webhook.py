@@ -1,6 +1,6 @@
 """POST /webhooks/gmail: Gmail's Pub/Sub push notifications.
 
-The sender is authenticated before the body is even read: Pub/Sub signs each push with an OIDC
+The sender is authenticated before the body is parsed: Pub/Sub signs each push with an OIDC
 token of the subscription's service account. Pub/Sub redelivers any push not answered with a
 2xx, so a notification that could not be synced (Gmail or the database unavailable) is answered
 503 and read again later; one that can never be (malformed, another mailbox) is not retried by
@@ -12,10 +12,11 @@ and GmailNotConfigured 503.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from pydantic import BaseModel
 
 from production.api.deps import Db, state
 from production.channels.gmail import GmailClient
@@ -51,13 +52,34 @@ def _inbox(request: Request) -> GmailInbox:
     return inbox
 
 
-@router.post("/webhooks/gmail")
+# The push envelope, read by hand after the token check (so FastAPI does not declare it).
+_PUSH_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["message"], "properties": {
+        "message": {"type": "object", "required": ["data"], "properties": {
+            "data": {"type": "string", "description": "base64 of {emailAddress, historyId}"},
+            "messageId": {"type": "string"}, "publishTime": {"type": "string"}}},
+        "subscription": {"type": "string"}}}}}}}
+
+
+class PushAnswer(BaseModel):
+    status: str
+    reason: str | None = None
+    mode: str | None = None
+    stored: int | None = None
+    duplicates: int | None = None
+    skipped: dict[str, int] | None = None  # reason -> how many
+    history_id: str | None = None
+
+
+@router.post("/webhooks/gmail", response_model=PushAnswer, response_model_exclude_none=True,
+             openapi_extra=_PUSH_BODY, responses={
+                 401: {"description": "The OIDC token is missing or not the push's"}})
 async def gmail_push(
     request: Request,
     inbox: Annotated[GmailInbox, Depends(_inbox)],
     db: Db,
     authorization: Annotated[str | None, Header()] = None,
-) -> dict[str, Any]:
+) -> PushAnswer:
     settings = state(request).settings
     await inbox.verifier.verify(authorization)
     notification = parse_push(await request.body())
@@ -65,10 +87,11 @@ async def gmail_push(
     if notification.email_address != mailbox.address:
         # Not a mailbox we serve: acknowledge, or Pub/Sub would redeliver it for days.
         log.warning("gmail_push_other_mailbox")
-        return {"status": "ignored", "reason": "not the support mailbox"}
+        return PushAnswer(status="ignored", reason="not the support mailbox")
     result = await sync_mailbox(pool=db, client=inbox.client, mailbox=mailbox,
                                 notified_history_id=notification.history_id,
                                 locks=inbox.locks)
-    return {"status": "ok", "mode": result.mode, "stored": result.stored,
-            "duplicates": result.duplicates, "skipped": result.skipped,
-            "history_id": str(result.history_id) if result.history_id is not None else None}
+    return PushAnswer(status="ok", mode=result.mode, stored=result.stored,
+                      duplicates=result.duplicates, skipped=result.skipped,
+                      history_id=str(result.history_id) if result.history_id is not None
+                      else None)

@@ -5,12 +5,12 @@ Ticket numbers are sequential, so a number opens nothing: reading needs the tick
 token (`Authorization: Bearer <token>` or `?token=`), or an operator key of its tenant. An
 unknown ticket, a missing token and a wrong one get the same 404 after the same work, and each
 such failure counts against the client's address: past the limit it is 429 with Retry-After.
+Every read and lookup also counts against the client's address and the ticket (a lookup: the
+email), whatever its outcome (RATE_LIMIT_TICKETS_PER_CLIENT, RATE_LIMIT_TICKETS_PER_SUBJECT).
 """
 
 from __future__ import annotations
 
-import math
-import time
 from datetime import datetime
 from typing import Annotated
 
@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from production.api.deps import Db, bearer, state
-from production.domain.client_address import client_address
+from production.api.limits import Limits, too_many
 from production.services import admin_keys, ticket_access
 from production.services.ticket_access import Conversation
 
@@ -63,34 +63,39 @@ class TicketAccess(BaseModel):
     access_token: str
 
 
-class FailedLookups:
-    """The failure limit of the client a request came from."""
+TOO_MANY = "too many ticket requests; try again later"
+TOO_MANY_FAILED = "too many failed ticket lookups; try again later"
 
-    def __init__(self, request: Request) -> None:
-        fte = state(request)
-        self._limiter = fte.ticket_failures
-        self._client = client_address(request.client.host if request.client else None,
-                                      request.headers.get("x-forwarded-for"),
-                                      fte.trusted_proxies)
 
-    def check(self) -> None:
-        """Refuse the request with 429 while the client is over the limit."""
-        wait = self._limiter.retry_after(self._client, time.monotonic())
+class TicketLimits:
+    """The limits of a ticket read or lookup: requests per client address and per ticket
+    (a lookup: per email), and failures per client address."""
+
+    def __init__(self, limited: Limits) -> None:
+        self._limited = limited
+        self._failures = limited.limits.ticket_failures
+
+    def check(self, subject: str) -> None:
+        """Count the request; refuse it with 429 while the client or `subject` is over its
+        limit, or the client has failed too often."""
+        limited, limits = self._limited, self._limited.limits
+        wait = self._failures.retry_after(limited.client, limited.now)
         if wait is not None:
-            raise HTTPException(status_code=429,
-                                detail="too many failed ticket lookups; try again later",
-                                headers={"Retry-After": str(math.ceil(wait))})
+            raise too_many(wait, TOO_MANY_FAILED)
+        limited.take(limits.tickets_per_client, limited.client, TOO_MANY)
+        limited.take(limits.tickets_per_subject, subject, TOO_MANY)
 
     def not_found(self) -> HTTPException:
         """Count a failure and return the 404 every failure answers."""
-        self._limiter.failed(self._client, time.monotonic())
+        self._failures.count(self._limited.client, self._limited.now)
         return HTTPException(status_code=404, detail=NOT_FOUND)
 
 
-Limit = Annotated[FailedLookups, Depends(FailedLookups)]
+Limit = Annotated[TicketLimits, Depends(TicketLimits)]
 _ANSWERS: dict[int | str, dict[str, str]] = {
     404: {"description": "No such ticket, or not the right credential (the same answer)"},
-    429: {"description": "Too many failed lookups from this address (see Retry-After)"},
+    429: {"description": "Too many requests or failed lookups from this address, or for this "
+                         "ticket (see Retry-After)"},
 }
 
 
@@ -98,7 +103,7 @@ _ANSWERS: dict[int | str, dict[str, str]] = {
 async def get_ticket(ticket_id: str, request: Request, response: Response, db: Db,
                      limit: Limit, token: str | None = None) -> TicketView:
     """Return the ticket's status and the messages its customer may see."""
-    limit.check()
+    limit.check(f"ticket:{ticket_id.upper()[:40]}")
     presented = bearer(request) or token
     found: Conversation | None
     if presented is not None and admin_keys.well_formed(presented):
@@ -118,7 +123,7 @@ async def get_ticket(ticket_id: str, request: Request, response: Response, db: D
 async def lookup_ticket(lookup: TicketLookup, request: Request, response: Response, db: Db,
                         limit: Limit) -> TicketAccess:
     """Return the ticket's access token, given its number and the email it was opened with."""
-    limit.check()
+    limit.check(f"email:{lookup.email.lower()}")
     fte = state(request)
     number = lookup.ticket_id.upper()
     token = await ticket_access.token_by_email(db, fte.ticket_links, fte.settings.default_tenant,

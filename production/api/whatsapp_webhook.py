@@ -8,6 +8,8 @@ ones Twilio signed.
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from fastapi import APIRouter, HTTPException, Request, Response
 from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
@@ -26,11 +28,36 @@ SIGNATURE_HEADER = "X-Twilio-Signature"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
+def _form_body(fields: dict[str, str], required: list[str]) -> dict[str, object]:
+    """The OpenAPI request body of a Twilio webhook: a form of text fields (read by hand,
+    after the signature check, so FastAPI does not declare it)."""
+    properties = {name: {"type": "string", "description": text} for name, text in fields.items()}
+    return {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+        "schema": {"type": "object", "properties": properties, "required": required}}}}}
+
+
+_MESSAGE_FIELDS = {
+    "MessageSid": "Twilio's id of the message (SM...)", "AccountSid": "the account (AC...)",
+    "From": "whatsapp:+<the customer's number>", "To": "whatsapp:+<our number>",
+    "Body": "the text", "NumMedia": "attachments", "ProfileName": "the customer's name",
+    "WaId": "the customer's WhatsApp id", "MediaContentType0": "the first attachment's type",
+}
+_STATUS_FIELDS = {
+    "MessageSid": "the reply part's id (SM...)", "MessageStatus": "queued, sent, delivered...",
+    "ErrorCode": "Twilio's error code, on a failure", "AccountSid": "the account (AC...)",
+}
+_TWIML: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/xml": {"schema": {"type": "string"}}},
+          "description": "Empty TwiML: the reply comes later"},
+    403: {"description": "The X-Twilio-Signature is missing or wrong"}}
+
+
 def _twiml() -> Response:
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
-@router.post("", response_class=Response)
+@router.post("", response_class=Response, responses=_TWIML,
+             openapi_extra=_form_body(_MESSAGE_FIELDS, ["MessageSid", "From"]))
 async def inbound_message(request: Request, db: Db) -> Response:
     """Accept one customer message (stored once per MessageSid); answer empty TwiML."""
     # A request that is not a message (InvalidTwilioRequest, InvalidMessage) is a 400 with the
@@ -44,7 +71,8 @@ async def inbound_message(request: Request, db: Db) -> Response:
     return _twiml()
 
 
-@router.post("/status", response_class=Response)
+@router.post("/status", response_class=Response, responses=_TWIML,
+             openapi_extra=_form_body(_STATUS_FIELDS, ["MessageSid", "MessageStatus"]))
 async def delivery_status(request: Request, db: Db) -> Response:
     """Record a reply's delivery status. An unknown SID is answered 200 too (and logged):
     anything else makes Twilio retry a callback that can never succeed."""

@@ -33,6 +33,14 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.TooManyConnectionsError,
 )
 
+# Errors that mean "this text cannot be stored": PostgreSQL's text holds no NUL character, and
+# a string with an unpaired surrogate has no UTF-8 to send. The statement changed nothing.
+UNSTORABLE_TEXT_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+    asyncpg.exceptions.UntranslatableCharacterError,
+    UnicodeEncodeError,
+)
+
 
 class PooledConnection(asyncpg.Connection):
     """A pool's connection, which knows whether it has the `vector` codec yet."""

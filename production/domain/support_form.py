@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from production.domain.identity import normalize_phone
 from production.domain.messages import Category, Priority
+from production.domain.text import unstorable
 
 
 class SupportFormSubmission(BaseModel):
@@ -20,6 +21,13 @@ class SupportFormSubmission(BaseModel):
     category: Category = Category.general
     priority: Priority = Priority.medium
     message: str = Field(min_length=10, max_length=5000)
+
+    @field_validator("name", "subject", "message", "phone", mode="after")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        if value is not None and unstorable(value):
+            raise ValueError("may not contain a NUL character or an unpaired surrogate")
+        return value
 
     @field_validator("phone")
     @classmethod

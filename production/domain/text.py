@@ -38,3 +38,12 @@ def word_starts(folded: str) -> frozenset[str]:
     words = set(_TOKEN.findall(folded))
     words.update([part for word in words if "'" in word for part in word.split("'")])
     return frozenset(w[:i] for w in words for i in range(1, min(len(w), LONGEST_START) + 1))
+
+
+_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable(text: str) -> bool:
+    """Return whether the text holds what no database text column can: a NUL character, or a
+    surrogate code point (valid UTF-8 never has one)."""
+    return _UNSTORABLE.search(text) is not None

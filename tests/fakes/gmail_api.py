@@ -73,6 +73,17 @@ def new_private_key() -> str:
                              serialization.NoEncryption()).decode()
 
 
+def oidc_token(key: str, key_id: str, *, audience: str = AUDIENCE, email: str = PUSH_ACCOUNT,
+               issuer: str = ISSUER, email_verified: bool = True, expires_in: int = 3600) -> str:
+    """An OIDC token as Pub/Sub puts on a push, signed by `key` (PEM) under `key_id`."""
+    now = int(time.time())
+    signer = crypt.RSASigner.from_string(key, key_id=key_id)
+    payload = {"iss": issuer, "aud": audience, "azp": "1049", "sub": "1049",
+               "email": email, "email_verified": email_verified,
+               "iat": now - 5, "exp": now + expires_in}
+    return jwt.encode(signer, payload).decode()
+
+
 def _certificate(private_pem: str, name: str) -> str:
     """A self-signed X.509 certificate for the key, as Google's certs endpoint serves them."""
     key = serialization.load_pem_private_key(private_pem.encode(), password=None)
@@ -165,6 +176,8 @@ class FakeGmail:
         self.messages: dict[str, Stored] = {}
         self.history: list[tuple[int, str]] = []  # (historyId, message id), in order
         self._added: dict[str, tuple[str, list[str]]] = {}  # id -> (thread, labels), kept on delete
+        self._threads: dict[str, str] = {}  # id -> thread of the messages still there
+        self._by_message_id: dict[str, str] = {}  # Message-ID header -> id
         self.history_id = 4_100
         self.oldest_history_id = 0  # a startHistoryId below this answers 404
         self.sent: list[Sent] = []
@@ -243,13 +256,9 @@ class FakeGmail:
                    issuer: str = ISSUER, email_verified: bool = True, expires_in: int = 3600,
                    key: str | None = None, key_id: str | None = None) -> str:
         """An OIDC token as Pub/Sub puts on a push (signed by the fake's key unless `key`)."""
-        now = int(time.time())
-        signer = crypt.RSASigner.from_string(key or self.signing_key,
-                                             key_id=key_id or self.key_id)
-        payload = {"iss": issuer, "aud": audience, "azp": "1049", "sub": "1049",
-                   "email": email, "email_verified": email_verified,
-                   "iat": now - 5, "exp": now + expires_in}
-        return jwt.encode(signer, payload).decode()
+        return oidc_token(key or self.signing_key, key_id or self.key_id, audience=audience,
+                          email=email, issuer=issuer, email_verified=email_verified,
+                          expires_in=expires_in)
 
     def push(self, *, history_id: int | None = None, email: str | None = None) -> dict[str, Any]:
         """The Pub/Sub push envelope of a Gmail notification for this mailbox."""
@@ -274,6 +283,7 @@ class FakeGmail:
         """Delete a message for good (its history record stays, as in Gmail)."""
         with self._lock:
             del self.messages[gmail_id]
+            del self._threads[gmail_id]
 
     def forget_history(self) -> None:
         """Gmail keeps history for a limited time: from now on, a start before the current
@@ -300,23 +310,28 @@ class FakeGmail:
         self._next_id += 0x1F3
         gmail_id = f"{self._next_id:016x}"
         self.history_id += 7
-        if thread_id is None or thread_id not in {m.thread_id for m in self.messages.values()}:
-            thread_id = self._thread_of(raw) or gmail_id
+        parsed = message_from_bytes(raw, policy=policy.default)
+        if thread_id is None or thread_id not in self._threads.values():
+            thread_id = self._thread_of(parsed) or gmail_id
         stored = Stored(id=gmail_id, thread_id=thread_id, labels=labels,
                         internal_date_ms=int((time.time() - age.total_seconds()) * 1000),
                         raw=raw, history_id=self.history_id)
         self.messages[gmail_id] = stored
+        self._threads[gmail_id] = thread_id
+        if message_id := parsed.get("Message-ID"):
+            self._by_message_id[str(message_id)] = gmail_id
         self._added[gmail_id] = (thread_id, labels)
         self.history.append((self.history_id, gmail_id))
         return stored
 
-    def _thread_of(self, raw: bytes) -> str | None:
-        """Gmail threads a message with the one its In-Reply-To/References name."""
-        parsed = message_from_bytes(raw, policy=policy.default)
+    def _thread_of(self, parsed: Any) -> str | None:
+        """Gmail threads a message with the one its In-Reply-To/References name (looked up by
+        Message-ID: a mailbox under load holds thousands)."""
         wanted = f"{parsed.get('In-Reply-To', '')} {parsed.get('References', '')}".split()
-        for stored in self.messages.values():
-            if stored.message.get("Message-ID") in wanted:
-                return stored.thread_id
+        for message_id in wanted:
+            gmail_id = self._by_message_id.get(message_id)
+            if gmail_id is not None and gmail_id in self.messages:
+                return self.messages[gmail_id].thread_id
         return None
 
     # --- the HTTP side -------------------------------------------------------------------

@@ -77,6 +77,11 @@ class FakeTwilio:
     base_url: str = ""  # http://127.0.0.1:PORT once started
     _outcomes: dict[str | None, list[int | str]] = field(default_factory=dict)
     _server: LocalServer | None = None
+    _outage_until: float = 0.0
+
+    def outage(self, seconds: float) -> None:
+        """Answer every request 503 for the next `seconds` (a provider outage)."""
+        self._outage_until = time.monotonic() + seconds
 
     def fail_next(self, *outcomes: int | str, to: str | None = None) -> None:
         """Answer the next requests (to the address `to`, or any) with these outcomes, one
@@ -121,6 +126,8 @@ class FakeTwilio:
                       form: dict[str, str]) -> JSONResponse:
         if not self._authorized(account, authorization):
             return _error(401, 20003, "Authenticate")
+        if time.monotonic() < self._outage_until:
+            return _error(*_ERRORS[503])
         queue = self._outcomes.get(form.get("To")) or self._outcomes.get(None) or ["ok"]
         outcome = queue.pop(0)
         if outcome == "timeout":

@@ -26,12 +26,12 @@ from production.domain.formatting import with_status_link
 from production.domain.messages import InboundMessage
 from production.domain.ticket_access import TicketLinks
 from production.embeddings import local_embedder
-from production.local_stack import EmbeddedPostgres, LocalBroker, free_port
+from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.services import admin_keys, intake, ticket_access
 from production.services.process_inbound import WorkerDeps, process
 from tests.conftest import (
     Stack,
-    _serve_api,
+    api_alone,
     form,
     isolated_settings,
     read_ticket,
@@ -219,13 +219,8 @@ async def _api(settings: Settings, **tickets: Any) -> AsyncIterator[httpx.AsyncC
     """Serve the API alone (no workers) with these ticket settings, for one test."""
     tuned = settings.model_copy(update={
         "tickets": TicketSettings(**tickets) if tickets else settings.tickets})
-    server, task = await _serve_api(tuned, port := free_port())
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            yield http
-    finally:
-        server.should_exit = True
-        await task
+    async with api_alone(tuned) as http:
+        yield http
 
 
 async def test_failed_lookups_are_limited_per_client_address(access: Settings) -> None:

@@ -30,6 +30,8 @@ from production.services import care_admin
 from production.services.intake import IdempotencyConflict
 
 DATABASE = {"detail": "the database is unavailable, nothing was stored; please retry"}
+UNSTORABLE = {"detail": "the request holds text that cannot be stored (a NUL character or an "
+                        "unpaired surrogate); nothing was stored"}
 
 # (what a service raises, the status, the body, the headers that must come with it)
 CASES: list[tuple[Exception, int, dict[str, Any], dict[str, str]]] = [
@@ -68,6 +70,10 @@ CASES: list[tuple[Exception, int, dict[str, Any], dict[str, str]]] = [
     (asyncpg.exceptions.CannotConnectNowError("the database system is starting up"), 503,
      DATABASE, {"retry-after": "1"}),
     (TimeoutError(), 503, DATABASE, {"retry-after": "1"}),
+    (asyncpg.exceptions.CharacterNotInRepertoireError('invalid byte sequence for encoding '
+                                                      '"UTF8": 0x00'), 400, UNSTORABLE, {}),
+    (UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed"),
+     400, UNSTORABLE, {}),
 ]
 
 

@@ -13,9 +13,9 @@ import pytest
 from production.database.queries.deliveries import SandboxedDelivery
 from production.domain import ticket_access
 from production.domain.client_address import client_address, parse_networks
-from production.domain.failure_limit import FailureLimiter
 from production.domain.formatting import carries_status_link, with_status_link
 from production.domain.messages import InboundMessage
+from production.domain.rate_limit import WindowLimiter
 from production.domain.ticket_access import TicketLinks
 from production.services.ticket_access import as_sent
 
@@ -81,27 +81,37 @@ def test_email_and_whatsapp_replies_end_with_the_link(channel: str, linked: bool
 
 
 def test_failures_over_the_limit_wait_out_their_window() -> None:
-    limiter = FailureLimiter(limit=3, window_s=60)
+    limiter = WindowLimiter(limit=3, window_s=60)
     for second in (0, 1, 2):
         assert limiter.retry_after("a", second) is None
-        limiter.failed("a", second)
+        limiter.count("a", second)
     assert limiter.retry_after("a", 10) == 50
     assert limiter.retry_after("b", 10) is None  # per client
     assert limiter.retry_after("a", 60) is None  # the window is over: a fresh start
-    limiter.failed("a", 61)
+    limiter.count("a", 61)
     assert limiter.retry_after("a", 62) is None
 
 
 def test_the_limiter_forgets_finished_windows_first_then_the_oldest() -> None:
-    limiter = FailureLimiter(limit=1, window_s=10, max_clients=2)
-    limiter.failed("old", 0)
-    limiter.failed("recent", 5)
-    limiter.failed("new", 12)  # "old" has finished its window: it goes
+    limiter = WindowLimiter(limit=1, window_s=10, max_keys=2)
+    limiter.count("old", 0)
+    limiter.count("recent", 5)
+    limiter.count("new", 12)  # "old" has finished its window: it goes
     assert limiter.retry_after("recent", 12) == 3
     assert limiter.retry_after("new", 12) == 10
-    limiter.failed("newest", 13)  # nothing finished: the oldest remembered goes
+    limiter.count("newest", 13)  # nothing finished: the oldest remembered goes
     assert limiter.retry_after("recent", 13) is None
     assert limiter.retry_after("newest", 13) == 10
+
+
+def test_take_counts_each_request_until_the_limit_and_not_the_refused_ones() -> None:
+    limiter = WindowLimiter(limit=2, window_s=30)
+    assert limiter.take("a", 0) is None
+    assert limiter.take("a", 5) is None
+    assert limiter.take("a", 10) == 20  # the third in the window: wait until it ends
+    assert limiter.take("a", 29) == 1  # refused ones did not extend or restart it
+    assert limiter.take("b", 29) is None  # per key
+    assert limiter.take("a", 30) is None  # a fresh window
 
 
 PROXIES = parse_networks(["10.0.0.0/8", "192.0.2.7"])

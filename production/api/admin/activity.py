@@ -20,12 +20,14 @@ from production.api.deps import Db
 from production.services import care_activity
 
 router = keyed_router()
+# Audit ids are PostgreSQL bigints: a larger cursor names no row and cannot even be sent.
+BIGINT_MAX = 2**63 - 1
 
 
 @router.get("/activity", response_model=Activity)
 async def activity(
     who: Operator, db: Db,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=BIGINT_MAX)] = None,
     event_type: Annotated[EventType | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Activity:

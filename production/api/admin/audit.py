@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -15,6 +16,7 @@ import structlog
 from fastapi import Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
+from pydantic import BeforeValidator
 
 from production.api.admin.auth import Operator, keyed_router
 from production.api.admin.schemas import EventType
@@ -51,6 +53,20 @@ def _csv(rows: list[dict[str, Any]], *, header: bool) -> str:
     return buffer.getvalue()
 
 
+_ISO_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}")
+
+
+def _iso(value: object) -> object:
+    """A bound is an ISO 8601 date-time, as documented (pydantic alone also reads a number as
+    seconds since the epoch)."""
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("must be an ISO 8601 date-time (2026-01-31T09:00:00Z)")
+    return value
+
+
+Bound = Annotated[datetime | None, Query(), BeforeValidator(_iso)]
+
+
 def _utc(value: datetime | None) -> datetime | None:
     """A time without a zone is read as UTC."""
     if value is not None and value.tzinfo is None:
@@ -58,12 +74,15 @@ def _utc(value: datetime | None) -> datetime | None:
     return value
 
 
-@router.get("/audit/export")
+@router.get("/audit/export", response_class=StreamingResponse, responses={200: {
+    "description": "The audit rows, oldest first",
+    "content": {"application/x-ndjson": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}}}}})
 async def export_audit(
     who: Operator, db: Db,
     fmt: Annotated[Literal["jsonl", "csv"], Query(alias="format")] = "jsonl",
-    since: Annotated[datetime | None, Query()] = None,
-    until: Annotated[datetime | None, Query()] = None,
+    since: Bound = None,
+    until: Bound = None,
     event_type: Annotated[EventType | None, Query()] = None,
 ) -> StreamingResponse:
     """Stream the tenant's audit trail in id order as JSON lines or CSV (header row first)."""
