@@ -247,6 +247,11 @@ class SchedulerSettings(BaseSettings):
     run_hour: int = Field(8, ge=0, le=23)
     # An approved reply nobody answered within this many days is labelled NO_RESPONSE.
     no_response_after_days: float = 7.0
+    # The constitution's thresholds are checked against the database this often, over the
+    # last alert_window_s; a rate or percentile needs alert_min_messages inbound messages.
+    alert_interval_s: float = Field(180.0, gt=0)
+    alert_window_s: float = Field(3600.0, gt=0)
+    alert_min_messages: int = Field(5, ge=1)
 
 
 class UpSettings(BaseSettings):
@@ -261,6 +266,10 @@ class UpSettings(BaseSettings):
     # shares the topic's partitions among them.
     workers: int = Field(1, ge=1)
     dispatchers: int = Field(1, ge=1)
+    # The console link in the banner signs the local operator in once, within this long.
+    sign_in_ttl_s: float = Field(900.0, gt=0)
+    # Started (scraping every child) when it is installed: `make run` installs Debian's.
+    prometheus_bin: Path = Path("/usr/bin/prometheus")
 
 
 class Settings(BaseSettings):

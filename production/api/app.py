@@ -17,6 +17,8 @@ from production.api import (
     errors,
     gmail_webhook,
     health,
+    local_sign_in,
+    ops_metrics,
     sandbox,
     support,
     tickets,
@@ -65,6 +67,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(sandbox.router)
     app.include_router(admin.router)
+    app.include_router(ops_metrics.router)
+    app.include_router(local_sign_in.router)
     web_app.install(app, settings)
 
     @app.get("/metrics", include_in_schema=False)
