@@ -57,7 +57,11 @@ $(CHROMIUM):
 $(FAKETIME):
 	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y faketime
 
-run: install web
+PROMETHEUS := /usr/bin/prometheus
+$(PROMETHEUS):
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
+
+run: install web $(PROMETHEUS)
 	$(VENV)/bin/fte up
 
 # Vitest, then pytest, whose tests/e2e/test_browser.py runs the Playwright suite against `fte up`,

@@ -28,6 +28,9 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.TooManyConnectionsError,
 )
+# Unreachable, or refusing for a moment (a watcher that only reads waits both out).
+UNAVAILABLE_OR_REFUSED: tuple[type[BaseException], ...] = (*UNAVAILABLE_ERRORS,
+                                                           asyncpg.PostgresError)
 
 
 async def _init_connection(conn: Connection) -> None:
