@@ -22,7 +22,7 @@ from production.channels.sandbox import SandboxAdapter
 from production.config import Settings
 from production.database.pool import Pool, create_pool
 from production.local_stack import EmbeddedPostgres, LocalBroker
-from production.services import admin_keys, ops_health, scheduler
+from production.services import admin_keys, local_sign_in, ops_health, scheduler
 from tests.conftest import Stack, form, isolated_settings, running_stack, wait_for
 
 B = "tenant-ops-b"
@@ -211,3 +211,28 @@ async def test_thresholds_open_one_alert_per_kind_and_channel_and_resolve_it(
                                           params={"channel": "email"})).json()["messages"]
     assert any(m["subject"] == mail["subject"] and m["ticket_id"] is None for m in listing)
 
+
+
+async def test_the_console_link_token_signs_in_once_and_not_after_it_expires(
+        world: World) -> None:
+    now = clock.now()
+    token = await local_sign_in.issue(world.db, tenant_id="techcorp", now=now,
+                                      ttl=timedelta(minutes=15))
+    stale = await local_sign_in.issue(world.db, tenant_id="techcorp",
+                                      now=now - timedelta(minutes=16), ttl=timedelta(minutes=15))
+    url = "/api/v1/console/local-sign-in"
+    first = await world.stack.http.post(url, json={"token": token})
+    assert first.status_code == 200, first.text
+    key = first.json()["key"]
+    who = await world.stack.http.get("/api/v1/admin/whoami",
+                                     headers={"Authorization": f"Bearer {key}"})
+    assert who.json() == {"tenant_id": "techcorp", "name": "local console (fte up)",
+                          "role": "admin"}
+    for spent in (token, stale, "x" * 43):
+        res = await world.stack.http.post(url, json={"token": spent})
+        assert res.status_code == 401 and "restart fte up" in res.text
+    assert (await world.stack.http.post(url, json={})).status_code == 422
+    async with world.db.acquire() as conn:
+        stored = await conn.fetchval("SELECT count(*) FROM local_sign_in_tokens "
+                                     "WHERE token_hash = sha256(convert_to($1, 'UTF8'))", token)
+    assert stored == 1  # only the token's hash is kept
