@@ -73,7 +73,7 @@ async def _banner_urls_answer(banner: str) -> int:
     """GET every URL of the banner that has no placeholder; return how many answered 200."""
     urls = {url.rstrip(")\"'>") for url in re.findall(r"http://127\.0\.0\.1:\d+\S*", banner)}
     plain = sorted(u for u in urls if "<" not in u and not u.endswith("/support/form"))
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with httpx.AsyncClient(timeout=10, follow_redirects=True) as http:
         for url in plain:
             res = await http.get(url)
             assert res.status_code == 200, f"{url}: {res.status_code} {res.text[:200]}"
