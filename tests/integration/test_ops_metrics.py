@@ -236,3 +236,25 @@ async def test_the_console_link_token_signs_in_once_and_not_after_it_expires(
         stored = await conn.fetchval("SELECT count(*) FROM local_sign_in_tokens "
                                      "WHERE token_hash = sha256(convert_to($1, 'UTF8'))", token)
     assert stored == 1  # only the token's hash is kept
+
+
+async def test_the_contract_every_answer_has_exactly_the_documented_fields(
+        world: World) -> None:
+    spec = (await world.stack.http.get("/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+
+    def fields(name: str) -> set[str]:
+        return set(schemas[name]["properties"])
+
+    operation = spec["paths"]["/api/v1/metrics/channels"]["get"]
+    assert [p["name"] for p in operation["parameters"]] == ["period"]
+    report = (await world.get("a", "/channels", period="24h")).json()
+    assert set(report) == fields("ChannelReport") >= {"from", "until", "channels", "totals"}
+    for metrics in [*report["channels"].values(), report["totals"]]:
+        assert set(metrics) == fields("ChannelMetrics")
+    series = (await world.get("a", "/series", hours=1, step_s=60)).json()
+    assert set(series) == fields("Series") and len(series["points"]) == 60
+    assert all(set(point) == fields("SeriesPoint") for point in series["points"])
+    # The draft_age alert the threshold test above left open.
+    alerts = (await world.get("a", "/alerts")).json()["alerts"]
+    assert alerts and all(set(alert) == fields("Alert") for alert in alerts)
