@@ -50,6 +50,17 @@ _WINDOW = """
     )
 """
 
+# The window's dead letters, each with its channel and instant. $1 tenant, $2 since, $3 until.
+_DEAD = """
+    SELECT channel, processed_at AS at FROM messages
+    WHERE tenant_id = $1 AND direction = 'inbound' AND status = 'failed'
+      AND processed_at > $2 AND processed_at <= $3
+    UNION ALL
+    SELECT channel, created_at FROM deliveries
+    WHERE tenant_id = $1 AND kind = 'reply' AND status = 'failed'
+      AND created_at > $2 AND created_at <= $3
+"""
+
 
 async def channel_summary(conn: Connection, tenant_id: str, *, since: datetime,
                           until: datetime, channels: list[str]) -> list[Row]:
@@ -104,15 +115,7 @@ async def series(conn: Connection, tenant_id: str, *, since: datetime, until: da
             FROM generate_series($2::timestamptz, $3::timestamptz - $4::interval, $4::interval)
                  AS b
         ),
-        dead AS (
-            SELECT processed_at AS at FROM messages
-            WHERE tenant_id = $1 AND direction = 'inbound' AND status = 'failed'
-              AND processed_at > $2 AND processed_at <= $3
-            UNION ALL
-            SELECT created_at FROM deliveries
-            WHERE tenant_id = $1 AND kind = 'reply' AND status = 'failed'
-              AND created_at > $2 AND created_at <= $3
-        )
+        dead AS ({_DEAD})
         SELECT b.stop AS at,
                (SELECT coalesce(jsonb_object_agg(x.channel, x.p95), '{{}}'::jsonb) FROM (
                     SELECT a.channel,
@@ -146,17 +149,7 @@ async def dead_letters(conn: Connection, tenant_id: str, *, since: datetime,
                        until: datetime) -> dict[str, int]:
     """Return the dead letters of the window per channel."""
     rows = await conn.fetch(
-        """
-        SELECT channel, count(*) AS n FROM (
-            SELECT channel FROM messages
-            WHERE tenant_id = $1 AND direction = 'inbound' AND status = 'failed'
-              AND processed_at > $2 AND processed_at <= $3
-            UNION ALL
-            SELECT channel FROM deliveries
-            WHERE tenant_id = $1 AND kind = 'reply' AND status = 'failed'
-              AND created_at > $2 AND created_at <= $3
-        ) d GROUP BY channel
-        """,
+        f"SELECT channel, count(*) AS n FROM ({_DEAD}) d GROUP BY channel",  # noqa: S608
         tenant_id, since, until,
     )
     return {row["channel"]: row["n"] for row in rows}
