@@ -8,8 +8,8 @@ FTE_UP_WORKERS and FTE_UP_DISPATCHERS say), `fte relay` and `fte scheduler`, and
 Prometheus scraping each of them when it is installed, restarting each child, the database or
 the broker that dies, on its own. The banner's console link signs the local operator in once.
 One event loop does it all (waits, revivals, the sandbox watcher), so no event loop is ever
-started inside another. Ctrl-C (or
-SIGTERM) stops every child cleanly, then the broker and the database.
+started inside another. Ctrl-C (or SIGTERM) stops every child cleanly, then Prometheus, the
+broker and the database.
 """
 
 from __future__ import annotations
