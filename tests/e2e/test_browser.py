@@ -77,7 +77,11 @@ async def test_the_playwright_suite_passes_against_a_running_stack() -> None:
     with tempfile.TemporaryDirectory(prefix="fte-browser-") as tmp:
         os.chmod(tmp, 0o755)
         port = free_port()
-        proc, banner = await start_fte_up(Path(tmp) / "data", port)
+        # The threshold checks run every 2 s here, so the Health test sees the alert its
+        # escalations raise; 3 messages make a rate.
+        proc, banner = await start_fte_up(Path(tmp) / "data", port,
+                                          FTE_SCHEDULER_ALERT_INTERVAL_S="2",
+                                          FTE_SCHEDULER_ALERT_MIN_MESSAGES="3")
         try:
             code, output = await _playwright(f"http://127.0.0.1:{port}", await _create_key(banner),
                                              console_link(banner))

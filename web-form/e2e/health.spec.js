@@ -4,20 +4,30 @@ import { agentReplies, customer, docsScreenshot, fillForm, ticketIdShown } from 
 // The console link `fte up` printed (tests/e2e/test_browser.py passes it on).
 const CONSOLE_LINK = process.env.FTE_CONSOLE_LINK;
 
-test("fte up's console link signs in with one click, once; Health charts the traffic", async ({
+test("fte up's console link signs in with one click, once; Health charts the traffic and the alert it raised", async ({
   page,
   context,
 }) => {
   expect(CONSOLE_LINK, 'FTE_CONSOLE_LINK: the console link of the banner').toMatch(
     /\/console#token=[A-Za-z0-9_-]+$/,
   );
-  const who = customer('Katherine Johnson');
-  const customerPage = await context.newPage();
-  await customerPage.goto('/support');
-  await fillForm(customerPage, who);
-  await customerPage.getByRole('button', { name: 'Send request' }).click();
-  await ticketIdShown(customerPage);
-  await expect(agentReplies(customerPage)).toHaveCount(1);
+  // Two refund requests (each escalates) and a question: over 25% of the hour's messages
+  // escalated, which the scheduler's threshold check records (every 2 s in this stack).
+  const refund = 'I was charged twice this month and I want a refund.';
+  const asks = [
+    { ...customer('Mary Jackson'), message: refund },
+    { ...customer('Christine Darden'), message: refund },
+    customer('Katherine Johnson'),
+  ];
+  let customerPage;
+  for (const who of asks) {
+    customerPage = await context.newPage();
+    await customerPage.goto('/support');
+    await fillForm(customerPage, who);
+    await customerPage.getByRole('button', { name: 'Send request' }).click();
+    await ticketIdShown(customerPage);
+  }
+  await expect(agentReplies(customerPage)).toHaveCount(1); // the question, answered on its own
 
   await page.goto(CONSOLE_LINK);
   await expect(page.getByRole('heading', { name: 'Autonomy Control Center' })).toBeVisible();
@@ -28,7 +38,10 @@ test("fte up's console link signs in with one click, once; Health charts the tra
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Health');
   const channels = page.getByRole('region', { name: 'Channels' });
   await expect(channels.getByRole('row', { name: /^Web form [1-9]/ })).toBeVisible();
-  await expect(page.getByRole('region', { name: 'Open alerts' })).toBeVisible();
+  await expect(page.getByRole('region', { name: 'Open alerts' }).getByRole('listitem').first()).toBeVisible();
+  await expect(page.getByRole('region', { name: 'Open alerts' })).toContainText(
+    /critical web_form: \d+% of \d+ messages escalated in the last 1 h \(threshold 25%\)/,
+  );
   const charts = page.getByRole('figure');
   await expect(charts).toHaveCount(5);
   for (const chart of await charts.all()) {

@@ -62,6 +62,10 @@ _DEAD = """
 """
 
 
+# A row's step in a series: steps are (start, stop], like the window.
+_STEP = "date_bin($4::interval, {} - interval '1 microsecond', $2::timestamptz)"
+
+
 async def channel_summary(conn: Connection, tenant_id: str, *, since: datetime,
                           until: datetime, channels: list[str]) -> list[Row]:
     """Return one row per channel in `channels` and one for all of them (channel '*'): the
@@ -69,33 +73,38 @@ async def channel_summary(conn: Connection, tenant_id: str, *, since: datetime,
     rows: list[Row] = await conn.fetch(
         f"""
         WITH {_WINDOW},
-        touched AS (
-            SELECT channel, conversation_id, direction FROM messages
+        per_inbound AS (
+            SELECT coalesce(channel, '*') AS channel, count(*) AS messages_in,
+                   avg(sentiment)::float8 AS avg_sentiment,
+                   count(*) FILTER (WHERE escalated) AS escalations
+            FROM inbound GROUP BY GROUPING SETS ((channel), ())
+        ),
+        per_answer AS (
+            SELECT coalesce(channel, '*') AS channel, count(*) AS answered,
+                   count(*) FILTER (WHERE automated) AS automated,
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY stored_s) AS p50,
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY stored_s) AS p95,
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY delivered_s) AS delivered_p95
+            FROM answered GROUP BY GROUPING SETS ((channel), ())
+        ),
+        per_touch AS (
+            SELECT coalesce(channel, '*') AS channel,
+                   count(DISTINCT conversation_id) AS conversations,
+                   count(*) FILTER (WHERE direction = 'outbound') AS messages_out
+            FROM messages
             WHERE tenant_id = $1 AND created_at > $2 AND created_at <= $3
+            GROUP BY GROUPING SETS ((channel), ())
         )
-        SELECT ch.channel,
-               (SELECT count(DISTINCT t.conversation_id) FROM touched t
-                WHERE ch.channel IN (t.channel, '*')) AS conversations,
-               (SELECT count(*) FROM inbound i WHERE ch.channel IN (i.channel, '*'))
-                   AS messages_in,
-               (SELECT count(*) FROM touched t
-                WHERE ch.channel IN (t.channel, '*') AND t.direction = 'outbound')
-                   AS messages_out,
-               (SELECT avg(i.sentiment)::float8 FROM inbound i
-                WHERE ch.channel IN (i.channel, '*')) AS avg_sentiment,
-               (SELECT count(*) FROM inbound i
-                WHERE ch.channel IN (i.channel, '*') AND i.escalated) AS escalations,
-               (SELECT count(*) FROM answered a WHERE ch.channel IN (a.channel, '*'))
-                   AS answered,
-               (SELECT count(*) FROM answered a
-                WHERE ch.channel IN (a.channel, '*') AND a.automated) AS automated,
-               (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY a.stored_s) FROM answered a
-                WHERE ch.channel IN (a.channel, '*')) AS first_response_p50_s,
-               (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY a.stored_s) FROM answered a
-                WHERE ch.channel IN (a.channel, '*')) AS first_response_p95_s,
-               (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY a.delivered_s)
-                FROM answered a WHERE ch.channel IN (a.channel, '*')) AS delivered_p95_s
+        SELECT ch.channel, coalesce(t.conversations, 0) AS conversations,
+               coalesce(i.messages_in, 0) AS messages_in,
+               coalesce(t.messages_out, 0) AS messages_out, i.avg_sentiment,
+               coalesce(i.escalations, 0) AS escalations, coalesce(a.answered, 0) AS answered,
+               coalesce(a.automated, 0) AS automated, a.p50 AS first_response_p50_s,
+               a.p95 AS first_response_p95_s, a.delivered_p95 AS delivered_p95_s
         FROM unnest($4::text[] || '{{*}}'::text[]) AS ch(channel)
+        LEFT JOIN per_inbound i USING (channel)
+        LEFT JOIN per_answer a USING (channel)
+        LEFT JOIN per_touch t USING (channel)
         """,  # noqa: S608 - the CTEs are constants, every value is a parameter
         tenant_id, since, until, channels,
     )
@@ -106,7 +115,10 @@ async def series(conn: Connection, tenant_id: str, *, since: datetime, until: da
                  step: timedelta) -> list[Row]:
     """Return one row per `step` from `since` to `until` (each at its end): the p95 first
     response per channel (jsonb), escalation and automation rates, dead letters, the inbound
-    messages still waiting for the worker and the age of the oldest draft in the inbox."""
+    messages still waiting for the worker and the age of the oldest draft in the inbox.
+
+    Each row is counted once, in its step (no scan per step): waiting at a step's end is what
+    waited at `since`, plus what arrived, minus what the worker finished, up to it."""
     rows: list[Row] = await conn.fetch(
         f"""
         WITH {_WINDOW},
@@ -115,30 +127,63 @@ async def series(conn: Connection, tenant_id: str, *, since: datetime, until: da
             FROM generate_series($2::timestamptz, $3::timestamptz - $4::interval, $4::interval)
                  AS b
         ),
-        dead AS ({_DEAD})
-        SELECT b.stop AS at,
-               (SELECT coalesce(jsonb_object_agg(x.channel, x.p95), '{{}}'::jsonb) FROM (
-                    SELECT a.channel,
-                           percentile_cont(0.95) WITHIN GROUP (ORDER BY a.stored_s) AS p95
-                    FROM answered a WHERE a.created_at > b.start AND a.created_at <= b.stop
-                    GROUP BY a.channel) x) AS first_response_p95_s,
-               (SELECT count(*) FROM inbound i
-                WHERE i.created_at > b.start AND i.created_at <= b.stop) AS messages_in,
-               (SELECT count(*) FROM inbound i WHERE i.escalated
-                  AND i.created_at > b.start AND i.created_at <= b.stop) AS escalations,
-               (SELECT count(*) FROM answered a WHERE a.automated
-                  AND a.created_at > b.start AND a.created_at <= b.stop) AS automated,
-               (SELECT count(*) FROM dead d WHERE d.at > b.start AND d.at <= b.stop)
-                   AS dead_letters,
-               (SELECT count(*) FROM messages m
-                WHERE m.tenant_id = $1 AND m.direction = 'inbound'
-                  AND m.created_at > $2 - interval '1 day' AND m.created_at <= b.stop
-                  AND (m.processed_at IS NULL OR m.processed_at > b.stop)) AS inbound_waiting,
-               (SELECT extract(epoch FROM b.stop - min(p.created_at))::float8
-                FROM care_proposals p
-                WHERE p.tenant_id = $1 AND p.created_at <= b.stop
-                  AND (p.decided_at IS NULL OR p.decided_at > b.stop)) AS oldest_draft_age_s
-        FROM buckets b ORDER BY b.stop
+        dead AS ({_DEAD}),
+        recent AS (
+            SELECT created_at, processed_at FROM messages
+            WHERE tenant_id = $1 AND direction = 'inbound'
+              AND created_at > $2 - interval '1 day' AND created_at <= $3
+              AND (processed_at IS NULL OR processed_at > $2)
+        ),
+        per_inbound AS (
+            SELECT {_STEP.format("created_at")} AS start, count(*) AS messages_in,
+                   count(*) FILTER (WHERE escalated) AS escalations
+            FROM inbound GROUP BY 1
+        ),
+        per_answer AS (
+            SELECT {_STEP.format("created_at")} AS start,
+                   count(*) FILTER (WHERE automated) AS automated
+            FROM answered GROUP BY 1
+        ),
+        per_p95 AS (
+            SELECT start, jsonb_object_agg(channel, p95) AS p95 FROM (
+                SELECT {_STEP.format("created_at")} AS start, channel,
+                       percentile_cont(0.95) WITHIN GROUP (ORDER BY stored_s) AS p95
+                FROM answered GROUP BY 1, 2) x
+            GROUP BY start
+        ),
+        per_dead AS (SELECT {_STEP.format("at")} AS start, count(*) AS n FROM dead GROUP BY 1),
+        arrived AS (
+            SELECT {_STEP.format("created_at")} AS start, count(*) AS n
+            FROM recent WHERE created_at > $2 GROUP BY 1
+        ),
+        finished AS (
+            SELECT {_STEP.format("processed_at")} AS start, count(*) AS n
+            FROM recent WHERE processed_at <= $3 GROUP BY 1
+        ),
+        alive AS (
+            SELECT created_at, decided_at FROM care_proposals
+            WHERE tenant_id = $1 AND created_at <= $3
+              AND (decided_at IS NULL OR decided_at > $2)
+        )
+        SELECT b.stop AS at, coalesce(p.p95, '{{}}'::jsonb) AS first_response_p95_s,
+               coalesce(i.messages_in, 0) AS messages_in,
+               coalesce(i.escalations, 0) AS escalations,
+               coalesce(a.automated, 0) AS automated, coalesce(d.n, 0) AS dead_letters,
+               ((SELECT count(*) FROM recent WHERE created_at <= $2)
+                + sum(coalesce(ar.n, 0)) OVER upto - sum(coalesce(fi.n, 0)) OVER upto)::bigint
+                   AS inbound_waiting,
+               (SELECT extract(epoch FROM b.stop - min(al.created_at))::float8 FROM alive al
+                WHERE al.created_at <= b.stop
+                  AND (al.decided_at IS NULL OR al.decided_at > b.stop)) AS oldest_draft_age_s
+        FROM buckets b
+        LEFT JOIN per_inbound i USING (start)
+        LEFT JOIN per_answer a USING (start)
+        LEFT JOIN per_p95 p USING (start)
+        LEFT JOIN per_dead d USING (start)
+        LEFT JOIN arrived ar USING (start)
+        LEFT JOIN finished fi USING (start)
+        WINDOW upto AS (ORDER BY b.start)
+        ORDER BY b.stop
         """,  # noqa: S608 - the CTEs are constants, every value is a parameter
         tenant_id, since, until, step,
     )
