@@ -74,7 +74,7 @@ async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
                         'route="/api/v1/support/form",status="201"} 1.0') in metrics
                 await _sandboxed_email_is_shown(proc, banner, http)
                 await _the_console_link_signs_in_once(banner, http)
-            prometheus = await _prometheus_scrapes_every_child(banner)
+            prometheus = await _prometheus_scrapes_every_child(banner, psutil.Process(proc.pid))
         finally:
             code = await interrupt(proc)
         assert code == 0
@@ -117,9 +117,10 @@ async def _the_console_link_signs_in_once(banner: str, http: httpx.AsyncClient) 
     assert again.status_code == 401 and "used already" in again.text
 
 
-async def _prometheus_scrapes_every_child(banner: str) -> psutil.Process:
+async def _prometheus_scrapes_every_child(banner: str,
+                                          supervisor: psutil.Process) -> psutil.Process:
     """Prometheus (Debian's, which `make run` installs) scrapes each child; return its
-    process."""
+    process (a child of `fte up`)."""
     [url] = re.findall(r"Prometheus         (http://127\.0\.0\.1:\d+)", banner)
     async with httpx.AsyncClient(base_url=url, timeout=5) as prom:
         async def all_up() -> list[str] | None:
@@ -129,10 +130,8 @@ async def _prometheus_scrapes_every_child(banner: str) -> psutil.Process:
 
         assert await wait_for(all_up, timeout_s=30, interval_s=0.5) == [
             "api", "dispatcher", "relay", "scheduler", "worker"]
-    port = int(url.rsplit(":", 1)[1])
-    [server] = [c for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port
-                and c.status == psutil.CONN_LISTEN]
-    return psutil.Process(server.pid)
+    [server] = [child for child in supervisor.children() if child.name() == "prometheus"]
+    return server
 
 
 def _running_children(supervisor: psutil.Process) -> dict[int, str]:
