@@ -17,7 +17,7 @@ import structlog
 
 from production.channels.base import ChannelAdapter, ProviderUnavailable
 from production.database.pool import Pool
-from production.database.queries import ops_alerts
+from production.database.queries import admin, ops_alerts
 from production.domain.delivery import OutboundMessage
 
 log = structlog.get_logger(__name__)
@@ -86,3 +86,26 @@ async def mail_digests(pool: Pool, mailer: ChannelAdapter, *, tenant_id: str,
         log.info("digest_mailed", tenant_id=tenant_id, day=row["day"].isoformat(),
                  status=receipt.status)
     return mailed
+
+
+async def operator_address(pool: Pool, *, tenant_id: str) -> str | None:
+    """Return where the tenant's daily digest is mailed (None: stored only)."""
+    async with pool.acquire() as conn:
+        return await ops_alerts.operator_email(conn, tenant_id)
+
+
+async def set_operator_address(pool: Pool, *, tenant_id: str, email: str | None, actor: str,
+                               now: datetime) -> str | None:
+    """Mail the tenant's digests to `email` from now on (None: store them only), audited as a
+    control-plane change (the address itself stays out of the audit: it is a person's)."""
+    async with pool.acquire() as conn, conn.transaction():
+        before = await ops_alerts.operator_email(conn, tenant_id)
+        if before != email:
+            await ops_alerts.set_operator_email(conn, tenant_id, email)
+            await admin.append_audit(
+                conn, tenant_id, event_type="executed_action", actor=actor,
+                reason=f"digest address {'set' if email else 'removed'} by {actor}",
+                clause="ADMIN.digest_address",
+                payload={"action": "set_digest_address", "mailed": email is not None},
+                now=now)
+    return email

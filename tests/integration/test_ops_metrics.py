@@ -99,6 +99,7 @@ async def world(postgres: EmbeddedPostgres, broker: LocalBroker) -> AsyncIterato
         keys = {}
         for tenant, label in (("techcorp", "a"), (B, "b")):
             keys[label] = (await admin_keys.create_key(db, tenant, "operator", label))[1]
+        keys["a_admin"] = (await admin_keys.create_key(db, "techcorp", "admin", "lead"))[1]
         started = clock.now()
         async with running_stack(settings, db) as stack:
             for subject, message in [*QUESTIONS, REFUND]:
@@ -258,3 +259,29 @@ async def test_the_contract_every_answer_has_exactly_the_documented_fields(
     # The draft_age alert the threshold test above left open.
     alerts = (await world.get("a", "/alerts")).json()["alerts"]
     assert alerts and all(set(alert) == fields("Alert") for alert in alerts)
+
+
+async def test_an_admin_sets_where_the_digest_is_mailed_and_the_change_is_audited(
+        world: World) -> None:
+    url = "/api/v1/admin/digest-address"
+
+    def auth(who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {world.keys[who]}"}
+
+    seen = await world.stack.http.get(url, headers=auth("a"))
+    assert seen.json() == {"email": "operator@techcorp.example"}
+    refused = await world.stack.http.put(url, headers=auth("a"), json={"email": "x@example.com"})
+    assert refused.status_code == 403
+    bad = await world.stack.http.put(url, headers=auth("a_admin"), json={"email": "not mail"})
+    assert bad.status_code == 422
+    assert (await world.stack.http.get(url, headers=auth("b"))).json() == {"email": None}
+    changed = await world.stack.http.put(url, headers=auth("a_admin"),
+                                         json={"email": "ops-team@techcorp.example"})
+    assert changed.json() == {"email": "ops-team@techcorp.example"}
+    assert (await world.stack.http.get(url, headers=auth("a"))).json() == changed.json()
+    async with world.db.acquire() as conn:
+        audit = await conn.fetch(
+            "SELECT actor, payload FROM care_audit WHERE tenant_id = 'techcorp' "
+            "AND policy_clause = 'ADMIN.digest_address'")
+    assert [(row["actor"], row["payload"]) for row in audit] == [
+        ("operator:lead", {"action": "set_digest_address", "mailed": True})]

@@ -153,3 +153,14 @@ async def use_sign_in_token(conn: Connection, *, token_hash: bytes,
         token_hash, now,
     )
     return tenant_id
+
+
+async def operator_email(conn: Connection, tenant_id: str) -> str | None:
+    """Return where the tenant's daily digest is mailed (None: it is only stored)."""
+    email: str | None = await conn.fetchval(
+        "SELECT operator_email FROM tenants WHERE id = $1", tenant_id)
+    return email
+
+
+async def set_operator_email(conn: Connection, tenant_id: str, email: str | None) -> None:
+    await conn.execute("UPDATE tenants SET operator_email = $2 WHERE id = $1", tenant_id, email)
