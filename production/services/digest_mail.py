@@ -71,7 +71,8 @@ async def mail_digests(pool: Pool, mailer: ChannelAdapter, *, tenant_id: str,
         subject, body = render(row["tenant_name"], row["summary"])
         message = OutboundMessage(
             tenant_id=tenant_id, message_id=mail_id(tenant_id, row["day"]), channel="email",
-            recipient=row["operator_email"], recipient_name=None, subject=subject, body=body)
+            recipient=row["operator_email"], recipient_name=None, subject=subject, body=body,
+            is_reply=False)
         try:
             receipt = await mailer.deliver(message)
         except ProviderUnavailable as exc:  # the next pass tries again

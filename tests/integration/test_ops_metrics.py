@@ -17,13 +17,14 @@ from typing import Any
 import httpx
 import pytest
 
-from production import clock
+from production import bootstrap, clock
 from production.channels.sandbox import SandboxAdapter
 from production.config import Settings
 from production.database.pool import Pool, create_pool
 from production.local_stack import EmbeddedPostgres, LocalBroker
 from production.services import admin_keys, local_sign_in, ops_health, scheduler
 from tests.conftest import Stack, form, isolated_settings, running_stack, wait_for
+from tests.fakes.gmail_api import FakeGmail
 
 B = "tenant-ops-b"
 METRICS = "/api/v1/metrics"
@@ -285,3 +286,25 @@ async def test_an_admin_sets_where_the_digest_is_mailed_and_the_change_is_audite
             "AND policy_clause = 'ADMIN.digest_address'")
     assert [(row["actor"], row["payload"]) for row in audit] == [
         ("operator:lead", {"action": "set_digest_address", "mailed": True})]
+
+
+async def test_the_digest_goes_out_through_gmail_when_it_is_configured_and_waits_out_an_outage(
+        world: World) -> None:
+    now = clock.now() + timedelta(days=3)
+    day = (now - timedelta(days=1)).date().isoformat()
+    with FakeGmail() as gmail:
+        settings = world.settings.model_copy(update={"gmail": gmail.settings()})
+        mailer = bootstrap.email_adapter(settings)
+        gmail.fail_next("messages.send", 503)  # Gmail is down for the first pass
+        await scheduler.daily_work(world.db, settings, now, mailer=mailer)
+        async with world.db.acquire() as conn:
+            waiting = await conn.fetchval(
+                "SELECT mailed_at IS NULL FROM care_digests WHERE tenant_id = 'techcorp' "
+                "AND day = $1::text::date", day)
+        assert waiting is True and gmail.sent == []  # stored, to be mailed at the next pass
+        await scheduler.daily_work(world.db, settings, now + timedelta(minutes=1), mailer=mailer)
+        await scheduler.daily_work(world.db, settings, now + timedelta(minutes=2), mailer=mailer)
+    [sent] = [s for s in gmail.sent if day in s.message["Subject"]]
+    assert sent.message["To"] == "ops-team@techcorp.example"  # the address the admin set
+    assert sent.message["Subject"] == f"Daily digest {day}: TechCorp (internal)"
+    assert "Drafts waiting for a person" in sent.message.get_content()
