@@ -43,7 +43,7 @@ from production.local_stack import (
     stop_process,
 )
 from production.messaging.kafka import ensure_topics
-from production.services import care_admin, local_sign_in, sandbox_feed, ticket_access
+from production.services import care_admin, digest_mail, local_sign_in, sandbox_feed, ticket_access
 from production.services.care_admin import AutonomyView
 from production.services.knowledge import KnowledgeStatus, load_if_empty
 
@@ -155,6 +155,8 @@ class LocalStack:
                                                           now=clock.now())
             else:
                 view = await care_admin.autonomy(pool, settings, INTERNAL_TENANT)
+            await digest_mail.give_local_demo_an_address(pool, tenant_id=INTERNAL_TENANT,
+                                                         now=clock.now())
             token = await local_sign_in.issue(
                 pool, tenant_id=INTERNAL_TENANT, now=clock.now(),
                 ttl=timedelta(seconds=settings.up.sign_in_ttl_s))

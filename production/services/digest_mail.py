@@ -110,3 +110,17 @@ async def set_operator_address(pool: Pool, *, tenant_id: str, email: str | None,
                 payload={"action": "set_digest_address", "mailed": email is not None},
                 now=now)
     return email
+
+
+LOCAL_DEMO_ADDRESS = "operator@techcorp.example"
+
+
+async def give_local_demo_an_address(pool: Pool, *, tenant_id: str, now: datetime) -> str:
+    """Return where the local demo's digest goes: the tenant's address, or (none set yet)
+    LOCAL_DEMO_ADDRESS, set now by `fte up`."""
+    current = await operator_address(pool, tenant_id=tenant_id)
+    if current is not None:
+        return current
+    await set_operator_address(pool, tenant_id=tenant_id, email=LOCAL_DEMO_ADDRESS,
+                               actor="fte up", now=now)
+    return LOCAL_DEMO_ADDRESS

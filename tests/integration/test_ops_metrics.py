@@ -22,7 +22,7 @@ from production.channels.sandbox import SandboxAdapter
 from production.config import Settings
 from production.database.pool import Pool, create_pool
 from production.local_stack import EmbeddedPostgres, LocalBroker
-from production.services import admin_keys, local_sign_in, ops_health, scheduler
+from production.services import admin_keys, digest_mail, local_sign_in, ops_health, scheduler
 from tests.conftest import Stack, form, isolated_settings, running_stack, wait_for
 from tests.fakes.gmail_api import FakeGmail
 
@@ -101,6 +101,8 @@ async def world(postgres: EmbeddedPostgres, broker: LocalBroker) -> AsyncIterato
         for tenant, label in (("techcorp", "a"), (B, "b")):
             keys[label] = (await admin_keys.create_key(db, tenant, "operator", label))[1]
         keys["a_admin"] = (await admin_keys.create_key(db, "techcorp", "admin", "lead"))[1]
+        # As `fte up` does for the local demo (the migration gives no tenant an address).
+        await digest_mail.give_local_demo_an_address(db, tenant_id="techcorp", now=clock.now())
         started = clock.now()
         async with running_stack(settings, db) as stack:
             for subject, message in [*QUESTIONS, REFUND]:
@@ -283,9 +285,13 @@ async def test_an_admin_sets_where_the_digest_is_mailed_and_the_change_is_audite
     async with world.db.acquire() as conn:
         audit = await conn.fetch(
             "SELECT actor, payload FROM care_audit WHERE tenant_id = 'techcorp' "
-            "AND policy_clause = 'ADMIN.digest_address'")
+            "AND policy_clause = 'ADMIN.digest_address' ORDER BY id")
     assert [(row["actor"], row["payload"]) for row in audit] == [
+        ("fte up", {"action": "set_digest_address", "mailed": True}),
         ("operator:lead", {"action": "set_digest_address", "mailed": True})]
+    # `fte up` gives the demo an address only when it has none: the admin's choice stays.
+    assert await digest_mail.give_local_demo_an_address(
+        world.db, tenant_id="techcorp", now=clock.now()) == "ops-team@techcorp.example"
 
 
 async def test_the_digest_goes_out_through_gmail_when_it_is_configured_and_waits_out_an_outage(

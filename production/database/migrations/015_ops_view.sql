@@ -4,9 +4,9 @@
 --
 -- Every instant below is written by the caller (its `now`): none has a now() default.
 
--- Where the tenant's operators read their daily digest (NULL: it is stored, not mailed).
+-- Where the tenant's operators read their daily digest (NULL: it is stored, not mailed). An
+-- admin sets it; `fte up` gives the local demo's tenant one (its mail goes to the sandbox).
 ALTER TABLE tenants ADD COLUMN operator_email text;
-UPDATE tenants SET operator_email = 'operator@techcorp.example' WHERE id = 'techcorp';
 
 -- One row per episode: opened when a check first finds the threshold crossed, seen again at
 -- every check it stays crossed, resolved at the first check it is not. At most one open alert
