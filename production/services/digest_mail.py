@@ -4,7 +4,8 @@ why, and the alerts of the day.
 
 Each digest is mailed once: its mail's id is derived from the tenant and the day (a second
 scheduler's copy is the same delivery row), and the digest is marked mailed when the channel
-took it. A provider outage leaves it unmailed for the next pass.
+answered (a refusal, such as an address Gmail rejects, is kept on the delivery row and not
+tried again). A provider outage leaves it unmailed for the next pass.
 """
 
 from __future__ import annotations

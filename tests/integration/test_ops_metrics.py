@@ -91,9 +91,11 @@ async def _other_tenant_message(db: Pool) -> None:
 @pytest.fixture(scope="module")
 async def world(postgres: EmbeddedPostgres, broker: LocalBroker) -> AsyncIterator[World]:
     base = await isolated_settings(postgres, broker, "opsview")
-    # The checks of this module run when the tests say, not on the scheduler's cadence.
+    # The checks and digests of this module run when the tests say, not on the stack's
+    # scheduler's cadence (its first pass runs at the start, before any of them).
     settings = base.model_copy(update={"scheduler": base.scheduler.model_copy(
-        update={"alert_interval_s": 3600.0, "alert_min_messages": 4})})
+        update={"alert_interval_s": 3600.0, "housekeeping_interval_s": 3600.0,
+                "alert_min_messages": 4})})
     db = await create_pool(settings, min_size=1, max_size=8)
     try:
         await _other_tenant_message(db)
@@ -310,6 +312,18 @@ async def test_the_digest_goes_out_through_gmail_when_it_is_configured_and_waits
         assert waiting is True and gmail.sent == []  # stored, to be mailed at the next pass
         await scheduler.daily_work(world.db, settings, now + timedelta(minutes=1), mailer=mailer)
         await scheduler.daily_work(world.db, settings, now + timedelta(minutes=2), mailer=mailer)
+        # Refused for good the day after (a 4xx): recorded as failed, and not tried again.
+        gmail.fail_next("messages.send", 400)
+        tried = len(gmail.calls("messages.send"))
+        for minutes in (0, 1):
+            await scheduler.daily_work(world.db, settings,
+                                       now + timedelta(days=1, minutes=minutes), mailer=mailer)
+        assert len(gmail.calls("messages.send")) == tried + 1
+        async with world.db.acquire() as conn:
+            refused = await conn.fetchval(
+                "SELECT status FROM deliveries WHERE tenant_id = 'techcorp' AND "
+                "kind = 'operator_digest' AND subject LIKE $1", f"Daily digest {now.date()}%")
+        assert refused == "failed"
     [sent] = [s for s in gmail.sent if day in s.message["Subject"]]
     assert sent.message["To"] == "ops-team@techcorp.example"  # the address the admin set
     assert sent.message["Subject"] == f"Daily digest {day}: TechCorp (internal)"

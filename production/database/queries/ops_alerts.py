@@ -111,8 +111,8 @@ async def record_digest_mail(conn: Connection, tenant_id: str, day: date, *, mai
                              status: str, provider_ref: str | None, recipient: str,
                              subject: str, body: str, error: str | None,
                              now: datetime) -> None:
-    """Record the digest's delivery (the sandbox outbox shows it) and, unless it failed, mark
-    the digest mailed at `now`."""
+    """Record how the digest's delivery ended (the sandbox outbox shows it) and mark the digest
+    mailed at `now`: a refusal is on the delivery row, and is not tried again."""
     await conn.execute(
         """
         INSERT INTO deliveries (tenant_id, message_id, channel, status, provider_ref, recipient,
@@ -122,10 +122,9 @@ async def record_digest_mail(conn: Connection, tenant_id: str, day: date, *, mai
         """,
         tenant_id, mail_id, status, provider_ref, recipient, subject, body, error, now,
     )
-    if status != "failed":
-        await conn.execute(
-            "UPDATE care_digests SET mailed_at = $3 WHERE tenant_id = $1 AND day = $2",
-            tenant_id, day, now)
+    await conn.execute(
+        "UPDATE care_digests SET mailed_at = $3 WHERE tenant_id = $1 AND day = $2",
+        tenant_id, day, now)
 
 
 # --- `fte up`'s one-click console sign-in -----------------------------------------------
