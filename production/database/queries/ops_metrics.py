@@ -101,10 +101,11 @@ async def channel_summary(conn: Connection, tenant_id: str, *, since: datetime,
                coalesce(i.escalations, 0) AS escalations, coalesce(a.answered, 0) AS answered,
                coalesce(a.automated, 0) AS automated, a.p50 AS first_response_p50_s,
                a.p95 AS first_response_p95_s, a.delivered_p95 AS delivered_p95_s
-        FROM unnest($4::text[] || '{{*}}'::text[]) AS ch(channel)
+        FROM unnest($4::text[] || '{{*}}'::text[]) WITH ORDINALITY AS ch(channel, place)
         LEFT JOIN per_inbound i USING (channel)
         LEFT JOIN per_answer a USING (channel)
         LEFT JOIN per_touch t USING (channel)
+        ORDER BY ch.place
         """,  # noqa: S608 - the CTEs are constants, every value is a parameter
         tenant_id, since, until, channels,
     )

@@ -74,7 +74,10 @@ function Alerts({ alerts }) {
 }
 
 function ChannelTable({ metrics }) {
-  const rows = [...Object.entries(metrics.channels), ['total', metrics.totals]];
+  const rows = [
+    ...Object.keys(CHANNELS).map((channel) => [channel, metrics.channels[channel]]),
+    ['total', metrics.totals],
+  ];
   return (
     <table className="health__table">
       <caption>Last hour, per channel</caption>
