@@ -29,7 +29,7 @@ CLOCK_TESTS ?= $(wildcard tests/unit/test_care_*.py tests/integration/test_care_
 	tests/integration/test_ops_metrics.py \
 	tests/integration/test_migrations_and_sweeper.py::test_the_sweeper_requeues_a_message_whose_event_the_broker_lost
 
-.PHONY: run test test-clock bench lint typecheck check install web clean
+.PHONY: run test test-clock bench lint typecheck check install web clean monitoring
 
 install: $(STAMP)
 
@@ -68,7 +68,7 @@ run: install web $(PROMETHEUS)
 
 # Vitest, then pytest, whose tests/e2e/test_browser.py runs the Playwright suite against `fte up`,
 # then the time-sensitive modules once more under a wall clock far from today (test-clock).
-test: install $(CHECKOV) web $(CHROMIUM)
+test: install $(CHECKOV) web $(CHROMIUM) $(PROMETHEUS)
 	cd $(WEB) && npx vitest run
 	CHECKOV_BIN=$(CHECKOV) $(PY) -m pytest --cov=production --cov-report=term-missing:skip-covered --cov-fail-under=80
 	$(MAKE) --no-print-directory test-clock
@@ -81,11 +81,16 @@ test-clock: install $(FAKETIME)
 	FTE_FAKE_CLOCK='$(FAKE_CLOCK)' $(FAKETIME) -f "$$(printf '%+d' $$offset)" \
 		$(PY) -m pytest -q $(CLOCK_TESTS)
 
+# The rules file, the PrometheusRule, the dashboards' JSON and ConfigMaps, from monitoring/*.py
+# (tests/unit/test_monitoring.py fails while a committed file differs from its code).
+monitoring: install
+	$(PY) -m monitoring.generate
+
 bench: install
 	$(PY) bench/run.py
 
 lint: install $(WEB_DEPS)
-	$(VENV)/bin/ruff check production tests bench
+	$(VENV)/bin/ruff check production tests bench monitoring
 	$(VENV)/bin/lint-imports --no-cache
 	cd $(WEB) && npm run lint
 

@@ -62,7 +62,8 @@ async def run(latency: float, concurrency: int) -> dict[str, Any]:
     embedder = local_embedder()
     async with scratch_pool("fte-bench-rounds-", max_size=concurrency + 2) as pool, \
             FakeOpenAI(latency_s=latency) as fake:
-        await knowledge.load_if_empty(pool, "techcorp", ROOT / "context", embedder)
+        await knowledge.load_if_empty(pool=pool, tenant_id="techcorp", folder=ROOT / "context",
+                                      embedder=embedder)
         settings = Settings().model_copy(update={"openai": OpenAISettings(
             api_key=SecretStr(fake.api_key), base_url=fake.base_url, model="gpt-4o-mini")})
         deps = WorkerDeps(pool=pool, settings=settings, agent=SupportAgent(settings),

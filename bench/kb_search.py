@@ -103,8 +103,8 @@ async def _measure(pool: Any, embedder: Any, passages: list[tuple[str, str]],
         await conn.execute("DROP INDEX knowledge_base_embedding_hnsw")
         await conn.executemany(
             "INSERT INTO knowledge_base (tenant_id, title, content, source, embedding, "
-            "embedding_model) VALUES ($1, $2, $3, 'bench', $4::vector, $5)",
-            [(TENANT, t, c, reference.to_pgvector(v), embedder.name)
+            "embedding_model) VALUES ($1, $2, $3, 'bench', $4, $5)",
+            [(TENANT, t, c, reference.as_vector(v), embedder.name)
              for (t, c), v in zip(passages, vectors, strict=True)])
         load_s = time.perf_counter() - started
         started = time.perf_counter()
@@ -152,8 +152,8 @@ async def _measure(pool: Any, embedder: Any, passages: list[tuple[str, str]],
             hybrid_recall.append(_overlap(hybrid, exact_hybrid))
         plan = await conn.fetch(
             "EXPLAIN (FORMAT TEXT) SELECT id FROM knowledge_base WHERE tenant_id = $1 "
-            "AND embedding_model = $3 ORDER BY embedding <=> $2::vector LIMIT 20",
-            TENANT, reference.to_pgvector(query_vectors[0]), embedder.name)
+            "AND embedding_model = $3 ORDER BY embedding <=> $2 LIMIT 20",
+            TENANT, reference.as_vector(query_vectors[0]), embedder.name)
     return {
         "chunks": len(passages),
         "queries": len(texts),

@@ -11,15 +11,12 @@ fixtures build the same processes on their own pool and producer, and may hand i
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings
 
 from production import clock
 from production.channels.sandbox import SandboxAdapter
@@ -43,9 +40,9 @@ from production.services import deliver_outbound, ticket_access
 from production.services.relay import Send, run_relay, run_sweeper
 from production.services.scheduler import run_scheduler
 
-# The agent (the Agents SDK), the embedder (onnxruntime, OpenAI's client) and the providers'
-# clients (Google's, Twilio's) take seconds to import: each builder imports those it needs,
-# so that the API, the relay and the scheduler start without them.
+# The agent (the Agents SDK), the embedder (the multilingual encoder, OpenAI's client) and the
+# providers' clients (Google's, Twilio's) take seconds to import: each builder imports those it
+# needs, so that the API, the relay and the scheduler start without them.
 if TYPE_CHECKING:
     from agents import Model
 
@@ -312,50 +309,3 @@ def build_mcp(settings: Settings, pool: Pool, *, tenant_id: str | None = None,
 
     return McpDeps(pool=pool, settings=settings, tenant_id=tenant_id or settings.default_tenant,
                    embedder=embedder or embedder_for(settings))
-
-
-# --- Settings for another database, and for child processes --------------------------------
-
-
-def with_database(settings: Settings, url: str) -> Settings:
-    """Return a copy of the settings on the database at `url`."""
-    scoped = settings.model_copy(deep=True)
-    scoped.database.url = SecretStr(url)
-    return scoped
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """Return the environment variables that make a child process read these same settings
-    (an unset value, or an empty list, is left out: the child reads its default)."""
-    env: dict[str, str] = {}
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
-        if isinstance(value, BaseSettings):
-            prefix = value.model_config.get("env_prefix", "")
-            for sub in type(value).model_fields:
-                _put(env, f"{prefix}{sub}".upper(), getattr(value, sub))
-        else:
-            _put(env, name.upper(), value)
-    return env
-
-
-def _put(env: dict[str, str], name: str, value: object) -> None:
-    if isinstance(value, SecretStr):
-        value = value.get_secret_value()
-    if value is None or value == []:
-        return
-    if isinstance(value, bool):
-        env[name] = "true" if value else "false"
-    elif isinstance(value, list):
-        env[name] = ",".join(str(item) for item in value)
-    else:
-        env[name] = str(value)
-
-
-def child_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """Return the environment for a child `fte <command>` that runs on these settings: this
-    process's environment, the settings, then `extra`."""
-    env = dict(os.environ)
-    env.update(settings_env(settings))
-    env.update(extra)
-    return env

@@ -133,12 +133,12 @@ def _cmd_admin(settings: Settings, args: argparse.Namespace) -> int:
         pool = await create_pool(scoped, min_size=1, max_size=1)
         try:
             if args.admin_command == "create-key":
-                key_id, key = await admin_keys.create_key(pool, args.tenant, args.role,
-                                                          args.name)
+                key_id, key = await admin_keys.create_key(pool=pool, tenant_id=args.tenant,
+                                                          role=args.role, name=args.name)
                 return {"key_id": str(key_id), "key": key, "tenant_id": args.tenant,
                         "role": args.role, "name": args.name.strip()}
             return {"key_id": str(args.key_id),
-                    "revoked": await admin_keys.revoke_key(pool, args.key_id)}
+                    "revoked": await admin_keys.revoke_key(pool=pool, key_id=args.key_id)}
         finally:
             await pool.close()
 

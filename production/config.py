@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from production.domain.client_address import parse_networks
@@ -56,8 +56,7 @@ class KafkaSettings(BaseSettings):
 
     bootstrap_servers: str | None = None
     # Real Kafka: on. The local tansu broker rejects InitProducerId, so the local stack turns
-    # it off;
-    # consumer-side dedupe on provider ids keeps that safe.
+    # it off; consumer-side dedupe on provider ids keeps that safe.
     enable_idempotence: bool = True
     topic_incoming: str = "fte.tickets.incoming"
     topic_outgoing: str = "fte.tickets.outgoing"
@@ -83,6 +82,25 @@ class KafkaSettings(BaseSettings):
     shutdown_grace_ms: int = Field(10_000, ge=0)
 
 
+class ModelPrice(BaseModel):
+    """A model's list price in US dollars per million tokens (for the cost estimate)."""
+
+    input_per_million: float = Field(default=0.0, ge=0)
+    output_per_million: float = Field(default=0.0, ge=0)
+
+    def cost(self, *, input_tokens: int, output_tokens: int) -> float:
+        """Return the estimated cost of these tokens in US dollars."""
+        return (input_tokens * self.input_per_million
+                + output_tokens * self.output_per_million) / 1_000_000
+
+
+def _default_prices() -> dict[str, ModelPrice]:
+    # A model not listed (the local model among them) costs 0 in the estimate.
+    return {"gpt-4o-mini": ModelPrice(input_per_million=0.15, output_per_million=0.60),
+            "gpt-4o": ModelPrice(input_per_million=2.50, output_per_million=10.00),
+            "gpt-4.1-mini": ModelPrice(input_per_million=0.40, output_per_million=1.60)}
+
+
 class OpenAISettings(BaseSettings):
     model_config = _group("OPENAI_")
 
@@ -90,6 +108,8 @@ class OpenAISettings(BaseSettings):
     model: str = "gpt-4o-mini"
     base_url: str | None = None
     embedding_model: str = "text-embedding-3-small"
+    # OPENAI_PRICES='{"gpt-4o-mini": {"input_per_million": 0.15, "output_per_million": 0.6}}'
+    prices: dict[str, ModelPrice] = Field(default_factory=_default_prices)
 
 
 class GmailSettings(BaseSettings):
@@ -111,8 +131,7 @@ class GmailSettings(BaseSettings):
     oidc_issuers: CommaList = Field(
         default_factory=lambda: ["accounts.google.com", "https://accounts.google.com"])
     oidc_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
-    # `fte gmail watch`: the Pub/Sub topic Gmail publishes to, and how long before the watch
-    # expires (Gmail: 7 days) it is renewed.
+    # `fte gmail watch`: the Pub/Sub topic, and how long before it expires (7 days) it renews.
     pubsub_topic: str | None = None
     watch_renew_before_s: float = 86_400.0
     # After a lost historyId: how many recent inbox messages a full sync reads.
@@ -194,8 +213,7 @@ class TicketSettings(BaseSettings):
     # nonce and each token's SHA-256, so it alone never yields a token. Rotating it re-keys a
     # ticket the next time its token is issued (a form replay, a lookup, a reply's link).
     token_secret: SecretStr = SecretStr(DEV_TICKET_SECRET)
-    # Failed ticket reads and lookups one client address may make per window before 429.
-    # Counted per API process.
+    # Failed ticket reads and lookups per client address and window before 429 (per process).
     lookup_failures: int = Field(10, ge=1)
     lookup_window_s: float = Field(300.0, gt=0)
 
@@ -247,8 +265,7 @@ class SchedulerSettings(BaseSettings):
     run_hour: int = Field(8, ge=0, le=23)
     # An approved reply nobody answered within this many days is labelled NO_RESPONSE.
     no_response_after_days: float = 7.0
-    # The constitution's thresholds are checked against the database this often, over the
-    # last alert_window_s; a rate or percentile needs alert_min_messages inbound messages.
+    # Threshold checks (ops_alerts): this often, over the window, once enough messages came.
     alert_interval_s: float = Field(180.0, gt=0)
     alert_window_s: float = Field(3600.0, gt=0)
     alert_min_messages: int = Field(5, ge=1)
@@ -262,14 +279,11 @@ class UpSettings(BaseSettings):
     # The API's processes: uvicorn's own (`API_WORKERS` of the one `fte api` child: one socket,
     # and uvicorn restarts a process that dies). Unset: one per core, at most two.
     api_processes: int | None = Field(None, ge=1)
-    # `fte worker` and `fte dispatcher` children: members of one consumer group each, which
-    # shares the topic's partitions among them.
+    # `fte worker` and `fte dispatcher` children: each kind one consumer group, sharing partitions.
     workers: int = Field(1, ge=1)
     dispatchers: int = Field(1, ge=1)
-    # The console link in the banner signs the local operator in once, within this long.
-    sign_in_ttl_s: float = Field(900.0, gt=0)
-    # Started (scraping every child) when it is installed: `make run` installs Debian's.
-    prometheus_bin: Path = Path("/usr/bin/prometheus")
+    sign_in_ttl_s: float = Field(900.0, gt=0)  # the banner's one-click console link
+    prometheus_bin: Path = Path("/usr/bin/prometheus")  # started, scraping all, if it exists
 
 
 class Settings(BaseSettings):

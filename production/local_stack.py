@@ -244,5 +244,10 @@ class LocalPrometheus:
         log_file.close()
         _wait_for_port(self.port, timeout_s, self.proc)
 
+    def describe(self) -> str:
+        """Return where it answers, what it scrapes and the rules it loads (the banner's)."""
+        rules = f"rules {os.path.relpath(self.rules)}" if self.rules else "no rules file"
+        return f"{self.url}  (scraping {len(self.targets)} processes, {rules})"
+
     def stop(self) -> None:
         stop_process(self.proc, timeout_s=10)

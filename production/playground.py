@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from production import bootstrap, clock
+from production import bootstrap, clock, settings_env
 from production.config import INTERNAL_TENANT, Settings
 from production.database.migrate import migrate
 from production.database.pool import create_pool
@@ -37,7 +37,7 @@ def run_local(settings: Settings, data_dir: Path,
     import uvloop
 
     with local_database(settings, data_dir) as url:
-        return uvloop.run(body(bootstrap.with_database(settings, url)))
+        return uvloop.run(body(settings_env.with_database(settings, url)))
 
 
 @contextlib.asynccontextmanager
@@ -47,7 +47,8 @@ async def _pipeline(settings: Settings) -> AsyncIterator[WorkerDeps]:
     pool = await create_pool(settings, min_size=1, max_size=4)
     try:
         deps = bootstrap.worker_deps(settings, pool)
-        await knowledge.load_if_empty(pool, INTERNAL_TENANT, CONTEXT, deps.embedder)
+        await knowledge.load_if_empty(pool=pool, tenant_id=INTERNAL_TENANT, folder=CONTEXT,
+                                      embedder=deps.embedder)
         yield deps
     finally:
         await pool.close()
@@ -58,7 +59,8 @@ def kb_load(settings: Settings, data_dir: Path, path: Path, tenant_id: str) -> i
         await migrate(scoped.database_url())
         pool = await create_pool(scoped, min_size=1, max_size=2)
         try:
-            return await knowledge.load_path(pool, tenant_id, path, embedder_for(scoped))
+            return await knowledge.load_path(pool=pool, tenant_id=tenant_id, path=path,
+                                             embedder=embedder_for(scoped))
         finally:
             await pool.close()
 
@@ -102,7 +104,7 @@ async def _scratch_database(settings: Settings) -> AsyncIterator[Settings]:
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
         try:
-            yield bootstrap.with_database(settings, urlunsplit(url._replace(path=f"/{name}")))
+            yield settings_env.with_database(settings, urlunsplit(url._replace(path=f"/{name}")))
         finally:
             await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     finally:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import structlog
 
-from production import bootstrap, clock
+from production import clock, settings_env
 from production.config import INTERNAL_TENANT, Settings, UpSettings
 from production.database.migrate import migrate
 from production.database.pool import create_pool
@@ -107,7 +107,8 @@ class LocalStack:
     api_port: int | None = None
     postgres: EmbeddedPostgres | None = None
     broker: LocalBroker | None = None
-    prometheus: LocalPrometheus | str | None = None  # or why it is not running
+    prometheus: LocalPrometheus | None = None
+    prometheus_note: str = ""  # what the banner says of it: where, or why not
     children: list[Child] = field(default_factory=list)
 
     async def start_infrastructure(self) -> Settings:
@@ -124,7 +125,7 @@ class LocalStack:
             self.broker = LocalBroker()
             await asyncio.to_thread(self.broker.start)
             servers = self.broker.bootstrap_servers
-        stack = bootstrap.with_database(self.settings, database_url)
+        stack = settings_env.with_database(self.settings, database_url)
         stack.kafka.bootstrap_servers = servers
         stack.api.port = self.api_port or stack.api.port
         return stack
@@ -148,13 +149,14 @@ class LocalStack:
         await ensure_topics(settings)
         pool = await create_pool(settings, min_size=1, max_size=2)
         try:
-            kb = await load_if_empty(pool, INTERNAL_TENANT, Path("context"),
-                                     embedder_for(settings))
+            kb = await load_if_empty(pool=pool, tenant_id=INTERNAL_TENANT, folder=Path("context"),
+                                     embedder=embedder_for(settings))
             if self.autonomy_demo:
-                view = await care_admin.opt_in_local_demo(pool, settings, INTERNAL_TENANT,
-                                                          now=clock.now())
+                view = await care_admin.opt_in_local_demo(
+                    pool=pool, settings=settings, tenant_id=INTERNAL_TENANT, now=clock.now())
             else:
-                view = await care_admin.autonomy(pool, settings, INTERNAL_TENANT)
+                view = await care_admin.autonomy(pool=pool, settings=settings,
+                                                 tenant_id=INTERNAL_TENANT)
             await digest_mail.give_local_demo_an_address(pool, tenant_id=INTERNAL_TENANT,
                                                          now=clock.now())
             token = await local_sign_in.issue(
@@ -165,7 +167,7 @@ class LocalStack:
             await pool.close()
 
     def start_children(self, child: Settings) -> None:
-        env = bootstrap.child_env(child)
+        env = settings_env.child_env(child)
         for name, command in plan(child.up):
             # The API serves /metrics itself; every other child on a port of its own.
             port = child.api.port if command == "api" else free_port()
@@ -176,9 +178,9 @@ class LocalStack:
 
     def start_prometheus(self, child: Settings) -> None:
         """Start Prometheus scraping every child, when it is installed; else note why not."""
-        binary = child.up.prometheus_bin
+        binary, why = child.up.prometheus_bin, ": each process still serves its /metrics"
         if not binary.exists():
-            self.prometheus = f"not installed ({binary}; `make run` installs Debian's)"
+            self.prometheus_note = f"not installed ({binary}; `make run` installs Debian's){why}"
             return
         server = LocalPrometheus(binary, self.data_dir / "prometheus",
                                  {c.name: c.metrics_port for c in self.children},
@@ -187,9 +189,9 @@ class LocalStack:
             server.start()
         except (OSError, RuntimeError, TimeoutError) as exc:
             server.stop()
-            self.prometheus = f"failed to start ({exc}; see {server.data_dir}/prometheus.log)"
+            self.prometheus_note = f"failed ({exc}; see {server.data_dir}/prometheus.log){why}"
             return
-        self.prometheus = server
+        self.prometheus, self.prometheus_note = server, server.describe()
 
     async def revive_infrastructure(self, settings: Settings) -> None:
         """Restart the embedded database or broker if it died, on the same port.
@@ -224,7 +226,7 @@ class LocalStack:
                 child.proc.terminate()
         for child in reversed(self.children):
             child.stop()
-        if isinstance(self.prometheus, LocalPrometheus):
+        if self.prometheus is not None:
             self.prometheus.stop()
         if self.broker is not None:
             self.broker.stop()
@@ -304,14 +306,6 @@ def autonomy_line(autonomy_demo: bool, view: AutonomyView) -> str:
             f"--observe-only to keep drafts){halted}")
 
 
-def prometheus_line(stack: LocalStack) -> str:
-    server = stack.prometheus
-    if not isinstance(server, LocalPrometheus):
-        return f"{server}: each process still serves its /metrics"
-    rules = f"rules {RULES}" if server.rules else f"no rules ({RULES} is missing)"
-    return f"{server.url}  (scraping {len(server.targets)} processes, {rules})"
-
-
 def banner(stack: LocalStack, database_url: str, servers: str, kb: KnowledgeStatus,
            view: AutonomyView, token: str) -> str:
     host = "127.0.0.1"
@@ -334,7 +328,7 @@ def banner(stack: LocalStack, database_url: str, servers: str, kb: KnowledgeStat
         f"  Sandbox outbox     GET  {base}/api/v1/sandbox/messages  (email and WhatsApp "
         "replies without credentials are recorded, and printed here)",
         f"  Metrics            {base}/metrics",
-        f"  Prometheus         {prometheus_line(stack)}",
+        f"  Prometheus         {stack.prometheus_note}",
         f"  API docs           {base}/docs",
         f"  Database           {db_note} at {database_url.split('@')[-1]}",
         f"  Kafka              {kafka_note} at {servers}",

@@ -21,7 +21,7 @@ import uvicorn
 from aiokafka import AIOKafkaProducer
 from pydantic import SecretStr
 
-from production import bootstrap, clock
+from production import bootstrap, clock, settings_env
 from production.api.app import create_app
 from production.bootstrap import Process, Runtime
 from production.config import (
@@ -118,8 +118,10 @@ async def settings(postgres: EmbeddedPostgres, broker: LocalBroker) -> Settings:
 @pytest.fixture(scope="session")
 async def pool(settings: Settings) -> AsyncIterator[Pool]:
     db = await create_pool(settings, min_size=1, max_size=10)
-    await load_markdown(db, "techcorp", ROOT / "context" / "product-docs.md", local_embedder())
-    await care_admin.opt_in_local_demo(db, settings, "techcorp", now=clock.now())
+    await load_markdown(pool=db, tenant_id="techcorp", path=ROOT / "context" / "product-docs.md",
+                        embedder=local_embedder())
+    await care_admin.opt_in_local_demo(pool=db, settings=settings, tenant_id="techcorp",
+                                       now=clock.now())
     yield db
     await db.close()
 
@@ -288,10 +290,11 @@ async def isolated_settings(postgres: EmbeddedPostgres, broker: LocalBroker, tag
     await ensure_topics(built)
     db = await create_pool(built, min_size=1, max_size=1)
     try:
-        await load_markdown(db, "techcorp", ROOT / "context" / "product-docs.md",
-                            local_embedder())
+        await load_markdown(pool=db, tenant_id="techcorp",
+                            path=ROOT / "context" / "product-docs.md", embedder=local_embedder())
         if autonomy:  # as `fte up` does, unless --observe-only
-            await care_admin.opt_in_local_demo(db, built, "techcorp", now=clock.now())
+            await care_admin.opt_in_local_demo(pool=db, settings=built, tenant_id="techcorp",
+                                               now=clock.now())
     finally:
         await db.close()
     return built
@@ -302,4 +305,4 @@ def child_env(settings: Settings, **extra: str) -> dict[str, str]:
     `fte up` gives its children theirs), quiet, with the sweeper's deadline of a subprocess."""
     quiet = {"METRICS_PORT": "0", "LOG_LEVEL": "WARNING", "FTE_SWEEPER_DEADLINE_S": "3",
              "FTE_SWEEPER_INTERVAL_S": "0.5"}
-    return bootstrap.child_env(settings, **{**quiet, **extra})
+    return settings_env.child_env(settings, **{**quiet, **extra})

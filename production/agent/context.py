@@ -51,6 +51,12 @@ class SupportRunContext:
     # The customer's own addresses and numbers: the only ones a reply may contain.
     customer_identifiers: tuple[str, ...] = ()
     sentiment: float = 0.5
+    # The pre-screen's findings beyond its reasons (production/domain/escalation).
+    mild_frustration: bool = False  # answered, with the annoyance acknowledged
+    security_incident: bool = False  # escalated urgently, the safe next step in the reply
+    language: str = "en"  # of the customer's words, among agent.language.SUPPORTED
+    # A closing: the customer confirmed it works; the ticket is resolved, no person needed.
+    resolved: bool = False
     # Decisions the run stages; the worker commits them with the reply in one transaction.
     reply: str | None = None
     escalation_reasons: list[str] = field(default_factory=list)
@@ -66,6 +72,7 @@ class SupportRunContext:
     model_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    model_started: float = 0.0  # perf_counter() when the current model call began
 
     @property
     def words(self) -> str:
@@ -79,7 +86,10 @@ class SupportRunContext:
 
     @property
     def ticket_priority(self) -> str:
-        """The ticket's priority when nobody chose one: high when a person must reply."""
+        """The ticket's priority when nobody chose one: urgent for a security incident, high
+        when a person must reply."""
+        if self.security_incident:
+            return "urgent"
         return "high" if self.escalation_reasons else "medium"
 
     @property

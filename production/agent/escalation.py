@@ -10,9 +10,10 @@ from production.domain.escalation import REASONS, Escalation
 __all__ = ["REASONS", "Escalation", "detect"]
 
 
-def detect(text: str, *, sentiment: float | None = None,
-           searches_without_match: int = 0) -> Escalation:
+def detect(text: str, *, sentiment: float | None = None, searches_without_match: int = 0,
+           frustrated_before: bool = False) -> Escalation:
     """Return whether the message needs a person, with every reason why and its sentiment."""
     return escalation.detect(text, sentiment=sentiment,
                              searches_without_match=searches_without_match,
-                             injected=guardrails.check_input(text).tripped)
+                             injected=guardrails.check_input(text).tripped,
+                             frustrated_before=frustrated_before)

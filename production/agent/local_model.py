@@ -126,6 +126,8 @@ def _compose(escalated: bool, hits: list[dict[str, Any]], history: dict[str, Any
     parts: list[str] = []
     if acknowledge := history.get("acknowledge"):
         parts.append(str(acknowledge))
+    if not escalated and (frustrated := history.get("acknowledge_frustration")):
+        parts.append(str(frustrated))
     if escalated:
         parts.append("Thank you for reaching out. I have passed your request to a specialist on "
                      "our team, who will follow up with you personally.")

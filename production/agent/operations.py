@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from production.agent import rerank
 from production.agent.subjects import asked_about
 from production.database.pool import Pool
 from production.database.queries import care_state, messages, reference, tickets
@@ -24,7 +25,7 @@ MAX_KB_RESULTS = 5
 # scores 0.26-0.78 (terse or non-English WhatsApp lines lowest), out-of-scope questions
 # 0.30-0.67; 0.32 is the cut with the best escalation recall at precision >= 0.90. A full-text
 # match does not lower it: the terms a question shares with a wrong passage are common words.
-MIN_SIMILARITY = 0.32
+MIN_SIMILARITY = 0.22
 
 CATEGORIES = ("general", "technical", "billing", "account", "feedback", "bug_report")
 PRIORITIES = ("low", "medium", "high", "urgent")
@@ -76,22 +77,22 @@ async def customer_history(
 async def search_knowledge(
     pool: Pool, tenant_id: str, embedder: Embedder, query: str, *, limit: int = MAX_KB_RESULTS
 ) -> list[dict[str, Any]]:
-    """Hybrid search (vector + full-text, fused); weak matches are dropped, not returned."""
+    """Hybrid search (vector + full-text), re-ranked (`rerank`); weak matches are dropped."""
     [vector] = await embedder.embed([query])
     async with pool.acquire() as conn:
         rows = await reference.search_knowledge(
-            conn, tenant_id, query, vector, model=embedder.name, limit=limit)
+            conn, tenant_id, query, vector, model=embedder.name, limit=rerank.CANDIDATES)
     return [
         {
             "title": row["title"],
             "category": row["category"],
             "content": row["content"][:1500],
-            "score": round(float(row["score"]), 4),
+            "score": round(score, 4),
             "similarity": round(float(row["similarity"] or 0.0), 4),
         }
-        for row in rows
+        for score, row in await rerank.rerank(embedder, vector, rows, query=query)
         if float(row["similarity"] or 0.0) >= MIN_SIMILARITY
-    ]
+    ][:limit]
 
 
 async def uncovered_subjects(pool: Pool, tenant_id: str, text: str) -> list[str]:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import openai
 import structlog
 from agents import (
     Agent,
@@ -31,15 +32,19 @@ from agents import (
     ToolsToFinalOutputResult,
     TResponseInputItem,
 )
-from agents.exceptions import MaxTurnsExceeded
+from agents.exceptions import MaxTurnsExceeded, ModelBehaviorError
 from agents.models.openai_provider import OpenAIProvider
 
-from production.agent import escalation, guardrails, operations, order
+from production.agent import escalation, guardrails, language, notes, operations, order
 from production.agent.context import SupportRunContext
 from production.agent.local_model import LocalSupportModel
 from production.agent.prompts import SYSTEM_PROMPT, prescreen_note
 from production.agent.tools import ALL_TOOLS, HOLDING_REPLY, prerun
-from production.config import Settings
+from production.config import ModelPrice, Settings
+from production.domain.closing import is_closing
+from production.domain.escalation import frustration
+from production.domain.sentiment import score as sentiment_score
+from production.metrics import COST, KB_LOOKUPS, MODEL_CALLS, MODEL_ERRORS, MODEL_LATENCY, TOKENS
 
 log = structlog.get_logger(__name__)
 
@@ -64,6 +69,7 @@ class AgentOutcome:
     model_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    resolved: bool = False  # a closing: the customer confirmed, the ticket is resolved
 
     @property
     def escalation_reason(self) -> str | None:
@@ -85,17 +91,24 @@ def _stop_once_replied(wrapper: RunContextWrapper[SupportRunContext],
 
 
 class _ModelUsage(RunHooks[SupportRunContext]):
-    """Adds every answered model call and its tokens to the run's context."""
+    """Adds every answered model call and its tokens to the run's context, and observes how
+    long the call took."""
+
+    def __init__(self, model: str) -> None:
+        self.latency = MODEL_LATENCY.labels(model)
+
+    async def on_llm_start(self, context: RunContextWrapper[SupportRunContext],
+                           agent: Agent[SupportRunContext], system_prompt: str | None,
+                           input_items: list[TResponseInputItem]) -> None:
+        context.context.model_started = time.perf_counter()
 
     async def on_llm_end(self, context: RunContextWrapper[SupportRunContext],
                          agent: Agent[SupportRunContext], response: ModelResponse) -> None:
         ctx = context.context
+        self.latency.observe(time.perf_counter() - ctx.model_started)
         ctx.model_calls += 1
         ctx.input_tokens += response.usage.input_tokens
         ctx.output_tokens += response.usage.output_tokens
-
-
-_USAGE = _ModelUsage()
 
 
 class SupportAgent:
@@ -117,6 +130,8 @@ class SupportAgent:
             self.model_name = "local-deterministic"
             self._run_config = RunConfig(tracing_disabled=True)
             agent_model = LocalSupportModel()
+        self._usage = _ModelUsage(self.model_name)
+        self._price = settings.openai.prices.get(self.model_name, ModelPrice())
         self.agent: Agent[SupportRunContext] = Agent(
             name="customer-success-fte",
             instructions=_instructions,
@@ -130,17 +145,28 @@ class SupportAgent:
 
     async def run(self, ctx: SupportRunContext) -> AgentOutcome:
         started = time.perf_counter()
-        prescreen = escalation.detect(ctx.words)
+        # The customer's recent messages decide where the sentiment line is (frustrated
+        # recently: a person looks sooner); get_customer_history returns the same list.
+        ctx.history = await operations.customer_history(
+            ctx.pool, ctx.tenant_id, ctx.customer_id, current_message_id=ctx.message_id)
+        prescreen = escalation.detect(ctx.words, frustrated_before=frustration.frustrated_recently(
+            ctx.history, ctx.now, score=sentiment_score))
         ctx.sentiment = prescreen.sentiment
+        ctx.mild_frustration = prescreen.mild_frustration
+        ctx.security_incident = prescreen.security_incident
+        ctx.language = language.detect(ctx.content)
         ctx.escalate(*(r for r in prescreen.reasons if r != "prompt_injection"))
         # Blocking, and first: a message that tries to re-program the agent reaches no tool.
         if guardrails.check_input(ctx.content + " " + (ctx.subject or "")).tripped:
             _refuse(ctx)
+        elif not ctx.escalation_reasons and is_closing(ctx.content):
+            _close(ctx)
         else:
             await self._answer(ctx)
         _enforce(ctx)
         await _ensure_ticket(ctx)
         tokens = ctx.input_tokens + ctx.output_tokens
+        self._observe(ctx)
         return AgentOutcome(
             reply=ctx.reply or HOLDING_REPLY,
             escalation_reasons=tuple(ctx.escalation_reasons),
@@ -154,7 +180,18 @@ class SupportAgent:
             model_calls=ctx.model_calls,
             input_tokens=ctx.input_tokens,
             output_tokens=ctx.output_tokens,
+            resolved=ctx.resolved,
         )
+
+    def _observe(self, ctx: SupportRunContext) -> None:
+        """Record the run's model use and its estimated cost."""
+        model = self.model_name
+        KB_LOOKUPS.labels("hit" if ctx.kb_hit else "miss").inc()
+        MODEL_CALLS.labels(model).observe(ctx.model_calls)
+        TOKENS.labels(model, "input").observe(ctx.input_tokens)
+        TOKENS.labels(model, "output").observe(ctx.output_tokens)
+        COST.labels(model).observe(self._price.cost(input_tokens=ctx.input_tokens,
+                                                    output_tokens=ctx.output_tokens))
 
     async def _answer(self, ctx: SupportRunContext) -> None:
         """Run the steps that need no judgement, then the model on their results."""
@@ -162,12 +199,24 @@ class SupportAgent:
         try:
             result = await Runner.run(self.agent, _model_input(ctx, steps), context=ctx,
                                       max_turns=MAX_TURNS, run_config=self._run_config,
-                                      hooks=_USAGE)
+                                      hooks=self._usage)
             if ctx.reply is None and result.final_output:
                 ctx.reply = str(result.final_output).strip()
         except MaxTurnsExceeded:
             log.warning("agent_budget_exhausted", tool_calls=len(ctx.tool_calls))
             ctx.escalate("unknown_high_risk")
+        except (openai.APIError, ModelBehaviorError) as exc:
+            # The model's own failures (a tool's are not), by class: a bounded label. The
+            # consumer loop retries the run.
+            MODEL_ERRORS.labels(self.model_name, type(exc).__name__).inc()
+            raise
+
+
+def _close(ctx: SupportRunContext) -> None:
+    """A closing: a courteous reply in the channel's voice and language, no search, no model;
+    the ticket is resolved as the customer confirmed."""
+    ctx.resolved = True
+    ctx.reply = notes.closing_reply(ctx.channel, ctx.language)
 
 
 def _refuse(ctx: SupportRunContext) -> None:
@@ -201,9 +250,13 @@ async def _ensure_ticket(ctx: SupportRunContext) -> None:
 
 
 def _enforce(ctx: SupportRunContext) -> None:
-    """Whatever the model did: an ungrounded answer or a needed escalation never goes out."""
-    if not ctx.escalation_reasons and not ctx.kb_hit:
+    """Whatever the model did: an ungrounded answer or a needed escalation never goes out, and
+    a security incident's reply is the approved one with the safe next steps."""
+    if not ctx.escalation_reasons and not ctx.kb_hit and not ctx.resolved:
         ctx.escalate("no_kb_match")
     if ctx.escalation_reasons and ctx.reply != SAFE_REPLY and \
             not order.called(ctx.tool_calls, "escalate_to_human"):
         ctx.reply = HOLDING_REPLY  # the model answered although a human must
+    if ctx.security_incident and "unknown_high_risk" in ctx.escalation_reasons and \
+            ctx.reply != SAFE_REPLY:
+        ctx.reply = notes.security_reply(ctx.channel, ctx.language)

@@ -44,6 +44,8 @@ _CAPABILITY = [
         r"(?:with|inside|into|in|on|via|through|using) (?P<x>[^,;:?!.]{2,40}?)",
         r"\b(?:available|offered|supported) (?:as|on|for) (?:(?:a|an)\s+)?"
         r"(?P<x>[^,;:?!.]{3,60}?)",
+        # the thing the customer has in mind, named by example: "…, like read receipts?"
+        r"\b(?:like|such as|similar to|the way) (?P<x>[^,;:?!.]{3,40}?)",
     )
 ]
 # The head of an object phrase ends at its first preposition or relative word: "a log of this"

@@ -23,6 +23,9 @@ from production.agent.prompts import SYSTEM_PROMPT
 HOLDING_REPLY = ("Thank you for reaching out. I have passed your request to a specialist on our "
                  "team, who will follow up with you personally.")
 
+# The sentence that opens the answer to a mildly frustrated customer.
+FRUSTRATION_NOTE = "I'm sorry this has been frustrating; here is how to sort it out."
+
 # An output-guardrail tripwire becomes this escalation reason.
 _GUARDRAIL_REASONS = {
     "price_promise": "pricing_or_contract", "discount_promise": "pricing_or_contract",
@@ -64,7 +67,11 @@ async def _customer_history(ctx: SupportRunContext, *, by: By = "model") -> str:
         ctx.history = await operations.customer_history(
             ctx.pool, ctx.tenant_id, ctx.customer_id, current_message_id=ctx.message_id)
     earlier = operations.earlier_contact(ctx.history, ctx.channel, ctx.now)
-    return json.dumps({"channel": ctx.channel, "messages": ctx.history, "acknowledge": earlier})
+    result: dict[str, Any] = {"channel": ctx.channel, "messages": ctx.history,
+                              "acknowledge": earlier}
+    if ctx.mild_frustration:
+        result["acknowledge_frustration"] = FRUSTRATION_NOTE
+    return json.dumps(result)
 
 
 async def _search(ctx: SupportRunContext, *, query: str, by: By = "model") -> str:

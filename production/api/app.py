@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +28,7 @@ from production.api import (
     whatsapp_webhook,
 )
 from production.config import Settings, get_settings
+from production.database import pool
 from production.database.pool import UNAVAILABLE_ERRORS
 from production.logging import configure_logging
 from production.metrics import HTTP_LATENCY, render
@@ -52,9 +55,13 @@ def create_app(settings: Settings) -> FastAPI:
         state.pool = await bootstrap.open_pool(settings, on=UNAVAILABLE_ERRORS,
                                                attempts=START_ATTEMPTS)
         log.info("api_started", version=__version__)
+        reporting = asyncio.create_task(pool.report(state.pool))
         try:
             yield
         finally:
+            reporting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporting
             if state.pool is not None:
                 await state.pool.close()
 

@@ -102,7 +102,7 @@ async def get_ticket(ticket_id: str, request: Request, response: Response, db: D
     presented = bearer(request) or token
     found: Conversation | None
     if presented is not None and admin_keys.well_formed(presented):
-        principal = await admin_keys.authenticate(db, presented)
+        principal = await admin_keys.authenticate(pool=db, presented=presented)
         found = (await ticket_access.open_as_operator(db, principal.tenant_id, ticket_id)
                  if principal is not None else None)
     else:

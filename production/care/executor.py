@@ -3,7 +3,8 @@ on the FTE's own initiative.
 
 Before every action it reads every fact fresh (database/queries/care_gate.py: both kill switches,
 the tenant's mode and throttles, the customer's hands-off consent, open escalation and mode),
-asks AutoApprovalPolicyV1 what the mode allows, and lets `gates.evaluate` decide:
+asks AutoApprovalPolicyV1 what the mode allows, and lets `gates.evaluate` decide (the verdict:
+care/decision.py):
 
 * EXECUTE: the reply is `queued` with an outbox event for the dispatcher and an
   `executed_action` audit row, in the caller's transaction;
@@ -27,15 +28,15 @@ the very day the decision was made for.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import structlog
 
-from production.care import gates, throttle
+from production.care import gates
+from production.care.decision import Verdict, action_json, action_of, decide, gate_facts, mode_of
 from production.config import CareSettings, Settings
 from production.database.pool import Connection
 from production.database.queries import (
@@ -43,143 +44,27 @@ from production.database.queries import (
     care_gate,
     care_schedule,
     care_state,
-    care_throttle,
     inbox,
     outbox,
     replies,
 )
-from production.database.queries.replies import AuditRecord, OutboxRecord, ReplyRecord
-from production.domain.care.policy import (
-    ActionKind,
-    AutoApprovalPolicyV1,
-    Decision,
-    PolicyDecision,
-    ProposedAction,
-    Topic,
+from production.database.queries.inbox import StoredDraft
+from production.database.queries.replies import (
+    AuditRecord,
+    DeferredReply,
+    OutboxRecord,
+    ReplyRecord,
 )
+from production.domain.care.policy import ActionKind, Decision, PolicyDecision, ProposedAction
 from production.domain.care.state_engine import Signal, SignalKind, Transition
 from production.domain.messages import OutboundNotice, encode_event
-from production.metrics import GATE_DECISIONS
+from production.metrics import FIRST_RESPONSE, GATE_DECISIONS, REPLIES
 
 log = structlog.get_logger(__name__)
 
-POLICY = AutoApprovalPolicyV1()
 ACTOR = "fte-agent"
 
 _REPLY_STATUS = {"EXECUTE": "queued", "DEFER": "deferred", "HOLD": "pending_approval"}
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What the executor decided for one action, and why."""
-
-    gate: gates.GateOutcome
-    policy: PolicyDecision
-    mode: str  # the customer's effective autonomy mode
-    customer_id: UUID  # the live customer (a merged id resolves to its survivor)
-
-    @property
-    def executes(self) -> bool:
-        return self.gate.executes
-
-    @property
-    def event_type(self) -> str:
-        """The audit event: executed, blocked (humans only) or held/deferred (would execute)."""
-        if self.gate.executes:
-            return "executed_action"
-        if self.policy.decision == Decision.BLOCK:
-            return "blocked_action"
-        return "would_execute_action"
-
-    def as_json(self) -> dict[str, Any]:
-        """Return the decision as stored in the proposal and the audit payload."""
-        not_before = self.gate.not_before
-        return {**self.policy.to_dict(), "mode": self.mode,
-                "gate": {"verdict": self.gate.verdict, "clause": self.gate.clause,
-                         "reason": self.gate.reason,
-                         "not_before": not_before.isoformat() if not_before else None}}
-
-
-def gate_facts(care: CareSettings, tenant_id: str, row: Any,
-               policy: PolicyDecision) -> gates.GateFacts:
-    """Return every gate's fact but pacing (ALLOW until counted) from the environment's ceiling,
-    the stored facts (care_gate.facts) and the policy's decision."""
-    return gates.GateFacts(
-        autonomy_enabled=care.autonomy_enabled, shadow_mode=care.shadow_mode,
-        global_kill_switch=bool(row["global_kill_switch"]),
-        tenant_kill_switch=bool(row["tenant_kill_switch"]),
-        tenant_allowed=gates.tenant_allowed(care, tenant_id),
-        hands_off=bool(row["hands_off"]), escalation_open=row["escalation_status"] == "open",
-        policy_decision=policy.decision.value, policy_clause=policy.policy_clause,
-        policy_reason=policy.explanation, throttle="ALLOW")
-
-
-async def decide(conn: Connection, settings: Settings, *, tenant_id: str, customer_id: UUID,
-                 action: ProposedAction, now: datetime) -> Verdict:
-    """Return the verdict for an action on the customer at `now`; writes nothing but, for an
-    action that passed every other gate, takes the tenant's throttle lock for the transaction."""
-    row = await care_gate.facts(conn, tenant_id, customer_id)
-    mode = _mode(row)
-    policy = POLICY.decide(action, mode)
-    facts = gate_facts(settings.care, tenant_id, row, policy)
-    outcome = gates.evaluate(facts)
-    if outcome.executes:  # only now is pacing worth counting
-        pace = await _pace(conn, tenant_id, row, action, now)
-        outcome = gates.evaluate(replace(
-            facts, throttle=pace.outcome.value, throttle_until=pace.until,
-            throttle_clause=pace.clause, throttle_reason=pace.reason))
-    return Verdict(outcome, policy, mode, row["live"])
-
-
-def _mode(facts: Any) -> str:
-    """The customer's effective autonomy mode: their override, else the tenant's."""
-    return str(facts["customer_mode"] or facts["tenant_mode"])
-
-
-async def _pace(conn: Connection, tenant_id: str, row: Any,
-                action: ProposedAction, now: datetime) -> throttle.ThrottleDecision:
-    await care_throttle.lock_tenant(conn, tenant_id)
-    zone = row["timezone"]
-    counts = await care_throttle.counts(conn, tenant_id, row["live"],
-                                        throttle.local_day_start(now, zone),
-                                        throttle.next_local_day_start(now, zone))
-    return throttle.check(now, zone, throttle.ThrottleSettings.from_columns(row),
-                          actions_today_customer=counts.customer_today,
-                          actions_today_tenant=counts.tenant_today,
-                          last_outbound_at=counts.last_outbound_at,
-                          outbound=action.kind not in care_throttle.INTERNAL_ACTIONS)
-
-
-def reply_action(*, kb_grounded: bool, escalation_reasons: tuple[str, ...] = ()
-                 ) -> ProposedAction:
-    """Return the action a reply to the customer's own inbound message is, for the policy.
-
-    Grounded: every claim comes from the knowledge base, or the text is one of the fixed
-    notices an operator approved in advance (the apology, the media-only note). An escalation
-    for money or a contract makes the reply about that topic: people only.
-    """
-    topics = frozenset(topic for reason in escalation_reasons
-                       for topic in _REASON_TOPICS.get(reason, ()))
-    return ProposedAction(kind=ActionKind.SEND_REPLY, in_reply_to_inbound=True,
-                          kb_grounded=kb_grounded, topics=topics)
-
-
-_REASON_TOPICS: dict[str, tuple[Topic, ...]] = {
-    "refund": (Topic.REFUND,),
-    "pricing_or_contract": (Topic.PRICING, Topic.CONTRACT),
-}
-
-
-def _action_json(action: ProposedAction) -> dict[str, Any]:
-    return {"kind": action.kind, "in_reply_to_inbound": action.in_reply_to_inbound,
-            "kb_grounded": action.kb_grounded, "topics": sorted(action.topics)}
-
-
-def _action_of(stored: Mapping[str, Any]) -> ProposedAction:
-    return ProposedAction(kind=stored["kind"],
-                          in_reply_to_inbound=bool(stored["in_reply_to_inbound"]),
-                          kb_grounded=bool(stored["kb_grounded"]),
-                          topics=frozenset(Topic(t) for t in stored["topics"]))
 
 
 def _counted(verdict: Verdict) -> None:
@@ -216,59 +101,65 @@ async def submit_reply(conn: Connection, settings: Settings, *, tenant_id: str,
     if verdict.gate.verdict == "DEFER":
         assert verdict.gate.not_before is not None
         await replies.defer(conn, tenant_id, reply_id, until=verdict.gate.not_before,
-                            action=_action_json(action))
+                            action=action_json(action))
     elif verdict.gate.verdict == "HOLD":
         await inbox.propose(conn, tenant_id, customer_id=inbound["customer_id"],
                             message_id=reply_id, action=action.kind,
                             draft=reply.content, decision=verdict.as_json(), now=now)
     _counted(verdict)
+    channel = inbound["channel"]
+    REPLIES.labels(channel, reply.kind, verdict.gate.verdict.lower()).inc()
+    FIRST_RESPONSE.labels(channel, "stored").observe(
+        max(0.0, (now - inbound["created_at"]).total_seconds()))
     return reply_id
 
 
-async def release_deferred(conn: Connection, settings: Settings, deferred: Any, *,
+async def release_deferred(conn: Connection, settings: Settings, deferred: DeferredReply, *,
                            now: datetime) -> str:
     """Ask the gates again for a deferred reply whose time has come (`deferred` is its locked
     row, replies.claim_deferred); return its new status: queued, deferred or pending_approval.
     """
-    tenant_id = deferred["tenant_id"]
-    action = _action_of(deferred["action"])
+    tenant_id = deferred.tenant_id
+    action = action_of(deferred.action)
     verdict = await decide(conn, settings, tenant_id=tenant_id,
-                           customer_id=deferred["customer_id"], action=action, now=now)
+                           customer_id=deferred.customer_id, action=action, now=now)
     status = _REPLY_STATUS[verdict.gate.verdict]
-    await replies.set_released_status(conn, tenant_id, deferred["id"], status=status,
+    await replies.set_released_status(conn, tenant_id, deferred.id, status=status,
                                       deferred_until=verdict.gate.not_before)
     if verdict.executes:
-        await outbox.enqueue_delivery(conn, tenant_id, message_id=deferred["id"],
-                                      channel=deferred["channel"],
-                                      customer_id=deferred["customer_id"],
+        await outbox.enqueue_delivery(conn, tenant_id, message_id=deferred.id,
+                                      channel=deferred.channel,
+                                      customer_id=deferred.customer_id,
                                       topic=settings.kafka.topic_outgoing)
     elif verdict.gate.verdict == "HOLD":
-        await _propose(conn, tenant_id, deferred, action.kind, verdict, now=now)
-    await _audit(conn, tenant_id, verdict, actor=ACTOR, message_id=deferred["id"], now=now,
-                 payload={"action": action.kind, "kind": deferred["kind"],
-                          "channel": deferred["channel"], "content": deferred["content"],
+        await _propose(conn, tenant_id, message_id=deferred.id, customer_id=deferred.customer_id,
+                       draft=deferred.content, action=action.kind, verdict=verdict, now=now)
+    await _audit(conn, tenant_id, verdict, actor=ACTOR, message_id=deferred.id, now=now,
+                 payload={"action": action.kind, "kind": deferred.kind,
+                          "channel": deferred.channel, "content": deferred.content,
                           "deferred": True})
     _counted(verdict)
     return status
 
 
-async def release_approved(conn: Connection, settings: Settings, tenant_id: str, draft: Any, *,
+async def release_approved(conn: Connection, settings: Settings, tenant_id: str,
+                           draft: StoredDraft, *,
                            actor: str, content: str, proposal_id: UUID, edited: bool,
                            now: datetime) -> None:
     """Send a held draft a person approved (`draft` is its locked row), in the caller's
     transaction: queued with its final content, announced to the dispatcher, and audited as an
     `executed_action` of that person (clause INBOX.approved)."""
-    await inbox.release_draft(conn, tenant_id, draft["id"], content=content, approved_by=actor,
+    await inbox.release_draft(conn, tenant_id, draft.id, content=content, approved_by=actor,
                               proposal_id=proposal_id)
-    await outbox.enqueue_delivery(conn, tenant_id, message_id=draft["id"],
-                                  channel=draft["channel"], customer_id=draft["customer_id"],
+    await outbox.enqueue_delivery(conn, tenant_id, message_id=draft.id,
+                                  channel=draft.channel, customer_id=draft.customer_id,
                                   topic=settings.kafka.topic_outgoing)
     await admin.append_audit(
         conn, tenant_id, event_type="executed_action", actor=actor,
         reason=f"{'edited and ' if edited else ''}approved by {actor}", clause="INBOX.approved",
-        customer_id=draft["customer_id"], message_id=draft["id"],
+        customer_id=draft.customer_id, message_id=draft.id,
         payload={"action": str(ActionKind.SEND_REPLY), "proposal_id": str(proposal_id),
-                 "channel": draft["channel"], "content": content, "edited": edited},
+                 "channel": draft.channel, "content": content, "edited": edited},
         now=now)
     GATE_DECISIONS.labels("approved", "INBOX.approved").inc()
 
@@ -289,9 +180,10 @@ async def hold_before_send(conn: Connection, care: CareSettings, tenant_id: str,
     outcome = gates.evaluate(gate_facts(care, tenant_id, row, released))
     if outcome.executes:
         return None
-    verdict = Verdict(outcome, released, _mode(row), row["live"])
+    verdict = Verdict(outcome, released, mode_of(row), row.live)
     await replies.hold_queued(conn, tenant_id, reply["id"])
-    await _propose(conn, tenant_id, reply, ActionKind.SEND_REPLY, verdict, now=now)
+    await _propose(conn, tenant_id, message_id=reply["id"], customer_id=reply["customer_id"],
+                   draft=reply["content"], action=ActionKind.SEND_REPLY, verdict=verdict, now=now)
     await _audit(conn, tenant_id, verdict, actor=ACTOR, message_id=reply["id"], now=now,
                  payload={"action": str(ActionKind.SEND_REPLY), "channel": reply["channel"],
                           "content": reply["content"], "before_send": True})
@@ -300,12 +192,11 @@ async def hold_before_send(conn: Connection, care: CareSettings, tenant_id: str,
     return outcome
 
 
-async def _propose(conn: Connection, tenant_id: str, stored: Any, action: str,
-                   verdict: Verdict, *, now: datetime) -> None:
-    """Put a stored reply the gates held (a deferred or a queued row) in the approval inbox."""
-    await inbox.propose(conn, tenant_id, customer_id=stored["customer_id"],
-                        message_id=stored["id"], action=str(action), draft=stored["content"],
-                        decision=verdict.as_json(), now=now)
+async def _propose(conn: Connection, tenant_id: str, *, message_id: UUID, customer_id: UUID,
+                   draft: str, action: str, verdict: Verdict, now: datetime) -> None:
+    """Put a stored reply the gates held (a deferred or a queued one) in the approval inbox."""
+    await inbox.propose(conn, tenant_id, customer_id=customer_id, message_id=message_id,
+                        action=str(action), draft=draft, decision=verdict.as_json(), now=now)
 
 
 async def _audit(conn: Connection, tenant_id: str, verdict: Verdict, *, actor: str,

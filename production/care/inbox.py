@@ -21,6 +21,7 @@ from production.care.outcomes import OutcomeTaxonomyV1
 from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import admin, inbox
+from production.database.queries.inbox import StoredProposal
 from production.domain import errors
 from production.domain.care.policy import ActionKind
 
@@ -77,12 +78,12 @@ async def proposals(pool: Pool, tenant_id: str, *, status: str | None, limit: in
 
 
 async def _lock_pending(conn: Connection, tenant_id: str, proposal_id: UUID, *,
-                        now: datetime) -> Any:
+                        now: datetime) -> StoredProposal:
     proposal = await inbox.lock_proposal(conn, tenant_id, proposal_id, now=now)
     if proposal is None:
         raise ProposalNotFound("no such proposal")
-    if proposal["status"] != "pending":
-        raise ProposalConflict(f"the proposal is already {proposal['status']}")
+    if proposal.status != "pending":
+        raise ProposalConflict(f"the proposal is already {proposal.status}")
     return proposal
 
 
@@ -99,49 +100,50 @@ async def approve(pool: Pool, settings: Settings, tenant_id: str, proposal_id: U
     async with pool.acquire() as conn, conn.transaction():
         proposal = await _lock_pending(conn, tenant_id, proposal_id, now=now)
         decided: Decided | None = None
-        if proposal["expired"]:
+        if proposal.expired:
             # Committed before the refusal: the inbox stops offering it, and its draft is
             # never sent (as when the scheduler's expiry sweep finds it first).
             await inbox.decide(conn, tenant_id, proposal_id, status="expired", outcome=None,
                                decided_by=None, reason="expired before a decision",
                                final_text=None, now=now)
-            if proposal["message_id"] is not None:
-                await inbox.close_draft(conn, tenant_id, proposal["message_id"],
+            if proposal.message_id is not None:
+                await inbox.close_draft(conn, tenant_id, proposal.message_id,
                                         status="expired")
         else:
             decided = await _release(conn, settings, tenant_id, proposal, actor=actor,
                                      text=final, now=now)
     if decided is None:
         log.info("care_proposal_expired", tenant_id=tenant_id, proposal_id=str(proposal_id))
-        raise ProposalConflict(f"the proposal expired at {proposal['expires_at'].isoformat()}")
+        raise ProposalConflict(f"the proposal expired at {proposal.expires_at.isoformat()}")
     log.info("care_proposal_approved", tenant_id=tenant_id, proposal_id=str(proposal_id),
-             customer_id=str(proposal["customer_id"]), status=decided.status, actor=actor)
+             customer_id=str(proposal.customer_id), status=decided.status, actor=actor)
     return decided
 
 
-async def _release(conn: Connection, settings: Settings, tenant_id: str, proposal: Any, *,
-                   actor: str, text: str | None, now: datetime) -> Decided:
-    draft = (await inbox.lock_draft(conn, tenant_id, proposal["message_id"])
-             if proposal["message_id"] is not None else None)
-    if proposal["action"] != ActionKind.SEND_REPLY or draft is None:
-        raise ProposalConflict(f"a {proposal['action']} proposal without a held reply cannot be "
+async def _release(conn: Connection, settings: Settings, tenant_id: str,
+                   proposal: StoredProposal, *, actor: str, text: str | None,
+                   now: datetime) -> Decided:
+    draft = (await inbox.lock_draft(conn, tenant_id, proposal.message_id)
+             if proposal.message_id is not None else None)
+    if proposal.action != ActionKind.SEND_REPLY or draft is None:
+        raise ProposalConflict(f"a {proposal.action} proposal without a held reply cannot be "
                                "approved here")
-    if draft["status"] != "pending_approval":
-        raise ProposalConflict(f"the draft reply is {draft['status']}, not pending approval")
+    if draft.status != "pending_approval":
+        raise ProposalConflict(f"the draft reply is {draft.status}, not pending approval")
     edited = text is not None
-    final = text if text is not None else draft["content"]
+    final = text if text is not None else draft.content
     await executor.release_approved(conn, settings, tenant_id, draft, actor=actor,
-                                    content=final, proposal_id=proposal["id"], edited=edited,
+                                    content=final, proposal_id=proposal.id, edited=edited,
                                     now=now)
     # Edited: the idea needed a human's change. Approved as is: the execution label, which
     # becomes EXECUTION_FAILED if the delivery fails (deliver_outbound).
     outcome = (OutcomeTaxonomyV1.IDEA_EDITED if edited
                else OutcomeTaxonomyV1.EXECUTION_SUCCEEDED)
     status = "edited" if edited else "approved"
-    await inbox.decide(conn, tenant_id, proposal["id"], status=status, outcome=outcome,
+    await inbox.decide(conn, tenant_id, proposal.id, status=status, outcome=outcome,
                        decided_by=actor, reason=None, final_text=final, now=now)
-    return Decided(proposal_id=proposal["id"], status=status, outcome=outcome, decided_by=actor,
-                   message_id=draft["id"])
+    return Decided(proposal_id=proposal.id, status=status, outcome=outcome, decided_by=actor,
+                   message_id=draft.id)
 
 
 async def reject(pool: Pool, tenant_id: str, proposal_id: UUID, *, operator: str,
@@ -156,16 +158,16 @@ async def reject(pool: Pool, tenant_id: str, proposal_id: UUID, *, operator: str
     outcome = OutcomeTaxonomyV1.IDEA_REJECTED
     async with pool.acquire() as conn, conn.transaction():
         proposal = await _lock_pending(conn, tenant_id, proposal_id, now=now)
-        if proposal["message_id"] is not None:
-            await inbox.close_draft(conn, tenant_id, proposal["message_id"], status="rejected")
+        if proposal.message_id is not None:
+            await inbox.close_draft(conn, tenant_id, proposal.message_id, status="rejected")
         await inbox.decide(conn, tenant_id, proposal_id, status="rejected", outcome=outcome,
                            decided_by=actor, reason=why, final_text=None, now=now)
         await admin.append_audit(
             conn, tenant_id, event_type="blocked_action", actor=actor, reason=why,
-            clause="INBOX.rejected", customer_id=proposal["customer_id"],
-            message_id=proposal["message_id"],
-            payload={"action": proposal["action"], "proposal_id": str(proposal_id)}, now=now)
+            clause="INBOX.rejected", customer_id=proposal.customer_id,
+            message_id=proposal.message_id,
+            payload={"action": proposal.action, "proposal_id": str(proposal_id)}, now=now)
     log.info("care_proposal_rejected", tenant_id=tenant_id, proposal_id=str(proposal_id),
-             customer_id=str(proposal["customer_id"]), actor=actor)
+             customer_id=str(proposal.customer_id), actor=actor)
     return Decided(proposal_id=proposal_id, status="rejected", outcome=outcome,
-                   decided_by=actor, message_id=proposal["message_id"])
+                   decided_by=actor, message_id=proposal.message_id)

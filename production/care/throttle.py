@@ -32,7 +32,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from production.care.admin_settings import format_hhmm
+from production.domain.care.admin_settings import format_hhmm
 
 
 class ThrottleOutcome(StrEnum):

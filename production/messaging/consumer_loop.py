@@ -34,6 +34,7 @@ from production.messaging.window import Entry, KeyOrderedWindow
 from production.metrics import (
     CONSUMER_ERRORS,
     CONSUMER_IN_FLIGHT,
+    CONSUMER_LAG,
     CONSUMER_PAUSED_PARTITIONS,
     DEAD_LETTERS,
 )
@@ -204,6 +205,9 @@ class ConsumerLoop:
         async with self._commit_lock:
             await self._commit(self.window.commit_points(partitions))
             unfinished = self.window.forget(partitions)
+        for tp in partitions:  # its new owner reports it
+            with contextlib.suppress(KeyError):
+                CONSUMER_LAG.remove(self.consumer.group, tp.topic, str(tp.partition))
         log.info("partitions_revoked", consumer=self.name, partitions=len(partitions),
                  dropped=dropped, unfinished=unfinished)
 
@@ -246,6 +250,23 @@ class ConsumerLoop:
         self._next_commit = now + self.concurrency.commit_interval_s
         async with self._commit_lock:
             await self._commit(self.window.commit_points())
+        await self._observe_lag()
+
+    async def _observe_lag(self) -> None:
+        """Publish each held partition's lag: the records behind its high watermark (as the
+        last fetch saw it) that are not done, those past this consumer's position (never below
+        0: the local broker's watermarks can trail the offsets it served) and those fetched
+        into the window but not committable yet."""
+        for tp in self.consumer.assignment():
+            high = self.consumer.highwater(tp)
+            if high is None:
+                continue  # nothing fetched from it yet
+            try:  # known at once, unless the partition is being reset: then skipped
+                position = await asyncio.wait_for(self.consumer.position(tp), 0.05)
+            except (KafkaError, TimeoutError):
+                continue
+            CONSUMER_LAG.labels(self.consumer.group, tp.topic, str(tp.partition)).set(
+                max(0, high - position) + self.window.held_in(tp))
 
     async def _one(self, record: ConsumerRecord[bytes, bytes]) -> bool | None:
         """Handle one record; True if it was dead-lettered, None if abandoned on shutdown."""

@@ -62,6 +62,7 @@ class GroupConsumer(AIOKafkaConsumer):  # type: ignore[misc]  # aiokafka is unty
 
     def __init__(self, topic: str, **config: Any) -> None:
         super().__init__(**config)
+        self.group = str(config.get("group_id"))
         self.rebalance = RebalanceRelay()
         self.subscribe([topic], listener=self.rebalance)
 

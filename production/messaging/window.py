@@ -106,6 +106,12 @@ class KeyOrderedWindow(Generic[R]):
         """True when a paused consumer may fetch again (at or below the low-water mark)."""
         return self.held <= self.low_water
 
+    def held_in(self, partition: TopicPartition) -> int:
+        """Return how many admitted records of the partition are not committable yet (still
+        to finish, or finished behind one that is): fetched, but not done."""
+        p = self._partitions.get(partition)
+        return 0 if p is None else len(p.open)
+
     def running_in(self, partitions: Iterable[TopicPartition]) -> int:
         """Return how many records of these partitions (not orphans) are running."""
         return sum(p.running for tp in partitions if (p := self._partitions.get(tp)))

@@ -72,7 +72,7 @@ def generate() -> NewKey:
     return NewKey(plaintext=plaintext, prefix=prefix, key_hash=hash_key(plaintext))
 
 
-async def create_key(pool: Pool, tenant_id: str, role: str, name: str) -> tuple[UUID, str]:
+async def create_key(*, pool: Pool, tenant_id: str, role: str, name: str) -> tuple[UUID, str]:
     """Create a key for a tenant; return its id and its plain text (shown this once only).
 
     Raises ValueError for an unknown role or tenant or a blank or overlong name.
@@ -93,7 +93,7 @@ async def create_key(pool: Pool, tenant_id: str, role: str, name: str) -> tuple[
     return key_id, key.plaintext
 
 
-async def revoke_key(pool: Pool, key_id: UUID, *, tenant_id: str | None = None) -> bool:
+async def revoke_key(*, pool: Pool, key_id: UUID, tenant_id: str | None = None) -> bool:
     """Revoke a key (of the tenant, when given); False when no active key has that id."""
     async with pool.acquire() as conn:
         revoked = await queries.revoke_key(conn, key_id, tenant_id)
@@ -101,14 +101,13 @@ async def revoke_key(pool: Pool, key_id: UUID, *, tenant_id: str | None = None) 
     return revoked
 
 
-async def authenticate(pool: Pool, presented: str) -> ApiPrincipal | None:
+async def authenticate(*, pool: Pool, presented: str) -> ApiPrincipal | None:
     """Return who a presented key belongs to, or None (unknown, revoked or malformed)."""
     if not well_formed(presented):
         return None
     digest = hash_key(presented)
     async with pool.acquire() as conn:
         row = await queries.active_key_by_hash(conn, digest)
-    if row is None or not hmac.compare_digest(row["key_hash"], digest):
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
         return None
-    return ApiPrincipal(tenant_id=row["tenant_id"], role=row["role"], key_id=row["id"],
-                        name=row["name"])
+    return ApiPrincipal(tenant_id=row.tenant_id, role=row.role, key_id=row.id, name=row.name)

@@ -1,5 +1,6 @@
-"""The C.A.R.E. control plane's use cases: a tenant's autonomy settings and kill switches, a
-customer's hands-off consent and mode, and the audit export.
+"""The C.A.R.E. control plane's use cases for a tenant: its autonomy settings and kill switches
+(a customer's consent and mode: care_customers; the audit trail, digests and tasks:
+care_activity).
 
 Every change is made and audited in one transaction (an `executed_action` row naming the
 operator, the reason and the ADMIN.* clause), so the trail cannot miss a change that happened.
@@ -8,32 +9,24 @@ A change that changes nothing writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 import structlog
 
 from production.care import gates
-from production.care.admin_settings import (
-    MODES,
-    AutonomySettings,
-    parse_hhmm,
-    problems,
-    schedules_problems,
-)
 from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import admin as queries
-from production.database.queries import care_schedule, care_state
+from production.database.queries.admin import StoredCareSettings, StoredGlobalSwitch
 from production.domain import errors
+from production.domain.care.admin_settings import AutonomySettings, parse_hhmm, problems
 from production.domain.care.policy import AutonomyMode
 
 log = structlog.get_logger(__name__)
 
-EXPORT_PAGE_SIZE = 1000
 _SETTING_FIELDS = tuple(f.name for f in fields(AutonomySettings))
 _NULLABLE = frozenset({"quiet_hours_start", "quiet_hours_end"})
 
@@ -78,44 +71,30 @@ class KillSwitch:
     global_engaged: bool
 
 
-@dataclass(frozen=True)
-class CustomerCare:
-    customer_id: UUID
-    care_state: str
-    hands_off: bool
-    escalation_status: str | None
-    mode_override: str | None
-    effective_mode: str
-
-
 # --- Tenant autonomy settings ----------------------------------------------------------------
 
 
-def _settings_of(row: Any) -> AutonomySettings:
-    return AutonomySettings(
-        mode=row["autonomy_mode"], max_actions_per_customer_day=row["max_actions_per_customer_day"],
-        min_interval_s=row["min_interval_s"], daily_budget=row["daily_budget"],
-        quiet_hours_start=row["quiet_hours_start"], quiet_hours_end=row["quiet_hours_end"],
-        schedules_opt_in=row["schedules_opt_in"],
-        hands_off_new_customers=row["hands_off_new_customers"],
-    )
+async def stored_settings(conn: Connection, tenant_id: str) -> AutonomySettings:
+    """Return the tenant's stored autonomy settings."""
+    return (await queries.care_settings(conn, tenant_id)).settings
 
 
-def _view(settings: Settings, tenant_id: str, row: Any, global_row: Any) -> AutonomyView:
+def _view(settings: Settings, tenant_id: str, row: StoredCareSettings,
+          global_row: StoredGlobalSwitch) -> AutonomyView:
     care = settings.care
     ceiling = Ceiling(autonomy_enabled=care.autonomy_enabled, shadow_mode=care.shadow_mode,
                       tenant_allowed=gates.tenant_allowed(care, tenant_id))
-    stored = _settings_of(row)
+    stored = row.settings
     # Whether low-risk actions can run with no human right now (customers still need hands-off).
     active = (gates.is_care_autonomy_enabled(care) and ceiling.tenant_allowed
-              and not row["kill_switch"] and not global_row["kill_switch"]
+              and not row.kill_switch and not global_row.kill_switch
               and stored.mode in (AutonomyMode.AUTOPILOT, AutonomyMode.SCHEDULES))
-    return AutonomyView(settings=stored, ceiling=ceiling, kill_switch=row["kill_switch"],
-                        global_kill_switch=global_row["kill_switch"], autonomy_active=active,
-                        updated_at=row["updated_at"], updated_by=row["updated_by"])
+    return AutonomyView(settings=stored, ceiling=ceiling, kill_switch=row.kill_switch,
+                        global_kill_switch=global_row.kill_switch, autonomy_active=active,
+                        updated_at=row.updated_at, updated_by=row.updated_by)
 
 
-async def autonomy(pool: Pool, settings: Settings, tenant_id: str) -> AutonomyView:
+async def autonomy(*, pool: Pool, settings: Settings, tenant_id: str) -> AutonomyView:
     """Return the tenant's autonomy settings, the environment's ceiling and the effective state."""
     async with pool.acquire() as conn:
         row = await queries.care_settings(conn, tenant_id)
@@ -144,7 +123,7 @@ def _apply(current: AutonomySettings, changes: Mapping[str, Any]) -> AutonomySet
     return replace(current, **values)
 
 
-async def update_autonomy(pool: Pool, settings: Settings, tenant_id: str, *, actor: str,
+async def update_autonomy(*, pool: Pool, settings: Settings, tenant_id: str, actor: str,
                           changes: Mapping[str, Any], now: datetime) -> AutonomyView:
     """Apply a partial change to the tenant's settings and audit it (at `now`); Invalid if it
     breaks a rule.
@@ -153,7 +132,7 @@ async def update_autonomy(pool: Pool, settings: Settings, tenant_id: str, *, act
     """
     async with pool.acquire() as conn, conn.transaction():
         row = await queries.care_settings(conn, tenant_id, lock=True)
-        before = _settings_of(row)
+        before = row.settings
         after = _apply(before, changes)
         found = problems(after)
         if found:
@@ -180,15 +159,15 @@ LOCAL_DEMO: dict[str, Any] = {"mode": "autopilot", "hands_off_new_customers": Tr
                               "daily_budget": 100_000}
 
 
-async def opt_in_local_demo(pool: Pool, settings: Settings, tenant_id: str, *,
+async def opt_in_local_demo(*, pool: Pool, settings: Settings, tenant_id: str,
                             now: datetime) -> AutonomyView:
     """Opt the tenant into the local demo's settings, audited, unless someone already chose
     its settings (updated_by set): a restart never undoes an operator's choice."""
-    view = await autonomy(pool, settings, tenant_id)
+    view = await autonomy(pool=pool, settings=settings, tenant_id=tenant_id)
     if view.updated_by is not None:
         return view
-    return await update_autonomy(pool, settings, tenant_id, actor=LOCAL_DEMO_ACTOR,
-                                 changes=LOCAL_DEMO, now=now)
+    return await update_autonomy(pool=pool, settings=settings, tenant_id=tenant_id,
+                                 actor=LOCAL_DEMO_ACTOR, changes=LOCAL_DEMO, now=now)
 
 
 def _as_columns(values: AutonomySettings) -> dict[str, Any]:
@@ -204,14 +183,14 @@ def _as_columns(values: AutonomySettings) -> dict[str, Any]:
 # --- Kill switches ---------------------------------------------------------------------------
 
 
-async def kill_switch(pool: Pool, tenant_id: str) -> KillSwitch:
+async def kill_switch(*, pool: Pool, tenant_id: str) -> KillSwitch:
     """Return the tenant's kill switch (and whether the global one is engaged)."""
     async with pool.acquire() as conn:
         row = await queries.care_settings(conn, tenant_id)
         global_row = await queries.global_kill_switch(conn)
-    return KillSwitch(engaged=row["kill_switch"], changed_at=row["kill_switch_changed_at"],
-                      changed_by=row["kill_switch_changed_by"],
-                      global_engaged=global_row["kill_switch"])
+    return KillSwitch(engaged=row.kill_switch, changed_at=row.kill_switch_changed_at,
+                      changed_by=row.kill_switch_changed_by,
+                      global_engaged=global_row.kill_switch)
 
 
 async def _audit_switch(conn: Connection, tenant_id: str, *, scope: str, engaged: bool,
@@ -223,12 +202,12 @@ async def _audit_switch(conn: Connection, tenant_id: str, *, scope: str, engaged
                  "before": not engaged, "after": engaged}, now=now)
 
 
-async def set_kill_switch(pool: Pool, tenant_id: str, *, engaged: bool, reason: str,
+async def set_kill_switch(*, pool: Pool, tenant_id: str, engaged: bool, reason: str,
                           actor: str, now: datetime) -> KillSwitch:
     """Engage or release the tenant's kill switch and audit it (nothing when already so)."""
     async with pool.acquire() as conn, conn.transaction():
         row = await queries.care_settings(conn, tenant_id, lock=True)
-        if row["kill_switch"] != engaged:
+        if row.kill_switch != engaged:
             row = await queries.set_kill_switch(conn, tenant_id, engaged=engaged, by=actor,
                                                 now=now)
             await _audit_switch(conn, tenant_id, scope="tenant", engaged=engaged, reason=reason,
@@ -236,164 +215,31 @@ async def set_kill_switch(pool: Pool, tenant_id: str, *, engaged: bool, reason: 
             log.warning("care_kill_switch_changed", tenant_id=tenant_id, engaged=engaged,
                         actor=actor)
         global_row = await queries.global_kill_switch(conn)
-    return KillSwitch(engaged=row["kill_switch"], changed_at=row["kill_switch_changed_at"],
-                      changed_by=row["kill_switch_changed_by"],
-                      global_engaged=global_row["kill_switch"])
+    return KillSwitch(engaged=row.kill_switch, changed_at=row.kill_switch_changed_at,
+                      changed_by=row.kill_switch_changed_by,
+                      global_engaged=global_row.kill_switch)
 
 
-def _global(row: Any) -> KillSwitch:
-    return KillSwitch(engaged=row["kill_switch"], changed_at=row["changed_at"],
-                      changed_by=row["changed_by"], global_engaged=row["kill_switch"])
+def _global(row: StoredGlobalSwitch) -> KillSwitch:
+    return KillSwitch(engaged=row.kill_switch, changed_at=row.changed_at,
+                      changed_by=row.changed_by, global_engaged=row.kill_switch)
 
 
-async def global_kill_switch(pool: Pool) -> KillSwitch:
+async def global_kill_switch(*, pool: Pool) -> KillSwitch:
     """Return the kill switch above every tenant's."""
     async with pool.acquire() as conn:
         return _global(await queries.global_kill_switch(conn))
 
 
-async def set_global_kill_switch(pool: Pool, tenant_id: str, *, engaged: bool, reason: str,
+async def set_global_kill_switch(*, pool: Pool, tenant_id: str, engaged: bool, reason: str,
                                  actor: str, now: datetime) -> KillSwitch:
     """Engage or release the global kill switch; the audit row is the acting tenant's."""
     async with pool.acquire() as conn, conn.transaction():
         row = await queries.global_kill_switch(conn, lock=True)
-        if row["kill_switch"] != engaged:
+        if row.kill_switch != engaged:
             row = await queries.set_global_kill_switch(conn, engaged=engaged, by=actor, now=now)
             await _audit_switch(conn, tenant_id, scope="global", engaged=engaged, reason=reason,
                                 actor=actor, clause="ADMIN.global_kill_switch", now=now)
             log.warning("care_global_kill_switch_changed", engaged=engaged, actor=actor)
     return _global(row)
 
-
-# --- Per customer ----------------------------------------------------------------------------
-
-
-def _customer_care(record: care_state.CareRecord) -> CustomerCare:
-    return CustomerCare(customer_id=record.customer_id, care_state=str(record.state),
-                        hands_off=record.hands_off_enabled,
-                        escalation_status=record.escalation_status,
-                        mode_override=record.autonomy_mode,
-                        effective_mode=record.effective_autonomy_mode)
-
-
-async def _record(conn: Connection, tenant_id: str, customer_id: UUID) -> care_state.CareRecord:
-    """Return the customer's care record (a merged id stands for its survivor); NotFound if the
-    customer is not the tenant's."""
-    try:
-        return await care_state.get_current_state(conn, tenant_id, customer_id)
-    except care_state.CustomerNotFound:
-        raise NotFound("no such customer") from None
-
-
-async def customer_care(pool: Pool, tenant_id: str, customer_id: UUID) -> CustomerCare:
-    """Return the customer's care state, hands-off consent and mode."""
-    async with pool.acquire() as conn:
-        return _customer_care(await _record(conn, tenant_id, customer_id))
-
-
-async def set_hands_off(pool: Pool, tenant_id: str, customer_id: UUID, *, enabled: bool,
-                        actor: str, now: datetime) -> CustomerCare:
-    """Turn the customer's hands-off consent on or off, audited (reversible)."""
-    async with pool.acquire() as conn, conn.transaction():
-        live = (await _record(conn, tenant_id, customer_id)).customer_id
-        await care_state.set_hands_off(conn, tenant_id, live, enabled, actor, now=now)
-        return _customer_care(await _record(conn, tenant_id, live))
-
-
-async def set_customer_mode(pool: Pool, tenant_id: str, customer_id: UUID, *,
-                            mode: str | None, actor: str, now: datetime) -> CustomerCare:
-    """Override the tenant's mode for one customer (None: back to the tenant's), audited."""
-    if mode is not None and mode not in MODES:
-        raise Invalid([("mode", f"must be one of {', '.join(MODES)} or null")])
-    async with pool.acquire() as conn, conn.transaction():
-        record = await _record(conn, tenant_id, customer_id)
-        live = record.customer_id
-        if mode == AutonomyMode.SCHEDULES:
-            tenant = _settings_of(await queries.care_settings(conn, tenant_id))
-            if found := schedules_problems(tenant):
-                raise Invalid([("mode", f"the tenant's {name}: {reason}")
-                               for name, reason in found])
-        if record.autonomy_mode == mode:
-            return _customer_care(record)
-        before = await queries.set_customer_mode(conn, tenant_id, live, mode=mode, now=now)
-        if before != mode:
-            await queries.append_audit(
-                conn, tenant_id, event_type="executed_action", actor=actor,
-                reason=f"customer autonomy mode set to {mode or 'the tenant default'} by {actor}",
-                clause="ADMIN.customer_mode", customer_id=live,
-                payload={"action": "set_customer_mode", "before": before, "after": mode},
-                now=now)
-            log.info("care_customer_mode_changed", tenant_id=tenant_id, customer_id=str(live),
-                     mode=mode, actor=actor)
-        return _customer_care(await _record(conn, tenant_id, live))
-
-
-# --- Audit export ----------------------------------------------------------------------------
-
-AUDIT_COLUMNS = ("id", "created_at", "event_type", "actor", "reason", "policy_clause",
-                 "customer_id", "message_id", "payload")
-
-
-async def audit_pages(pool: Pool, tenant_id: str, *, since: datetime | None,
-                      until: datetime | None, event_type: str | None,
-                      page_size: int = EXPORT_PAGE_SIZE) -> AsyncIterator[list[dict[str, Any]]]:
-    """Yield the tenant's audit rows in id order, a page at a time (keyset paging, each page on
-    a connection borrowed only for its query)."""
-    after_id = 0
-    while True:
-        async with pool.acquire() as conn:
-            rows = await queries.audit_page(conn, tenant_id, after_id=after_id, since=since,
-                                            until=until, event_type=event_type, limit=page_size)
-        if not rows:
-            return
-        yield [{column: row[column] for column in AUDIT_COLUMNS} for row in rows]
-        if len(rows) < page_size:
-            return
-        after_id = rows[-1]["id"]
-
-
-async def recent_activity(pool: Pool, tenant_id: str, *, before_id: int | None,
-                          event_type: str | None, limit: int) -> list[dict[str, Any]]:
-    """Return the tenant's latest audit rows, newest first (the console's timeline)."""
-    async with pool.acquire() as conn:
-        rows = await queries.audit_recent(conn, tenant_id, before_id=before_id,
-                                          event_type=event_type, limit=limit)
-    return [{column: row[column] for column in AUDIT_COLUMNS} for row in rows]
-
-
-async def customers(pool: Pool, tenant_id: str, *, query: str | None, escalation_open: bool,
-                    limit: int) -> list[dict[str, Any]]:
-    """Return the tenant's customers with their consent, state and mode (the console's list)."""
-    async with pool.acquire() as conn:
-        rows = await queries.customers(conn, tenant_id, query=query,
-                                       escalation_open=escalation_open, limit=limit)
-    return [dict(row) for row in rows]
-
-
-async def close_escalation(pool: Pool, tenant_id: str, customer_id: UUID, *, reason: str,
-                           actor: str, now: datetime) -> CustomerCare:
-    """Close the customer's open escalation (a person handled it), audited: autonomy may act for
-    them again. Conflict when none is open."""
-    async with pool.acquire() as conn, conn.transaction():
-        live = (await _record(conn, tenant_id, customer_id)).customer_id
-        if not await care_state.close_escalation(conn, tenant_id, live, actor, reason,
-                                                 now=now):
-            raise Conflict("no escalation is open for this customer")
-        log.info("care_escalation_closed_by_operator", tenant_id=tenant_id,
-                 customer_id=str(live), actor=actor)
-        return _customer_care(await _record(conn, tenant_id, live))
-
-
-async def digests(pool: Pool, tenant_id: str, *, limit: int) -> list[dict[str, Any]]:
-    """Return the tenant's daily digests, newest first."""
-    async with pool.acquire() as conn:
-        rows = await care_schedule.digests(conn, tenant_id, limit=limit)
-    return [dict(row) for row in rows]
-
-
-async def tasks(pool: Pool, tenant_id: str, *, status: str | None,
-                limit: int) -> list[dict[str, Any]]:
-    """Return the tenant's internal follow-up tasks, newest first."""
-    async with pool.acquire() as conn:
-        rows = await care_schedule.tasks(conn, tenant_id, status=status, limit=limit)
-    return [dict(row) for row in rows]

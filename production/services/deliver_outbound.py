@@ -31,7 +31,12 @@ from production.domain.messages import (
     Undeliverable,
 )
 from production.domain.ticket_access import TicketLinks
-from production.metrics import CHANNEL_BREAKER, DELIVERIES, DELIVERY_RETRIES_DUE
+from production.metrics import (
+    CHANNEL_BREAKER,
+    DELIVERIES,
+    DELIVERY_RETRIES_DUE,
+    FIRST_RESPONSE,
+)
 from production.services import ticket_access
 
 log = structlog.get_logger(__name__)
@@ -150,6 +155,9 @@ async def deliver(pool: Pool, adapters: Mapping[str, ChannelAdapter], notice: Ou
         if status == "delivery_failed":  # an approved proposal's idea was fine, its send not
             await inbox.record_execution_failed(conn, notice.tenant_id, row["id"])
     DELIVERIES.labels(notice.channel, receipt.status).inc()
+    if status == "delivered" and row["reply_to_created_at"] is not None:
+        FIRST_RESPONSE.labels(notice.channel, "delivered").observe(
+            max(0.0, (now - row["reply_to_created_at"]).total_seconds()))
     log.info("reply_delivered", channel=notice.channel, status=receipt.status,
              message_id=str(notice.message_id), attempts=attempts)
     if gave_up is not None:

@@ -85,7 +85,7 @@ async def sync_mailbox(*, pool: Pool, client: GmailClient, mailbox: Mailbox,
     """Accept every message added to the mailbox since the last sync; return what happened."""
     async with locks(mailbox.address), pool.acquire() as conn, conn.transaction():
         row = await mailboxes.lock_mailbox(conn, mailbox.tenant_id, mailbox.address)
-        start: int | None = row["history_id"]
+        start: int | None = row.history_id
         if start is not None and notified_history_id is not None \
                 and notified_history_id <= start:
             return SyncResult("up_to_date", start)  # a late or repeated notification
@@ -215,9 +215,9 @@ async def renew_watch(*, pool: Pool, client: GmailClient, mailbox: Mailbox, topi
     margin = timedelta(seconds=renew_before_s)
     async with pool.acquire() as conn:
         row = await mailboxes.get_mailbox(conn, mailbox.tenant_id, mailbox.address)
-    expires: datetime | None = row["watch_expires_at"] if row else None
+    expires: datetime | None = row.watch_expires_at if row else None
     if not force and row is not None and expires is not None and expires - now > margin:
-        return WatchResult(False, row["history_id"], expires, expires - margin)
+        return WatchResult(False, row.history_id, expires, expires - margin)
     answer = await client.watch(topic, ["INBOX"])
     expires = datetime.fromtimestamp(int(answer["expiration"]) / 1000, UTC)
     async with pool.acquire() as conn:
@@ -225,7 +225,7 @@ async def renew_watch(*, pool: Pool, client: GmailClient, mailbox: Mailbox, topi
                                               history_id=int(answer["historyId"]),
                                               expires_at=expires)
     log.info("gmail_watch_renewed", expires_at=expires.isoformat())
-    return WatchResult(True, stored["history_id"], expires, expires - margin)
+    return WatchResult(True, stored.history_id, expires, expires - margin)
 
 
 async def keep_watching(*, pool: Pool, client: GmailClient, mailbox: Mailbox, topic: str,

@@ -8,9 +8,6 @@ candidate until someone merges or dismisses it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import structlog
@@ -18,6 +15,7 @@ import structlog
 from production.database.pool import Pool
 from production.database.queries import customers
 from production.database.queries import identity as queries
+from production.database.queries.identity import MergeRecord
 from production.domain.identity import (
     DEFAULT_REGION,
     Decision,
@@ -41,39 +39,13 @@ class CandidateNotFound(LookupError):
     """No open merge candidate with this id in this tenant."""
 
 
-@dataclass(frozen=True)
-class MergeRecord:
-    """A customer_merges row: a merge done, or a candidate and what became of it."""
-
-    id: UUID
-    survivor_id: UUID
-    merged_id: UUID
-    status: str
-    reason: str
-    actor: str
-    evidence: dict[str, Any]
-    created_at: datetime
-    decided_by: str | None = None
-    decided_at: datetime | None = None
-    decision_reason: str | None = None
-
-
-def _record(row: Any) -> MergeRecord:
-    return MergeRecord(
-        id=row["id"], survivor_id=row["survivor_id"], merged_id=row["merged_id"],
-        status=row["status"], reason=row["reason"], actor=row["actor"],
-        evidence=row["evidence"], created_at=row["created_at"], decided_by=row["decided_by"],
-        decided_at=row["decided_at"], decision_reason=row["decision_reason"],
-    )
-
-
 def _required(value: str, what: str) -> str:
     if not value or not value.strip():
         raise MergeRefused(f"a merge needs {what}")
     return value.strip()
 
 
-async def merge_customers(pool: Pool, tenant_id: str, survivor_id: UUID, merged_id: UUID,
+async def merge_customers(*, pool: Pool, tenant_id: str, survivor_id: UUID, merged_id: UUID,
                           actor: str, reason: str) -> MergeRecord:
     """Merge `merged_id` into `survivor_id` on a human's decision; return the merge record.
 
@@ -86,12 +58,12 @@ async def merge_customers(pool: Pool, tenant_id: str, survivor_id: UUID, merged_
     if survivor_id == merged_id:
         raise MergeRefused("a customer cannot be merged into itself")
     async with pool.acquire() as conn, conn.transaction():
-        rows = {row["id"]: row for row in await queries.lock_for_merge(
+        rows = {row.id: row for row in await queries.lock_for_merge(
             conn, tenant_id, [survivor_id, merged_id])}
         for customer_id in (survivor_id, merged_id):
             if customer_id not in rows:
                 raise CustomerNotFound(f"customer {customer_id} not found")
-            if (into := rows[customer_id]["merged_into"]) is not None:
+            if (into := rows[customer_id].merged_into) is not None:
                 raise MergeRefused(f"customer {customer_id} was already merged into {into}")
         merge_id = await queries.merge_locked(
             conn, tenant_id, survivor_id=survivor_id, merged_id=merged_id, actor=actor,
@@ -100,31 +72,31 @@ async def merge_customers(pool: Pool, tenant_id: str, survivor_id: UUID, merged_
     assert row is not None
     log.info("customers_merged", survivor_id=str(survivor_id), merged_id=str(merged_id),
              merge_id=str(merge_id), by="human")
-    return _record(row)
+    return row
 
 
-async def list_candidates(pool: Pool, tenant_id: str, *, limit: int = 50) -> list[MergeRecord]:
+async def list_candidates(*, pool: Pool, tenant_id: str, limit: int = 50) -> list[MergeRecord]:
     """Return the merge candidates waiting for a human, oldest first."""
     async with pool.acquire() as conn:
         rows = await queries.open_candidates(conn, tenant_id, limit=limit)
-    return [_record(row) for row in rows]
+    return rows
 
 
-async def dismiss_candidate(pool: Pool, tenant_id: str, candidate_id: UUID, actor: str,
+async def dismiss_candidate(*, pool: Pool, tenant_id: str, candidate_id: UUID, actor: str,
                             reason: str) -> None:
     """Record that a candidate pair are different people; intake will not propose it again."""
     actor = _required(actor, "an actor")
     reason = _required(reason, "a reason")
     async with pool.acquire() as conn, conn.transaction():
         row = await queries.lock_candidate(conn, tenant_id, candidate_id)
-        if row is None or row["status"] != "candidate":
+        if row is None or row.status != "candidate":
             raise CandidateNotFound(f"no open merge candidate {candidate_id}")
         await queries.dismiss_candidate(conn, tenant_id, candidate_id, actor=actor,
                                         reason=reason)
     log.info("merge_candidate_dismissed", candidate_id=str(candidate_id))
 
 
-async def current_customer(pool: Pool, tenant_id: str, customer_id: UUID) -> UUID:
+async def current_customer(*, pool: Pool, tenant_id: str, customer_id: UUID) -> UUID:
     """Return the customer an id stands for now (the survivor, if it was merged)."""
     async with pool.acquire() as conn:
         live = await queries.live_customer(conn, tenant_id, customer_id)
@@ -133,7 +105,7 @@ async def current_customer(pool: Pool, tenant_id: str, customer_id: UUID) -> UUI
     return live
 
 
-async def preview(pool: Pool, tenant_id: str, *, channel: str, email: str | None,
+async def preview(*, pool: Pool, tenant_id: str, channel: str, email: str | None,
                   phone: str | None) -> Decision:
     """Return what intake would decide for a message from this sender, changing nothing."""
     async with pool.acquire() as conn:

@@ -69,7 +69,8 @@ class LoadReport:
     removed: int  # no longer in their document
 
 
-async def load_markdown(pool: Pool, tenant_id: str, path: Path, embedder: Embedder) -> LoadReport:
+async def load_markdown(*, pool: Pool, tenant_id: str, path: Path,
+                        embedder: Embedder) -> LoadReport:
     """Upsert every section of one Markdown file, embedding only new or changed ones.
 
     Sections that disappeared from the file are deleted; all of it is one transaction.
@@ -102,14 +103,14 @@ def markdown_files(path: Path) -> list[Path]:
     return sorted(path.glob("*.md")) if path.is_dir() else [path]
 
 
-async def load_path(pool: Pool, tenant_id: str, path: Path, embedder: Embedder) -> LoadReport:
+async def load_path(*, pool: Pool, tenant_id: str, path: Path, embedder: Embedder) -> LoadReport:
     """Load one Markdown file, or every `*.md` file of a folder."""
     files = await asyncio.to_thread(markdown_files, path)
     if not files:
         raise FileNotFoundError(f"no Markdown files in {path}")
     total = LoadReport(files=0, sections=0, embedded=0, removed=0)
     for file in files:
-        report = await load_markdown(pool, tenant_id, file, embedder)
+        report = await load_markdown(pool=pool, tenant_id=tenant_id, path=file, embedder=embedder)
         total = LoadReport(files=total.files + 1, sections=total.sections + report.sections,
                            embedded=total.embedded + report.embedded,
                            removed=total.removed + report.removed)
@@ -127,7 +128,7 @@ class KnowledgeStatus:
     loaded_now: bool
 
 
-async def load_if_empty(pool: Pool, tenant_id: str, folder: Path,
+async def load_if_empty(*, pool: Pool, tenant_id: str, folder: Path,
                         embedder: Embedder) -> KnowledgeStatus:
     """Load the default documents when the tenant has no passages embedded by this embedder.
 
@@ -142,5 +143,6 @@ async def load_if_empty(pool: Pool, tenant_id: str, folder: Path,
         return KnowledgeStatus(sections=count, loaded_now=False)
     loaded = 0
     for file in files:
-        loaded += (await load_markdown(pool, tenant_id, file, embedder)).sections
+        loaded += (await load_markdown(pool=pool, tenant_id=tenant_id, path=file,
+                                       embedder=embedder)).sections
     return KnowledgeStatus(sections=loaded, loaded_now=True)

@@ -47,6 +47,7 @@ async def redeem(pool: Pool, *, token: str, now: datetime) -> tuple[str, str] | 
     if tenant_id is None:
         log.warning("local_sign_in_refused")
         return None
-    _, key = await admin_keys.create_key(pool, tenant_id, ROLE, KEY_NAME)
+    _, key = await admin_keys.create_key(pool=pool, tenant_id=tenant_id, role=ROLE,
+                                         name=KEY_NAME)
     log.info("local_sign_in", tenant_id=tenant_id)
     return tenant_id, key

@@ -18,12 +18,19 @@ import structlog
 
 from production.agent.context import SupportRunContext, ToolCall
 from production.agent.runner import AgentOutcome, SupportAgent
-from production.care import executor
+from production.care import decision, executor
 from production.care.rejection import is_explicit_rejection
 from production.clock import Clock
 from production.config import Settings
 from production.database.pool import Connection, Pool
-from production.database.queries import care_state, customers, inbox, messages, replies
+from production.database.queries import (
+    care_state,
+    customers,
+    inbox,
+    messages,
+    replies,
+    tickets,
+)
 from production.database.queries.replies import ReplyRecord
 from production.domain.care.policy import ProposedAction
 from production.domain.escalation import NEGATIVE_SENTIMENT_THRESHOLD
@@ -31,7 +38,13 @@ from production.domain.formatting import format_reply
 from production.domain.messages import InboundMessage
 from production.domain.whatsapp import MEDIA_ONLY_REPLY
 from production.embeddings import Embedder
-from production.metrics import AGENT_LATENCY, ESCALATIONS, MESSAGES_PROCESSED
+from production.metrics import (
+    AGENT_LATENCY,
+    ESCALATIONS,
+    MESSAGES_PROCESSED,
+    SENTIMENT,
+    TOOL_CALLS,
+)
 from production.services import channel_styles, intake, ticket_access, whatsapp_turns
 
 log = structlog.get_logger(__name__)
@@ -95,6 +108,9 @@ async def process(deps: WorkerDeps, msg: InboundMessage, *, clock: Clock) -> Han
     )
     outcome = await deps.agent.run(ctx)
     AGENT_LATENCY.labels(msg.channel, outcome.model).observe(outcome.latency_ms / 1000)
+    SENTIMENT.labels(msg.channel).observe(outcome.sentiment)
+    for call in ctx.tool_calls:
+        TOOL_CALLS.labels(call.name).inc()
     async with deps.pool.acquire() as conn, conn.transaction():
         result = await _commit_reply(conn, deps.settings, msg.tenant_id, ctx, outcome,
                                      now=clock())
@@ -136,8 +152,9 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
     # The customer answered: approved replies sent to them before get their response label.
     await inbox.note_response(conn, tenant_id, row["customer_id"], at=row["created_at"],
                               negative=outcome.sentiment < NEGATIVE_SENTIMENT_THRESHOLD)
-    action = executor.reply_action(
-        kb_grounded=outcome.kb_hit and not outcome.escalation_reason,
+    # A closing's reply is a fixed notice an operator approved, like the apology.
+    action = decision.reply_action(
+        kb_grounded=(outcome.kb_hit or outcome.resolved) and not outcome.escalation_reason,
         escalation_reasons=tuple(outcome.escalation_reasons))
     stored = await _store_reply(
         conn, settings, row, outcome.reply, kind="reply", action=action, tool_calls=tool_calls,
@@ -150,6 +167,9 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
     )
     if not stored:
         return "duplicate"
+    if outcome.resolved and ctx.ticket_id is not None:
+        await tickets.resolve_confirmed(conn, tenant_id, ticket_id=ctx.ticket_id,
+                                        customer_id=row["customer_id"], now=now)
     if outcome.escalation_reason:
         ESCALATIONS.labels(row["channel"], outcome.escalation_reason).inc()
     return "replied"
@@ -174,7 +194,7 @@ async def reply_to(pool: Pool, settings: Settings, tenant_id: str, message_id: U
             return "already_answered"
         stored = await _store_reply(
             conn, settings, row, body, kind="reply",
-            action=executor.reply_action(kb_grounded=grounded),
+            action=decision.reply_action(kb_grounded=grounded),
             tool_calls=tool_calls, latency_ms=None, tokens=None, escalation=escalation,
             inbound_status="processed", metrics={"escalated": float(bool(escalation))},
             dimensions={"actor": actor}, now=now,
@@ -229,7 +249,7 @@ async def apologize(deps: WorkerDeps, msg: InboundMessage, error: str, *,
             return False
         stored_reply = await _store_reply(
             conn, deps.settings, row, APOLOGY[row["channel"]], kind="apology",
-            action=executor.reply_action(kb_grounded=True), tool_calls=[],
+            action=decision.reply_action(kb_grounded=True), tool_calls=[],
             latency_ms=None, tokens=None, escalation=None, inbound_status="failed",
             metrics={"failed": 1.0}, dimensions={"error": error[:200]}, now=now,
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,13 +25,19 @@ from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import messages, outbox, reference
 from production.domain.messages import InboundMessage
-from production.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, SWEEPER_REPUBLISHED
+from production.metrics import (
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST,
+    OUTBOX_PUBLISHED,
+    SWEEPER_REPUBLISHED,
+)
 from production.services.intake import publish_inbound
 
 log = structlog.get_logger(__name__)
 
 _MIN_IDLE_WAIT_S = 0.01
 _STANDBY_POLL_S = 1.0
+_BACKLOG_EVERY_S = 1.0
 
 Send = Callable[[str, bytes, bytes, list[tuple[str, bytes]]], Awaitable[Any]]
 
@@ -40,9 +47,7 @@ async def relay_once(pool: Pool, send: Send, *, batch_size: int) -> int:
     async with pool.acquire() as conn, conn.transaction():
         rows = await outbox.claim_batch(conn, limit=batch_size)
         if not rows:
-            OUTBOX_BACKLOG.set(0)
             return 0
-        OUTBOX_BACKLOG.set(len(rows))
         futures = [
             await send(
                 row["topic"],
@@ -62,6 +67,16 @@ async def relay_once(pool: Pool, send: Send, *, batch_size: int) -> int:
     for row in rows:
         OUTBOX_PUBLISHED.labels(row["topic"]).inc()
     return len(rows)
+
+
+async def observe_backlog(pool: Pool, *, now: datetime) -> int:
+    """Publish the outbox's backlog and the age of its oldest event at `now`; return the
+    backlog."""
+    async with pool.acquire() as conn:
+        waiting, oldest = await outbox.backlog(conn)
+    OUTBOX_BACKLOG.set(waiting)
+    OUTBOX_OLDEST.set(0 if oldest is None else max(0.0, (now - oldest).total_seconds()))
+    return waiting
 
 
 async def _note_failure(pool: Pool, ids: list[int], error: str) -> None:
@@ -151,11 +166,15 @@ async def _become_leader(pool: Pool, stopping: asyncio.Event) -> Any:
 async def _relay_while_leader(pool: Pool, leader: Any, send: Send, stopping: asyncio.Event,
                               batch_size: int, max_idle_s: float, backoff_s: float) -> None:
     idle_wait = _MIN_IDLE_WAIT_S
+    observed = 0.0
     while not stopping.is_set():
         if leader.is_closed():
             log.warning("relay_leadership_lost")
             return
         try:
+            if time.monotonic() - observed >= _BACKLOG_EVERY_S:
+                observed = time.monotonic()
+                await observe_backlog(pool, now=clock.now())
             published = await relay_once(pool, send, batch_size=batch_size)
         except Exception as exc:
             log.warning("relay_failed", error=repr(exc)[:300])

@@ -38,10 +38,23 @@ from production.care import executor, throttle
 from production.channels.base import ChannelAdapter
 from production.config import Settings
 from production.database.pool import Pool
-from production.database.queries import admin, care_schedule, inbox, ops_alerts, replies
+from production.database.queries import (
+    admin,
+    care_schedule,
+    identity,
+    inbox,
+    ops_alerts,
+    replies,
+)
 from production.domain.care import state_engine
 from production.domain.care.policy import AutonomyMode
-from production.metrics import CARE_WAITING
+from production.metrics import (
+    CARE_WAITING,
+    INBOX_OLDEST,
+    KILL_SWITCH,
+    LINKED_CUSTOMERS,
+    MERGES,
+)
 from production.services import digest_mail, ops_health
 
 log = structlog.get_logger(__name__)
@@ -63,7 +76,7 @@ async def release_due(pool: Pool, settings: Settings, now: datetime, *,
                     released[await executor.release_deferred(conn, settings, row,
                                                              now=now)] += 1
             except Exception as exc:  # it stays deferred and due: the next pass tries again
-                log.warning("deferred_release_failed", message_id=str(row["id"]),
+                log.warning("deferred_release_failed", message_id=str(row.id),
                             error=repr(exc)[:300])
                 released["failed"] += 1
     if released:
@@ -227,14 +240,29 @@ async def timed_run(pool: Pool, settings: Settings, tenant_id: str, day: date,
     return created
 
 
-async def observe_waiting(pool: Pool) -> None:
-    """Publish what waits per tenant (fte_care_waiting): an inbox nobody empties, or replies
-    piling up behind quiet hours, shows on the operators' dashboard."""
+async def observe_waiting(pool: Pool, *, now: datetime) -> None:
+    """Publish, per tenant, what waits (fte_care_waiting) and the age of the oldest draft at
+    `now` (an inbox nobody empties, or replies piling up behind quiet hours, shows on the
+    operators' dashboard), whether autonomy is switched off, and how many customers are
+    recognized across channels or merged."""
     async with pool.acquire() as conn:
         rows = await care_schedule.waiting(conn)
+        recognized = await identity.recognition_counts(conn)
     for row in rows:
-        CARE_WAITING.labels(row["tenant_id"], "pending").set(row["pending"])
-        CARE_WAITING.labels(row["tenant_id"], "deferred").set(row["deferred"])
+        tenant = row["tenant_id"]
+        CARE_WAITING.labels(tenant, "pending").set(row["pending"])
+        CARE_WAITING.labels(tenant, "deferred").set(row["deferred"])
+        oldest = row["oldest_pending_at"]
+        INBOX_OLDEST.labels(tenant).set(
+            0 if oldest is None else max(0.0, (now - oldest).total_seconds()))
+        KILL_SWITCH.labels(tenant).set(1 if row["kill_switch"] else 0)
+    merges: dict[str, dict[str, int]] = {}
+    for row in recognized:
+        LINKED_CUSTOMERS.labels(row["tenant_id"]).set(row["linked"])
+        merges.setdefault(row["tenant_id"], {})[row["status"]] = row["merges"]
+    for tenant, counts in merges.items():  # a status no merge has any more reads 0
+        for status in identity.MERGE_STATUSES:
+            MERGES.labels(tenant, status).set(counts.get(status, 0))
 
 
 async def _every(interval_s: float, stopping: asyncio.Event, what: str,
@@ -260,10 +288,10 @@ async def run_scheduler(pool: Pool, settings: Settings, stopping: asyncio.Event,
 
     async def housekeeping() -> None:
         now = clock.now()
+        await observe_waiting(pool, now=now)  # first: a pass that fails still reports
         await sweep_silence(pool, settings, now)
         await label_no_response(pool, settings, now)
         await daily_work(pool, settings, now, mailer=mailer)
-        await observe_waiting(pool)
 
     async def thresholds() -> None:
         await ops_health.check_all(pool, settings, clock.now())

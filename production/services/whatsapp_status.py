@@ -29,11 +29,11 @@ async def record(pool: Pool, *, tenant_id: str, update: StatusUpdate) -> Recorde
         if target is None:
             log.warning("whatsapp_status_for_unknown_sid", status=update.status, sid=update.sid)
             return "unknown_sid"
-        await whatsapp.record_event(conn, tenant_id, target["id"], sid=update.sid,
+        await whatsapp.record_event(conn, tenant_id, target.id, sid=update.sid,
                                     status=update.status, error_code=update.error_code)
-        if not status_advances(target["delivery_status"], update.status):
+        if not status_advances(target.delivery_status, update.status):
             return "kept"
-        await whatsapp.set_delivery_status(conn, tenant_id, target["id"], update.status)
-    log.info("whatsapp_delivery_status", message_id=str(target["id"]), status=update.status,
+        await whatsapp.set_delivery_status(conn, tenant_id, target.id, update.status)
+    log.info("whatsapp_delivery_status", message_id=str(target.id), status=update.status,
              error_code=update.error_code)
     return "advanced"

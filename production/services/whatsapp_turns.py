@@ -69,7 +69,7 @@ async def settle(pool: Pool, settings: Settings, inbound: Any) -> Turn:
     if len(turn) > 1:
         log.info("whatsapp_turn_combined", customer_id=str(inbound["customer_id"]),
                  messages=len(turn))
-    return Turn("lead", rules.turn_text([(m["content"], m["metadata"]) for m in turn]))
+    return Turn("lead", rules.turn_text([(m.content, m.metadata) for m in turn]))
 
 
 async def _wait_until(moment: datetime, *, bound: timedelta) -> None:

@@ -4,6 +4,7 @@ pool and the producer (waited for while they start), then start, run and stop.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from prometheus_client import start_http_server
 from production import bootstrap
 from production.bootstrap import Process, Runtime
 from production.config import Settings
+from production.database import pool
 
 log = structlog.get_logger(__name__)
 
@@ -27,18 +29,18 @@ async def runtime(settings: Settings, *, name: str) -> AsyncIterator[Runtime]:
         loop.add_signal_handler(sig, stopping.set)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr="0.0.0.0")
-    pool = await bootstrap.open_pool(settings, min_size=1, stopping=stopping)
+    db = await bootstrap.open_pool(settings, min_size=1, stopping=stopping)
     try:
         producer = await bootstrap.start_producer(settings, stopping=stopping)
     except BaseException:
-        await pool.close()
+        await db.close()
         raise
     log.info("process_started", name=name)
     try:
-        yield Runtime(settings=settings, pool=pool, producer=producer, stopping=stopping)
+        yield Runtime(settings=settings, pool=db, producer=producer, stopping=stopping)
     finally:
         await producer.stop()
-        await pool.close()
+        await db.close()
         log.info("process_stopped", name=name)
 
 
@@ -52,6 +54,13 @@ async def serve(process: Process) -> None:
 
 
 async def run(settings: Settings, name: str, build: Callable[[Runtime], Process]) -> None:
-    """Connect, build the process with `build`, and serve it until SIGTERM or SIGINT."""
+    """Connect, build the process with `build`, and serve it until SIGTERM or SIGINT (its
+    pool's use published meanwhile)."""
     async with runtime(settings, name=name) as rt:
-        await serve(build(rt))
+        reporting = asyncio.create_task(pool.report(rt.pool))
+        try:
+            await serve(build(rt))
+        finally:
+            reporting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporting

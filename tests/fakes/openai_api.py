@@ -44,7 +44,7 @@ Policy = Callable[[dict[str, Any]], list[Item]]
 
 RESPONSES = "/v1/responses"
 EMBEDDINGS = "/v1/embeddings"
-DEFAULT_DIMENSIONS = 384
+DEFAULT_DIMENSIONS = 512
 LATENCY_ENV = "FAKE_OPENAI_LATENCY_S"
 
 _ERRORS = {  # status: (type, code, message) as the real API words them

@@ -12,7 +12,7 @@ from uuid import UUID
 
 import pytest
 
-from production.care import executor
+from production.care import decision, executor
 from production.config import CareSettings, Settings
 from production.database.pool import Pool, create_pool
 from production.database.queries import messages
@@ -24,7 +24,7 @@ from production.services import intake
 from tests.conftest import isolated_settings, unique_email
 
 OPEN_CEILING = CareSettings(autonomy_enabled=True, shadow_mode=False)
-GROUNDED = executor.reply_action(kb_grounded=True)
+GROUNDED = decision.reply_action(kb_grounded=True)
 
 
 def care_db(tag: str, *, max_size: int = 8) -> Any:

@@ -25,7 +25,8 @@ async def admin_stack(postgres: EmbeddedPostgres, broker: LocalBroker, tag: str,
     settings = settings.model_copy(update=changes)
     pool = await create_pool(settings, min_size=1, max_size=8)
     try:
-        _, key = await admin_keys.create_key(pool, "techcorp", "admin", "ops-lead")
+        _, key = await admin_keys.create_key(pool=pool, tenant_id="techcorp", role="admin",
+                                             name="ops-lead")
         async with running_stack(settings, pool) as stack:
             yield stack, {"Authorization": f"Bearer {key}"}
     finally:

@@ -29,7 +29,7 @@ from production.config import INTERNAL_TENANT, Settings
 from production.database.pool import Pool, create_pool
 from production.domain.messages import OutboundNotice, decode_event
 from production.local_stack import EmbeddedPostgres, LocalBroker
-from production.services import admin_keys, care_admin
+from production.services import admin_keys, care_activity, care_admin, care_customers
 from tests.conftest import (
     ROOT,
     Stack,
@@ -80,7 +80,8 @@ async def ctx(postgres: EmbeddedPostgres, broker: LocalBroker) -> AsyncIterator[
         key_ids: dict[str, UUID] = {}
         for tenant, label in ((A, "a"), (B, "b")):
             for role in ("admin", "operator"):
-                key_id, key = await admin_keys.create_key(db, tenant, role, f"{label}-{role}")
+                key_id, key = await admin_keys.create_key(pool=db, tenant_id=tenant, role=role,
+                                                          name=f"{label}-{role}")
                 keys[f"{label}_{role}"], key_ids[f"{label}_{role}"] = key, key_id
         async with running_stack(settings, db, workers=False) as api:
             yield Ctx(settings, db, api, keys, key_ids)
@@ -204,11 +205,12 @@ async def test_only_the_hash_is_stored_and_the_key_authenticates(ctx: Ctx) -> No
 
 
 async def test_missing_wrong_or_revoked_keys_are_401(ctx: Ctx) -> None:
-    key_id, key = await admin_keys.create_key(ctx.db, A, "admin", "soon-revoked")
+    key_id, key = await admin_keys.create_key(pool=ctx.db, tenant_id=A, role="admin",
+                                              name="soon-revoked")
     assert (await ctx.api.http.get(f"{ADMIN}/autonomy",
                                    headers={"X-API-Key": key})).status_code == 200
-    assert await admin_keys.revoke_key(ctx.db, key_id) is True
-    assert await admin_keys.revoke_key(ctx.db, key_id) is False
+    assert await admin_keys.revoke_key(pool=ctx.db, key_id=key_id) is True
+    assert await admin_keys.revoke_key(pool=ctx.db, key_id=key_id) is False
     guessed = admin_keys.generate().plaintext
     for headers in ({}, {"Authorization": "Bearer"}, {"Authorization": f"Basic {key}"},
                     {"Authorization": f"Bearer {guessed}"}, {"X-API-Key": "not-a-key"},
@@ -244,7 +246,8 @@ async def test_every_admin_route_refuses_a_request_without_a_valid_key(ctx: Ctx)
 
 
 async def test_last_used_at_is_written_at_most_once_a_minute(ctx: Ctx) -> None:
-    key_id, key = await admin_keys.create_key(ctx.db, B, "operator", "touch")
+    key_id, key = await admin_keys.create_key(pool=ctx.db, tenant_id=B, role="operator",
+                                              name="touch")
 
     async def last_used() -> datetime | None:
         async with ctx.db.acquire() as conn:
@@ -271,7 +274,7 @@ async def test_create_key_refuses_bad_input(ctx: Ctx) -> None:
     for tenant, role, name in ((A, "owner", "x"), ("no-such-tenant", "admin", "x"),
                                (A, "admin", "  "), (A, "admin", "x" * 101)):
         with pytest.raises(ValueError):
-            await admin_keys.create_key(ctx.db, tenant, role, name)
+            await admin_keys.create_key(pool=ctx.db, tenant_id=tenant, role=role, name=name)
 
 
 async def test_operator_keys_get_403_on_admin_only_endpoints(ctx: Ctx) -> None:
@@ -484,11 +487,12 @@ async def test_the_effective_state_respects_the_environment_ceiling(ctx: Ctx) ->
         await conn.execute("UPDATE care_settings SET autonomy_mode = 'autopilot' "
                            "WHERE tenant_id = $1", A)
     try:
-        view = await care_admin.autonomy(ctx.db, observe_only, A)
+        view = await care_admin.autonomy(pool=ctx.db, settings=observe_only, tenant_id=A)
         assert view.ceiling == care_admin.Ceiling(autonomy_enabled=False, shadow_mode=True,
                                                   tenant_allowed=True)
         assert view.autonomy_active is False
-        assert (await care_admin.autonomy(ctx.db, ctx.settings, A)).autonomy_active is True
+        assert (await care_admin.autonomy(pool=ctx.db, settings=ctx.settings,
+                                          tenant_id=A)).autonomy_active is True
     finally:
         async with ctx.db.acquire() as conn:
             await conn.execute("UPDATE care_settings SET autonomy_mode = 'assist' "
@@ -829,11 +833,11 @@ async def test_the_services_refuse_what_the_api_schema_already_keeps_out(ctx: Ct
     customer = await new_customer(ctx.db, B)
     before = await snapshot(ctx.db, B)
     with pytest.raises(care_admin.Invalid) as bad_mode:
-        await care_admin.set_customer_mode(ctx.db, B, customer, mode="turbo", actor="t",
-                                           now=datetime.now(UTC))
+        await care_customers.set_customer_mode(pool=ctx.db, tenant_id=B, customer_id=customer,
+                                               mode="turbo", actor="t", now=datetime.now(UTC))
     assert bad_mode.value.problems[0][0] == "mode"
     with pytest.raises(care_admin.Invalid) as unknown:
-        await care_admin.update_autonomy(ctx.db, ctx.settings, B, actor="t",
+        await care_admin.update_autonomy(pool=ctx.db, settings=ctx.settings, tenant_id=B, actor="t",
                                          changes={"colour": "red", "daily_budget": None},
                                          now=datetime.now(UTC))
     assert unknown.value.problems == [("colour", "is not a setting"),
@@ -883,7 +887,7 @@ def _parse(fmt: str, text: str) -> list[dict[str, Any]]:
         rows = [json.loads(line) for line in text.splitlines()]
     else:
         reader = csv.DictReader(io.StringIO(text, newline=""))
-        assert tuple(reader.fieldnames or ()) == care_admin.AUDIT_COLUMNS
+        assert tuple(reader.fieldnames or ()) == care_activity.AUDIT_COLUMNS
         rows = []
         for raw in reader:
             row: dict[str, Any] = dict(raw)
@@ -960,9 +964,9 @@ async def test_a_large_export_is_read_in_pages_and_complete(ctx: Ctx) -> None:
             "INSERT INTO care_audit (tenant_id, event_type, actor, reason, policy_clause, "
             "payload, created_at) SELECT $1, 'would_execute_action', 'fte-agent', 'row ' || n, "
             "'PR0.x', jsonb_build_object('n', n), $3 FROM generate_series(1, $2) AS n",
-            C, 2 * care_admin.EXPORT_PAGE_SIZE + 345, datetime.now(UTC))
-    pages = [page async for page in care_admin.audit_pages(
-        ctx.db, C, since=None, until=None, event_type=None)]
+            C, 2 * care_activity.EXPORT_PAGE_SIZE + 345, datetime.now(UTC))
+    pages = [page async for page in care_activity.audit_pages(
+        pool=ctx.db, tenant_id=C, since=None, until=None, event_type=None)]
     assert [len(page) for page in pages] == [1000, 1000, 345]
     res = await ctx.api.http.get(f"{ADMIN}/audit/export",
                                  headers={"X-API-Key": await _c_key(ctx)})
@@ -972,7 +976,8 @@ async def test_a_large_export_is_read_in_pages_and_complete(ctx: Ctx) -> None:
 
 
 async def _c_key(ctx: Ctx) -> str:
-    _, key = await admin_keys.create_key(ctx.db, C, "operator", "c-operator")
+    _, key = await admin_keys.create_key(pool=ctx.db, tenant_id=C, role="operator",
+                                         name="c-operator")
     return key
 
 
@@ -982,12 +987,14 @@ async def test_the_local_demo_opts_in_once_and_never_undoes_an_operators_choice(
     tenant = f"demo-{uuid.uuid4().hex[:8]}"
     await _add_tenant(ctx.db, tenant)
     now = datetime.now(UTC)
-    first = await care_admin.opt_in_local_demo(ctx.db, ctx.settings, tenant, now=now)
+    first = await care_admin.opt_in_local_demo(pool=ctx.db, settings=ctx.settings, tenant_id=tenant,
+                                               now=now)
     assert (first.settings.mode, first.settings.hands_off_new_customers, first.updated_by) == (
         "autopilot", True, care_admin.LOCAL_DEMO_ACTOR)
-    await care_admin.update_autonomy(ctx.db, ctx.settings, tenant, actor="operator:ada",
-                                     changes={"mode": "approve"}, now=now)
-    again = await care_admin.opt_in_local_demo(ctx.db, ctx.settings, tenant, now=now)
+    await care_admin.update_autonomy(pool=ctx.db, settings=ctx.settings, tenant_id=tenant,
+                                     actor="operator:ada", changes={"mode": "approve"}, now=now)
+    again = await care_admin.opt_in_local_demo(pool=ctx.db, settings=ctx.settings, tenant_id=tenant,
+                                               now=now)
     assert (again.settings.mode, again.updated_by) == ("approve", "operator:ada")
     audit = await audit_rows(ctx.db, tenant)
     assert [(a["actor"], a["policy_clause"]) for a in audit] == [

@@ -94,20 +94,24 @@ async def test_knowledge_loading_embeds_only_what_changed(
         doc = tmp_path / "guide.md"
         doc.write_text("# Guide\n\n## Basics\n\n### Alpha\nAlpha explains the widgets.\n\n"
                        "### Beta\nBeta covers gadgets and gizmos.\n")
-        first = await knowledge.load_path(db, "techcorp", tmp_path, EMBEDDER)
+        first = await knowledge.load_path(pool=db, tenant_id="techcorp", path=tmp_path,
+                                          embedder=EMBEDDER)
         gizmo = "SELECT ndoc FROM knowledge_lexemes WHERE tenant_id = 'techcorp' AND lexeme = $1"
         async with db.acquire() as conn:
             counted = await conn.fetchval(gizmo, "gizmo")
-        again = await knowledge.load_path(db, "techcorp", doc, EMBEDDER)
+        again = await knowledge.load_path(pool=db, tenant_id="techcorp", path=doc,
+                                          embedder=EMBEDDER)
         doc.write_text("# Guide\n\n## Basics\n\n### Alpha\nAlpha explains the new widgets.\n")
-        changed = await knowledge.load_path(db, "techcorp", doc, EMBEDDER)
+        changed = await knowledge.load_path(pool=db, tenant_id="techcorp", path=doc,
+                                            embedder=EMBEDDER)
         async with db.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT title, content, embedding IS NOT NULL AS has_vector, embedding_model "
                 "FROM knowledge_base WHERE tenant_id = 'techcorp' AND source = 'guide.md'")
             recounted = await conn.fetchval(gizmo, "gizmo")
         with pytest.raises(FileNotFoundError):
-            await knowledge.load_path(db, "techcorp", tmp_path / "empty-dir-x", EMBEDDER)
+            await knowledge.load_path(pool=db, tenant_id="techcorp", path=tmp_path / "empty-dir-x",
+                                      embedder=EMBEDDER)
     finally:
         await db.close()
     assert (first.sections, first.embedded, first.removed) == (2, 2, 0)
@@ -229,9 +233,12 @@ async def test_every_reply_keeps_its_channel_voice(settings: Settings, pool: Poo
 
 def test_labelled_ticket_files_are_validated(tmp_path: Path) -> None:
     tickets = evaluation.load_tickets(ROOT / "context" / "sample-tickets.json")
-    assert len(tickets) >= 90
+    assert len(tickets) >= 130
     assert {c: sum(t.channel == c for t in tickets) for c in evaluation.CHANNELS} == \
-        {"email": 32, "whatsapp": 32, "web_form": 32}
+        {"email": 47, "whatsapp": 47, "web_form": 45}
+    assert {t.language for t in tickets} == {"en", "de", "es", "fr", "pt", "ur"}
+    held_out = evaluation.load_tickets(ROOT / "context" / "heldout-tickets.json")
+    assert not {t.sender for t in held_out} & {t.sender for t in tickets}
     bad = tmp_path / "bad.json"
     for ticket, why in [
         ({"id": "x", "channel": "fax", "from": "a@b.example.com", "message": "hi",
@@ -267,6 +274,11 @@ async def test_evaluation_scores_labelled_tickets(settings: Settings, pool: Pool
     assert data["escalation"] == {"precision": 1.0, "recall": 1.0}
     assert data["reasons"]["refund"]["recall"] == 1.0
     assert data["topic_hit_rate"] == 0.5
+    assert (data["answered"], data["answerable"], data["answer_rate"]) == (2, 2, 1.0)
+    assert data["by_channel"]["whatsapp"] == {
+        "tickets": 1, "escalation": {"precision": 1.0, "recall": 1.0}, "answer_rate": None,
+        "answered": 0, "answerable": 0, "topic_hit_rate": None}
+    assert data["by_language"]["?"]["tickets"] == 3
     assert [m["id"] for m in data["mistakes"]] == ["c"]
     assert "answer topic hit rate: 0.500" in evaluation.render(report)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from production.care import executor
+from production.care import decision, executor
 from production.config import CareSettings, Settings
 from production.database.pool import Pool
 from production.database.queries import care_state
@@ -94,7 +94,7 @@ async def test_each_gate_alone_holds_the_reply_and_says_which(
             await conn.execute("UPDATE care_global SET kill_switch = true")
     try:
         reply = await submit(pool, with_care(settings, care), inbound, now=now,
-                             action=change.get("action", executor.reply_action(
+                             action=change.get("action", decision.reply_action(
                                  kb_grounded=True)))
     finally:
         async with pool.acquire() as conn:

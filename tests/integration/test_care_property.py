@@ -19,7 +19,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from production.care import executor
+from production.care import decision
 from production.config import CareSettings, Settings
 from production.database.pool import Pool
 from production.database.queries import admin, care_state
@@ -40,8 +40,8 @@ CUSTOMERS = 3
 # What the customer's message leads the agent to propose, and whether the policy could ever let
 # it run on its own (only a grounded answer in the customer's own thread can).
 ACTIONS: dict[str, tuple[ProposedAction, bool]] = {
-    "answer": (executor.reply_action(kb_grounded=True), True),
-    "ungrounded": (executor.reply_action(kb_grounded=False), False),
+    "answer": (decision.reply_action(kb_grounded=True), True),
+    "ungrounded": (decision.reply_action(kb_grounded=False), False),
     "refund": (ProposedAction(ActionKind.SEND_REPLY, in_reply_to_inbound=True, kb_grounded=True,
                               topics=frozenset({Topic.REFUND})), False),
     "unsolicited": (ProposedAction(ActionKind.OUTBOUND_MESSAGE, kb_grounded=True), False),

@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 from production.care import inbox as care_inbox
 from production.config import CareSettings, Settings
 from production.database.pool import Pool
-from production.database.queries import care_state, inbox
+from production.database.queries import admin, care_state, inbox
 from production.database.queries.inbox import PROPOSAL_LIFETIME
 from production.domain.delivery import DeliveryReceipt, OutboundMessage
 from production.domain.messages import OutboundNotice
+from production.metrics import CARE_WAITING, INBOX_OLDEST, KILL_SWITCH, LINKED_CUSTOMERS, MERGES
 from production.services import deliver_outbound, scheduler
 from tests.integration.care_world import (
     acting_tenant,
@@ -258,12 +259,24 @@ async def test_what_waits_per_tenant_is_published_for_the_dashboard(
     tenant, ceiling = await acting_tenant(pool, settings, mode="approve")
     for _ in range(2):
         await submit(pool, ceiling, await customer_writes(pool, tenant), now=NOON)
-    await scheduler.observe_waiting(pool)
+    await scheduler.observe_waiting(pool, now=NOON + timedelta(hours=5))
 
     def value(kind: str) -> float | None:
-        return REGISTRY.get_sample_value("fte_care_waiting", {"tenant": tenant, "kind": kind})
+        return REGISTRY.get_sample_value(CARE_WAITING.name, {"tenant": tenant, "kind": kind})
 
     assert (value("pending"), value("deferred")) == (2.0, 0.0)
+    # Both drafts were written at noon: at five past, the oldest is five hours old.
+    assert REGISTRY.get_sample_value(INBOX_OLDEST.name, {"tenant": tenant}) == 5 * 3600
+    assert REGISTRY.get_sample_value(KILL_SWITCH.name, {"tenant": tenant}) == 0
+    # No customer of this tenant is known on two channels, none was merged: every status is 0.
+    assert REGISTRY.get_sample_value(LINKED_CUSTOMERS.name, {"tenant": tenant}) == 0
+    for status in ("merged", "candidate", "dismissed"):
+        assert REGISTRY.get_sample_value(MERGES.name, {"tenant": tenant, "status": status}) == 0
+    async with pool.acquire() as conn:
+        await admin.set_kill_switch(conn, tenant, engaged=True, by="ada", now=NOON)
+    await scheduler.observe_waiting(pool, now=NOON)
+    assert REGISTRY.get_sample_value(KILL_SWITCH.name, {"tenant": tenant}) == 1
+    assert REGISTRY.get_sample_value(INBOX_OLDEST.name, {"tenant": tenant}) == 0
 
 
 async def test_a_deferred_reply_that_cannot_be_released_does_not_hold_the_others(

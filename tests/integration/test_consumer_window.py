@@ -38,6 +38,7 @@ from production.messaging.consumer_loop import (
     RetryPolicy,
 )
 from production.messaging.kafka import ensure_topics, make_consumer, make_producer
+from production.metrics import CONSUMER_LAG
 from production.services.intake import routing_key
 from tests.conftest import unique_email, wait_for
 from tests.integration.test_failure_paths import worker_loop
@@ -461,3 +462,29 @@ async def _replies(pool: Pool, tag: str) -> list[tuple[str, int]]:
             """, prefix + "%")
     parsed = [row["external_id"].removeprefix(prefix).rsplit("-", 1) for row in rows]
     return [(email, int(seq)) for email, seq in parsed]
+
+
+async def test_the_consumer_reports_its_lag_per_partition_counting_records_not_done(
+    broker: LocalBroker
+) -> None:
+    async with running_loop(broker, "lag", max_in_flight=4) as running:
+        key = f"lag-{uuid.uuid4().hex[:8]}".encode()
+        running.recorder.gates[key] = release = asyncio.Event()
+        for _ in range(6):  # one key: one runs and waits, five wait behind it in the window
+            await running.publish(key, partition=2)
+        labels = {"group": running.loop.consumer.group, "topic": running.topic,
+                  "partition": "2"}
+
+        def lag() -> float | None:
+            return REGISTRY.get_sample_value(CONSUMER_LAG.name, labels)
+
+        async def behind() -> bool:  # fetched, so past the position, but not done
+            return (lag() or 0) >= 6
+
+        await wait_for(behind, timeout_s=20)
+        release.set()
+
+        async def caught_up() -> bool:
+            return lag() == 0
+
+        await wait_for(caught_up, timeout_s=20)

@@ -19,6 +19,7 @@ from uuid import UUID
 import asyncpg
 import phonenumbers
 import pytest
+from prometheus_client import REGISTRY
 
 from production.agent import operations
 from production.agent.runner import SupportAgent
@@ -29,7 +30,8 @@ from production.domain.messages import InboundMessage, InvalidMessage
 from production.domain.support_form import SupportFormSubmission
 from production.domain.ticket_access import TicketLinks
 from production.embeddings import local_embedder
-from production.services import identity, intake
+from production.metrics import LINKED_CUSTOMERS, MERGES
+from production.services import identity, intake, scheduler
 from production.services.process_inbound import WorkerDeps, process
 from tests.conftest import unique_email, wait_for
 from tests.integration.care_world import care_db
@@ -106,6 +108,15 @@ async def holdings(pool: Pool, customer_id: UUID, tenant: str = TENANT) -> dict[
             for table in ("customer_identifiers", "conversations", "messages", "tickets")}
 
 
+async def recognized(pool: Pool) -> tuple[float, float]:
+    """Return what the scheduler reports now: customers known on two channels, merges done."""
+    await scheduler.observe_waiting(pool, now=datetime.now(UTC))
+    linked = REGISTRY.get_sample_value(LINKED_CUSTOMERS.name, {"tenant": TENANT})
+    merged = REGISTRY.get_sample_value(MERGES.name, {"tenant": TENANT, "status": "merged"})
+    assert linked is not None and merged is not None
+    return linked, merged
+
+
 async def merges_between(pool: Pool, a: UUID, b: UUID) -> list[asyncpg.Record]:
     return await fetch(pool, "SELECT * FROM customer_merges WHERE tenant_id = $1 AND "
                              "least(survivor_id, merged_id) = least($2::uuid, $3::uuid) AND "
@@ -148,12 +159,16 @@ async def test_form_then_whatsapp_then_a_form_with_both_merges_with_everything_m
     before = {"a": await holdings(db, a), "b": await holdings(db, b)}
     assert before["b"] == {"customer_identifiers": 1, "conversations": 1, "messages": 1,
                            "tickets": 1}
+    reported = await recognized(db)
 
     third = await submit_form(db, email=email, phone=national(phone))  # "(212) 555-0123"
 
+    # What the scheduler reports: one more customer known on two channels, one more merge.
+    assert await recognized(db) == (reported[0] + 1, reported[1] + 1)
+
     assert third["customer_id"] == a  # the oldest survives
     assert await merged_into(db, b) == a
-    assert await identity.current_customer(db, TENANT, b) == a
+    assert await identity.current_customer(pool=db, tenant_id=TENANT, customer_id=b) == a
     assert await holdings(db, b) == dict.fromkeys(before["b"], 0)
     assert await holdings(db, a) == {"customer_identifiers": 2, "conversations": 2,
                                      "messages": 3, "tickets": 3}
@@ -262,11 +277,12 @@ async def test_two_different_emails_are_never_merged_a_candidate_waits_for_a_hum
     [candidate] = await merges_between(db, a, b)  # still one candidate, with more evidence
     assert [m["message_id"] for m in candidate["evidence"]["messages"]] == [
         str(linking.message_id), str(again.message_id)]
-    listed = await identity.list_candidates(db, TENANT, limit=1000)
+    listed = await identity.list_candidates(pool=db, tenant_id=TENANT, limit=1000)
     assert candidate["id"] in {c.id for c in listed}
 
-    record = await identity.merge_customers(db, TENANT, a, b, "agent@techcorp",
-                                            "Same person: confirmed on a call")
+    record = await identity.merge_customers(pool=db, tenant_id=TENANT, survivor_id=a, merged_id=b,
+                                            actor="agent@techcorp",
+                                            reason="Same person: confirmed on a call")
     assert (record.status, record.survivor_id, record.merged_id, record.actor) == (
         "merged", a, b, "agent@techcorp")
     assert record.evidence["rule"] == "human_decision"
@@ -278,8 +294,8 @@ async def test_two_different_emails_are_never_merged_a_candidate_waits_for_a_hum
     statuses = {r["status"]: r for r in await merges_between(db, a, b)}
     assert set(statuses) == {"accepted", "merged"}
     assert statuses["accepted"]["decided_by"] == "agent@techcorp"
-    assert candidate["id"] not in {c.id for c in await identity.list_candidates(db, TENANT,
-                                                                                limit=1000)}
+    remaining = await identity.list_candidates(pool=db, tenant_id=TENANT, limit=1000)
+    assert candidate["id"] not in {c.id for c in remaining}
     # After the human merge the person is one customer on every channel.
     assert (await ingest(db, message("email", email=personal))).customer_id == a
 
@@ -288,20 +304,27 @@ async def test_human_merges_that_cannot_be_done_are_refused_with_a_reason(db: Po
     a = (await ingest(db, message("email", email=unique_email("r1")))).customer_id
     b = (await ingest(db, message("email", email=unique_email("r2")))).customer_id
     with pytest.raises(identity.MergeRefused, match="cannot be merged into itself"):
-        await identity.merge_customers(db, TENANT, a, a, "agent", "oops")
+        await identity.merge_customers(pool=db, tenant_id=TENANT, survivor_id=a, merged_id=a,
+                                       actor="agent", reason="oops")
     with pytest.raises(identity.MergeRefused, match="a merge needs a reason"):
-        await identity.merge_customers(db, TENANT, a, b, "agent", "  ")
+        await identity.merge_customers(pool=db, tenant_id=TENANT, survivor_id=a, merged_id=b,
+                                       actor="agent", reason="  ")
     with pytest.raises(identity.MergeRefused, match="a merge needs an actor"):
-        await identity.merge_customers(db, TENANT, a, b, "", "same person")
+        await identity.merge_customers(pool=db, tenant_id=TENANT, survivor_id=a, merged_id=b,
+                                       actor="", reason="same person")
     with pytest.raises(identity.CustomerNotFound):
-        await identity.merge_customers(db, TENANT, a, uuid.uuid4(), "agent", "same person")
+        await identity.merge_customers(pool=db, tenant_id=TENANT, survivor_id=a,
+                                       merged_id=uuid.uuid4(), actor="agent", reason="same person")
     with pytest.raises(identity.CustomerNotFound):
-        await identity.current_customer(db, TENANT, uuid.uuid4())
-    await identity.merge_customers(db, TENANT, a, b, "agent", "same person")
+        await identity.current_customer(pool=db, tenant_id=TENANT, customer_id=uuid.uuid4())
+    await identity.merge_customers(pool=db, tenant_id=TENANT, survivor_id=a, merged_id=b,
+                                   actor="agent", reason="same person")
     with pytest.raises(identity.MergeRefused, match=f"{b} was already merged into {a}"):
-        await identity.merge_customers(db, TENANT, a, b, "agent", "same person")
+        await identity.merge_customers(pool=db, tenant_id=TENANT, survivor_id=a, merged_id=b,
+                                       actor="agent", reason="same person")
     with pytest.raises(identity.MergeRefused, match="already merged"):
-        await identity.merge_customers(db, TENANT, b, a, "agent", "same person")
+        await identity.merge_customers(pool=db, tenant_id=TENANT, survivor_id=b, merged_id=a,
+                                       actor="agent", reason="same person")
 
 
 async def test_a_shared_family_phone_does_not_merge_two_people_and_a_dismissal_sticks(
@@ -319,14 +342,17 @@ async def test_a_shared_family_phone_does_not_merge_two_people_and_a_dismissal_s
     customer = (await fetch(db, "SELECT email, phone FROM customers WHERE id = $1", d))[0]
     assert (customer["email"], customer["phone"]) == (dad, None)
 
-    await identity.dismiss_candidate(db, TENANT, candidate["id"], "agent", "Different people")
+    await identity.dismiss_candidate(pool=db, tenant_id=TENANT, candidate_id=candidate["id"],
+                                     actor="agent", reason="Different people")
     [dismissed] = await merges_between(db, m, d)
     assert (dismissed["status"], dismissed["decision_reason"]) == ("dismissed",
                                                                   "Different people")
     with pytest.raises(identity.CandidateNotFound):
-        await identity.dismiss_candidate(db, TENANT, candidate["id"], "agent", "again")
+        await identity.dismiss_candidate(pool=db, tenant_id=TENANT, candidate_id=candidate["id"],
+                                         actor="agent", reason="again")
     with pytest.raises(identity.MergeRefused):
-        await identity.dismiss_candidate(db, TENANT, candidate["id"], "agent", "")
+        await identity.dismiss_candidate(pool=db, tenant_id=TENANT, candidate_id=candidate["id"],
+                                         actor="agent", reason="")
     # The same evidence again: the message goes to dad, no new candidate.
     again = await ingest(db, message("web_form", email=dad, phone=e164(home)))
     assert again.customer_id == d
@@ -374,7 +400,8 @@ async def test_concurrent_links_never_give_one_customer_two_emails(db: Pool) -> 
     p, q = new_phone(), new_phone()
     first = (await ingest(db, message("whatsapp", phone=e164(p)))).customer_id
     second = (await ingest(db, message("whatsapp", phone=e164(q)))).customer_id
-    await identity.merge_customers(db, TENANT, first, second, "agent", "one person, two phones")
+    await identity.merge_customers(pool=db, tenant_id=TENANT, survivor_id=first, merged_id=second,
+                                   actor="agent", reason="one person, two phones")
     emails = [unique_email(f"slowlink{i}") for i in range(10)]
     msgs = [message("web_form", email=e, phone=e164(p if i % 2 else q))
             for i, e in enumerate(emails)]
@@ -418,7 +445,8 @@ async def test_an_intake_racing_a_merge_follows_the_duplicate_to_the_survivor(db
     a = (await ingest(db, message("email", email=email))).customer_id
     b = (await ingest(db, message("whatsapp", phone=e164(p)))).customer_id
     c = (await ingest(db, message("whatsapp", phone=e164(q)))).customer_id
-    await identity.merge_customers(db, TENANT, b, c, "agent", "one person, two phones")
+    await identity.merge_customers(pool=db, tenant_id=TENANT, survivor_id=b, merged_id=c,
+                                   actor="agent", reason="one person, two phones")
     async with db.acquire() as conn:
         # Hold the merge open at a gate the test keeps shut while messages from the
         # duplicate's other phone arrive.
@@ -479,7 +507,8 @@ async def test_a_failed_merge_leaves_both_customers_as_they_were(db: Pool) -> No
         """)
     try:
         with pytest.raises(asyncpg.RaiseError, match="disk full"):
-            await identity.merge_customers(db, TENANT, a, b, "agent", "same person")
+            await identity.merge_customers(pool=db, tenant_id=TENANT, survivor_id=a, merged_id=b,
+                                           actor="agent", reason="same person")
         with pytest.raises(asyncpg.RaiseError, match="disk full"):  # intake's merge, too
             await ingest(db, message("web_form", email=email, phone=e164(phone)))
     finally:
@@ -515,7 +544,8 @@ async def test_a_merge_moves_care_state_and_metrics_the_safe_way(db: Pool) -> No
             "metric_name, metric_value) VALUES ($1, $2, $3, 'whatsapp', 'sentiment', 0.2)",
             TENANT, b_msg.message_id, b_msg.conversation_id)
 
-    record = await identity.merge_customers(db, TENANT, a, b, "agent", "same person")
+    record = await identity.merge_customers(pool=db, tenant_id=TENANT, survivor_id=a, merged_id=b,
+                                            actor="agent", reason="same person")
 
     state = await fetch(db, "SELECT entity_id, care_state, hands_off_enabled, escalation_status "
                             "FROM customer_care_state WHERE tenant_id = $1 "
@@ -553,14 +583,15 @@ async def test_the_same_email_in_two_tenants_is_two_customers_never_merged(db: P
                                                    "tickets": 0}
     assert (await holdings(db, theirs.customer_id, other))["messages"] == 2
     with pytest.raises(identity.CustomerNotFound):
-        await identity.merge_customers(db, other, theirs.customer_id, ours.customer_id,
-                                       "agent", "cross-tenant")
+        await identity.merge_customers(pool=db, tenant_id=other, survivor_id=theirs.customer_id,
+                                       merged_id=ours.customer_id, actor="agent",
+                                       reason="cross-tenant")
     # The other tenant's region reads national numbers: 020 is London there.
     london = await ingest(db, message("whatsapp", phone="020 7946 0958", tenant=other))
     assert await value(db, "SELECT identifier_value FROM customer_identifiers "
                            "WHERE tenant_id = $1 AND customer_id = $2", other,
                        london.customer_id) == "+442079460958"
-    assert await identity.list_candidates(db, other) == []
+    assert await identity.list_candidates(pool=db, tenant_id=other) == []
 
 
 async def test_invalid_identifiers_are_never_stored(db: Pool) -> None:
@@ -573,7 +604,7 @@ async def test_invalid_identifiers_are_never_stored(db: Pool) -> None:
     kept = await ingest(db, message("email", email=email, phone="call me maybe"))
     assert await owned(db, kept.customer_id) == {("email", email)}
     with pytest.raises(InvalidIdentifier, match="email: not a valid email address"):
-        await identity.preview(db, TENANT, channel="email", email="ada@", phone=None)
+        await identity.preview(pool=db, tenant_id=TENANT, channel="email", email="ada@", phone=None)
 
 
 @pytest.mark.parametrize("case", [
@@ -601,7 +632,7 @@ async def test_intake_sql_decides_what_the_domain_rule_says(db: Pool, case: str)
     for msg in setup:
         await ingest(db, msg)
     channel = "whatsapp" if case.endswith("on whatsapp") else "web_form"
-    decision = await identity.preview(db, TENANT, channel=channel, email=email,
+    decision = await identity.preview(pool=db, tenant_id=TENANT, channel=channel, email=email,
                                       phone=national(phone))
 
     stored = await ingest(db, message(channel, email=email, phone=national(phone)))

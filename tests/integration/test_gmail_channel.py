@@ -153,7 +153,7 @@ async def test_valid_push_stores_the_cleaned_mail_and_queues_it(api: Stack,
     assert event["data"]["channel"] == "email"
     async with api.pool.acquire() as conn:
         mailbox = await mailboxes.get_mailbox(conn, "techcorp", SUPPORT)
-    assert mailbox is not None and mailbox["history_id"] == fake.history_id
+    assert mailbox is not None and mailbox.history_id == fake.history_id
 
 
 # --- the webhook: authentication ---------------------------------------------------------------
@@ -601,8 +601,8 @@ async def test_watch_stores_history_and_expiration_and_renews_only_when_due(
         assert await _watch_state(db, fake.address) is None
         assert await run_watch(settings, force=False, loop=False, emit=emitted.append) == 0
         first = await _watch_state(db, fake.address)
-        assert first["history_id"] == fake.history_id
-        assert first["watch_expires_at"] > dt.datetime.now(dt.UTC) + dt.timedelta(days=6)
+        assert first.history_id == fake.history_id
+        assert first.watch_expires_at > dt.datetime.now(dt.UTC) + dt.timedelta(days=6)
         assert emitted[-1]["renewed"] is True
         assert emitted[-1]["history_id"] == str(fake.history_id)
         assert fake.watches == [{"topicName": TOPIC, "labelIds": ["INBOX"],
@@ -611,13 +611,13 @@ async def test_watch_stores_history_and_expiration_and_renews_only_when_due(
         assert await run_watch(settings, force=False, loop=False, emit=emitted.append) == 0
         assert emitted[-1]["renewed"] is False and len(fake.watches) == 1
         renew_at = dt.datetime.fromisoformat(emitted[-1]["renew_at"])
-        assert renew_at == first["watch_expires_at"] - dt.timedelta(days=1)
+        assert renew_at == first.watch_expires_at - dt.timedelta(days=1)
 
         # Mail arrived since: a forced renewal must not skip it by moving history on.
         fake.receive(customer_mail(customer(), "Unsynced", "Not read yet."))
         assert await run_watch(settings, force=True, loop=False, emit=emitted.append) == 0
         assert emitted[-1]["renewed"] is True and len(fake.watches) == 2
-        assert (await _watch_state(db, fake.address))["history_id"] == first["history_id"]
+        assert (await _watch_state(db, fake.address)).history_id == first.history_id
 
         # Due: the watch expires within watch_renew_before_s.
         mailbox = Mailbox.from_settings(settings)

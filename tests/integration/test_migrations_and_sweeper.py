@@ -8,15 +8,21 @@ import json
 import uuid
 
 import asyncpg
+import numpy as np
+import pytest
 import structlog
 
+from production.config import Settings
 from production.database.migrate import load_migrations, migrate
-from production.database.pool import Pool
+from production.database.pool import Pool, create_pool
+from production.database.queries import reference
 from production.domain.support_form import SupportFormSubmission
+from production.embeddings import DIMENSIONS
 from production.local_stack import EmbeddedPostgres
 from production.logging import configure_logging
 from production.services import ticket_access
 from production.services.intake import submit_support_form
+from production.settings_env import with_database
 from tests.conftest import Stack, as_customer, form, wait_for
 
 
@@ -44,6 +50,37 @@ async def test_migrations_run_once_even_when_several_pods_start_together(
             ("email", 500, "words"), ("web_form", 300, "words"), ("whatsapp", 300, "chars")]
     finally:
         await conn.close()
+
+
+async def test_a_pool_opened_before_the_migrations_searches_vectors_after_them(
+    postgres: EmbeddedPostgres, settings: Settings,
+) -> None:
+    """The pool registers pgvector's codec on each connection; one that opened before the
+    migration created the extension gets it at its next acquire."""
+    name = f"fte_early_pool_{uuid.uuid4().hex[:6]}"
+    admin = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{postgres.port}/postgres")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = f"postgresql://postgres@127.0.0.1:{postgres.port}/{name}"
+    pool = await create_pool(with_database(settings, url), min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:  # no vector type yet: the codec waits
+            assert await conn.fetchval(
+                "SELECT count(*) FROM pg_type WHERE typname = 'vector'") == 0
+        await migrate(url)
+        vector = np.random.default_rng(3).standard_normal(DIMENSIONS).astype(np.float32)
+        async with pool.acquire() as conn:  # the same connection, now with the codec
+            await reference.upsert_knowledge(
+                conn, "techcorp", title="Early", content="A pool older than its schema.",
+                category=None, source="test", content_hash="h", embedding=vector.tolist(),
+                model="m")
+            [nearest] = await reference.nearest_knowledge(conn, "techcorp", vector.tolist(),
+                                                          model="m")
+            stored = await conn.fetchval("SELECT embedding FROM knowledge_base")
+        assert nearest["similarity"] == pytest.approx(1.0)
+        assert np.array_equal(stored.to_numpy(), vector)  # float4, bit for bit
+    finally:
+        await pool.close()
 
 
 async def test_the_sweeper_requeues_a_message_whose_event_the_broker_lost(stack: Stack) -> None:
@@ -95,8 +132,6 @@ def test_logs_are_json_and_carry_no_email_or_phone() -> None:
 async def test_only_one_relay_publishes_at_a_time_and_a_standby_takes_over(
     postgres: EmbeddedPostgres, broker: object
 ) -> None:
-    from production.config import Settings
-    from production.database.pool import create_pool
     from production.database.queries import outbox
     from production.services.relay import run_relay
     from tests.conftest import isolated_settings

@@ -24,7 +24,7 @@ def embedder(fake: FakeOpenAI, *, key: str | None = None) -> OpenAIEmbedder:
     return OpenAIEmbedder(api_key=key or fake.api_key, model=MODEL, base_url=fake.base_url)
 
 
-async def test_request_carries_model_and_384_dimensions(fake_openai: FakeOpenAI) -> None:
+async def test_request_carries_model_and_512_dimensions(fake_openai: FakeOpenAI) -> None:
     texts = ["How do I reset my password?", "Webhooks are retried for 24 hours."]
     vectors = await embedder(fake_openai).embed(texts)
 

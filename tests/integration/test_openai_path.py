@@ -16,6 +16,7 @@ from typing import Any
 
 import openai
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from production import clock
@@ -26,6 +27,7 @@ from production.config import OpenAISettings, Settings
 from production.database.pool import Pool
 from production.domain.messages import InboundMessage
 from production.embeddings import embedder_for, local_embedder
+from production.metrics import COST, MODEL_ERRORS, MODEL_LATENCY
 from production.services import process_inbound
 from tests.conftest import unique_email
 from tests.fakes.openai_api import EMBEDDINGS, LATENCY_ENV, FakeOpenAI, embedding
@@ -84,6 +86,12 @@ def searches(body: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
             if i.get("type") == "function_call" and i["name"] == "search_knowledge_base"]
 
 
+def _sample(name: str, **labels: str) -> float:
+    """Return this process's value of a gpt-4o-mini series (0 before its first observation)."""
+    value = REGISTRY.get_sample_value(name, {"model": MODEL, **labels})
+    return 0.0 if value is None else value
+
+
 def billed(fake: FakeOpenAI) -> tuple[int, int]:
     """Return the input and output tokens of every answered model call."""
     usage = [r.usage for r in fake.recorded if r.path == "/v1/responses" and r.usage]
@@ -94,8 +102,15 @@ async def test_the_agent_answers_from_the_knowledge_base_through_the_responses_a
     settings: Settings, pool: Pool, fake_openai: FakeOpenAI
 ) -> None:
     deps = worker_deps(settings, pool, fake_openai)
+    before = {name: _sample(name) for name in (f"{COST.name}_sum", f"{MODEL_LATENCY.name}_count")}
     ctx, outcome = await run(deps, inbound("How can I export my project data as CSV?"))
 
+    # The run's estimated cost, by the price table (gpt-4o-mini: $0.15 / $0.60 per M tokens).
+    cost = deps.settings.openai.prices[MODEL].cost(input_tokens=outcome.input_tokens,
+                                                  output_tokens=outcome.output_tokens)
+    assert cost > 0
+    assert _sample(f"{COST.name}_sum") - before[f"{COST.name}_sum"] == pytest.approx(cost)
+    assert _sample(f"{MODEL_LATENCY.name}_count") - before[f"{MODEL_LATENCY.name}_count"] == 1
     assert [(c.name, c.by) for c in ctx.tool_calls] == [
         ("create_ticket", "code"), ("get_customer_history", "code"),
         ("search_knowledge_base", "code"), ("send_response", "model")]
@@ -139,7 +154,8 @@ async def test_a_second_search_of_the_models_own_costs_one_more_call(
 ) -> None:
     deps = worker_deps(settings, pool, fake_openai)
     ctx, outcome = await run(deps, inbound(
-        "yaar search mein woh task nahi mil raha jo Hamza ne kal banaya tha", channel="whatsapp"))
+        "recurring tasks kaise banate hain yaar, har monday chahiye, kuch samajh nahi aa raha",
+        channel="whatsapp"))
 
     assert [(c.name, c.by) for c in ctx.tool_calls] == [
         ("create_ticket", "code"), ("get_customer_history", "code"),
@@ -149,7 +165,7 @@ async def test_a_second_search_of_the_models_own_costs_one_more_call(
     [(_, nothing)] = searches(first)
     assert nothing == []  # the customer's words found nothing, so the model tried its own
     (_, _), (query, found) = searches(second)
-    assert query == "yaar search mein task nahi raha" and found
+    assert query == "recurring tasks kaise banate hain yaar" and found
     assert outcome.kb_topic == found[0]["title"] and outcome.escalation_reasons == ()
     assert outcome.model_calls == 2 and outcome.tokens == fake_openai.tokens_served
 
@@ -201,8 +217,10 @@ async def test_a_refused_key_fails_the_run_and_the_customer_gets_the_apology(
 ) -> None:
     deps = worker_deps(settings, pool, fake_openai, key="sk-wrong-key")
     msg = inbound("How do I reset my password?", channel="web_form")
+    errors = _sample(MODEL_ERRORS.name, error="AuthenticationError")
     with pytest.raises(openai.AuthenticationError):
         await process_inbound.handle_inbound(deps, msg, clock=clock.now)
+    assert _sample(MODEL_ERRORS.name, error="AuthenticationError") == errors + 1
     assert [r.status for r in fake_openai.recorded] == [401]  # a refused key is not retried
 
     # What the worker does once the message is dead-lettered.
@@ -234,7 +252,7 @@ async def test_with_a_key_texts_are_embedded_by_the_embeddings_api(
     assert [t for body in requests for t in body["input"]] == texts
     for body in requests:
         assert body["model"] == "text-embedding-3-small"
-        assert body["dimensions"] == 384
+        assert body["dimensions"] == 512
 
 
 async def test_the_fake_holds_each_model_answer_back_by_its_latency(

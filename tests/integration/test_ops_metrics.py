@@ -101,8 +101,10 @@ async def world(postgres: EmbeddedPostgres, broker: LocalBroker) -> AsyncIterato
         await _other_tenant_message(db)
         keys = {}
         for tenant, label in (("techcorp", "a"), (B, "b")):
-            keys[label] = (await admin_keys.create_key(db, tenant, "operator", label))[1]
-        keys["a_admin"] = (await admin_keys.create_key(db, "techcorp", "admin", "lead"))[1]
+            keys[label] = (await admin_keys.create_key(pool=db, tenant_id=tenant, role="operator",
+                                                       name=label))[1]
+        keys["a_admin"] = (await admin_keys.create_key(pool=db, tenant_id="techcorp", role="admin",
+                                                     name="lead"))[1]
         # As `fte up` does for the local demo (the migration gives no tenant an address).
         await digest_mail.give_local_demo_an_address(db, tenant_id="techcorp", now=clock.now())
         started = clock.now()

@@ -279,8 +279,10 @@ async def test_an_operator_key_reads_the_tickets_of_its_own_tenant_only(
     try:
         async with db.acquire() as conn:
             await conn.execute("INSERT INTO tenants (id, name) VALUES ('elsewhere', 'Else')")
-        _, ours = await admin_keys.create_key(db, "techcorp", "operator", "support-desk")
-        _, theirs = await admin_keys.create_key(db, "elsewhere", "admin", "other-admin")
+        _, ours = await admin_keys.create_key(pool=db, tenant_id="techcorp", role="operator",
+                                              name="support-desk")
+        _, theirs = await admin_keys.create_key(pool=db, tenant_id="elsewhere", role="admin",
+                                                name="other-admin")
         async with _api(access) as http:
             ticket = (await _open_ticket(http))["ticket_id"]
             read = await read_ticket(http, ticket, ours)

@@ -7,7 +7,7 @@ from datetime import time
 
 import pytest
 
-from production.care.admin_settings import (
+from production.domain.care.admin_settings import (
     MAX_DAILY_BUDGET,
     AutonomySettings,
     format_hhmm,

@@ -1,4 +1,4 @@
-"""The composition root's settings plumbing and `fte up`'s plan, without I/O: a child process
+"""Settings handed on (settings_env) and `fte up`'s plan, without I/O: a child process
 reads exactly the settings its parent hands it, and `fte up` runs what its settings say."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic_settings import BaseSettings
 
-from production import bootstrap
+from production import settings_env
 from production.bootstrap import Process
 from production.config import (
     CareSettings,
@@ -53,7 +53,7 @@ def test_a_child_process_reads_the_settings_it_was_handed(monkeypatch: pytest.Mo
         up=UpSettings(workers=3),
     )
     _clear_settings_env(monkeypatch)
-    env = bootstrap.settings_env(parent)
+    env = settings_env.settings_env(parent)
     assert env["DATABASE_URL"] == "postgresql://postgres@127.0.0.1:5432/fte"
     assert env["CARE_TENANT_ALLOWLIST"] == "globex,initech"
     assert env["KAFKA_ENABLE_IDEMPOTENCE"] == "false"
@@ -66,8 +66,8 @@ def test_a_child_process_reads_the_settings_it_was_handed(monkeypatch: pytest.Mo
 def test_child_env_is_this_environment_then_the_settings_then_the_extras(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FTE_TEST_INHERITED", "kept")
-    settings = bootstrap.with_database(Settings(), "postgresql://postgres@127.0.0.1:1/x")
-    env = bootstrap.child_env(settings, METRICS_PORT="0")
+    settings = settings_env.with_database(Settings(), "postgresql://postgres@127.0.0.1:1/x")
+    env = settings_env.child_env(settings, METRICS_PORT="0")
     assert env["FTE_TEST_INHERITED"] == "kept"
     assert env["DATABASE_URL"] == "postgresql://postgres@127.0.0.1:1/x"
     assert env["METRICS_PORT"] == "0"
@@ -75,7 +75,7 @@ def test_child_env_is_this_environment_then_the_settings_then_the_extras(
 
 def test_with_database_copies_the_settings() -> None:
     original = Settings()
-    scoped = bootstrap.with_database(original, "postgresql://postgres@127.0.0.1:1/other")
+    scoped = settings_env.with_database(original, "postgresql://postgres@127.0.0.1:1/other")
     assert scoped.database_url() == "postgresql://postgres@127.0.0.1:1/other"
     assert original.database.url != scoped.database.url
 

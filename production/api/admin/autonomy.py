@@ -30,12 +30,13 @@ def _view(view: care_admin.AutonomyView) -> AutonomyView:
 @router.get("/autonomy", response_model=AutonomyView)
 async def get_autonomy(request: Request, who: Operator, db: Db) -> AutonomyView:
     """The tenant's settings, the environment's ceiling above them and the effective state."""
-    return _view(await care_admin.autonomy(db, state(request).settings, who.tenant_id))
+    return _view(await care_admin.autonomy(pool=db, settings=state(request).settings,
+                                           tenant_id=who.tenant_id))
 
 
 @router.put("/autonomy", response_model=AutonomyView)
 async def put_autonomy(request: Request, body: AutonomyUpdate, who: Admin,
                        db: Db, now: Now) -> AutonomyView:
     return _view(await care_admin.update_autonomy(
-        db, state(request).settings, who.tenant_id, actor=who.actor, now=now,
-        changes=body.model_dump(exclude_unset=True)))
+        pool=db, settings=state(request).settings, tenant_id=who.tenant_id, actor=who.actor,
+        now=now, changes=body.model_dump(exclude_unset=True)))

@@ -16,7 +16,7 @@ from production.api.admin.schemas import (
     HandsOffChange,
 )
 from production.api.deps import Db, Now
-from production.services import care_admin
+from production.services import care_customers
 
 router = keyed_router()
 
@@ -30,37 +30,40 @@ async def list_customers(
 ) -> CustomerListing:
     """The tenant's customers, most recent contact first; `q` matches name, email or phone,
     `escalation=open` keeps those a person must handle."""
-    rows = await care_admin.customers(db, who.tenant_id, query=(q or "").strip() or None,
-                                      escalation_open=escalation == "open", limit=limit)
+    rows = await care_customers.customers(pool=db, tenant_id=who.tenant_id,
+                                          query=(q or "").strip() or None,
+                                          escalation_open=escalation == "open", limit=limit)
     return CustomerListing(customers=[CustomerView(**row) for row in rows])
 
 
 @router.post("/customers/{customer_id}/escalation/close",
-             response_model=care_admin.CustomerCare)
+             response_model=care_customers.CustomerCare)
 async def close_escalation(customer_id: str, body: EscalationClose, who: Operator,
-                           db: Db, now: Now) -> care_admin.CustomerCare:
+                           db: Db, now: Now) -> care_customers.CustomerCare:
     """A person handled the escalation: autonomy may act for this customer again."""
-    return await care_admin.close_escalation(db, who.tenant_id,
-                                             resource_id(customer_id, "customer"),
-                                             reason=body.reason, actor=who.actor, now=now)
+    return await care_customers.close_escalation(pool=db, tenant_id=who.tenant_id,
+                                                 customer_id=resource_id(customer_id, "customer"),
+                                                 reason=body.reason, actor=who.actor, now=now)
 
 
-@router.get("/customers/{customer_id}/care", response_model=care_admin.CustomerCare)
-async def get_customer_care(customer_id: str, who: Operator, db: Db) -> care_admin.CustomerCare:
-    return await care_admin.customer_care(db, who.tenant_id, resource_id(customer_id, "customer"))
+@router.get("/customers/{customer_id}/care", response_model=care_customers.CustomerCare)
+async def get_customer_care(customer_id: str, who: Operator,
+                            db: Db) -> care_customers.CustomerCare:
+    return await care_customers.customer_care(pool=db, tenant_id=who.tenant_id,
+                                              customer_id=resource_id(customer_id, "customer"))
 
 
-@router.put("/customers/{customer_id}/hands-off", response_model=care_admin.CustomerCare)
+@router.put("/customers/{customer_id}/hands-off", response_model=care_customers.CustomerCare)
 async def put_hands_off(customer_id: str, body: HandsOffChange, who: Operator,
-                        db: Db, now: Now) -> care_admin.CustomerCare:
-    return await care_admin.set_hands_off(db, who.tenant_id,
-                                          resource_id(customer_id, "customer"),
-                                          enabled=body.enabled, actor=who.actor, now=now)
+                        db: Db, now: Now) -> care_customers.CustomerCare:
+    return await care_customers.set_hands_off(pool=db, tenant_id=who.tenant_id,
+                                              customer_id=resource_id(customer_id, "customer"),
+                                              enabled=body.enabled, actor=who.actor, now=now)
 
 
-@router.put("/customers/{customer_id}/autonomy", response_model=care_admin.CustomerCare)
+@router.put("/customers/{customer_id}/autonomy", response_model=care_customers.CustomerCare)
 async def put_customer_mode(customer_id: str, body: CustomerModeChange, who: Admin,
-                            db: Db, now: Now) -> care_admin.CustomerCare:
-    return await care_admin.set_customer_mode(db, who.tenant_id,
-                                              resource_id(customer_id, "customer"),
-                                              mode=body.mode, actor=who.actor, now=now)
+                            db: Db, now: Now) -> care_customers.CustomerCare:
+    return await care_customers.set_customer_mode(pool=db, tenant_id=who.tenant_id,
+                                                  customer_id=resource_id(customer_id, "customer"),
+                                                  mode=body.mode, actor=who.actor, now=now)

@@ -15,7 +15,7 @@ router = keyed_router()
 
 @router.get("/kill-switch", response_model=care_admin.KillSwitch)
 async def get_kill_switch(who: Operator, db: Db) -> care_admin.KillSwitch:
-    return await care_admin.kill_switch(db, who.tenant_id)
+    return await care_admin.kill_switch(pool=db, tenant_id=who.tenant_id)
 
 
 @router.post("/kill-switch", response_model=care_admin.KillSwitch)
@@ -24,17 +24,18 @@ async def post_kill_switch(body: KillSwitchChange, who: Operator, db: Db,
     """Anyone may halt the tenant's autonomy; only an admin may let it run again."""
     if not body.engaged and not who.may("admin"):
         raise HTTPException(status_code=403, detail="releasing the kill switch needs an admin key")
-    return await care_admin.set_kill_switch(db, who.tenant_id, engaged=body.engaged,
+    return await care_admin.set_kill_switch(pool=db, tenant_id=who.tenant_id, engaged=body.engaged,
                                             reason=body.reason, actor=who.actor, now=now)
 
 
 @router.get("/kill-switch/global", response_model=care_admin.KillSwitch)
 async def get_global_kill_switch(who: InternalAdmin, db: Db) -> care_admin.KillSwitch:
-    return await care_admin.global_kill_switch(db)
+    return await care_admin.global_kill_switch(pool=db)
 
 
 @router.post("/kill-switch/global", response_model=care_admin.KillSwitch)
 async def post_global_kill_switch(body: KillSwitchChange, who: InternalAdmin,
                                   db: Db, now: Now) -> care_admin.KillSwitch:
-    return await care_admin.set_global_kill_switch(db, who.tenant_id, engaged=body.engaged,
-                                                   reason=body.reason, actor=who.actor, now=now)
+    return await care_admin.set_global_kill_switch(pool=db, tenant_id=who.tenant_id,
+                                                   engaged=body.engaged, reason=body.reason,
+                                                   actor=who.actor, now=now)

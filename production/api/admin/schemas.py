@@ -12,7 +12,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from production.care import admin_settings
+from production.domain.care import admin_settings
 
 Mode = Literal["assist", "approve", "autopilot", "schedules"]
 EventType = Literal["proposed_state_change", "would_escalate", "would_execute_action",

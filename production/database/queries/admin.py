@@ -3,13 +3,15 @@ kill switches, per-customer hands-off and mode, and the audit trail (append and 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
 
 from production.database.pool import Connection
+from production.domain.care.admin_settings import AutonomySettings
 
 Row = asyncpg.Record
 
@@ -34,7 +36,18 @@ async def insert_key(conn: Connection, tenant_id: str, *, name: str, role: str, 
     return key_id
 
 
-async def active_key_by_hash(conn: Connection, key_hash: str) -> Row | None:
+@dataclass(frozen=True)
+class StoredKey:
+    """An unrevoked admin API key (its hash, never the key)."""
+
+    id: UUID
+    tenant_id: str
+    name: str
+    role: Literal["operator", "admin"]  # the table's CHECK
+    key_hash: str
+
+
+async def active_key_by_hash(conn: Connection, key_hash: str) -> StoredKey | None:
     """Return the unrevoked key with this hash, touching last_used_at at most once a minute.
 
     Not tenant-scoped on purpose: the key is what tells which tenant is asking.
@@ -53,7 +66,7 @@ async def active_key_by_hash(conn: Connection, key_hash: str) -> Row | None:
         """,
         key_hash,
     )
-    return row
+    return None if row is None else StoredKey(**row)
 
 
 async def revoke_key(conn: Connection, key_id: UUID, tenant_id: str | None) -> bool:
@@ -70,6 +83,38 @@ async def revoke_key(conn: Connection, key_id: UUID, tenant_id: str | None) -> b
 
 # --- Tenant settings and kill switches -------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class StoredCareSettings:
+    """The tenant's care_settings row: its autonomy settings, kill switch and who changed them."""
+
+    settings: AutonomySettings
+    kill_switch: bool
+    kill_switch_changed_at: datetime | None
+    kill_switch_changed_by: str | None
+    updated_at: datetime
+    updated_by: str | None
+
+
+def _care_settings_of(row: Row) -> StoredCareSettings:
+    """Return the row with the columns AutonomySettings names gathered in it."""
+    values = dict(row)
+    values["mode"] = values.pop("autonomy_mode")
+    stored = {name: values.pop(name) for name in ("kill_switch", "kill_switch_changed_at",
+                                                  "kill_switch_changed_by", "updated_at",
+                                                  "updated_by")}
+    return StoredCareSettings(settings=AutonomySettings(**values), **stored)
+
+
+@dataclass(frozen=True)
+class StoredGlobalSwitch:
+    """The one care_global row: the kill switch above every tenant's."""
+
+    kill_switch: bool
+    changed_at: datetime | None
+    changed_by: str | None
+
+
 _SETTINGS_COLUMNS = """
     autonomy_mode, kill_switch, kill_switch_changed_at, kill_switch_changed_by,
     max_actions_per_customer_day, min_interval_s, daily_budget, quiet_hours_start,
@@ -77,7 +122,8 @@ _SETTINGS_COLUMNS = """
 """
 
 
-async def care_settings(conn: Connection, tenant_id: str, *, lock: bool = False) -> Row:
+async def care_settings(conn: Connection, tenant_id: str, *,
+                        lock: bool = False) -> StoredCareSettings:
     """Return the tenant's settings row (created with the defaults if missing).
 
     With `lock`, the row is locked for the caller's transaction.
@@ -92,7 +138,7 @@ async def care_settings(conn: Connection, tenant_id: str, *, lock: bool = False)
         tenant_id,
     )
     assert row is not None
-    return row
+    return _care_settings_of(row)
 
 
 async def update_autonomy(
@@ -100,7 +146,7 @@ async def update_autonomy(
     min_interval_s: int, daily_budget: int, quiet_hours_start: time | None,
     quiet_hours_end: time | None, schedules_opt_in: bool, hands_off_new_customers: bool,
     updated_by: str, now: datetime,
-) -> Row:
+) -> StoredCareSettings:
     row: Row | None = await conn.fetchrow(
         f"""
         UPDATE care_settings
@@ -116,11 +162,11 @@ async def update_autonomy(
         updated_by, now,
     )
     assert row is not None
-    return row
+    return _care_settings_of(row)
 
 
 async def set_kill_switch(conn: Connection, tenant_id: str, *, engaged: bool, by: str,
-                          now: datetime) -> Row:
+                          now: datetime) -> StoredCareSettings:
     row: Row | None = await conn.fetchrow(
         f"""
         UPDATE care_settings
@@ -131,19 +177,19 @@ async def set_kill_switch(conn: Connection, tenant_id: str, *, engaged: bool, by
         tenant_id, engaged, by, now,
     )
     assert row is not None
-    return row
+    return _care_settings_of(row)
 
 
-async def global_kill_switch(conn: Connection, *, lock: bool = False) -> Row:
+async def global_kill_switch(conn: Connection, *, lock: bool = False) -> StoredGlobalSwitch:
     """Return the one care_global row (the switch above every tenant's)."""
     sql = "SELECT kill_switch, changed_at, changed_by FROM care_global"
     row: Row | None = await conn.fetchrow(f"{sql} FOR UPDATE" if lock else sql)
     assert row is not None
-    return row
+    return StoredGlobalSwitch(**row)
 
 
 async def set_global_kill_switch(conn: Connection, *, engaged: bool, by: str,
-                                 now: datetime) -> Row:
+                                 now: datetime) -> StoredGlobalSwitch:
     row: Row | None = await conn.fetchrow(
         """
         UPDATE care_global SET kill_switch = $1, changed_at = $3, changed_by = $2
@@ -152,7 +198,7 @@ async def set_global_kill_switch(conn: Connection, *, engaged: bool, by: str,
         engaged, by, now,
     )
     assert row is not None
-    return row
+    return StoredGlobalSwitch(**row)
 
 
 # --- Per-customer mode (hands-off and the care state: queries/care_state.py) ------------------

@@ -5,6 +5,8 @@ API is obeyed by every process from its next action on."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import time
 from uuid import UUID
 
 import asyncpg
@@ -16,7 +18,26 @@ class UnknownCustomer(LookupError):
     """The customer is not one of the tenant's."""
 
 
-async def facts(conn: Connection, tenant_id: str, customer_id: UUID) -> asyncpg.Record:
+@dataclass(frozen=True)
+class StoredGateFacts:
+    """The stored facts every gate reads, for one customer of one tenant."""
+
+    live: UUID  # the customer (a merged id resolves to the customer it was merged into)
+    global_kill_switch: bool
+    tenant_kill_switch: bool
+    tenant_mode: str
+    customer_mode: str | None
+    hands_off: bool
+    escalation_status: str | None
+    max_actions_per_customer_day: int
+    min_interval_s: int
+    daily_budget: int
+    quiet_hours_start: time | None
+    quiet_hours_end: time | None
+    timezone: str
+
+
+async def facts(conn: Connection, tenant_id: str, customer_id: UUID) -> StoredGateFacts:
     """Return the gate facts for an action on the customer (a merged id stands for the customer
     it was merged into: `live`). A customer without a care row has the tenant's default
     hands-off consent for new customers and no escalation."""
@@ -46,4 +67,4 @@ async def facts(conn: Connection, tenant_id: str, customer_id: UUID) -> asyncpg.
     )
     if row is None:
         raise UnknownCustomer(f"customer {customer_id} is not the tenant's")
-    return row
+    return StoredGateFacts(**row)

@@ -208,14 +208,21 @@ async def tasks(conn: Connection, tenant_id: str, *, status: str | None,
 
 
 async def waiting(conn: Connection) -> list[Row]:
-    """Return, per tenant, the drafts waiting for a person and the replies waiting for pacing."""
+    """Return, per tenant, the drafts waiting for a person (and when the oldest was written),
+    the replies waiting for pacing, and whether its kill switch or the global one is on."""
     rows: list[Row] = await conn.fetch(
         """
         SELECT t.id AS tenant_id,
                (SELECT count(*) FROM care_proposals p
                 WHERE p.tenant_id = t.id AND p.status = 'pending') AS pending,
+               (SELECT min(p.created_at) FROM care_proposals p
+                WHERE p.tenant_id = t.id AND p.status = 'pending') AS oldest_pending_at,
                (SELECT count(*) FROM messages m
-                WHERE m.tenant_id = t.id AND m.status = 'deferred') AS deferred
+                WHERE m.tenant_id = t.id AND m.status = 'deferred') AS deferred,
+               coalesce((SELECT s.kill_switch FROM care_settings s WHERE s.tenant_id = t.id),
+                        false)
+               OR coalesce((SELECT bool_or(g.kill_switch) FROM care_global g), false)
+                   AS kill_switch
         FROM tenants t ORDER BY t.id
         """,
     )

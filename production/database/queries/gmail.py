@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -9,7 +10,27 @@ import asyncpg
 from production.database.pool import Connection
 
 
-async def lock_mailbox(conn: Connection, tenant_id: str, address: str) -> asyncpg.Record:
+@dataclass(frozen=True)
+class StoredMailbox:
+    """Where a mailbox's sync stands, and its push watch."""
+
+    tenant_id: str
+    address: str
+    history_id: int | None  # None until the first sync or watch
+    watch_expires_at: datetime | None
+    last_sync_at: datetime | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredWatch:
+    """A mailbox's push watch as stored: where its sync starts, and when the watch expires."""
+
+    history_id: int
+    watch_expires_at: datetime
+
+
+async def lock_mailbox(conn: Connection, tenant_id: str, address: str) -> StoredMailbox:
     """Create the mailbox row if needed and lock it until the caller's transaction ends.
 
     A concurrent sync of the same mailbox waits here, then sees where this one left off.
@@ -20,22 +41,23 @@ async def lock_mailbox(conn: Connection, tenant_id: str, address: str) -> asyncp
         tenant_id, address,
     )
     row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT tenant_id, address, history_id, watch_expires_at, last_sync_at "
+        "SELECT tenant_id, address, history_id, watch_expires_at, last_sync_at, updated_at "
         "FROM gmail_mailboxes WHERE tenant_id = $1 AND address = $2 FOR UPDATE",
         tenant_id, address,
     )
     assert row is not None
-    return row
+    return StoredMailbox(**row)
 
 
-async def get_mailbox(conn: Connection, tenant_id: str, address: str) -> asyncpg.Record | None:
+async def get_mailbox(conn: Connection, tenant_id: str,
+                      address: str) -> StoredMailbox | None:
     """Return the mailbox's sync and watch state, or None when it was never synced or watched."""
     row: asyncpg.Record | None = await conn.fetchrow(
         "SELECT tenant_id, address, history_id, watch_expires_at, last_sync_at, updated_at "
         "FROM gmail_mailboxes WHERE tenant_id = $1 AND address = $2",
         tenant_id, address,
     )
-    return row
+    return None if row is None else StoredMailbox(**row)
 
 
 async def advance_history(conn: Connection, tenant_id: str, address: str,
@@ -55,7 +77,7 @@ async def advance_history(conn: Connection, tenant_id: str, address: str,
 
 
 async def record_watch(conn: Connection, tenant_id: str, address: str, *, history_id: int,
-                       expires_at: datetime) -> asyncpg.Record:
+                       expires_at: datetime) -> StoredWatch:
     """Store a (re)started watch's expiration.
 
     The watch's historyId becomes the sync's starting point only for a mailbox that has none:
@@ -73,7 +95,7 @@ async def record_watch(conn: Connection, tenant_id: str, address: str, *, histor
         tenant_id, address, history_id, expires_at,
     )
     assert row is not None
-    return row
+    return StoredWatch(**row)
 
 
 async def stored_message_ids(conn: Connection, tenant_id: str,

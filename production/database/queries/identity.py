@@ -4,6 +4,8 @@ migration 006)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +16,33 @@ from production.domain.identity import Claim, Identifier, Owner
 
 Row = asyncpg.Record
 
+
+@dataclass(frozen=True)
+class MergeRecord:
+    """A customer_merges row: a merge done, or a candidate and what became of it."""
+
+    id: UUID
+    survivor_id: UUID
+    merged_id: UUID
+    status: str
+    reason: str
+    actor: str
+    evidence: dict[str, Any]
+    created_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class LockedCustomer:
+    """A customer row a merge holds locked."""
+
+    id: UUID
+    merged_into: UUID | None
+    created_at: datetime
+
+
 _MERGE_COLUMNS = """
     id, survivor_id, merged_id, status, reason, evidence, actor, created_at, decided_by,
     decided_at, decision_reason
@@ -21,7 +50,7 @@ _MERGE_COLUMNS = """
 
 
 async def lock_for_merge(conn: Connection, tenant_id: str, customer_ids: Sequence[UUID]
-                         ) -> list[Row]:
+                         ) -> list[LockedCustomer]:
     """Lock the customers for a merge (the caller's transaction) and return their rows.
 
     First the advisory locks intake takes on their identifiers (same order as intake), then
@@ -38,7 +67,7 @@ async def lock_for_merge(conn: Connection, tenant_id: str, customer_ids: Sequenc
         """,
         tenant_id, ids,
     )
-    return rows
+    return [LockedCustomer(**row) for row in rows]
 
 
 async def merge_locked(conn: Connection, tenant_id: str, *, survivor_id: UUID, merged_id: UUID,
@@ -51,15 +80,16 @@ async def merge_locked(conn: Connection, tenant_id: str, *, survivor_id: UUID, m
     return merge_id
 
 
-async def get_merge(conn: Connection, tenant_id: str, merge_id: UUID) -> Row | None:
+async def get_merge(conn: Connection, tenant_id: str, merge_id: UUID) -> MergeRecord | None:
     row: Row | None = await conn.fetchrow(
         f"SELECT {_MERGE_COLUMNS} FROM customer_merges WHERE tenant_id = $1 AND id = $2",  # noqa: S608 - constant columns
         tenant_id, merge_id,
     )
-    return row
+    return None if row is None else MergeRecord(**row)
 
 
-async def open_candidates(conn: Connection, tenant_id: str, *, limit: int) -> list[Row]:
+async def open_candidates(conn: Connection, tenant_id: str, *,
+                          limit: int) -> list[MergeRecord]:
     """Return the merge candidates waiting for a human, oldest first."""
     rows: list[Row] = await conn.fetch(
         f"""
@@ -69,10 +99,11 @@ async def open_candidates(conn: Connection, tenant_id: str, *, limit: int) -> li
         """,  # noqa: S608 - a constant column list, values are parameters
         tenant_id, limit,
     )
-    return rows
+    return [MergeRecord(**row) for row in rows]
 
 
-async def lock_candidate(conn: Connection, tenant_id: str, candidate_id: UUID) -> Row | None:
+async def lock_candidate(conn: Connection, tenant_id: str,
+                         candidate_id: UUID) -> MergeRecord | None:
     row: Row | None = await conn.fetchrow(
         f"""
         SELECT {_MERGE_COLUMNS} FROM customer_merges
@@ -80,7 +111,7 @@ async def lock_candidate(conn: Connection, tenant_id: str, candidate_id: UUID) -
         """,  # noqa: S608 - a constant column list, values are parameters
         tenant_id, candidate_id,
     )
-    return row
+    return None if row is None else MergeRecord(**row)
 
 
 async def dismiss_candidate(conn: Connection, tenant_id: str, candidate_id: UUID, *,
@@ -129,3 +160,31 @@ async def live_customer(conn: Connection, tenant_id: str, customer_id: UUID) -> 
         tenant_id, customer_id,
     )
     return live
+
+
+# customer_merges.status (migration 006).
+MERGE_STATUSES = ("merged", "candidate", "accepted", "dismissed", "superseded")
+
+
+async def recognition_counts(conn: Connection) -> list[Row]:
+    """Return, per tenant, its live customers known by both an email address and a phone
+    number (recognized across channels), and its customer merges by status (one row per
+    tenant and status; status None: no merge yet)."""
+    rows: list[Row] = await conn.fetch(
+        """
+        SELECT t.id AS tenant_id,
+               (SELECT count(*) FROM (
+                    SELECT ci.customer_id FROM customer_identifiers ci
+                    JOIN customers c ON c.tenant_id = ci.tenant_id AND c.id = ci.customer_id
+                    WHERE ci.tenant_id = t.id AND c.merged_into IS NULL
+                    GROUP BY ci.customer_id
+                    HAVING count(DISTINCT ci.identifier_type = 'email') > 1) linked
+               ) AS linked,
+               m.status, coalesce(m.merges, 0) AS merges
+        FROM tenants t
+        LEFT JOIN (SELECT tenant_id, status, count(*) AS merges FROM customer_merges
+                   GROUP BY tenant_id, status) m ON m.tenant_id = t.id
+        ORDER BY t.id, m.status
+        """,
+    )
+    return rows

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -48,8 +49,29 @@ async def proposals(conn: Connection, tenant_id: str, *, status: str | None, lim
     return rows
 
 
+@dataclass(frozen=True)
+class StoredProposal:
+    """A care_proposals row, and whether it was past its time at the instant asked about."""
+
+    id: UUID
+    customer_id: UUID
+    message_id: UUID | None  # the held draft, for send_reply
+    action: str
+    status: str
+    draft: str
+    final_text: str | None
+    decision: dict[str, Any]
+    outcome: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    created_at: datetime
+    expires_at: datetime
+    expired: bool
+
+
 async def lock_proposal(conn: Connection, tenant_id: str, proposal_id: UUID, *,
-                        now: datetime) -> Row | None:
+                        now: datetime) -> StoredProposal | None:
     """Return the proposal locked for the caller's transaction (`expired`: past its time at
     `now`), or None."""
     row: Row | None = await conn.fetchrow(
@@ -60,7 +82,7 @@ async def lock_proposal(conn: Connection, tenant_id: str, proposal_id: UUID, *,
         """,  # noqa: S608 - a constant column list, values are parameters
         tenant_id, proposal_id, now,
     )
-    return row
+    return None if row is None else StoredProposal(**row)
 
 
 async def decide(conn: Connection, tenant_id: str, proposal_id: UUID, *, status: str,
@@ -77,7 +99,18 @@ async def decide(conn: Connection, tenant_id: str, proposal_id: UUID, *, status:
     )
 
 
-async def lock_draft(conn: Connection, tenant_id: str, message_id: UUID) -> Row | None:
+@dataclass(frozen=True)
+class StoredDraft:
+    """The outbound message a proposal holds."""
+
+    id: UUID
+    customer_id: UUID
+    channel: str
+    content: str
+    status: str
+
+
+async def lock_draft(conn: Connection, tenant_id: str, message_id: UUID) -> StoredDraft | None:
     """Return the agent's outbound message a proposal holds, locked, or None."""
     row: Row | None = await conn.fetchrow(
         """
@@ -87,7 +120,7 @@ async def lock_draft(conn: Connection, tenant_id: str, message_id: UUID) -> Row 
         """,
         tenant_id, message_id,
     )
-    return row
+    return None if row is None else StoredDraft(**row)
 
 
 async def release_draft(conn: Connection, tenant_id: str, message_id: UUID, *,

@@ -122,6 +122,7 @@ async def get_outbound(conn: Connection, tenant_id: str, message_id: UUID) -> Ro
                m.metadata, m.delivery_attempts, m.next_delivery_at, c.email, c.phone, c.name,
                inbound.external_id AS reply_to_external_id,
                inbound.metadata AS reply_to_metadata,
+               inbound.created_at AS reply_to_created_at,
                t.ticket_number, t.access_nonce, t.access_hash
         FROM messages m JOIN customers c ON c.id = m.customer_id
         LEFT JOIN messages inbound

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -53,6 +54,22 @@ async def claim_batch(conn: Connection, *, limit: int) -> list[asyncpg.Record]:
         limit,
     )
     return rows
+
+
+async def backlog(conn: Connection, *, limit: int = 10_000) -> tuple[int, datetime | None]:
+    """Return how many events wait to be published (counted up to `limit`) and when the
+    oldest was written (None: none waits). Across tenants: the relay publishes them all."""
+    row = await conn.fetchrow(
+        """
+        SELECT (SELECT count(*) FROM (SELECT 1 FROM outbox WHERE published_at IS NULL
+                                      LIMIT $1) waiting) AS waiting,
+               (SELECT created_at FROM outbox WHERE published_at IS NULL
+                ORDER BY id LIMIT 1) AS oldest
+        """,
+        limit,
+    )
+    assert row is not None
+    return int(row["waiting"]), row["oldest"]
 
 
 async def mark_published(conn: Connection, ids: list[int]) -> None:

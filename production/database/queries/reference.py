@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 import asyncpg
+from pgvector import Vector
 
 from production.database.pool import Connection
 from production.domain.formatting import ChannelStyle
@@ -84,10 +85,10 @@ async def search_knowledge(
         WITH vec AS (
             SELECT id, 1 - distance AS similarity, row_number() OVER (ORDER BY distance) AS rank
             FROM (
-                SELECT id, embedding <=> $3::vector AS distance
+                SELECT id, embedding <=> $3 AS distance
                 FROM knowledge_base
                 WHERE tenant_id = $1 AND embedding_model = $4
-                ORDER BY embedding <=> $3::vector
+                ORDER BY embedding <=> $3
                 LIMIT $5
             ) nearest
         ),
@@ -111,7 +112,7 @@ async def search_knowledge(
         LIMIT $7
         """,
         # NULL when no lexeme of the question is in the knowledge base: no text half.
-        tenant_id, text_query, to_pgvector(vector), model, CANDIDATES, RRF_K, limit,
+        tenant_id, text_query, as_vector(vector), model, CANDIDATES, RRF_K, limit,
     )
     return rows
 
@@ -128,13 +129,13 @@ async def nearest_knowledge(
     """Return the nearest passages by cosine distance alone (the index's half of the search)."""
     rows: list[asyncpg.Record] = await conn.fetch(
         """
-        SELECT id, 1 - (embedding <=> $2::vector) AS similarity
+        SELECT id, 1 - (embedding <=> $2) AS similarity
         FROM knowledge_base
         WHERE tenant_id = $1 AND embedding_model = $3
-        ORDER BY embedding <=> $2::vector
+        ORDER BY embedding <=> $2
         LIMIT $4
         """,
-        tenant_id, to_pgvector(vector), model, limit,
+        tenant_id, as_vector(vector), model, limit,
     )
     return rows
 
@@ -164,13 +165,13 @@ async def uncovered_subjects(
     return [row["phrase"] for row in rows]
 
 
-def to_pgvector(vec: Sequence[float]) -> str:
-    """Return the pgvector text literal (`[0.1,0.2,...]`) for a `$n::vector` parameter."""
+def as_vector(vec: Sequence[float]) -> Vector:
+    """Return the vector as a query parameter (pgvector's binary codec, registered by the pool;
+    it stores float4); ValueError for a value that is not a finite number."""
     values = [float(x) for x in vec]
     if not all(math.isfinite(x) for x in values):
         raise ValueError("a vector for pgvector must hold finite numbers only")
-    # Nine significant digits round-trip a float4, which is what pgvector stores.
-    return "[" + ",".join(f"{x:.9g}" for x in values) + "]"
+    return Vector(values)
 
 
 async def count_knowledge(conn: Connection, tenant_id: str, *, model: str | None = None) -> int:
@@ -201,13 +202,13 @@ async def upsert_knowledge(
         """
         INSERT INTO knowledge_base (tenant_id, title, content, category, source, content_hash,
                                     embedding, embedding_model)
-        VALUES ($1, $2, $3, $4, $5, $6, $7::vector, $8)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
         ON CONFLICT (tenant_id, source, title)
         DO UPDATE SET content = EXCLUDED.content, category = EXCLUDED.category,
                       content_hash = EXCLUDED.content_hash, embedding = EXCLUDED.embedding,
                       embedding_model = EXCLUDED.embedding_model, updated_at = now()
         """,
-        tenant_id, title, content, category, source, content_hash, to_pgvector(embedding), model,
+        tenant_id, title, content, category, source, content_hash, as_vector(embedding), model,
     )
 
 

@@ -84,8 +84,22 @@ async def defer(conn: Connection, tenant_id: str, reply_id: UUID, *, until: date
     )
 
 
+@dataclass(frozen=True)
+class DeferredReply:
+    """A deferred reply whose time has come, locked for the caller's transaction."""
+
+    tenant_id: str
+    id: UUID
+    customer_id: UUID
+    channel: str
+    content: str
+    deferred_until: datetime
+    kind: str | None  # the reply's kind (metadata.kind)
+    action: dict[str, Any]  # the ProposedAction as stored when it was deferred
+
+
 async def claim_deferred(conn: Connection, *, now: datetime,
-                         limit: int) -> list[asyncpg.Record]:
+                         limit: int) -> list[DeferredReply]:
     """Lock the deferred replies whose time has come by `now`, oldest first (skipping rows
     another scheduler holds), for the caller's transaction."""
     rows: list[asyncpg.Record] = await conn.fetch(
@@ -100,7 +114,7 @@ async def claim_deferred(conn: Connection, *, now: datetime,
         """,
         now, limit,
     )
-    return rows
+    return [DeferredReply(**row) for row in rows]
 
 
 async def set_released_status(conn: Connection, tenant_id: str, reply_id: UUID, *, status: str,

@@ -132,3 +132,22 @@ async def escalate(conn: Connection, tenant_id: str, number: str, reason: str, *
     )
     customer_id: UUID = row["customer_id"]
     return customer_id
+
+
+async def resolve_confirmed(conn: Connection, tenant_id: str, *, ticket_id: UUID,
+                            customer_id: UUID, now: datetime) -> int:
+    """Resolve a closing's ticket and the customer's answered tickets waiting on them (the
+    customer confirmed it works), at `now`; an escalated ticket stays with its specialist.
+    Return how many tickets were resolved."""
+    result = await conn.execute(
+        """
+        UPDATE tickets
+        SET status = 'resolved', resolved_at = $4, updated_at = $4,
+            resolution_notes = coalesce(resolution_notes, 'confirmed by the customer')
+        WHERE tenant_id = $1 AND customer_id = $3
+          AND (id = $2 OR status = 'waiting_customer')
+          AND status NOT IN ('escalated', 'resolved', 'closed')
+        """,
+        tenant_id, ticket_id, customer_id, now,
+    )
+    return int(result.split()[-1])

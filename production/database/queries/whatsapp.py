@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -10,6 +12,24 @@ import asyncpg
 from production.database.pool import Connection
 
 Row = asyncpg.Record
+
+
+@dataclass(frozen=True)
+class TurnMessage:
+    """One customer message of a WhatsApp turn."""
+
+    id: UUID
+    content: str
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """The outbound message a Twilio SID carried, and how far its delivery got."""
+
+    id: UUID
+    delivery_status: str | None
 
 
 async def next_in_turn(conn: Connection, tenant_id: str, *, conversation_id: UUID,
@@ -47,7 +67,8 @@ async def merge_into(conn: Connection, tenant_id: str, message_id: UUID,
     )
 
 
-async def turn_messages(conn: Connection, tenant_id: str, lead_id: UUID) -> list[Row]:
+async def turn_messages(conn: Connection, tenant_id: str,
+                        lead_id: UUID) -> list[TurnMessage]:
     """Return the turn that ends with `lead_id`: it and every message folded into it, directly
     or through a chain, oldest first."""
     rows: list[Row] = await conn.fetch(
@@ -66,7 +87,7 @@ async def turn_messages(conn: Connection, tenant_id: str, lead_id: UUID) -> list
         """,
         tenant_id, lead_id,
     )
-    return rows
+    return [TurnMessage(**row) for row in rows]
 
 
 async def sent_parts(conn: Connection, tenant_id: str, message_id: UUID) -> dict[int, str]:
@@ -91,7 +112,8 @@ async def record_part(conn: Connection, tenant_id: str, message_id: UUID, index:
     )
 
 
-async def lock_message_for_sid(conn: Connection, tenant_id: str, sid: str) -> Row | None:
+async def lock_message_for_sid(conn: Connection, tenant_id: str,
+                               sid: str) -> SentMessage | None:
     """Return the outbound message a Twilio SID carried (id, delivery_status), locked."""
     row: Row | None = await conn.fetchrow(
         """
@@ -103,7 +125,7 @@ async def lock_message_for_sid(conn: Connection, tenant_id: str, sid: str) -> Ro
         """,
         tenant_id, sid,
     )
-    return row
+    return None if row is None else SentMessage(**row)
 
 
 async def record_event(conn: Connection, tenant_id: str, message_id: UUID, *, sid: str,

@@ -17,11 +17,12 @@ the customer takes back ("I don't want a refund, just…") or an offer rather th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
+from production.domain.escalation import frustration
 from production.domain.escalation.rule_set import RuleSet
-from production.domain.escalation.rules import RULE_SETS
+from production.domain.escalation.rules import RULE_SETS, security_incident
 from production.domain.escalation.typos import correct
 from production.domain.patterns import Rules
 from production.domain.sentiment import score as sentiment_score
@@ -31,7 +32,7 @@ from production.domain.text import fold, word_starts
 REASONS: Final = ("unknown_high_risk", "prompt_injection", "legal_or_compliance", "refund",
                   "pricing_or_contract", "human_request", "objection", "negative_sentiment",
                   "no_kb_match")
-NEGATIVE_SENTIMENT_THRESHOLD: Final = 0.3
+NEGATIVE_SENTIMENT_THRESHOLD: Final = frustration.LINE
 NO_KB_MATCH_SEARCHES: Final = 2
 
 
@@ -40,10 +41,18 @@ class Escalation:
     escalate: bool
     reasons: tuple[str, ...]  # in REASONS order of priority, no duplicates
     sentiment: float
+    # What kind of message it is, beyond the verdict (not part of it, so not compared):
+    # mildly annoyed, answered with an acknowledgement (`frustration`);
+    mild_frustration: bool = field(default=False, compare=False)
+    # an account-security incident (a kind of unknown_high_risk): the holding reply gives the
+    # safe next step and the ticket is urgent.
+    security_incident: bool = field(default=False, compare=False)
 
 
 _COMPILED: Final = tuple((rule_set, Rules(*rule_set.patterns, flags=0))
                          for rule_set in RULE_SETS)
+_SECURITY: Final = next(rules for rule_set, rules in _COMPILED
+                        if rule_set is security_incident.RULES)
 
 # Short quoted spans are names and titles ("the "Vendor onboarding" project"), not requests.
 _QUOTED: Final = re.compile(r'"[^"\n]{1,60}"|(?<![a-z])\'[^\'\n]{1,40}\'(?![a-z])')
@@ -71,7 +80,10 @@ def prepare(text: str) -> str:
 def triggers(text: str) -> dict[str, str]:
     """Return, per content reason the message triggers, the words that triggered it."""
     prepared = prepare(text)
-    starts = word_starts(prepared)
+    return _triggers(prepared, word_starts(prepared))
+
+
+def _triggers(prepared: str, starts: frozenset[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for rule_set, rules in _COMPILED:
         if rule_set.reason in found or (rule_set.unless is not None and rule_set.unless in found):
@@ -102,20 +114,30 @@ def _is_offer(prepared: str, match: re.Match[str]) -> bool:
 
 
 def detect(text: str, *, sentiment: float | None = None, searches_without_match: int = 0,
-           injected: bool = False) -> Escalation:
+           injected: bool = False, frustrated_before: bool = False) -> Escalation:
     """Return whether the message needs a person, with every reason why and its sentiment.
 
     `sentiment` defaults to `sentiment.score(text)`; `searches_without_match` is how many
     knowledge-base searches for this message found nothing (two make `no_kb_match`);
-    `injected` is the input guardrail's verdict (it makes `prompt_injection`).
+    `injected` is the input guardrail's verdict (it makes `prompt_injection`);
+    `frustrated_before`: the customer was frustrated recently, so the sentiment line is higher
+    and mild frustration is no longer answered alone (`frustration`).
     """
     value = sentiment_score(text) if sentiment is None else sentiment
-    found = set(triggers(text))
-    if value < NEGATIVE_SENTIMENT_THRESHOLD:
+    prepared = prepare(text)
+    starts = word_starts(prepared)
+    found = set(_triggers(prepared, starts))
+    line = frustration.AGAIN_THRESHOLD if frustrated_before else NEGATIVE_SENTIMENT_THRESHOLD
+    mild = frustration.is_mild(text, value)
+    if value < line and (frustrated_before or not mild):
         found.add("negative_sentiment")
     if searches_without_match >= NO_KB_MATCH_SEARCHES:
         found.add("no_kb_match")
     if injected:
         found.add("prompt_injection")
     reasons = tuple(reason for reason in REASONS if reason in found)
-    return Escalation(escalate=bool(reasons), reasons=reasons, sentiment=value)
+    security = "unknown_high_risk" in found and \
+        first_meant(security_incident.RULES, _SECURITY, prepared, starts) is not None
+    return Escalation(escalate=bool(reasons), reasons=reasons, sentiment=value,
+                      mild_frustration=mild and "negative_sentiment" not in found,
+                      security_incident=security)

@@ -16,6 +16,7 @@ from production.domain.escalation.rules import (
     objection,
     pricing_or_contract,
     refund,
+    security_incident,
     unknown_high_risk,
 )
 
@@ -26,6 +27,7 @@ RULE_SETS: Final[tuple[RuleSet, ...]] = (
     legal_or_compliance.RULES,
     human_request.RULES,
     objection.RULES,
+    security_incident.RULES,
     unknown_high_risk.RULES,
     charge_dispute.RULES,
 )

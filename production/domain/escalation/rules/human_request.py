@@ -83,11 +83,20 @@ RULES = RuleSet(
         r"\b(?:persona real|humano real|vraie personne|echte[nr]? (?:person|mensch)|"
         r"pessoa real|asli insaan|real insaan|llamenme|llamame|rappelez-moi|appelez-moi|"
         r"rufen sie mich an|ruf mich an|me ligue|me liguem|me liga)\b",
+        r"\b(?:kann|konnte|koennte) (?:mich )?(?:bitte )?(?:jemand|einer|eine) "
+        r"(?:von (?:euch|ihnen) )?(?:mich )?(?:bitte )?(?:anrufen|zuruckrufen|kontaktieren)\b|"
+        r"\b(?:puede|podria|pueden|podrian) (?:alguien )?(?:llamarme|contactarme)\b|"
+        r"\b(?:quelqu'un peut|pouvez-vous) (?:me rappeler|m'appeler)\b|"
+        r"\b(?:alguem (?:pode|poderia)|podem|poderiam) (?:me ligar|ligar para mim|me telefonar)\b",
         r"\b(?:insaan|insan|banda|bande|aadmi|agent|manager|supervisor|human|person|"
         r"representative|kisi)\s+(?:se|say|sy)\s+(?:baat|bat)\b|\b(?:mujhe|mujhay|humein)\s+"
         r"(?:call|phone)\s+(?:karo|karein|kar do|kar dein|karna)\b",
     ),
     examples=(
+        "Kann mich bitte jemand anrufen? Ich verstehe die Einstellungen nicht.",
+        "¿Puede alguien llamarme esta tarde?",
+        "Quelqu'un peut me rappeler ? Je suis perdu dans les réglages.",
+        "Alguém pode me ligar? Não consigo configurar.",
         "can a real person call me",
         "let me talk to your manager",
         "is there a human",

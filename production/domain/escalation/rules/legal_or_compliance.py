@@ -38,6 +38,32 @@ RULES = RuleSet(
         r"violation|complaint|officer|rights)|police|law enforcement|sla (?:breach|credit|credits|"
         r"violation)|data retention (?:policy|agreement) for (?:legal|compliance)|legal hold|"
         r"e-?discovery|sub-?processors?|standard contractual clauses|sccs)\b",
+        # a formal notice in a lawyer's register, without the obvious words
+        r"\b(?:we|i|this firm) (?:represent|act for|act on behalf of|are instructed by|have been "
+        r"instructed by)\b[^.!?\n]{0,80}?\b(?:in relation to|in connection with|in respect of|"
+        r"regarding|concerning|as regards)\b|\bon behalf of (?:our|my) clients?\b|"
+        r"\b(?:our|my) clients?\b[^.!?\n]{0,60}?\b(?:require|requires|demand|demands|hosted|"
+        r"reserves?|instructs?)\b",
+        r"\b(?:disclose|disclosure of|reveal|provide us with) (?:to us )?(?:the )?(?:identity|"
+        r"name|names|contact details|personal details|details|address) (?:and (?:the )?(?:\w+ )?"
+        r"(?:details|address|contact details) )?of (?:the )?(?:holder|owner|user|person|"
+        r"account holder|customer|individual|operator)\b",
+        r"\b(?:retain|preserve|conserve)\s+(?:all\s+|its\s+|the\s+|their\s+|this\s+|that\s+)?"
+        r"(?:\w+\s+)?(?:contents?|data|records|workspace|account|information|material|files|"
+        r"logs|evidence)\b[^.!?\n]{0,40}?\b(?:unaltered|intact|unchanged|as it stands|"
+        r"in its current state|pending)\b|"
+        r"\b(?:preservation|litigation) (?:notice|request|letter|order|hold)\b|"
+        r"\bwithout prejudice\b|\bhereby (?:request|demand|require|give notice|notify|"
+        r"put you on notice)\b|\bformal notice\b|\b(?:liquidator|insolvency (?:administrator|"
+        r"practitioner|proceedings)|official receiver|court-appointed|appointed by the court|"
+        r"bankruptcy (?:trustee|court|proceedings)|receivership)\b",
+        r"\b(?:mandataire|liquidateur|administrateur judiciaire|huissier|mise en demeure|"
+        r"par jugement|redressement judiciaire|liquidation judiciaire|tribunal de commerce|"
+        r"jusqu'a nouvel ordre|insolvenzverwalter|insolvenzverfahren|gerichtsvollzieher|"
+        r"einstweilige verfugung|unsere mandantin|unser mandant|im auftrag unserer|"
+        r"administrador concursal|concurso de acreedores|burofax|requerimiento notarial|"
+        r"en representacion de|nuestra representada|administrador judicial|recuperacao judicial|"
+        r"falencia|notificacao extrajudicial|em nome de (?:nosso|nossa) client\w*)\b",
         # other languages
         r"\b(?:abogado|abogados|abogada|demanda judicial|demandar|demandaremos|los demandare|"
         r"denuncia|denunciar|tribunales|juicio|avocat|avocats|poursuite|poursuivre|poursuites|"
@@ -47,6 +73,12 @@ RULES = RuleSet(
         r"case (?:karunga|karenge|kar dunga|kar denge|kar doonga))\b",
     ),
     examples=(
+        "We act for Nordlys AB in connection with content stored in one of your workspaces.",
+        "Our client requires that the workspace be preserved unaltered pending proceedings.",
+        "Please disclose the identity and contact details of the holder of that account.",
+        "As court-appointed liquidator of Brightwater Ltd I ask you to freeze its workspace.",
+        "En qualité de liquidateur judiciaire, je vous demande de conserver les données.",
+        "Als Insolvenzverwalter der Firma bitte ich Sie, den Workspace unverändert zu lassen.",
         "my lawyer will be in touch",
         "My attorney is reviewing your terms.",
         "I'll sue",
@@ -83,6 +115,8 @@ RULES = RuleSet(
         "Do you have a pen test report we can review?",
     ),
     near_misses=(
+        "Our clients can see the project when we invite them as guests.",
+        "How do I keep the archived project intact when I move tasks out?",
         "Hi Sue, the export worked.",
         "Where are the compliance documents in settings?",
         "Please put our legal name on the invoice.",

@@ -85,8 +85,16 @@ RULES = RuleSet(
         r"cancelar (?:mi|la|nuestra|a|minha|nossa|o) (?:suscripcion|cuenta|assinatura|conta|plan|"
         r"plano|contrato)|resilier|resiliation|kundigen|kundigung|vamos a cancelar|vou cancelar|"
         r"vamos cancelar|no vale la pena|nao vale a pena|ne vaut pas le prix|lohnt sich nicht)\b",
+        r"\b(?:dar(?:nos|me)? de baja|darnos de baja|damos de baja|cancelar(?:emos)? (?:la )?"
+        r"suscripcion|resilier (?:notre|mon|l')|mettre fin a (?:notre|mon) abonnement|"
+        r"(?:abo|abonnement|vertrag|konto) (?:kundigen|beenden|auflosen)|cancelar (?:a|nossa|"
+        r"minha) assinatura|encerrar (?:a|nossa|minha) (?:conta|assinatura))\b",
     ),
     examples=(
+        "Queremos darnos de baja a fin de mes, ya no lo usamos.",
+        "Nous allons résilier notre abonnement le mois prochain.",
+        "Wir möchten unser Abo kündigen, wir nutzen es kaum.",
+        "Vamos encerrar nossa assinatura no fim do mês.",
         "this is not worth what we pay",
         "thinking of switching to Asana",
         "we're going to cancel",

@@ -24,6 +24,9 @@ RULES = RuleSet(
         r"\s+(?:\w+\s+)?back\b|"
         r"\b(?:cancel+ed|cancel+ation)\b[^.!?\n]{0,60}\b(?:still|again|another)\s+(?:\w+\s+)?"
         r"(?:charged|billed|charge|invoice)\b|\bstill (?:charged|charging|billed|billing)\b",
+        r"\bcredit\b[^.!?\n]{0,50}?\b(?:back|to (?:my|our|the) (?:card|account|bank))\b|"
+        r"\b(?:unused|remaining|leftover) (?:\w+ )?(?:months?|days|weeks|time|seats?|licen[cs]es?)"
+        r"\b[^.!?\n]{0,60}?\b(?:back|refund\w*|credit\w*|reimburs\w*)\b|"
         r"\b(?:credit (?:back|note)|credit (?:it )?(?:back )?to my (?:card|account)|"
         r"pro-?rat(?:ed|a) (?:credit|refund)|compensat(?:e|ed|ion))\b",
         r"\b(?:reembolso|reembolsar|reembolsen|reembolsa|reembolsado|devolucion del dinero|"
@@ -36,6 +39,8 @@ RULES = RuleSet(
         r"refund (?:karo|kar do|karein|chahiye))\b",
     ),
     examples=(
+        "Please credit the unused months of our old plan back to our card.",
+        "We downgraded mid-term; the unused seats should be credited back.",
         "I want my money back",
         "I want a refund",
         "reembolso por favor",
