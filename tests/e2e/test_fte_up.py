@@ -130,6 +130,10 @@ async def _prometheus_scrapes_every_child(banner: str,
 
         assert await wait_for(all_up, timeout_s=30, interval_s=0.5) == [
             "api", "dispatcher", "relay", "scheduler", "worker"]
+        # The repository's rules (monitoring/prometheus/fte.rules.yml) are loaded.
+        assert "rules monitoring/prometheus/fte.rules.yml)" in banner
+        groups = (await prom.get("/api/v1/rules")).json()["data"]["groups"]
+        assert groups and all(group["file"].endswith("fte.rules.yml") for group in groups)
     [server] = [child for child in supervisor.children() if child.name() == "prometheus"]
     return server
 
