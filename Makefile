@@ -22,9 +22,11 @@ CHROMIUM := /usr/bin/chromium
 FAKETIME := /usr/bin/faketime
 FAKE_CLOCK ?= 2027-12-31 23:59:30 UTC
 # What decides by time: throttles, quiet hours, silence, digests, runs, expiry, deferred
-# release, the inbox, the sweeper's deadline (`make test-clock CLOCK_TESTS=tests`: everything).
+# release, the inbox, the sweeper's deadline, the operators' alerts and the digest's mail
+# (`make test-clock CLOCK_TESTS=tests`: everything).
 CLOCK_TESTS ?= $(wildcard tests/unit/test_care_*.py tests/integration/test_care_*.py) \
 	tests/integration/test_kill_switch.py tests/integration/test_admin_api.py \
+	tests/integration/test_ops_metrics.py \
 	tests/integration/test_migrations_and_sweeper.py::test_the_sweeper_requeues_a_message_whose_event_the_broker_lost
 
 .PHONY: run test test-clock bench fuzz load chaos lint typecheck check install web clean monitoring
@@ -61,7 +63,7 @@ PROMETHEUS := /usr/bin/prometheus
 $(PROMETHEUS):
 	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
 
-run: install web
+run: install web $(PROMETHEUS)
 	$(VENV)/bin/fte up
 
 # Vitest, then pytest, whose tests/e2e/test_browser.py runs the Playwright suite against `fte up`,

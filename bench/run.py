@@ -16,7 +16,8 @@ OpenAI path (`fte up` against bench/fake_openai.py, every model call held back):
 6. The worker's in-flight bound (1, 6, 16, 64, 128) at 1.0 s per call, 240 forms at 8/s each:
    drain rate, worker CPU (share of one core) and peak RSS.
 7. Knowledge-base search at 10k chunks (bench/kb_search.py) and cross-channel identity at 1,000
-   people (bench/identity.py).
+   people (bench/identity.py); the operators' channel metrics and series over a week of 50k
+   messages (bench/ops_metrics.py).
 
 Prints the tables and writes bench/results.json. BENCH_QUICK=1: a short smoke run.
 """
@@ -36,6 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import identity as identity_bench
 import kb_search
+import ops_metrics as ops_bench
 from loadgen import RunResult, closed_loop, open_loop
 from stack import (
     ProcessSampler,
@@ -147,12 +149,14 @@ async def main() -> int:
             for bound in (BOUNDS if not QUICK else (1, 64))]
     results["kb_search"] = await kb_search.run()
     results["identity"] = await identity_bench.run()
+    results["ops_metrics"] = await ops_bench.run()
     results["machine"]["load_after"] = os.getloadavg()
     out = ROOT / "bench" / "results.json"
     out.write_text(json.dumps(results, indent=2, default=str))
     print_tables(results)
     kb_search.print_report(results["kb_search"])
     identity_bench.print_report(results["identity"])
+    ops_bench.print_report(results["ops_metrics"])
     print(f"\nwritten to {out.relative_to(ROOT)}")
     return 0
 

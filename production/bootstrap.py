@@ -190,7 +190,6 @@ def build_worker(rt: Runtime, *, model: Model | None = None,
 def delivery_adapters(settings: Settings) -> dict[str, ChannelAdapter]:
     """Return each channel's adapter: web form replies show on the ticket; email and WhatsApp
     go to the sandbox until their provider's credentials are configured."""
-    from production.channels.gmail import GmailAdapter
     from production.channels.whatsapp import WhatsAppAdapter
     from production.services.whatsapp_delivery import WhatsAppDelivery
 
@@ -198,9 +197,18 @@ def delivery_adapters(settings: Settings) -> dict[str, ChannelAdapter]:
     whatsapp: ChannelAdapter = (WhatsAppDelivery(WhatsAppAdapter(settings), settings)
                                 if twilio.account_sid and twilio.auth_token
                                 else SandboxAdapter("whatsapp"))
-    email: ChannelAdapter = (GmailAdapter(settings.gmail) if settings.gmail.credentials_json
-                             else SandboxAdapter("email"))
-    return {"web_form": WebFormAdapter(), "email": email, "whatsapp": whatsapp}
+    return {"web_form": WebFormAdapter(), "email": email_adapter(settings),
+            "whatsapp": whatsapp}
+
+
+def email_adapter(settings: Settings) -> ChannelAdapter:
+    """Return the email channel: Gmail when its credentials are configured, else the sandbox
+    (Google's client is imported only when it is needed)."""
+    if not settings.gmail.credentials_json:
+        return SandboxAdapter("email")
+    from production.channels.gmail import GmailAdapter
+
+    return GmailAdapter(settings.gmail)
 
 
 def build_dispatcher(rt: Runtime, *, adapters: Mapping[str, ChannelAdapter] | None = None,
@@ -252,10 +260,12 @@ def build_relay(rt: Runtime) -> Process:
 
 
 def build_scheduler(rt: Runtime) -> Process:
-    """Return `fte scheduler`: deferred replies released, drafts expired, and the time-driven
-    C.A.R.E. work."""
+    """Return `fte scheduler`: deferred replies released, drafts expired, the time-driven
+    C.A.R.E. work, the threshold checks, and the daily digest mailed through the email
+    channel."""
     return Process("scheduler", stopping=rt.stopping,
-                   loops=(partial(run_scheduler, rt.pool, rt.settings, rt.stopping),))
+                   loops=(partial(run_scheduler, rt.pool, rt.settings, rt.stopping,
+                                  mailer=email_adapter(rt.settings)),))
 
 
 # --- The API and the MCP server -------------------------------------------------------------

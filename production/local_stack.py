@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import signal
 import socket
@@ -202,3 +203,51 @@ def local_database(settings: Settings, data_dir: Path) -> Iterator[str]:
         yield postgres.url
     finally:
         postgres.stop()
+
+
+@dataclass
+class LocalPrometheus:
+    """Debian's Prometheus on 127.0.0.1, scraping `targets` (a process name and the port of
+    its /metrics) and loading `rules` when given, its data in `data_dir`."""
+
+    binary: Path
+    data_dir: Path
+    targets: dict[str, int]
+    rules: Path | None = None
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def config(self) -> dict[str, object]:
+        """Return the configuration: one job, one target per process (label `process`)."""
+        return {
+            "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
+            "rule_files": [str(self.rules)] if self.rules is not None else [],
+            "scrape_configs": [{"job_name": "fte", "static_configs": [
+                {"targets": [f"127.0.0.1:{port}"], "labels": {"process": name}}
+                for name, port in self.targets.items()]}],
+        }
+
+    def start(self, *, timeout_s: float = 30.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        config = self.data_dir / "prometheus.yml"
+        config.write_text(json.dumps(self.config(), indent=2))  # JSON is YAML
+        log_file = open(self.data_dir / "prometheus.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [str(self.binary), f"--config.file={config}",
+             f"--storage.tsdb.path={self.data_dir / 'tsdb'}", "--storage.tsdb.retention.time=2d",
+             f"--web.listen-address=127.0.0.1:{self.port}"],
+            stdout=log_file, stderr=log_file, start_new_session=True)
+        log_file.close()
+        _wait_for_port(self.port, timeout_s, self.proc)
+
+    def describe(self) -> str:
+        """Return where it answers, what it scrapes and the rules it loads (the banner's)."""
+        rules = f"rules {os.path.relpath(self.rules)}" if self.rules else "no rules file"
+        return f"{self.url}  (scraping {len(self.targets)} processes, {rules})"
+
+    def stop(self) -> None:
+        stop_process(self.proc, timeout_s=10)

@@ -4,10 +4,12 @@ Starts (unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS point elsewhere) the embed
 and the local Kafka-protocol broker, migrates, creates the topics, loads the knowledge base when
 it is empty, opts the internal tenant into the local demo's autonomy (unless --observe-only),
 then runs `fte api`, `fte worker` and `fte dispatcher` (as many as FTE_UP_API_PROCESSES,
-FTE_UP_WORKERS and FTE_UP_DISPATCHERS say), `fte relay` and `fte scheduler`, restarting each
-child, the database or the broker that dies, on its own. One event loop does it all (waits,
-revivals, the sandbox watcher), so no event loop is ever started inside another. Ctrl-C (or
-SIGTERM) stops every child cleanly, then the broker and the database.
+FTE_UP_WORKERS and FTE_UP_DISPATCHERS say), `fte relay` and `fte scheduler`, and Debian's
+Prometheus scraping each of them when it is installed, restarting each child, the database or
+the broker that dies, on its own. The banner's console link signs the local operator in once.
+One event loop does it all (waits, revivals, the sandbox watcher), so no event loop is ever
+started inside another. Ctrl-C (or SIGTERM) stops every child cleanly, then Prometheus, the
+broker and the database.
 """
 
 from __future__ import annotations
@@ -23,21 +25,25 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
-import asyncpg
 import structlog
 
 from production import clock, settings_env
 from production.config import INTERNAL_TENANT, Settings, UpSettings
 from production.database.migrate import migrate
-from production.database.pool import UNAVAILABLE_ERRORS, create_pool
-from production.database.queries import deliveries
-from production.domain.ticket_access import TicketLinks
+from production.database.pool import create_pool
 from production.embeddings import embedder_for
-from production.local_stack import EmbeddedPostgres, LocalBroker, free_port, stop_process
+from production.local_stack import (
+    EmbeddedPostgres,
+    LocalBroker,
+    LocalPrometheus,
+    free_port,
+    stop_process,
+)
 from production.messaging.kafka import ensure_topics
-from production.services import care_admin, ticket_access
+from production.services import care_admin, digest_mail, local_sign_in, sandbox_feed, ticket_access
 from production.services.care_admin import AutonomyView
 from production.services.knowledge import KnowledgeStatus, load_if_empty
 
@@ -47,6 +53,8 @@ log = structlog.get_logger(__name__)
 # latency target; the worker and dispatcher drain a queue and catch up after a burst, so
 # locally they run at a lower CPU priority (in Kubernetes each has its own CPU request).
 BACKGROUND = {"worker": 10, "dispatcher": 5}
+# The monitoring rules Prometheus loads, when the repository has them.
+RULES = Path("monitoring/prometheus/fte.rules.yml")
 
 
 def plan(up: UpSettings) -> list[tuple[str, str]]:
@@ -64,6 +72,7 @@ class Child:
     name: str
     command: str
     env: dict[str, str]
+    metrics_port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     started_at: float = 0.0
@@ -98,6 +107,8 @@ class LocalStack:
     api_port: int | None = None
     postgres: EmbeddedPostgres | None = None
     broker: LocalBroker | None = None
+    prometheus: LocalPrometheus | None = None
+    prometheus_note: str = ""  # what the banner says of it: where, or why not
     children: list[Child] = field(default_factory=list)
 
     async def start_infrastructure(self) -> Settings:
@@ -131,9 +142,9 @@ class LocalStack:
             child.care.autonomy_enabled, child.care.shadow_mode = True, False
         return child
 
-    async def prepare(self, settings: Settings) -> tuple[KnowledgeStatus, AutonomyView]:
+    async def prepare(self, settings: Settings) -> tuple[KnowledgeStatus, AutonomyView, str]:
         """Migrate, create the topics, load the knowledge base when empty and, for the demo,
-        opt the internal tenant in; return what the banner reports."""
+        opt the internal tenant in; return what the banner reports and its sign-in token."""
         await migrate(settings.database_url())
         await ensure_topics(settings)
         pool = await create_pool(settings, min_size=1, max_size=2)
@@ -146,7 +157,12 @@ class LocalStack:
             else:
                 view = await care_admin.autonomy(pool=pool, settings=settings,
                                                  tenant_id=INTERNAL_TENANT)
-            return kb, view
+            await digest_mail.give_local_demo_an_address(pool, tenant_id=INTERNAL_TENANT,
+                                                         now=clock.now())
+            token = await local_sign_in.issue(
+                pool, tenant_id=INTERNAL_TENANT, now=clock.now(),
+                ttl=timedelta(seconds=settings.up.sign_in_ttl_s))
+            return kb, view, token
         finally:
             await pool.close()
 
@@ -154,10 +170,28 @@ class LocalStack:
         env = settings_env.child_env(child)
         for name, command in plan(child.up):
             # The API serves /metrics itself; every other child on a port of its own.
-            metrics = "0" if command == "api" else str(free_port())
-            started = Child(name, command, dict(env, METRICS_PORT=metrics))
+            port = child.api.port if command == "api" else free_port()
+            metrics = "0" if command == "api" else str(port)
+            started = Child(name, command, dict(env, METRICS_PORT=metrics), port)
             started.start()
             self.children.append(started)
+
+    def start_prometheus(self, child: Settings) -> None:
+        """Start Prometheus scraping every child, when it is installed; else note why not."""
+        binary, why = child.up.prometheus_bin, ": each process still serves its /metrics"
+        if not binary.exists():
+            self.prometheus_note = f"not installed ({binary}; `make run` installs Debian's){why}"
+            return
+        server = LocalPrometheus(binary, self.data_dir / "prometheus",
+                                 {c.name: c.metrics_port for c in self.children},
+                                 rules=RULES.resolve() if RULES.exists() else None)
+        try:
+            server.start()
+        except (OSError, RuntimeError, TimeoutError) as exc:
+            server.stop()
+            self.prometheus_note = f"failed ({exc}; see {server.data_dir}/prometheus.log){why}"
+            return
+        self.prometheus, self.prometheus_note = server, server.describe()
 
     async def revive_infrastructure(self, settings: Settings) -> None:
         """Restart the embedded database or broker if it died, on the same port.
@@ -192,6 +226,8 @@ class LocalStack:
                 child.proc.terminate()
         for child in reversed(self.children):
             child.stop()
+        if self.prometheus is not None:
+            self.prometheus.stop()
         if self.broker is not None:
             self.broker.stop()
         if self.postgres is not None:
@@ -207,9 +243,10 @@ class LocalStack:
         watcher: asyncio.Task[None] | None = None
         try:
             stack = await self.start_infrastructure()
-            kb, view = await self.prepare(stack)
+            kb, view, token = await self.prepare(stack)
             children = self.child_settings(stack)
             self.start_children(children)
+            await asyncio.to_thread(self.start_prometheus, children)
             health_url = f"http://127.0.0.1:{stack.api.port}/api/v1/health"
             print("Starting: waiting for the API and for every consumer to hold its "
                   "partitions...", flush=True)
@@ -225,11 +262,12 @@ class LocalStack:
                     ready = await asyncio.to_thread(stack_ready, health_url)
                     streak = streak + 1 if ready else 0
                 if watcher is None and streak >= needed:
-                    print(banner(self, stack.database_url(), stack.kafka_servers(), kb, view),
-                          flush=True)
-                    watcher = asyncio.create_task(watch_sandbox(
-                        stack.database_url(), stack.default_tenant,
-                        ticket_access.links_for(stack)))
+                    print(banner(self, stack.database_url(), stack.kafka_servers(), kb, view,
+                                 token), flush=True)
+                    watcher = asyncio.create_task(sandbox_feed.follow(
+                        stack, stack.default_tenant,
+                        ticket_access.links_for(stack),
+                        emit=lambda block: print(block, flush=True)))
                 await _pause(stopping, 0.1 if watcher is None else 0.2)
             print("Stopping the local stack...", flush=True)
             return 0
@@ -269,7 +307,7 @@ def autonomy_line(autonomy_demo: bool, view: AutonomyView) -> str:
 
 
 def banner(stack: LocalStack, database_url: str, servers: str, kb: KnowledgeStatus,
-           view: AutonomyView) -> str:
+           view: AutonomyView, token: str) -> str:
     host = "127.0.0.1"
     port = stack.api_port or stack.settings.api.port
     base = f"http://{host}:{port}"
@@ -281,7 +319,8 @@ def banner(stack: LocalStack, database_url: str, servers: str, kb: KnowledgeStat
         "Customer Success Digital FTE is up",
         f"  Support form       {base}/support  (embed it anywhere: "
         f'<script src="{base}/widget.js"></script>)',
-        f"  Operator console   {base}/console  (sign in with a key from `fte admin create-key`)",
+        f"  Operator console   {base}/console#token={token}  (one click signs you in: once, "
+        f"within {int(stack.settings.up.sign_in_ttl_s // 60)} min, from this machine)",
         f"  Support form API   POST {base}/api/v1/support/form",
         f"  Ticket status      GET  {base}/api/v1/tickets/TKT-<n>  (Authorization: Bearer "
         "<the access_token the form's answer or the reply's link carries>)",
@@ -289,6 +328,7 @@ def banner(stack: LocalStack, database_url: str, servers: str, kb: KnowledgeStat
         f"  Sandbox outbox     GET  {base}/api/v1/sandbox/messages  (email and WhatsApp "
         "replies without credentials are recorded, and printed here)",
         f"  Metrics            {base}/metrics",
+        f"  Prometheus         {stack.prometheus_note}",
         f"  API docs           {base}/docs",
         f"  Database           {db_note} at {database_url.split('@')[-1]}",
         f"  Kafka              {kafka_note} at {servers}",
@@ -300,45 +340,6 @@ def banner(stack: LocalStack, database_url: str, servers: str, kb: KnowledgeStat
         "",
     ]
     return "\n".join(lines)
-
-
-def sandbox_block(row: deliveries.SandboxedDelivery, links: TicketLinks, tenant_id: str) -> str:
-    """Return how `fte up` shows a reply that went to the sandbox instead of a provider."""
-    channel = "Email" if row.channel == "email" else "WhatsApp"
-    head = f"[sandbox] {channel} to {row.recipient}"
-    if row.ticket_number:
-        head += f" (ticket {row.ticket_number})"
-    if row.subject:
-        head += f"\n  Subject: {row.subject}"
-    sent = ticket_access.as_sent(links, tenant_id, row)
-    body = "\n".join(f"  | {line}" for line in sent.splitlines())
-    return f"{head}\n{body}\n"
-
-
-# The sandbox watcher waits out a database that restarts, or refuses it for a moment.
-_DATABASE_GONE: tuple[type[BaseException], ...] = (*UNAVAILABLE_ERRORS, asyncpg.PostgresError)
-
-
-async def watch_sandbox(database_url: str, tenant_id: str, links: TicketLinks, *,
-                        interval_s: float = 1.0) -> None:
-    """Print every reply the sandbox records from now on (the developer's console, not a log),
-    until cancelled."""
-    after = clock.now()
-    while True:
-        try:
-            conn = await asyncpg.connect(database_url)
-            try:
-                while True:
-                    rows = await deliveries.sandboxed(conn, tenant_id, channel=None, limit=50,
-                                                      after=after)
-                    for row in rows:
-                        print(sandbox_block(row, links, tenant_id), flush=True)
-                        after = row.created_at
-                    await asyncio.sleep(interval_s)
-            finally:
-                await conn.close()
-        except _DATABASE_GONE:
-            await asyncio.sleep(interval_s)  # the database restarts under supervision
 
 
 def run_up(settings: Settings, *, data_dir: Path, autonomy_demo: bool,

@@ -20,6 +20,8 @@ from production.api import (
     gmail_webhook,
     health,
     limits,
+    local_sign_in,
+    ops_metrics,
     sandbox,
     support,
     tickets,
@@ -74,6 +76,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(sandbox.router)
     app.include_router(admin.router)
+    app.include_router(ops_metrics.router)
+    app.include_router(local_sign_in.router)
     # Inside the widget's CORS (installed next), so a browser can read a 413 too.
     app.add_middleware(limits.BodyLimit, max_bytes=settings.api.max_body_bytes)
     web_app.install(app, settings)

@@ -261,7 +261,10 @@ class GmailAdapter:
         domain = self._gmail.support_address.rpartition("@")[2] or "localhost"
         raw = email_mime.compose_reply(
             from_address=self._gmail.support_address, to_address=message.recipient,
-            to_name=message.recipient_name, subject=email_mime.reply_subject(message.subject),
+            to_name=message.recipient_name,
+            # A reply keeps its thread's subject; a mail of our own (the digest) its own.
+            subject=(email_mime.reply_subject(message.subject) if message.is_reply
+                     else message.subject or ""),
             body=message.body, in_reply_to=parent,
             references=email_mime.references_chain(meta.get("references"), parent),
             # Derived from our message id: a resend after a lost answer carries the same

@@ -32,6 +32,9 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.TooManyConnectionsError,
 )
+# Unreachable, or refusing for a moment (a watcher that only reads waits both out).
+UNAVAILABLE_OR_REFUSED: tuple[type[BaseException], ...] = (*UNAVAILABLE_ERRORS,
+                                                           asyncpg.PostgresError)
 
 # Errors that mean "this text cannot be stored": PostgreSQL's text holds no NUL character, and
 # a string with an unpaired surrogate has no UTF-8 to send. The statement changed nothing.

@@ -23,6 +23,8 @@ class OutboundMessage:
     # the WhatsApp number it came from...). Empty when the reply answers no stored message.
     reply_to_external_id: str | None = None
     reply_to_metadata: Mapping[str, Any] = field(default_factory=dict)
+    # False for a mail of our own that answers nobody (the operators' daily digest).
+    is_reply: bool = True
 
 
 @dataclass(frozen=True)

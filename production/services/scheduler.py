@@ -35,9 +35,17 @@ import structlog
 
 from production import clock
 from production.care import executor, throttle
+from production.channels.base import ChannelAdapter
 from production.config import Settings
 from production.database.pool import Pool
-from production.database.queries import admin, care_schedule, identity, inbox, replies
+from production.database.queries import (
+    admin,
+    care_schedule,
+    identity,
+    inbox,
+    ops_alerts,
+    replies,
+)
 from production.domain.care import state_engine
 from production.domain.care.policy import AutonomyMode
 from production.metrics import (
@@ -47,6 +55,7 @@ from production.metrics import (
     LINKED_CUSTOMERS,
     MERGES,
 )
+from production.services import digest_mail, ops_health
 
 log = structlog.get_logger(__name__)
 
@@ -122,13 +131,15 @@ def _local_day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
 
 async def build_digest(pool: Pool, tenant_id: str, day: date, zone: str) -> dict[str, Any]:
     """Return the digest of the tenant's local `day`: counts of what the FTE executed, held,
-    deferred and blocked (by clause), what people approved, and the FTE's executed actions."""
+    deferred and blocked (by clause), what people approved, the FTE's executed actions and the
+    alerts open at some moment of the day."""
     start, end = _local_day_bounds(day, zone)
     async with pool.acquire() as conn:
         counts = await care_schedule.activity_counts(conn, tenant_id, start, end)
         actions = await care_schedule.executed_actions(conn, tenant_id, start, end,
                                                        limit=DIGEST_EXAMPLES)
         pending = await care_schedule.pending_proposals(conn, tenant_id)
+        alerts = await ops_alerts.alerts_during(conn, tenant_id, start, end)
     sections: dict[str, Counter[str]] = {name: Counter() for name in (
         "autopilot_executed", "approved_by_people", "held", "deferred", "blocked",
         "escalations_opened", "state_changes", "control_plane_changes")}
@@ -157,6 +168,8 @@ async def build_digest(pool: Pool, tenant_id: str, day: date, zone: str) -> dict
         "actions": [{"at": row["created_at"].isoformat(), "action": row["action"],
                      "customer_id": str(row["customer_id"]), "clause": row["policy_clause"]}
                     for row in actions],
+        "alerts": [{key: value.isoformat() if isinstance(value, datetime) else value
+                    for key, value in ops_health.alert_view(row).items()} for row in alerts],
     }
 
 
@@ -170,8 +183,10 @@ class DailyWork:
     tasks: int = 0
 
 
-async def daily_work(pool: Pool, settings: Settings, now: datetime) -> DailyWork:
-    """Write the missing digests of yesterday and start today's timed runs that are due."""
+async def daily_work(pool: Pool, settings: Settings, now: datetime, *,
+                     mailer: ChannelAdapter | None = None) -> DailyWork:
+    """Write the missing digests of yesterday (and mail them with `mailer`, the email
+    channel) and start today's timed runs that are due."""
     digests = runs = tasks = 0
     async with pool.acquire() as conn:
         tenants = await care_schedule.digest_tenants(conn)
@@ -187,6 +202,8 @@ async def daily_work(pool: Pool, settings: Settings, now: datetime) -> DailyWork
                 have_digest = True
                 digests += await care_schedule.save_digest(conn, tenant_id, yesterday, summary,
                                                            now=now)
+        if mailer is not None:
+            await digest_mail.mail_digests(pool, mailer, tenant_id=tenant_id, now=now)
         if (tenant["autonomy_mode"] == AutonomyMode.SCHEDULES and tenant["schedules_opt_in"]
                 and have_digest and local.hour >= settings.scheduler.run_hour):
             created = await timed_run(pool, settings, tenant_id, local.date(), now)
@@ -259,8 +276,9 @@ async def _every(interval_s: float, stopping: asyncio.Event, what: str,
             await asyncio.wait_for(stopping.wait(), interval_s)
 
 
-async def run_scheduler(pool: Pool, settings: Settings, stopping: asyncio.Event) -> None:
-    """Run every pass at its cadence until stopped."""
+async def run_scheduler(pool: Pool, settings: Settings, stopping: asyncio.Event, *,
+                        mailer: ChannelAdapter | None = None) -> None:
+    """Run every pass at its cadence until stopped; digests go out through `mailer`."""
     cfg = settings.scheduler
 
     async def often() -> None:
@@ -273,8 +291,12 @@ async def run_scheduler(pool: Pool, settings: Settings, stopping: asyncio.Event)
         await observe_waiting(pool, now=now)  # first: a pass that fails still reports
         await sweep_silence(pool, settings, now)
         await label_no_response(pool, settings, now)
-        await daily_work(pool, settings, now)
+        await daily_work(pool, settings, now, mailer=mailer)
+
+    async def thresholds() -> None:
+        await ops_health.check_all(pool, settings, clock.now())
 
     await asyncio.gather(_every(cfg.interval_s, stopping, "deferred_and_expiry", often),
                          _every(cfg.housekeeping_interval_s, stopping, "housekeeping",
-                                housekeeping))
+                                housekeeping),
+                         _every(cfg.alert_interval_s, stopping, "threshold_checks", thresholds))

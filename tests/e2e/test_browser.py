@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -48,9 +49,15 @@ async def _create_key(banner: str) -> str:
     return key
 
 
-async def _playwright(base_url: str, key: str) -> tuple[int, str]:
-    env = dict(os.environ, BASE_URL=base_url, FTE_ADMIN_KEY=key, CHROMIUM=str(CHROMIUM),
-               CI="1", FORCE_COLOR="0")
+def console_link(banner: str) -> str:
+    """The one-click sign-in link of the banner's console line."""
+    [link] = re.findall(r"Operator console   (http://\S+/console#token=\S+)", banner)
+    return link
+
+
+async def _playwright(base_url: str, key: str, link: str) -> tuple[int, str]:
+    env = dict(os.environ, BASE_URL=base_url, FTE_ADMIN_KEY=key, FTE_CONSOLE_LINK=link,
+               CHROMIUM=str(CHROMIUM), CI="1", FORCE_COLOR="0")
     proc = await asyncio.create_subprocess_exec(
         str(PLAYWRIGHT), "test", cwd=WEB, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
@@ -70,9 +77,14 @@ async def test_the_playwright_suite_passes_against_a_running_stack() -> None:
     with tempfile.TemporaryDirectory(prefix="fte-browser-") as tmp:
         os.chmod(tmp, 0o755)
         port = free_port()
-        proc, banner = await start_fte_up(Path(tmp) / "data", port)
+        # The threshold checks run every 2 s here, so the Health test sees the alert its
+        # escalations raise; 3 messages make a rate.
+        proc, banner = await start_fte_up(Path(tmp) / "data", port,
+                                          FTE_SCHEDULER_ALERT_INTERVAL_S="2",
+                                          FTE_SCHEDULER_ALERT_MIN_MESSAGES="3")
         try:
-            code, output = await _playwright(f"http://127.0.0.1:{port}", await _create_key(banner))
+            code, output = await _playwright(f"http://127.0.0.1:{port}", await _create_key(banner),
+                                             console_link(banner))
         finally:
             assert await interrupt(proc) == 0
     print(output)

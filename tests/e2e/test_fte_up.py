@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -72,18 +73,23 @@ async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
                 assert ('fte_http_request_duration_seconds_count{method="POST",'
                         'route="/api/v1/support/form",status="201"} 1.0') in metrics
                 await _sandboxed_email_is_shown(proc, banner, http)
+                await _the_console_link_signs_in_once(banner, http)
+            prometheus = await _prometheus_scrapes_every_child(banner, psutil.Process(proc.pid))
         finally:
             code = await interrupt(proc)
         assert code == 0
+        assert not prometheus.is_running()  # it stops with the stack
         with pytest.raises(httpx.ConnectError):
             async with httpx.AsyncClient(timeout=2) as http:
                 await http.get(f"http://127.0.0.1:{port}/api/v1/health/live")
 
         port = free_port()
         proc, banner = await start_fte_up(data_dir, port, FTE_UP_WORKERS="2",
-                                       FTE_UP_DISPATCHERS="2")
+                                       FTE_UP_DISPATCHERS="2",
+                                       FTE_UP_PROMETHEUS_BIN=str(data_dir / "no-prometheus"))
         try:
             assert f"Knowledge base     {sections} sections\n" in banner  # kept, not loaded again
+            assert "Prometheus         not installed (" in banner
             await _each_child_restarts_on_its_own(psutil.Process(proc.pid))
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
                 async def found() -> bool:
@@ -96,6 +102,40 @@ async def test_fte_up_runs_the_whole_stack_and_stops_cleanly() -> None:
                 await wait_for(found, timeout_s=30, interval_s=0.2)
         finally:
             assert await interrupt(proc) == 0
+
+
+async def _the_console_link_signs_in_once(banner: str, http: httpx.AsyncClient) -> None:
+    """The banner's console link carries a one-time token that signs the local operator in."""
+    [token] = re.findall(r"/console#token=([A-Za-z0-9_-]+)", banner)
+    first = await http.post("/api/v1/console/local-sign-in", json={"token": token})
+    assert first.status_code == 200, first.text
+    assert (first.json()["tenant_id"], first.json()["role"]) == ("techcorp", "admin")
+    who = await http.get("/api/v1/admin/whoami",
+                         headers={"Authorization": f"Bearer {first.json()['key']}"})
+    assert who.status_code == 200 and who.json()["tenant_id"] == "techcorp"
+    again = await http.post("/api/v1/console/local-sign-in", json={"token": token})
+    assert again.status_code == 401 and "used already" in again.text
+
+
+async def _prometheus_scrapes_every_child(banner: str,
+                                          supervisor: psutil.Process) -> psutil.Process:
+    """Prometheus (Debian's, which `make run` installs) scrapes each child; return its
+    process (a child of `fte up`)."""
+    [url] = re.findall(r"Prometheus         (http://127\.0\.0\.1:\d+)", banner)
+    async with httpx.AsyncClient(base_url=url, timeout=5) as prom:
+        async def all_up() -> list[str] | None:
+            targets = (await prom.get("/api/v1/targets")).json()["data"]["activeTargets"]
+            processes = sorted(t["labels"]["process"] for t in targets if t["health"] == "up")
+            return processes if len(processes) == len(targets) else None
+
+        assert await wait_for(all_up, timeout_s=30, interval_s=0.5) == [
+            "api", "dispatcher", "relay", "scheduler", "worker"]
+        # The repository's rules (monitoring/prometheus/fte.rules.yml) are loaded.
+        assert "rules monitoring/prometheus/fte.rules.yml)" in banner
+        groups = (await prom.get("/api/v1/rules")).json()["data"]["groups"]
+        assert groups and all(group["file"].endswith("fte.rules.yml") for group in groups)
+    [server] = [child for child in supervisor.children() if child.name() == "prometheus"]
+    return server
 
 
 def _running_children(supervisor: psutil.Process) -> dict[int, str]:

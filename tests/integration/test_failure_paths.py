@@ -13,13 +13,14 @@ from agents import Model
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import RecordMetadata
 
-from production import bootstrap
+from production import bootstrap, clock
 from production.bootstrap import Runtime
 from production.config import Settings
 from production.database.pool import Pool, create_pool
 from production.domain.messages import InboundMessage, encode_event
 from production.embeddings import local_embedder
 from production.local_stack import EmbeddedPostgres, LocalBroker
+from production.services import ops_health
 from tests.conftest import Stack, isolated_settings, unique_email, wait_for
 from tests.kafka_waits import wait_until_committed_past
 
@@ -180,6 +181,11 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_and_the_customer_ge
         records = await dead_letters(settings, settings.kafka.topic_dlq)
         assert [dict(r.headers)["fte-attempts"] for r in records] == [b"4"]
         assert b"RuntimeError" in dict(records[0].headers)["fte-error"]
+        # The operators hear of it without Prometheus: the threshold check records an alert.
+        await ops_health.check_tenant(pool, settings, tenant_id=msg.tenant_id, now=clock.now())
+        alerts = await ops_health.open_alerts(pool, tenant_id=msg.tenant_id)
+        assert [(a["kind"], a["channel"], a["value"]) for a in alerts] == [
+            ("dead_letters", "whatsapp", 1.0)]
     finally:
         await pool.close()
 

@@ -11,8 +11,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from production.api.admin import activity, audit, auth, autonomy, customers, kill_switch, proposals
+from production.api.admin import (
+    activity,
+    audit,
+    auth,
+    autonomy,
+    customers,
+    digest_address,
+    kill_switch,
+    proposals,
+)
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
-for _resource in (auth, autonomy, kill_switch, customers, proposals, activity, audit):
+for _resource in (auth, autonomy, kill_switch, customers, proposals, activity, audit,
+                  digest_address):
     router.include_router(_resource.router)

@@ -51,13 +51,14 @@ class SandboxedDelivery:
 
 async def sandboxed(conn: Connection, tenant_id: str, *, channel: str | None, limit: int,
                     after: datetime | None = None) -> list[SandboxedDelivery]:
-    """Return sandboxed deliveries, newest first (or, with `after`, oldest first after it)."""
+    """Return sandboxed deliveries (replies and operator mail), newest first (or, with `after`,
+    oldest first after it)."""
     rows: list[asyncpg.Record] = await conn.fetch(
         """
         SELECT d.message_id, d.channel, d.recipient, d.subject, d.body, d.created_at,
                t.ticket_number, t.access_nonce
         FROM deliveries d
-        JOIN messages m ON m.tenant_id = d.tenant_id AND m.id = d.message_id
+        LEFT JOIN messages m ON m.tenant_id = d.tenant_id AND m.id = d.message_id
         LEFT JOIN tickets t ON t.tenant_id = m.tenant_id AND t.id = m.ticket_id
         WHERE d.tenant_id = $1 AND d.status = 'sandboxed'
           AND ($2::text IS NULL OR d.channel = $2)

@@ -1,5 +1,5 @@
-import { useMemo, useReducer, useState } from 'react';
-import { adminApi } from './adminApi.js';
+import { lazy, Suspense, useEffect, useMemo, useReducer, useState } from 'react';
+import { adminApi, localSignIn } from './adminApi.js';
 import { AuditExport } from './AuditExport.jsx';
 import { AutonomyMode } from './AutonomyMode.jsx';
 import { Customers } from './Customers.jsx';
@@ -9,10 +9,25 @@ import { clearSession, loadSession, saveSession } from './session.js';
 import { SignIn } from './SignIn.jsx';
 import { Timeline } from './Timeline.jsx';
 
+// The charts (and their library) load only when the Health page is opened.
+const Health = lazy(() => import('./Health.jsx').then((module) => ({ default: module.Health })));
+
+/** The one-time token of `fte up`'s console link (`/console#token=...`), taken off the URL. */
+function takeLinkToken() {
+  const match = /^#token=([A-Za-z0-9_-]+)$/.exec(window.location.hash);
+  if (!match) return null;
+  window.history.replaceState(null, '', window.location.pathname + window.location.search);
+  return match[1];
+}
+
+const viewOfHash = () => (window.location.hash === '#health' ? 'health' : 'control');
+
 /** The operator console: sign in, then the tenant's Autonomy Control Center. */
 export function ConsoleApp({ origin = '' }) {
   const [session, setSession] = useState(loadSession);
   const [notice, setNotice] = useState(null);
+  const [linkToken] = useState(takeLinkToken);
+  const [view, setView] = useState(viewOfHash);
   // Every change bumps the revision, so every panel reloads at once instead of at its next poll.
   const [revision, bump] = useReducer((n) => n + 1, 0);
 
@@ -27,6 +42,22 @@ export function ConsoleApp({ origin = '' }) {
       },
     });
   }, [session, origin]);
+
+  useEffect(() => {
+    if (!linkToken) return;
+    localSignIn(linkToken, { origin }).then(
+      (signedIn) => {
+        saveSession(signedIn);
+        setSession(signedIn);
+      },
+      (error) => setNotice(error.message),
+    );
+  }, [linkToken, origin]);
+
+  function show(next) {
+    window.history.replaceState(null, '', next === 'health' ? '#health' : window.location.pathname);
+    setView(next);
+  }
 
   if (!session) {
     return (
@@ -53,7 +84,25 @@ export function ConsoleApp({ origin = '' }) {
   return (
     <div>
       <header className="console__header">
-        <h1>Autonomy Control Center</h1>
+        <h1>{view === 'health' ? 'Health' : 'Autonomy Control Center'}</h1>
+        <nav className="console__nav" aria-label="Pages">
+          <button
+            type="button"
+            className="button button--quiet"
+            aria-current={view === 'control' ? 'page' : undefined}
+            onClick={() => show('control')}
+          >
+            Control center
+          </button>
+          <button
+            type="button"
+            className="button button--quiet"
+            aria-current={view === 'health' ? 'page' : undefined}
+            onClick={() => show('health')}
+          >
+            Health
+          </button>
+        </nav>
         <p className="console__who">
           Tenant <strong>{session.tenant_id}</strong> · {session.name} ({session.role})
         </p>
@@ -61,20 +110,28 @@ export function ConsoleApp({ origin = '' }) {
           Sign out
         </button>
       </header>
-      <main className="console__grid">
-        <div className="console__main">
-          <Inbox {...panel} />
-          <Timeline api={api} revision={revision} />
-        </div>
-        <aside className="console__side" aria-label="Controls">
-          <AutonomyMode {...panel} isAdmin={isAdmin} />
-          <KillSwitch {...panel} isAdmin={isAdmin} />
-          <AuditExport api={api} tenantId={session.tenant_id} />
-        </aside>
-        <div className="console__wide">
-          <Customers {...panel} />
-        </div>
-      </main>
+      {view === 'health' ? (
+        <main className="console__health">
+          <Suspense fallback={<p role="status">Loading the charts…</p>}>
+            <Health api={api} revision={revision} />
+          </Suspense>
+        </main>
+      ) : (
+        <main className="console__grid">
+          <div className="console__main">
+            <Inbox {...panel} />
+            <Timeline api={api} revision={revision} />
+          </div>
+          <aside className="console__side" aria-label="Controls">
+            <AutonomyMode {...panel} isAdmin={isAdmin} />
+            <KillSwitch {...panel} isAdmin={isAdmin} />
+            <AuditExport api={api} tenantId={session.tenant_id} />
+          </aside>
+          <div className="console__wide">
+            <Customers {...panel} />
+          </div>
+        </main>
+      )}
     </div>
   );
 }

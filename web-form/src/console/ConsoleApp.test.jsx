@@ -89,4 +89,35 @@ describe('ConsoleApp', () => {
     expect(await screen.findByText('Your key is no longer valid. Sign in again.')).toBeInTheDocument();
     expect(sessionStorage.length).toBe(0);
   });
+
+  it("signs in from fte up's console link, takes the token off the URL, and opens Health", async () => {
+    window.history.replaceState(null, '', '/console#token=tok_abcdefghijklmnopqrstuvwxyz');
+    const calls = stubFetch(({ path, body }) => {
+      if (path === '/api/v1/console/local-sign-in')
+        return body.token === 'tok_abcdefghijklmnopqrstuvwxyz'
+          ? [200, { key: KEY, tenant_id: 'techcorp', name: 'local console (fte up)', role: 'admin' }]
+          : [401, { detail: 'used already' }];
+      const answers = {
+        '/api/v1/admin/autonomy': AUTONOMY,
+        '/api/v1/admin/kill-switch': RELEASED,
+        '/api/v1/admin/proposals': { proposals: [] },
+        '/api/v1/admin/activity': { entries: [], next_before_id: null },
+        '/api/v1/admin/customers': { customers: [] },
+        '/api/v1/metrics/alerts': { alerts: [] },
+        '/api/v1/metrics/series': { step_s: 300, points: [] },
+      };
+      return path in answers ? [200, answers[path]] : [404, { detail: 'Not Found' }];
+    });
+    const user = userEvent.setup();
+    render(<ConsoleApp />);
+    expect(await screen.findByText(/local console \(fte up\)/)).toBeInTheDocument();
+    expect(window.location.hash).toBe('');
+    expect(JSON.parse(Object.values(sessionStorage)[0]).key).toBe(KEY);
+    expect(calls.filter((call) => call.path === '/api/v1/console/local-sign-in')).toHaveLength(1);
+
+    await user.click(screen.getByRole('button', { name: 'Health' }));
+    expect(await screen.findByText('No open alerts: every threshold is met.')).toBeInTheDocument();
+    expect(window.location.hash).toBe('#health');
+    expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent('Health');
+  });
 });

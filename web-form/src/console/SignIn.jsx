@@ -26,7 +26,8 @@ export function SignIn({ connect, onSignedIn, notice }) {
       <form className="sign-in__card" onSubmit={submit} noValidate aria-busy={signIn.busy}>
         <h1>Operator console</h1>
         <p>
-          Sign in with the operator key your admin gave you (<code>fte admin create-key</code>).
+          Sign in with the operator key your admin gave you. On the machine that runs <code>fte up</code>,
+          open the console link it printed instead: it signs you in with one click.
         </p>
         <p className="notice" role="status">
           {notice}

@@ -1,5 +1,7 @@
 import { request, send } from '../shared/api.js';
 
+const METRICS = '/api/v1/metrics';
+
 const query = (params) =>
   new URLSearchParams(
     Object.entries(params).filter(([, value]) => value !== undefined && value !== null && value !== ''),
@@ -12,10 +14,10 @@ const query = (params) =>
 export function adminApi(key, { origin = '', onUnauthorized = () => {} } = {}) {
   const headers = { Authorization: `Bearer ${key}` };
 
-  async function call(path, { method = 'GET', body, raw = false } = {}) {
+  async function call(path, { method = 'GET', body, raw = false, base = '/api/v1/admin' } = {}) {
     try {
       const options = { method, body, headers };
-      const url = `${origin}/api/v1/admin${path}`;
+      const url = `${origin}${base}${path}`;
       return raw ? await send(url, options) : await request(url, options);
     } catch (error) {
       if (error.status === 401) onUnauthorized(error);
@@ -42,6 +44,14 @@ export function adminApi(key, { origin = '', onUnauthorized = () => {} } = {}) {
     reject: (id, reason) => post(`${proposal(id)}/reject`, { reason }),
     activity: (beforeId) =>
       call(`/activity?${query({ limit: 50, event_type: 'executed_action', before_id: beforeId })}`),
+    // The operators' view from the database (/api/v1/metrics).
+    channelMetrics: (period) => call(`/channels?${query({ period })}`, { base: METRICS }),
+    series: (hours, stepS) => call(`/series?${query({ hours, step_s: stepS })}`, { base: METRICS }),
+    alerts: () => call('/alerts', { base: METRICS }),
     exportAudit: async (format) => (await call(`/audit/export?format=${format}`, { raw: true })).blob(),
   };
 }
+
+/** Trade the one-time token of `fte up`'s console link for a session ({ key, tenant_id, ... }). */
+export const localSignIn = (token, { origin = '' } = {}) =>
+  request(`${origin}/api/v1/console/local-sign-in`, { method: 'POST', body: { token } });

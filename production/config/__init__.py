@@ -11,30 +11,21 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from production.config.fields import CommaList as CommaList
+from production.config.fields import comma_list as _comma_list
+from production.config.fields import group as _group
+from production.config.providers import GmailSettings as GmailSettings
+from production.config.providers import ModelPrice as ModelPrice
+from production.config.providers import OpenAISettings as OpenAISettings
+from production.config.providers import TwilioSettings as TwilioSettings
 from production.domain.client_address import parse_networks
 
 Channel = Literal["email", "whatsapp", "web_form"]
 ALL_CHANNELS: tuple[Channel, ...] = ("email", "whatsapp", "web_form")
 INTERNAL_TENANT = "techcorp"
-
-
-def _comma_list(value: object) -> object:
-    """Read a list setting from the environment as "a,b,c" (spaces around items ignored)."""
-    if isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
-    return value
-
-
-# A list read from one comma-separated variable instead of JSON.
-CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_list)]
-
-
-def _group(prefix: str) -> SettingsConfigDict:
-    return SettingsConfigDict(env_prefix=prefix, env_file=".env", extra="ignore",
-                              env_ignore_empty=True)
 
 
 class DatabaseSettings(BaseSettings):
@@ -56,8 +47,7 @@ class KafkaSettings(BaseSettings):
 
     bootstrap_servers: str | None = None
     # Real Kafka: on. The local tansu broker rejects InitProducerId, so the local stack turns
-    # it off;
-    # consumer-side dedupe on provider ids keeps that safe.
+    # it off; consumer-side dedupe on provider ids keeps that safe.
     enable_idempotence: bool = True
     topic_incoming: str = "fte.tickets.incoming"
     topic_outgoing: str = "fte.tickets.outgoing"
@@ -81,86 +71,6 @@ class KafkaSettings(BaseSettings):
     revoke_grace_ms: int = Field(5_000, ge=0)
     # On SIGTERM, running records get this long to finish; the rest are redelivered.
     shutdown_grace_ms: int = Field(10_000, ge=0)
-
-
-class ModelPrice(BaseModel):
-    """A model's list price in US dollars per million tokens (for the cost estimate)."""
-
-    input_per_million: float = Field(default=0.0, ge=0)
-    output_per_million: float = Field(default=0.0, ge=0)
-
-    def cost(self, *, input_tokens: int, output_tokens: int) -> float:
-        """Return the estimated cost of these tokens in US dollars."""
-        return (input_tokens * self.input_per_million
-                + output_tokens * self.output_per_million) / 1_000_000
-
-
-def _default_prices() -> dict[str, ModelPrice]:
-    # A model not listed (the local model among them) costs 0 in the estimate.
-    return {"gpt-4o-mini": ModelPrice(input_per_million=0.15, output_per_million=0.60),
-            "gpt-4o": ModelPrice(input_per_million=2.50, output_per_million=10.00),
-            "gpt-4.1-mini": ModelPrice(input_per_million=0.40, output_per_million=1.60)}
-
-
-class OpenAISettings(BaseSettings):
-    model_config = _group("OPENAI_")
-
-    api_key: SecretStr | None = None
-    model: str = "gpt-4o-mini"
-    base_url: str | None = None
-    embedding_model: str = "text-embedding-3-small"
-    # OPENAI_PRICES='{"gpt-4o-mini": {"input_per_million": 0.15, "output_per_million": 0.6}}'
-    prices: dict[str, ModelPrice] = Field(default_factory=_default_prices)
-
-
-class GmailSettings(BaseSettings):
-    model_config = _group("GMAIL_")
-
-    # A service-account (domain-wide delegation) or authorized-user JSON. Unset: email replies
-    # go to the sandbox and the webhook answers 503 "not configured".
-    credentials_json: SecretStr | None = None
-    support_address: str = "support@techcorp.example"
-    # The Gmail API root; tests point it at a local fake that the real client library talks to.
-    api_base_url: str = "https://gmail.googleapis.com/"
-    # Where OAuth tokens are refreshed. Unset: Google's endpoint (google-auth ignores an
-    # authorized-user JSON's own token_uri; a service account's JSON names its own).
-    token_uri: str | None = None
-    # Pub/Sub push authentication: the OIDC token's audience, the push subscription's service
-    # account, the accepted issuers and where Google's signing certificates are fetched.
-    pubsub_audience: str | None = None
-    pubsub_service_account: str | None = None
-    oidc_issuers: CommaList = Field(
-        default_factory=lambda: ["accounts.google.com", "https://accounts.google.com"])
-    oidc_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
-    # `fte gmail watch`: the Pub/Sub topic Gmail publishes to, and how long before the watch
-    # expires (Gmail: 7 days) it is renewed.
-    pubsub_topic: str | None = None
-    watch_renew_before_s: float = 86_400.0
-    # After a lost historyId: how many recent inbox messages a full sync reads.
-    full_sync_max_messages: int = 50
-    timeout_s: float = 10.0
-
-
-class TwilioSettings(BaseSettings):
-    model_config = _group("TWILIO_")
-
-    # Unset: WhatsApp replies go to the sandbox and the webhooks answer 503 "not configured".
-    account_sid: str | None = None
-    auth_token: SecretStr | None = None
-    whatsapp_number: str | None = None  # the sender, E.164 ("+14155238886")
-    # The Twilio REST root; tests point it at a local fake that the real client talks to.
-    api_base_url: str = "https://api.twilio.com"
-    # Messages from one sender closer together than this are answered as one turn.
-    turn_window_s: float = 3.0
-    timeout_s: float = 10.0
-
-    @field_validator("whatsapp_number", mode="before")
-    @classmethod
-    def _bare_number(cls, value: object) -> object:
-        """Accept Twilio's "whatsapp:+1..." address form too; the adapter adds the prefix."""
-        if isinstance(value, str) and value.lower().startswith("whatsapp:"):
-            return value[len("whatsapp:"):]
-        return value
 
 
 class ApiSettings(BaseSettings):
@@ -218,8 +128,7 @@ class TicketSettings(BaseSettings):
     # nonce and each token's SHA-256, so it alone never yields a token. Rotating it re-keys a
     # ticket the next time its token is issued (a form replay, a lookup, a reply's link).
     token_secret: SecretStr = SecretStr(DEV_TICKET_SECRET)
-    # Failed ticket reads and lookups one client address may make per window before 429.
-    # Counted per API process.
+    # Failed ticket reads and lookups per client address and window before 429 (per process).
     lookup_failures: int = Field(10, ge=1)
     lookup_window_s: float = Field(300.0, gt=0)
 
@@ -287,6 +196,10 @@ class SchedulerSettings(BaseSettings):
     run_hour: int = Field(8, ge=0, le=23)
     # An approved reply nobody answered within this many days is labelled NO_RESPONSE.
     no_response_after_days: float = 7.0
+    # Threshold checks (ops_alerts): this often, over the window, once enough messages came.
+    alert_interval_s: float = Field(180.0, gt=0)
+    alert_window_s: float = Field(3600.0, gt=0)
+    alert_min_messages: int = Field(5, ge=1)
 
 
 class UpSettings(BaseSettings):
@@ -297,10 +210,11 @@ class UpSettings(BaseSettings):
     # The API's processes: uvicorn's own (`API_WORKERS` of the one `fte api` child: one socket,
     # and uvicorn restarts a process that dies). Unset: one per core, at most two.
     api_processes: int | None = Field(None, ge=1)
-    # `fte worker` and `fte dispatcher` children: members of one consumer group each, which
-    # shares the topic's partitions among them.
+    # `fte worker` and `fte dispatcher` children: each kind one consumer group, sharing partitions.
     workers: int = Field(1, ge=1)
     dispatchers: int = Field(1, ge=1)
+    sign_in_ttl_s: float = Field(900.0, gt=0)  # the banner's one-click console link
+    prometheus_bin: Path = Path("/usr/bin/prometheus")  # started, scraping all, if it exists
 
 
 class Settings(BaseSettings):
