@@ -62,7 +62,8 @@ async def test_a_body_over_the_limit_is_413_before_parsing_and_stores_nothing(
         abuse: Settings) -> None:
     db = await create_pool(abuse, min_size=1, max_size=1)
     try:
-        _, key = await admin_keys.create_key(db, "techcorp", "admin", "abuse-test")
+        _, key = await admin_keys.create_key(
+            pool=db, tenant_id="techcorp", role="admin", name="abuse-test")
     finally:
         await db.close()
     big_json = httpx.Request("POST", "/", json=form(message="x" * (LIMIT + 10))).content
@@ -163,7 +164,8 @@ async def test_what_the_fuzzer_found_is_refused_with_its_reason(abuse: Settings)
         # A cursor past the bigint range names no row: 422, not a driver overflow.
         db = await create_pool(abuse, min_size=1, max_size=1)
         try:
-            _, key = await admin_keys.create_key(db, "techcorp", "operator", "cursor-test")
+            _, key = await admin_keys.create_key(
+                pool=db, tenant_id="techcorp", role="operator", name="cursor-test")
         finally:
             await db.close()
         res = await http.get("/api/v1/admin/activity", params={"before_id": 2**70},

@@ -105,7 +105,8 @@ async def fuzzed(postgres: EmbeddedPostgres, broker: LocalBroker,
     })
     db = await create_pool(settings, min_size=1, max_size=1)
     try:
-        _, key = await admin_keys.create_key(db, "techcorp", "admin", "fuzzer")
+        _, key = await admin_keys.create_key(
+            pool=db, tenant_id="techcorp", role="admin", name="fuzzer")
     finally:
         await db.close()
     port = free_port()

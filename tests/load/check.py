@@ -38,6 +38,9 @@ _REPLIES = """
     WHERE r.role = 'agent'
 """
 
+# The operators' daily digests the product mailed itself: sends that answer no customer.
+_OPERATOR_MAIL = "SELECT recipient FROM deliveries WHERE kind = 'operator_digest'"
+
 
 @dataclass
 class ChannelFigures:
@@ -63,6 +66,15 @@ async def database_rows(dsn: str) -> tuple[list[Any], list[Any]]:
     conn = await asyncpg.connect(dsn)
     try:
         return list(await conn.fetch(_INBOUND)), list(await conn.fetch(_REPLIES))
+    finally:
+        await conn.close()
+
+
+async def operator_mail(dsn: str) -> Counter[str]:
+    """The operators' digests, per recipient (taken out of the sends before they are judged)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return Counter(_address(row["recipient"]) for row in await conn.fetch(_OPERATOR_MAIL))
     finally:
         await conn.close()
 

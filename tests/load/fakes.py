@@ -22,7 +22,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from production import bootstrap
+from production import settings_env
 from production.config import Settings
 from tests.fakes.gmail_api import FakeGmail, customer_mail
 from tests.fakes.server import LocalServer
@@ -73,7 +73,7 @@ def product_settings(gmail: FakeGmail, twilio: FakeTwilio) -> dict[str, str]:
         twilio=Settings().twilio.model_copy(update={
             "account_sid": twilio.account_sid, "auth_token": twilio.auth_token,
             "whatsapp_number": WHATSAPP_NUMBER, "api_base_url": twilio.base_url}))
-    env = bootstrap.settings_env(settings)
+    env = settings_env.settings_env(settings)
     return {name: value for name, value in env.items()
             if name.startswith(("GMAIL_", "TWILIO_"))}
 

@@ -179,6 +179,7 @@ def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: f
             time.sleep(1)
         drained = time.monotonic() - load_ended
         sends = check.provider_sends(dotenv_values(env_file)["FAKE_CONTROL_URL"] or "")
+        sends["email"] -= asyncio.run(check.operator_mail(dsn))
         channels = check.as_dict(check.figures(client, inbound, replies, sends))
     finally:
         if up is not None:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from production.domain.care import admin_settings
 
@@ -18,7 +18,18 @@ Mode = Literal["assist", "approve", "autopilot", "schedules"]
 EventType = Literal["proposed_state_change", "would_escalate", "would_execute_action",
                     "executed_action", "blocked_action"]
 ProposalStatus = Literal["pending", "approved", "edited", "rejected", "expired"]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+
+
+def _not_blank(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+# The length is the text as sent (what the schema says); then it is stripped, and not blank.
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000),
+                   AfterValidator(_not_blank)]
 
 
 class _Change(BaseModel):
