@@ -266,7 +266,7 @@ class LocalStack:
                                  token), flush=True)
                     watcher = asyncio.create_task(sandbox_feed.follow(
                         stack, stack.default_tenant,
-                        ticket_access.links_for(stack),
+                        ticket_access.links_for(settings=stack),
                         emit=lambda block: print(block, flush=True)))
                 await _pause(stopping, 0.1 if watcher is None else 0.2)
             print("Stopping the local stack...", flush=True)

@@ -112,8 +112,8 @@ async def process(deps: WorkerDeps, msg: InboundMessage, *, clock: Clock) -> Han
     for call in ctx.tool_calls:
         TOOL_CALLS.labels(call.name).inc()
     async with deps.pool.acquire() as conn, conn.transaction():
-        result = await _commit_reply(conn, deps.settings, msg.tenant_id, ctx, outcome,
-                                     now=clock())
+        result = await _commit_reply(conn=conn, settings=deps.settings, tenant_id=msg.tenant_id,
+                                     ctx=ctx, outcome=outcome, now=clock())
     MESSAGES_PROCESSED.labels(msg.channel, result).inc()
     bound.info("inbound_processed", event_outcome=result, escalated=outcome.escalation_reason,
                latency_ms=outcome.latency_ms, sentiment=round(outcome.sentiment, 3),
@@ -126,16 +126,16 @@ async def _close_whatsapp_turn(deps: WorkerDeps, msg: InboundMessage, row: Any,
     """A WhatsApp message the agent need not read: folded into a later message of its turn,
     or leading a turn of attachments only, which gets the fixed text-only note."""
     if outcome == "lead":
-        answered = await reply_to(deps.pool, deps.settings, msg.tenant_id, row["id"],
-                                  MEDIA_ONLY_REPLY, grounded=True, actor="whatsapp-media-only",
-                                  now=now)
+        answered = await reply_to(pool=deps.pool, settings=deps.settings, tenant_id=msg.tenant_id,
+                                  message_id=row["id"], body=MEDIA_ONLY_REPLY, grounded=True,
+                                  actor="whatsapp-media-only", now=now)
         outcome = "duplicate" if answered == "already_answered" else "replied"
     MESSAGES_PROCESSED.labels(msg.channel, outcome).inc()
     return Handled(outcome)
 
 
-async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
-                        ctx: SupportRunContext, outcome: AgentOutcome, *, now: datetime) -> str:
+async def _commit_reply(*, conn: Connection, settings: Settings, tenant_id: str,
+                        ctx: SupportRunContext, outcome: AgentOutcome, now: datetime) -> str:
     row = await messages.lock_inbound(conn, tenant_id, ctx.message_id)
     if row is None or row["status"] != "accepted":
         return "duplicate"  # a concurrent delivery of the same message finished first
@@ -157,7 +157,8 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
         kb_grounded=(outcome.kb_hit or outcome.resolved) and not outcome.escalation_reason,
         escalation_reasons=tuple(outcome.escalation_reasons))
     stored = await _store_reply(
-        conn, settings, row, outcome.reply, kind="reply", action=action, tool_calls=tool_calls,
+        conn=conn, settings=settings, inbound=row, body=outcome.reply, kind="reply",
+        action=action, tool_calls=tool_calls,
         latency_ms=outcome.latency_ms, tokens=outcome.tokens,
         escalation=outcome.escalation_reason, inbound_status="processed", metrics=metrics,
         now=now,
@@ -175,8 +176,8 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
     return "replied"
 
 
-async def reply_to(pool: Pool, settings: Settings, tenant_id: str, message_id: UUID, body: str,
-                   *, grounded: bool, now: datetime, escalation: str | None = None,
+async def reply_to(*, pool: Pool, settings: Settings, tenant_id: str, message_id: UUID, body: str,
+                   grounded: bool, now: datetime, escalation: str | None = None,
                    actor: str = "fte-mcp", tool_calls: list[dict[str, Any]] | None = None) -> str:
     """Answer one inbound message with a given body through the executor: the MCP
     `send_response` (an outside model's text: not known to be grounded) or a fixed notice an
@@ -193,7 +194,7 @@ async def reply_to(pool: Pool, settings: Settings, tenant_id: str, message_id: U
         if row is None or row["status"] != "accepted":
             return "already_answered"
         stored = await _store_reply(
-            conn, settings, row, body, kind="reply",
+            conn=conn, settings=settings, inbound=row, body=body, kind="reply",
             action=decision.reply_action(kb_grounded=grounded),
             tool_calls=tool_calls, latency_ms=None, tokens=None, escalation=escalation,
             inbound_status="processed", metrics={"escalated": float(bool(escalation))},
@@ -206,7 +207,7 @@ async def reply_to(pool: Pool, settings: Settings, tenant_id: str, message_id: U
     return reply.status
 
 
-async def _store_reply(conn: Connection, settings: Settings, inbound: Any, body: str, *,
+async def _store_reply(*, conn: Connection, settings: Settings, inbound: Any, body: str,
                        kind: str, action: ProposedAction, tool_calls: list[dict[str, Any]],
                        latency_ms: int | None, tokens: int | None, escalation: str | None,
                        inbound_status: str, metrics: dict[str, float],
@@ -224,8 +225,8 @@ async def _store_reply(conn: Connection, settings: Settings, inbound: Any, body:
         await care_state.open_escalation(conn, tenant_id, customer_id, escalation,
                                          actor=executor.ACTOR, now=now)
     style = await channel_styles.style_for(conn, tenant_id, inbound["channel"])
-    room = await ticket_access.link_room_for(conn, settings, style, tenant_id,
-                                             inbound["ticket_number"])
+    room = await ticket_access.link_room_for(conn=conn, settings=settings, style=style,
+                                             tenant_id=tenant_id, number=inbound["ticket_number"])
     text = format_reply(body, style, name=inbound["customer_name"],
                         ticket=inbound["ticket_number"], reserve=room)
     reply = ReplyRecord(
@@ -248,7 +249,8 @@ async def apologize(deps: WorkerDeps, msg: InboundMessage, error: str, *,
         if row is None or row["status"] != "accepted":
             return False
         stored_reply = await _store_reply(
-            conn, deps.settings, row, APOLOGY[row["channel"]], kind="apology",
+            conn=conn, settings=deps.settings, inbound=row, body=APOLOGY[row["channel"]],
+            kind="apology",
             action=decision.reply_action(kb_grounded=True), tool_calls=[],
             latency_ms=None, tokens=None, escalation=None, inbound_status="failed",
             metrics={"failed": 1.0}, dimensions={"error": error[:200]}, now=now,

@@ -205,8 +205,8 @@ async def test_thresholds_open_one_alert_per_kind_and_channel_and_resolve_it(
     # The digest of the day lists both and goes to the operator address, once.
     mailer = SandboxAdapter("email")
     for _ in range(2):
-        await scheduler.daily_work(world.db, world.settings, later + timedelta(days=1),
-                                   mailer=mailer)
+        await scheduler.daily_work(pool=world.db, settings=world.settings,
+                                   now=later + timedelta(days=1), mailer=mailer)
     async with world.db.acquire() as conn:
         mails = await conn.fetch(
             "SELECT recipient, subject, body, status FROM deliveries "
@@ -307,20 +307,22 @@ async def test_the_digest_goes_out_through_gmail_when_it_is_configured_and_waits
         settings = world.settings.model_copy(update={"gmail": gmail.settings()})
         mailer = bootstrap.email_adapter(settings)
         gmail.fail_next("messages.send", 503)  # Gmail is down for the first pass
-        await scheduler.daily_work(world.db, settings, now, mailer=mailer)
+        await scheduler.daily_work(pool=world.db, settings=settings, now=now, mailer=mailer)
         async with world.db.acquire() as conn:
             waiting = await conn.fetchval(
                 "SELECT mailed_at IS NULL FROM care_digests WHERE tenant_id = 'techcorp' "
                 "AND day = $1::text::date", day)
         assert waiting is True and gmail.sent == []  # stored, to be mailed at the next pass
-        await scheduler.daily_work(world.db, settings, now + timedelta(minutes=1), mailer=mailer)
-        await scheduler.daily_work(world.db, settings, now + timedelta(minutes=2), mailer=mailer)
+        await scheduler.daily_work(pool=world.db, settings=settings, now=now + timedelta(minutes=1),
+                                   mailer=mailer)
+        await scheduler.daily_work(pool=world.db, settings=settings, now=now + timedelta(minutes=2),
+                                   mailer=mailer)
         # Refused for good the day after (a 4xx): recorded as failed, and not tried again.
         gmail.fail_next("messages.send", 400)
         tried = len(gmail.calls("messages.send"))
         for minutes in (0, 1):
-            await scheduler.daily_work(world.db, settings,
-                                       now + timedelta(days=1, minutes=minutes), mailer=mailer)
+            await scheduler.daily_work(pool=world.db, settings=settings,
+                                       now=now + timedelta(days=1, minutes=minutes), mailer=mailer)
         assert len(gmail.calls("messages.send")) == tried + 1
         async with world.db.acquire() as conn:
             refused = await conn.fetchval(
