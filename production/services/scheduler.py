@@ -90,11 +90,11 @@ async def expire_proposals(*, pool: Pool, now: datetime, limit: int = BATCH) -> 
         expired = await inbox.claim_expired(conn, now=now, limit=limit)
         for row in expired:
             await admin.append_audit(
-                conn, row["tenant_id"], event_type="blocked_action", actor=ACTOR,
-                reason=f"expired at {row['expires_at'].isoformat()} before anyone decided",
-                clause="INBOX.expired", customer_id=row["customer_id"],
-                message_id=row["message_id"], now=now,
-                payload={"action": row["action"], "proposal_id": str(row["id"])})
+                conn, row.tenant_id, event_type="blocked_action", actor=ACTOR,
+                reason=f"expired at {row.expires_at.isoformat()} before anyone decided",
+                clause="INBOX.expired", customer_id=row.customer_id,
+                message_id=row.message_id, now=now,
+                payload={"action": row.action, "proposal_id": str(row.id)})
     if expired:
         log.info("care_proposals_expired", count=len(expired))
     return len(expired)
@@ -111,8 +111,8 @@ async def sweep_silence(*, pool: Pool, settings: Settings, now: datetime,
             dormant_before=now - state_engine.DORMANT_AFTER, limit=limit)
         for row in rows:
             transition = await executor.track_silence(
-                conn=conn, settings=settings, tenant_id=row["tenant_id"],
-                customer_id=row["customer_id"], now=now)
+                conn=conn, settings=settings, tenant_id=row.tenant_id,
+                customer_id=row.customer_id, now=now)
             moved += transition is not None
     return moved
 
@@ -144,7 +144,7 @@ async def build_digest(*, pool: Pool, tenant_id: str, day: date, zone: str) -> d
         "autopilot_executed", "approved_by_people", "held", "deferred", "blocked",
         "escalations_opened", "state_changes", "control_plane_changes")}
     for row in counts:
-        event, clause, action, n = row["event_type"], row["clause"], row["action"], row["n"]
+        event, clause, action, n = row.event_type, row.clause, row.action, row.n
         if event == "executed_action":
             if clause == "INBOX.approved":
                 sections["approved_by_people"][action] += n
@@ -165,8 +165,8 @@ async def build_digest(*, pool: Pool, tenant_id: str, day: date, zone: str) -> d
         "until": end.isoformat(),
         **{name: dict(counter) for name, counter in sections.items()},
         "pending_proposals": pending,
-        "actions": [{"at": row["created_at"].isoformat(), "action": row["action"],
-                     "customer_id": str(row["customer_id"]), "clause": row["policy_clause"]}
+        "actions": [{"at": row.created_at.isoformat(), "action": row.action,
+                     "customer_id": str(row.customer_id), "clause": row.policy_clause}
                     for row in actions],
         "alerts": [{key: value.isoformat() if isinstance(value, datetime) else value
                     for key, value in ops_health.alert_view(row).items()} for row in alerts],
@@ -191,7 +191,7 @@ async def daily_work(*, pool: Pool, settings: Settings, now: datetime,
     async with pool.acquire() as conn:
         tenants = await care_schedule.digest_tenants(conn)
     for tenant in tenants:
-        tenant_id, zone = tenant["tenant_id"], tenant["timezone"]
+        tenant_id, zone = tenant.tenant_id, tenant.timezone
         local = now.astimezone(throttle.zone(zone))
         yesterday = local.date() - timedelta(days=1)
         async with pool.acquire() as conn:
@@ -204,7 +204,7 @@ async def daily_work(*, pool: Pool, settings: Settings, now: datetime,
                                                            now=now)
         if mailer is not None:
             await digest_mail.mail_digests(pool, mailer, tenant_id=tenant_id, now=now)
-        if (tenant["autonomy_mode"] == AutonomyMode.SCHEDULES and tenant["schedules_opt_in"]
+        if (tenant.autonomy_mode == AutonomyMode.SCHEDULES and tenant.schedules_opt_in
                 and have_digest and local.hour >= settings.scheduler.run_hour):
             created = await timed_run(pool=pool, settings=settings, tenant_id=tenant_id,
                                       day=local.date(), now=now)
@@ -250,17 +250,19 @@ async def observe_waiting(*, pool: Pool, now: datetime) -> None:
         rows = await care_schedule.waiting(conn)
         recognized = await identity.recognition_counts(conn)
     for row in rows:
-        tenant = row["tenant_id"]
-        CARE_WAITING.labels(tenant, "pending").set(row["pending"])
-        CARE_WAITING.labels(tenant, "deferred").set(row["deferred"])
-        oldest = row["oldest_pending_at"]
+        tenant = row.tenant_id
+        CARE_WAITING.labels(tenant, "pending").set(row.pending)
+        CARE_WAITING.labels(tenant, "deferred").set(row.deferred)
+        oldest = row.oldest_pending_at
         INBOX_OLDEST.labels(tenant).set(
             0 if oldest is None else max(0.0, (now - oldest).total_seconds()))
-        KILL_SWITCH.labels(tenant).set(1 if row["kill_switch"] else 0)
+        KILL_SWITCH.labels(tenant).set(1 if row.kill_switch else 0)
     merges: dict[str, dict[str, int]] = {}
-    for row in recognized:
-        LINKED_CUSTOMERS.labels(row["tenant_id"]).set(row["linked"])
-        merges.setdefault(row["tenant_id"], {})[row["status"]] = row["merges"]
+    for count in recognized:
+        LINKED_CUSTOMERS.labels(count.tenant_id).set(count.linked)
+        tenant_merges = merges.setdefault(count.tenant_id, {})  # a tenant without one reads 0
+        if count.status is not None:
+            tenant_merges[count.status] = count.merges
     for tenant, counts in merges.items():  # a status no merge has any more reads 0
         for status in identity.MERGE_STATUSES:
             MERGES.labels(tenant, status).set(counts.get(status, 0))
