@@ -63,12 +63,12 @@ async def customer_history(
         rows = await messages.customer_history(conn, tenant_id, customer_id, limit=limit)
     return [
         {
-            "channel": row["channel"],
-            "direction": row["direction"],
-            "subject": row["subject"],
-            "content": row["content"][:500],
-            "at": row["created_at"].isoformat(),
-            "current": row["id"] == current_message_id,
+            "channel": row.channel,
+            "direction": row.direction,
+            "subject": row.subject,
+            "content": row.content[:500],
+            "at": row.created_at.isoformat(),
+            "current": row.id == current_message_id,
         }
         for row in rows
     ]

@@ -146,10 +146,10 @@ def _view(found: Conversation) -> TicketView:
         resolved_at=ticket["resolved_at"],
         messages=[
             ConversationEntry(
-                direction=row["direction"],
-                author="customer" if row["direction"] == "inbound" else "agent",
-                channel=row["channel"], content=row["content"], created_at=row["created_at"],
-                delivered_at=row["delivered_at"],
+                direction=row.direction,
+                author="customer" if row.direction == "inbound" else "agent",
+                channel=row.channel, content=row.content, created_at=row.created_at,
+                delivered_at=row.delivered_at,
             )
             for row in found.messages
         ],

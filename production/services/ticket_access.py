@@ -16,7 +16,7 @@ from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import messages, tickets
 from production.database.queries.deliveries import SandboxedDelivery
-from production.database.queries.messages import OutboundReply
+from production.database.queries.messages import OutboundReply, VisibleMessage
 from production.domain import ticket_access
 from production.domain.formatting import (
     ChannelStyle,
@@ -36,7 +36,7 @@ class Conversation:
     """A ticket and the messages its customer may see."""
 
     ticket: dict[str, Any]
-    messages: list[Any]
+    messages: list[VisibleMessage]
 
 
 def links_for(*, settings: Settings) -> TicketLinks:
