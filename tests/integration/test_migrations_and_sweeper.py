@@ -77,7 +77,7 @@ async def test_a_pool_opened_before_the_migrations_searches_vectors_after_them(
             [nearest] = await reference.nearest_knowledge(conn, "techcorp", vector.tolist(),
                                                           model="m")
             stored = await conn.fetchval("SELECT embedding FROM knowledge_base")
-        assert nearest["similarity"] == pytest.approx(1.0)
+        assert nearest.similarity == pytest.approx(1.0)
         assert np.array_equal(stored.to_numpy(), vector)  # float4, bit for bit
     finally:
         await pool.close()
