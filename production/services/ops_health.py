@@ -56,7 +56,7 @@ def _channel_view(row: Any) -> dict[str, Any]:
     }
 
 
-async def channel_metrics(pool: Pool, *, tenant_id: str, period: str,
+async def channel_metrics(*, pool: Pool, tenant_id: str, period: str,
                           now: datetime) -> dict[str, Any]:
     """Return the tenant's metrics per channel and in total over `period` up to `now`."""
     since = now - period_of(period)
@@ -69,7 +69,7 @@ async def channel_metrics(pool: Pool, *, tenant_id: str, period: str,
             "channels": views, "totals": totals}
 
 
-async def time_series(pool: Pool, *, tenant_id: str, hours: int, step: timedelta,
+async def time_series(*, pool: Pool, tenant_id: str, hours: int, step: timedelta,
                       now: datetime) -> dict[str, Any]:
     """Return the Health page's series: one point per `step` over the last `hours` to `now`."""
     problems = []
@@ -100,7 +100,7 @@ async def time_series(pool: Pool, *, tenant_id: str, hours: int, step: timedelta
             "channels": list(ALL_CHANNELS), "points": points}
 
 
-def thresholds(settings: Settings) -> Thresholds:
+def thresholds(*, settings: Settings) -> Thresholds:
     return Thresholds(min_messages=settings.scheduler.alert_min_messages)
 
 
@@ -111,7 +111,7 @@ class CheckResult:
     resolved: int = 0
 
 
-async def check_tenant(pool: Pool, settings: Settings, *, tenant_id: str,
+async def check_tenant(*, pool: Pool, settings: Settings, tenant_id: str,
                        now: datetime) -> CheckResult:
     """Check the tenant's thresholds at `now` and bring its alerts up to date: open what is
     newly crossed, note what stays crossed, resolve what cleared."""
@@ -125,8 +125,8 @@ async def check_tenant(pool: Pool, settings: Settings, *, tenant_id: str,
         messages_in=row["messages_in"], escalations=row["escalations"],
         first_response_p95_s=row["first_response_p95_s"],
         dead_letters=dead.get(row["channel"], 0)) for row in rows if row["channel"] != "*"}
-    findings = evaluate(facts, oldest_draft_at=oldest, now=now, limits=thresholds(settings),
-                        window=window)
+    findings = evaluate(facts, oldest_draft_at=oldest, now=now,
+                        limits=thresholds(settings=settings), window=window)
     opened = 0
     async with pool.acquire() as conn, conn.transaction():
         for finding in findings:
@@ -145,13 +145,13 @@ async def check_tenant(pool: Pool, settings: Settings, *, tenant_id: str,
     return CheckResult(opened=opened, still_open=len(findings) - opened, resolved=resolved)
 
 
-async def check_all(pool: Pool, settings: Settings, now: datetime) -> CheckResult:
+async def check_all(*, pool: Pool, settings: Settings, now: datetime) -> CheckResult:
     """Check every tenant's thresholds at `now`; return the totals."""
     async with pool.acquire() as conn:
         tenants = await ops_alerts.tenants_to_check(conn)
     opened = still = resolved = 0
     for tenant_id in tenants:
-        result = await check_tenant(pool, settings, tenant_id=tenant_id, now=now)
+        result = await check_tenant(pool=pool, settings=settings, tenant_id=tenant_id, now=now)
         opened, still = opened + result.opened, still + result.still_open
         resolved += result.resolved
     return CheckResult(opened, still, resolved)
@@ -164,7 +164,7 @@ def alert_view(row: Any) -> dict[str, Any]:
             "last_seen_at": row["last_seen_at"], "resolved_at": row["resolved_at"]}
 
 
-async def open_alerts(pool: Pool, *, tenant_id: str) -> list[dict[str, Any]]:
+async def open_alerts(*, pool: Pool, tenant_id: str) -> list[dict[str, Any]]:
     """Return the tenant's open alerts, critical first."""
     async with pool.acquire() as conn:
         return [alert_view(row) for row in await ops_alerts.open_alerts(conn, tenant_id)]

@@ -203,7 +203,7 @@ async def daily_work(*, pool: Pool, settings: Settings, now: datetime,
                 digests += await care_schedule.save_digest(conn, tenant_id, yesterday, summary,
                                                            now=now)
         if mailer is not None:
-            await digest_mail.mail_digests(pool, mailer, tenant_id=tenant_id, now=now)
+            await digest_mail.mail_digests(pool=pool, mailer=mailer, tenant_id=tenant_id, now=now)
         if (tenant.autonomy_mode == AutonomyMode.SCHEDULES and tenant.schedules_opt_in
                 and have_digest and local.hour >= settings.scheduler.run_hour):
             created = await timed_run(pool=pool, settings=settings, tenant_id=tenant_id,
@@ -297,7 +297,7 @@ async def run_scheduler(*, pool: Pool, settings: Settings, stopping: asyncio.Eve
         await daily_work(pool=pool, settings=settings, now=now, mailer=mailer)
 
     async def thresholds() -> None:
-        await ops_health.check_all(pool, settings, clock.now())
+        await ops_health.check_all(pool=pool, settings=settings, now=clock.now())
 
     await asyncio.gather(_every(cfg.interval_s, stopping, "deferred_and_expiry", often),
                          _every(cfg.housekeeping_interval_s, stopping, "housekeeping",
