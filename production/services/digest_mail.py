@@ -69,10 +69,10 @@ async def mail_digests(*, pool: Pool, mailer: ChannelAdapter, tenant_id: str,
                                                 since=(now - MAIL_BACK).date())
     mailed = 0
     for row in due:
-        subject, body = render(row["tenant_name"], row["summary"])
+        subject, body = render(row.tenant_name, row.summary)
         message = OutboundMessage(
-            tenant_id=tenant_id, message_id=mail_id(tenant_id, row["day"]), channel="email",
-            recipient=row["operator_email"], recipient_name=None, subject=subject, body=body,
+            tenant_id=tenant_id, message_id=mail_id(tenant_id, row.day), channel="email",
+            recipient=row.operator_email, recipient_name=None, subject=subject, body=body,
             is_reply=False)
         try:
             receipt = await mailer.deliver(message)
@@ -81,11 +81,11 @@ async def mail_digests(*, pool: Pool, mailer: ChannelAdapter, tenant_id: str,
             continue
         async with pool.acquire() as conn, conn.transaction():
             await ops_alerts.record_digest_mail(
-                conn, tenant_id, row["day"], mail_id=message.message_id, status=receipt.status,
-                provider_ref=receipt.provider_ref, recipient=row["operator_email"],
+                conn, tenant_id, row.day, mail_id=message.message_id, status=receipt.status,
+                provider_ref=receipt.provider_ref, recipient=row.operator_email,
                 subject=subject, body=body, error=receipt.error, now=now)
         mailed += receipt.status != "failed"
-        log.info("digest_mailed", tenant_id=tenant_id, day=row["day"].isoformat(),
+        log.info("digest_mailed", tenant_id=tenant_id, day=row.day.isoformat(),
                  status=receipt.status)
     return mailed
 

@@ -8,7 +8,7 @@ takes the instant it decides at (`now`) from its caller.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ import structlog
 from production.config import ALL_CHANNELS, Settings
 from production.database.pool import Pool
 from production.database.queries import ops_alerts, ops_metrics
+from production.database.queries.ops_alerts import Alert
 from production.domain.errors import Invalid
 from production.domain.ops_thresholds import ChannelFacts, Thresholds, evaluate
 
@@ -157,11 +158,8 @@ async def check_all(*, pool: Pool, settings: Settings, now: datetime) -> CheckRe
     return CheckResult(opened, still, resolved)
 
 
-def alert_view(row: Any) -> dict[str, Any]:
-    return {"id": row["id"], "kind": row["kind"], "channel": row["channel"] or None,
-            "severity": row["severity"], "value": row["value"], "threshold": row["threshold"],
-            "summary": row["summary"], "opened_at": row["opened_at"],
-            "last_seen_at": row["last_seen_at"], "resolved_at": row["resolved_at"]}
+def alert_view(row: Alert) -> dict[str, Any]:
+    return {**asdict(row), "channel": row.channel or None}
 
 
 async def open_alerts(*, pool: Pool, tenant_id: str) -> list[dict[str, Any]]:
