@@ -18,6 +18,7 @@ from production.config import ALL_CHANNELS, Settings
 from production.database.pool import Pool
 from production.database.queries import ops_alerts, ops_metrics
 from production.database.queries.ops_alerts import Alert
+from production.database.queries.ops_metrics import ChannelSummary
 from production.domain.errors import Invalid
 from production.domain.ops_thresholds import ChannelFacts, Thresholds, evaluate
 
@@ -42,18 +43,18 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _channel_view(row: Any) -> dict[str, Any]:
-    messages_in, answered = row["messages_in"], row["answered"]
+def _channel_view(row: ChannelSummary) -> dict[str, Any]:
+    messages_in, answered = row.messages_in, row.answered
     return {
-        "conversations": row["conversations"], "messages_in": messages_in,
-        "messages_out": row["messages_out"], "avg_sentiment": row["avg_sentiment"],
-        "escalations": row["escalations"],
-        "escalation_rate": _rate(row["escalations"], messages_in),
-        "answered": answered, "automated": row["automated"],
-        "automation_rate": _rate(row["automated"], messages_in),
-        "first_response_p50_s": row["first_response_p50_s"],
-        "first_response_p95_s": row["first_response_p95_s"],
-        "delivered_p95_s": row["delivered_p95_s"],
+        "conversations": row.conversations, "messages_in": messages_in,
+        "messages_out": row.messages_out, "avg_sentiment": row.avg_sentiment,
+        "escalations": row.escalations,
+        "escalation_rate": _rate(row.escalations, messages_in),
+        "answered": answered, "automated": row.automated,
+        "automation_rate": _rate(row.automated, messages_in),
+        "first_response_p50_s": row.first_response_p50_s,
+        "first_response_p95_s": row.first_response_p95_s,
+        "delivered_p95_s": row.delivered_p95_s,
     }
 
 
@@ -64,7 +65,7 @@ async def channel_metrics(*, pool: Pool, tenant_id: str, period: str,
     async with pool.acquire() as conn:
         rows = await ops_metrics.channel_summary(conn, tenant_id, since=since, until=now,
                                                  channels=list(ALL_CHANNELS))
-    views = {row["channel"]: _channel_view(row) for row in rows}
+    views = {row.channel: _channel_view(row) for row in rows}
     totals = views.pop("*")
     return {"tenant_id": tenant_id, "period": period, "from": since, "until": now,
             "channels": views, "totals": totals}
@@ -88,14 +89,14 @@ async def time_series(*, pool: Pool, tenant_id: str, hours: int, step: timedelta
     async with pool.acquire() as conn:
         rows = await ops_metrics.series(conn, tenant_id, since=since, until=until, step=step)
     points = [{
-        "at": row["at"],
-        "first_response_p95_s": dict(row["first_response_p95_s"]),
-        "messages_in": row["messages_in"],
-        "escalation_rate": _rate(row["escalations"], row["messages_in"]),
-        "automation_rate": _rate(row["automated"], row["messages_in"]),
-        "dead_letters": row["dead_letters"],
-        "inbound_waiting": row["inbound_waiting"],
-        "oldest_draft_age_s": row["oldest_draft_age_s"],
+        "at": row.at,
+        "first_response_p95_s": dict(row.first_response_p95_s),
+        "messages_in": row.messages_in,
+        "escalation_rate": _rate(row.escalations, row.messages_in),
+        "automation_rate": _rate(row.automated, row.messages_in),
+        "dead_letters": row.dead_letters,
+        "inbound_waiting": row.inbound_waiting,
+        "oldest_draft_age_s": row.oldest_draft_age_s,
     } for row in rows]
     return {"tenant_id": tenant_id, "from": since, "until": until, "step_s": step_s,
             "channels": list(ALL_CHANNELS), "points": points}
@@ -122,10 +123,10 @@ async def check_tenant(*, pool: Pool, settings: Settings, tenant_id: str,
                                                  until=now, channels=list(ALL_CHANNELS))
         dead = await ops_metrics.dead_letters(conn, tenant_id, since=now - window, until=now)
         oldest = await ops_metrics.oldest_pending_draft(conn, tenant_id)
-    facts = {row["channel"]: ChannelFacts(
-        messages_in=row["messages_in"], escalations=row["escalations"],
-        first_response_p95_s=row["first_response_p95_s"],
-        dead_letters=dead.get(row["channel"], 0)) for row in rows if row["channel"] != "*"}
+    facts = {row.channel: ChannelFacts(
+        messages_in=row.messages_in, escalations=row.escalations,
+        first_response_p95_s=row.first_response_p95_s,
+        dead_letters=dead.get(row.channel, 0)) for row in rows if row.channel != "*"}
     findings = evaluate(facts, oldest_draft_at=oldest, now=now,
                         limits=thresholds(settings=settings), window=window)
     opened = 0
