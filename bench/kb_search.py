@@ -172,8 +172,8 @@ async def _measure(pool: Any, embedder: Any, passages: list[tuple[str, str]],
 
 
 def _overlap(found: list[Any], exact: list[Any]) -> float:
-    want = {r["id"] for r in exact[:5]}
-    return len(want & {r["id"] for r in found[:5]}) / len(want) if want else 1.0
+    want = {r.id for r in exact[:5]}
+    return len(want & {r.id for r in found[:5]}) / len(want) if want else 1.0
 
 
 def print_report(result: dict[str, Any]) -> None:

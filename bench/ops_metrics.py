@@ -76,11 +76,11 @@ async def _measure(pool: Pool) -> dict[str, Any]:
     queries: dict[str, Any] = {}
     for period in ops_health.PERIODS:
         queries[f"channels {period}"] = await _timed(lambda p=period: ops_health.channel_metrics(
-            pool, tenant_id="techcorp", period=p, now=now))
+            pool=pool, tenant_id="techcorp", period=p, now=now))
     for hours, step_s in ((1, 60), (6, 300), (24, 900)):
         queries[f"series {hours} h / {step_s} s"] = await _timed(
             lambda h=hours, s=step_s: ops_health.time_series(
-                pool, tenant_id="techcorp", hours=h, step=timedelta(seconds=s), now=now))
+                pool=pool, tenant_id="techcorp", hours=h, step=timedelta(seconds=s), now=now))
     return {"messages": MESSAGES, "days": 7, "queries": queries}
 
 

@@ -264,8 +264,8 @@ def build_scheduler(rt: Runtime) -> Process:
     C.A.R.E. work, the threshold checks, and the daily digest mailed through the email
     channel."""
     return Process("scheduler", stopping=rt.stopping,
-                   loops=(partial(run_scheduler, rt.pool, rt.settings, rt.stopping,
-                                  mailer=email_adapter(rt.settings)),))
+                   loops=(partial(run_scheduler, pool=rt.pool, settings=rt.settings,
+                                  stopping=rt.stopping, mailer=email_adapter(rt.settings)),))
 
 
 # --- The API and the MCP server -------------------------------------------------------------
@@ -295,7 +295,7 @@ def build_api(settings: Settings) -> ApiState:
         ticket_failures=WindowLimiter(settings.tickets.lookup_failures,
                                       settings.tickets.lookup_window_s))
     return ApiState(settings=settings, broker=BrokerReadiness(settings),
-                    ticket_links=ticket_access.links_for(settings), limits=limits,
+                    ticket_links=ticket_access.links_for(settings=settings), limits=limits,
                     trusted_proxies=parse_networks(settings.api.trusted_proxies))
 
 

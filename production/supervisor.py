@@ -157,10 +157,10 @@ class LocalStack:
             else:
                 view = await care_admin.autonomy(pool=pool, settings=settings,
                                                  tenant_id=INTERNAL_TENANT)
-            await digest_mail.give_local_demo_an_address(pool, tenant_id=INTERNAL_TENANT,
+            await digest_mail.give_local_demo_an_address(pool=pool, tenant_id=INTERNAL_TENANT,
                                                          now=clock.now())
             token = await local_sign_in.issue(
-                pool, tenant_id=INTERNAL_TENANT, now=clock.now(),
+                pool=pool, tenant_id=INTERNAL_TENANT, now=clock.now(),
                 ttl=timedelta(seconds=settings.up.sign_in_ttl_s))
             return kb, view, token
         finally:
@@ -265,8 +265,8 @@ class LocalStack:
                     print(banner(self, stack.database_url(), stack.kafka_servers(), kb, view,
                                  token), flush=True)
                     watcher = asyncio.create_task(sandbox_feed.follow(
-                        stack, stack.default_tenant,
-                        ticket_access.links_for(stack),
+                        settings=stack, tenant_id=stack.default_tenant,
+                        links=ticket_access.links_for(settings=stack),
                         emit=lambda block: print(block, flush=True)))
                 await _pause(stopping, 0.1 if watcher is None else 0.2)
             print("Stopping the local stack...", flush=True)

@@ -236,7 +236,7 @@ async def ticket_token(stack: Stack, ticket: str) -> str:
     """Return the ticket's access token as the server issues it (the one its customer holds:
     from the form's answer, a reply's link or a lookup by number and email)."""
     async with stack.pool.acquire() as conn:
-        return await ticket_access.issue_for(conn, ticket_access.links_for(stack.settings),
+        return await ticket_access.issue_for(conn, ticket_access.links_for(settings=stack.settings),
                                              stack.settings.default_tenant, ticket)
 
 

@@ -63,12 +63,12 @@ async def customer_history(
         rows = await messages.customer_history(conn, tenant_id, customer_id, limit=limit)
     return [
         {
-            "channel": row["channel"],
-            "direction": row["direction"],
-            "subject": row["subject"],
-            "content": row["content"][:500],
-            "at": row["created_at"].isoformat(),
-            "current": row["id"] == current_message_id,
+            "channel": row.channel,
+            "direction": row.direction,
+            "subject": row.subject,
+            "content": row.content[:500],
+            "at": row.created_at.isoformat(),
+            "current": row.id == current_message_id,
         }
         for row in rows
     ]
@@ -84,14 +84,14 @@ async def search_knowledge(
             conn, tenant_id, query, vector, model=embedder.name, limit=rerank.CANDIDATES)
     return [
         {
-            "title": row["title"],
-            "category": row["category"],
-            "content": row["content"][:1500],
+            "title": row.title,
+            "category": row.category,
+            "content": row.content[:1500],
             "score": round(score, 4),
-            "similarity": round(float(row["similarity"] or 0.0), 4),
+            "similarity": round(row.similarity or 0.0, 4),
         }
         for score, row in await rerank.rerank(embedder, vector, rows, query=query)
-        if float(row["similarity"] or 0.0) >= MIN_SIMILARITY
+        if (row.similarity or 0.0) >= MIN_SIMILARITY
     ][:limit]
 
 

@@ -26,10 +26,11 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 
+from production.database.queries.reference import KnowledgeHit
 from production.embeddings import Embedder
 
 CANDIDATES: Final = 20
@@ -83,19 +84,19 @@ def names_topic(query: str, title: str) -> bool:
     return f" {' '.join(words)} " in said
 
 
-async def rerank(embedder: Embedder, question: Sequence[float], rows: Sequence[Any], *,
-                 query: str = "") -> list[tuple[float, Any]]:
+async def rerank(embedder: Embedder, question: Sequence[float], rows: Sequence[KnowledgeHit], *,
+                 query: str = "") -> list[tuple[float, KnowledgeHit]]:
     """Return (score, row) for every candidate, best first (rows carry title, similarity and
     text_rank as `reference.search_knowledge` returns them; `query` is the question's text)."""
     if not rows:
         return []
-    titles = await _TITLES.of(embedder, [base_title(str(row["title"])) for row in rows])
+    titles = await _TITLES.of(embedder, [base_title(row.title) for row in rows])
     about = np.asarray(titles, dtype=np.float32) @ np.asarray(question, dtype=np.float32)
     # The full-text rank relative to the best of these candidates (0 when it did not match).
-    ranks = [float(row["text_rank"] or 0.0) for row in rows]
+    ranks = [row.text_rank or 0.0 for row in rows]
     best = max(ranks) or 1.0
-    scored = [(float(row["similarity"] or 0.0) + TITLE_WEIGHT * float(title_cos)
+    scored = [((row.similarity or 0.0) + TITLE_WEIGHT * float(title_cos)
                + TEXT_BONUS * rank / best
-               + (NAMED_BONUS if names_topic(query, base_title(str(row["title"]))) else 0.0), row)
+               + (NAMED_BONUS if names_topic(query, base_title(row.title)) else 0.0), row)
               for row, title_cos, rank in zip(rows, about.tolist(), ranks, strict=True)]
     return sorted(scored, key=lambda pair: -pair[0])

@@ -42,7 +42,7 @@ async def sign_in(body: SignInToken, request: Request, db: Db, now: Now) -> Sign
     if not _loopback(request):
         raise HTTPException(status_code=403, detail="the local sign-in link works only on "
                                                     "the machine that runs fte up")
-    redeemed = await local_sign_in.redeem(db, token=body.token, now=now)
+    redeemed = await local_sign_in.redeem(pool=db, token=body.token, now=now)
     if redeemed is None:
         raise HTTPException(status_code=401, detail="this sign-in link was used already or "
                                                     "has expired: restart fte up for a new one")

@@ -89,7 +89,7 @@ async def channels(who: Operator, db: Db, now: Now, period: str = "24h") -> Chan
     escalations and their rate, p50/p95 first response, automation rate (period: 1h, 24h or
     7d; another is 422)."""
     return ChannelReport.model_validate(await ops_health.channel_metrics(
-        db, tenant_id=who.tenant_id, period=period, now=now))
+        pool=db, tenant_id=who.tenant_id, period=period, now=now))
 
 
 @_keyed.get("/series", response_model=Series, response_model_by_alias=True)
@@ -99,14 +99,14 @@ async def series(who: Operator, db: Db, now: Now,
     """One point per step over the last `hours`: p95 first response per channel, escalation
     and automation rates, dead letters, inbound messages waiting, the oldest draft's age."""
     return Series.model_validate(await ops_health.time_series(
-        db, tenant_id=who.tenant_id, hours=hours, step=timedelta(seconds=step_s), now=now))
+        pool=db, tenant_id=who.tenant_id, hours=hours, step=timedelta(seconds=step_s), now=now))
 
 
 @_keyed.get("/alerts", response_model=AlertListing)
 async def alerts(who: Operator, db: Db) -> AlertListing:
     """The open alerts, critical first."""
     return AlertListing.model_validate(
-        {"alerts": await ops_health.open_alerts(db, tenant_id=who.tenant_id)})
+        {"alerts": await ops_health.open_alerts(pool=db, tenant_id=who.tenant_id)})
 
 
 router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])

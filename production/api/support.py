@@ -42,7 +42,7 @@ async def submit_form(
     limited.take(limits.form_per_sender, str(form.email).lower(),
                  TOO_MANY.format(who="this email address"))
     receipt = await submit_support_form(
-        db, tenant_id=settings.default_tenant, form=form, idempotency_key=idempotency_key,
+        pool=db, tenant_id=settings.default_tenant, form=form, idempotency_key=idempotency_key,
         topic=settings.kafka.topic_incoming, links=state(request).ticket_links,
     )
     if receipt.replayed:

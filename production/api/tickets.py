@@ -108,11 +108,13 @@ async def get_ticket(ticket_id: str, request: Request, response: Response, db: D
     found: Conversation | None
     if presented is not None and admin_keys.well_formed(presented):
         principal = await admin_keys.authenticate(pool=db, presented=presented)
-        found = (await ticket_access.open_as_operator(db, principal.tenant_id, ticket_id)
+        found = (await ticket_access.open_as_operator(pool=db, tenant_id=principal.tenant_id,
+                                                      number=ticket_id)
                  if principal is not None else None)
     else:
-        found = await ticket_access.open_with_token(db, state(request).settings.default_tenant,
-                                                    ticket_id, presented)
+        found = await ticket_access.open_with_token(
+            pool=db, tenant_id=state(request).settings.default_tenant, number=ticket_id,
+            presented=presented)
     if found is None:
         raise limit.not_found()
     response.headers["Cache-Control"] = _PRIVATE
@@ -126,8 +128,9 @@ async def lookup_ticket(lookup: TicketLookup, request: Request, response: Respon
     limit.check(f"email:{lookup.email.lower()}")
     fte = state(request)
     number = lookup.ticket_id.upper()
-    token = await ticket_access.token_by_email(db, fte.ticket_links, fte.settings.default_tenant,
-                                               number, lookup.email)
+    token = await ticket_access.token_by_email(pool=db, links=fte.ticket_links,
+                                               tenant_id=fte.settings.default_tenant, number=number,
+                                               email=lookup.email)
     if token is None:
         raise limit.not_found()
     response.headers["Cache-Control"] = _PRIVATE
@@ -143,10 +146,10 @@ def _view(found: Conversation) -> TicketView:
         resolved_at=ticket["resolved_at"],
         messages=[
             ConversationEntry(
-                direction=row["direction"],
-                author="customer" if row["direction"] == "inbound" else "agent",
-                channel=row["channel"], content=row["content"], created_at=row["created_at"],
-                delivered_at=row["delivered_at"],
+                direction=row.direction,
+                author="customer" if row.direction == "inbound" else "agent",
+                channel=row.channel, content=row.content, created_at=row.created_at,
+                delivered_at=row.delivered_at,
             )
             for row in found.messages
         ],

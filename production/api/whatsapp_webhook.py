@@ -65,7 +65,7 @@ async def inbound_message(request: Request, db: Db) -> Response:
     form = await _signed_form(request)
     settings = state(request).settings
     msg = whatsapp.parse_inbound(form, tenant_id=settings.default_tenant)
-    stored = await accept_inbound(db, msg, topic=settings.kafka.topic_incoming)
+    stored = await accept_inbound(pool=db, msg=msg, topic=settings.kafka.topic_incoming)
     if not stored.created:
         log.info("whatsapp_redelivery_ignored", customer_id=str(stored.customer_id))
     return _twiml()

@@ -49,7 +49,7 @@ from production.database.queries import (
     replies,
 )
 from production.database.queries.inbox import StoredDraft
-from production.database.queries.messages import OutboundReply
+from production.database.queries.messages import LockedInbound, OutboundReply
 from production.database.queries.replies import (
     AuditRecord,
     DeferredReply,
@@ -74,28 +74,28 @@ def _counted(verdict: Verdict) -> None:
 
 
 async def submit_reply(*, conn: Connection, settings: Settings, tenant_id: str,
-                       inbound: Any, reply: ReplyRecord, action: ProposedAction,
+                       inbound: LockedInbound, reply: ReplyRecord, action: ProposedAction,
                        now: datetime) -> UUID | None:
     """Store the reply, then release, defer or hold it as the gates say (in the caller's
     transaction). `inbound` is the locked inbound row; returns the reply id, or None when the
     message already had a reply (nothing is written then)."""
     verdict = await decide(conn=conn, settings=settings, tenant_id=tenant_id,
-                           customer_id=inbound["customer_id"], action=action, now=now)
+                           customer_id=inbound.customer_id, action=action, now=now)
     audit = AuditRecord(
         event_type=verdict.event_type, reason=verdict.gate.reason, clause=verdict.gate.clause,
-        payload={"action": action.kind, "kind": reply.kind, "channel": inbound["channel"],
+        payload={"action": action.kind, "kind": reply.kind, "channel": inbound.channel,
                  "content": reply.content, "decision": verdict.as_json()},
     )
     release = None
     if verdict.executes:
         # The reply's id is filled in by the database; the placeholder only shapes the event.
         notice = OutboundNotice(tenant_id=tenant_id, message_id=UUID(int=0),
-                                channel=inbound["channel"])
+                                channel=inbound.channel)
         release = OutboxRecord(topic=settings.kafka.topic_outgoing,
-                               key=str(inbound["customer_id"]),
+                               key=str(inbound.customer_id),
                                event=encode_event("outbound_message", notice))
     status = _REPLY_STATUS[verdict.gate.verdict]
-    reply_id = await replies.store_reply(conn, tenant_id, inbound["id"],
+    reply_id = await replies.store_reply(conn, tenant_id, inbound.id,
                                          replace(reply, status=status), audit, release, now=now)
     if reply_id is None:
         return None
@@ -104,14 +104,14 @@ async def submit_reply(*, conn: Connection, settings: Settings, tenant_id: str,
         await replies.defer(conn, tenant_id, reply_id, until=verdict.gate.not_before,
                             action=action_json(action))
     elif verdict.gate.verdict == "HOLD":
-        await inbox.propose(conn, tenant_id, customer_id=inbound["customer_id"],
+        await inbox.propose(conn, tenant_id, customer_id=inbound.customer_id,
                             message_id=reply_id, action=action.kind,
                             draft=reply.content, decision=verdict.as_json(), now=now)
     _counted(verdict)
-    channel = inbound["channel"]
+    channel = inbound.channel
     REPLIES.labels(channel, reply.kind, verdict.gate.verdict.lower()).inc()
     FIRST_RESPONSE.labels(channel, "stored").observe(
-        max(0.0, (now - inbound["created_at"]).total_seconds()))
+        max(0.0, (now - inbound.created_at).total_seconds()))
     return reply_id
 
 

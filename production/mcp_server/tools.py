@@ -261,9 +261,9 @@ async def send_response(
     # No escalation argument: escalate_to_human already marked and audited the ticket.
     # An outside model's text: the executor cannot tell it is grounded, so the policy asks a
     # person to approve it whatever the mode.
-    status = await process_inbound.reply_to(deps.pool, deps.settings, deps.tenant_id,
-                                            message_id, message, grounded=False,
-                                            now=clock.now(),
+    status = await process_inbound.reply_to(pool=deps.pool, settings=deps.settings,
+                                            tenant_id=deps.tenant_id, message_id=message_id,
+                                            body=message, grounded=False, now=clock.now(),
                                             tool_calls=[c.as_record() for c in calls])
     if status not in STATUS_DETAIL:
         raise ToolError(f"unexpected reply status {status!r}")

@@ -48,7 +48,7 @@ async def digests(*, pool: Pool, tenant_id: str, limit: int) -> list[dict[str, A
     """Return the tenant's daily digests, newest first."""
     async with pool.acquire() as conn:
         rows = await care_schedule.digests(conn, tenant_id, limit=limit)
-    return [dict(row) for row in rows]
+    return [asdict(row) for row in rows]
 
 
 async def tasks(*, pool: Pool, tenant_id: str, status: str | None,
@@ -56,4 +56,4 @@ async def tasks(*, pool: Pool, tenant_id: str, status: str | None,
     """Return the tenant's internal follow-up tasks, newest first."""
     async with pool.acquire() as conn:
         rows = await care_schedule.tasks(conn, tenant_id, status=status, limit=limit)
-    return [dict(row) for row in rows]
+    return [asdict(row) for row in rows]

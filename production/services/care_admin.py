@@ -79,7 +79,7 @@ async def stored_settings(conn: Connection, tenant_id: str) -> AutonomySettings:
     return (await queries.care_settings(conn, tenant_id)).settings
 
 
-def _view(settings: Settings, tenant_id: str, row: StoredCareSettings,
+def _view(*, settings: Settings, tenant_id: str, row: StoredCareSettings,
           global_row: StoredGlobalSwitch) -> AutonomyView:
     care = settings.care
     ceiling = Ceiling(autonomy_enabled=care.autonomy_enabled, shadow_mode=care.shadow_mode,
@@ -99,7 +99,7 @@ async def autonomy(*, pool: Pool, settings: Settings, tenant_id: str) -> Autonom
     async with pool.acquire() as conn:
         row = await queries.care_settings(conn, tenant_id)
         global_row = await queries.global_kill_switch(conn)
-    return _view(settings, tenant_id, row, global_row)
+    return _view(settings=settings, tenant_id=tenant_id, row=row, global_row=global_row)
 
 
 def _apply(current: AutonomySettings, changes: Mapping[str, Any]) -> AutonomySettings:
@@ -148,7 +148,7 @@ async def update_autonomy(*, pool: Pool, settings: Settings, tenant_id: str, act
             log.info("care_settings_updated", tenant_id=tenant_id, mode=after.mode,
                      actor=actor)
         global_row = await queries.global_kill_switch(conn)
-    return _view(settings, tenant_id, row, global_row)
+    return _view(settings=settings, tenant_id=tenant_id, row=row, global_row=global_row)
 
 
 # The local demo's explicit opt-in (`fte up`, the test stack): autopilot for the internal

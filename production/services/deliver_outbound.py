@@ -61,7 +61,7 @@ class DeliveryPolicy:
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliveryPolicy:
         rel = settings.reliability
-        return cls(care=settings.care, links=ticket_access.links_for(settings),
+        return cls(care=settings.care, links=ticket_access.links_for(settings=settings),
                    max_attempts=rel.delivery_max_attempts,
                    backoff_initial_s=rel.delivery_backoff_initial_s,
                    backoff_max_s=rel.delivery_backoff_max_s,

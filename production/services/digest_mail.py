@@ -60,7 +60,7 @@ def render(tenant_name: str, summary: dict[str, Any]) -> tuple[str, str]:
     return subject, "\n".join(body) + "\n"
 
 
-async def mail_digests(pool: Pool, mailer: ChannelAdapter, *, tenant_id: str,
+async def mail_digests(*, pool: Pool, mailer: ChannelAdapter, tenant_id: str,
                        now: datetime) -> int:
     """Mail the tenant's digests not mailed yet (of the last few days), at `now`; return how
     many the channel took."""
@@ -69,10 +69,10 @@ async def mail_digests(pool: Pool, mailer: ChannelAdapter, *, tenant_id: str,
                                                 since=(now - MAIL_BACK).date())
     mailed = 0
     for row in due:
-        subject, body = render(row["tenant_name"], row["summary"])
+        subject, body = render(row.tenant_name, row.summary)
         message = OutboundMessage(
-            tenant_id=tenant_id, message_id=mail_id(tenant_id, row["day"]), channel="email",
-            recipient=row["operator_email"], recipient_name=None, subject=subject, body=body,
+            tenant_id=tenant_id, message_id=mail_id(tenant_id, row.day), channel="email",
+            recipient=row.operator_email, recipient_name=None, subject=subject, body=body,
             is_reply=False)
         try:
             receipt = await mailer.deliver(message)
@@ -81,22 +81,22 @@ async def mail_digests(pool: Pool, mailer: ChannelAdapter, *, tenant_id: str,
             continue
         async with pool.acquire() as conn, conn.transaction():
             await ops_alerts.record_digest_mail(
-                conn, tenant_id, row["day"], mail_id=message.message_id, status=receipt.status,
-                provider_ref=receipt.provider_ref, recipient=row["operator_email"],
+                conn, tenant_id, row.day, mail_id=message.message_id, status=receipt.status,
+                provider_ref=receipt.provider_ref, recipient=row.operator_email,
                 subject=subject, body=body, error=receipt.error, now=now)
         mailed += receipt.status != "failed"
-        log.info("digest_mailed", tenant_id=tenant_id, day=row["day"].isoformat(),
+        log.info("digest_mailed", tenant_id=tenant_id, day=row.day.isoformat(),
                  status=receipt.status)
     return mailed
 
 
-async def operator_address(pool: Pool, *, tenant_id: str) -> str | None:
+async def operator_address(*, pool: Pool, tenant_id: str) -> str | None:
     """Return where the tenant's daily digest is mailed (None: stored only)."""
     async with pool.acquire() as conn:
         return await ops_alerts.operator_email(conn, tenant_id)
 
 
-async def set_operator_address(pool: Pool, *, tenant_id: str, email: str | None, actor: str,
+async def set_operator_address(*, pool: Pool, tenant_id: str, email: str | None, actor: str,
                                now: datetime) -> str | None:
     """Mail the tenant's digests to `email` from now on (None: store them only), audited as a
     control-plane change (the address itself stays out of the audit: it is a person's)."""
@@ -116,12 +116,12 @@ async def set_operator_address(pool: Pool, *, tenant_id: str, email: str | None,
 LOCAL_DEMO_ADDRESS = "operator@techcorp.example"
 
 
-async def give_local_demo_an_address(pool: Pool, *, tenant_id: str, now: datetime) -> str:
+async def give_local_demo_an_address(*, pool: Pool, tenant_id: str, now: datetime) -> str:
     """Return where the local demo's digest goes: the tenant's address, or (none set yet)
     LOCAL_DEMO_ADDRESS, set now by `fte up`."""
-    current = await operator_address(pool, tenant_id=tenant_id)
+    current = await operator_address(pool=pool, tenant_id=tenant_id)
     if current is not None:
         return current
-    await set_operator_address(pool, tenant_id=tenant_id, email=LOCAL_DEMO_ADDRESS,
+    await set_operator_address(pool=pool, tenant_id=tenant_id, email=LOCAL_DEMO_ADDRESS,
                                actor="fte up", now=now)
     return LOCAL_DEMO_ADDRESS

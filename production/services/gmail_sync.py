@@ -165,7 +165,7 @@ async def _accept(*, pool: Pool, client: GmailClient, mailbox: Mailbox, gmail_id
     if inbound is None:
         return "empty"
     try:
-        accepted = await intake.accept_inbound(pool, inbound, topic=mailbox.topic)
+        accepted = await intake.accept_inbound(pool=pool, msg=inbound, topic=mailbox.topic)
     except InvalidMessage:
         log.info("gmail_message_ignored", gmail_message_id=gmail_id, reason="no_sender")
         return "no_sender"

@@ -92,7 +92,7 @@ async def publish_inbound(conn: Connection, msg: InboundMessage, *, topic: str) 
                          payload=encode_event(INBOUND_EVENT, msg))
 
 
-async def accept_inbound(pool: Pool, msg: InboundMessage, *, topic: str) -> Ingested:
+async def accept_inbound(*, pool: Pool, msg: InboundMessage, topic: str) -> Ingested:
     """Store a provider's inbound message and queue it for the workers, in one transaction.
 
     A redelivery of the same provider id (Gmail message id, Twilio MessageSid) finds the stored
@@ -115,7 +115,7 @@ def request_fingerprint(form: SupportFormSubmission) -> str:
 
 
 async def submit_support_form(
-    pool: Pool, *, tenant_id: str, form: SupportFormSubmission, idempotency_key: str | None,
+    *, pool: Pool, tenant_id: str, form: SupportFormSubmission, idempotency_key: str | None,
     topic: str, links: TicketLinks,
 ) -> TicketReceipt:
     """Accept a web form: customer, conversation, message, ticket and event in one transaction;

@@ -28,7 +28,7 @@ def _hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-async def issue(pool: Pool, *, tenant_id: str, now: datetime, ttl: timedelta) -> str:
+async def issue(*, pool: Pool, tenant_id: str, now: datetime, ttl: timedelta) -> str:
     """Return a fresh one-time sign-in token for the tenant, valid from `now` for `ttl`."""
     token = secrets.token_urlsafe(32)
     async with pool.acquire() as conn:
@@ -37,7 +37,7 @@ async def issue(pool: Pool, *, tenant_id: str, now: datetime, ttl: timedelta) ->
     return token
 
 
-async def redeem(pool: Pool, *, token: str, now: datetime) -> tuple[str, str] | None:
+async def redeem(*, pool: Pool, token: str, now: datetime) -> tuple[str, str] | None:
     """Spend the token at `now`; return (tenant, a new admin key), or None when the token is
     unknown, spent or expired."""
     if not 20 <= len(token) <= 100:

@@ -31,6 +31,7 @@ from production.database.queries import (
     replies,
     tickets,
 )
+from production.database.queries.messages import LockedInbound
 from production.database.queries.replies import ReplyRecord
 from production.domain.care.policy import ProposedAction
 from production.domain.escalation import NEGATIVE_SENTIMENT_THRESHOLD
@@ -87,23 +88,23 @@ async def process(deps: WorkerDeps, msg: InboundMessage, *, clock: Clock) -> Han
         stored = await intake.ingest(conn, msg)
         row = await messages.lock_inbound(conn, msg.tenant_id, stored.message_id)
         assert row is not None
-        identifiers = await customers.identifiers(conn, msg.tenant_id, row["customer_id"])
-    if row["status"] != "accepted":
+        identifiers = await customers.identifiers(conn, msg.tenant_id, row.customer_id)
+    if row.status != "accepted":
         MESSAGES_PROCESSED.labels(msg.channel, "duplicate").inc()
         return Handled("duplicate")
-    content = row["content"]
+    content = row.content
     if whatsapp_turns.applies(msg):
         turn = await whatsapp_turns.settle(pool=deps.pool, settings=deps.settings, inbound=row)
         if turn.outcome != "lead" or turn.text is None:
             return await _close_whatsapp_turn(deps, msg, row, turn.outcome, now=clock())
         content = turn.text
-    bound = log.bind(customer_id=str(row["customer_id"]),
-                     conversation_id=str(row["conversation_id"]), channel=msg.channel)
+    bound = log.bind(customer_id=str(row.customer_id),
+                     conversation_id=str(row.conversation_id), channel=msg.channel)
     ctx = SupportRunContext(
-        pool=deps.pool, tenant_id=msg.tenant_id, customer_id=row["customer_id"],
-        conversation_id=row["conversation_id"], message_id=row["id"], channel=msg.channel,
-        content=content, subject=row["subject"], customer_name=row["customer_name"],
-        ticket_id=row["ticket_id"], ticket_number=row["ticket_number"], embedder=deps.embedder,
+        pool=deps.pool, tenant_id=msg.tenant_id, customer_id=row.customer_id,
+        conversation_id=row.conversation_id, message_id=row.id, channel=msg.channel,
+        content=content, subject=row.subject, customer_name=row.customer_name,
+        ticket_id=row.ticket_id, ticket_number=row.ticket_number, embedder=deps.embedder,
         customer_identifiers=identifiers, now=clock(),
     )
     outcome = await deps.agent.run(ctx)
@@ -112,8 +113,8 @@ async def process(deps: WorkerDeps, msg: InboundMessage, *, clock: Clock) -> Han
     for call in ctx.tool_calls:
         TOOL_CALLS.labels(call.name).inc()
     async with deps.pool.acquire() as conn, conn.transaction():
-        result = await _commit_reply(conn, deps.settings, msg.tenant_id, ctx, outcome,
-                                     now=clock())
+        result = await _commit_reply(conn=conn, settings=deps.settings, tenant_id=msg.tenant_id,
+                                     ctx=ctx, outcome=outcome, now=clock())
     MESSAGES_PROCESSED.labels(msg.channel, result).inc()
     bound.info("inbound_processed", event_outcome=result, escalated=outcome.escalation_reason,
                latency_ms=outcome.latency_ms, sentiment=round(outcome.sentiment, 3),
@@ -121,23 +122,23 @@ async def process(deps: WorkerDeps, msg: InboundMessage, *, clock: Clock) -> Han
     return Handled(result, ctx, outcome)
 
 
-async def _close_whatsapp_turn(deps: WorkerDeps, msg: InboundMessage, row: Any,
+async def _close_whatsapp_turn(deps: WorkerDeps, msg: InboundMessage, row: LockedInbound,
                                outcome: str, *, now: datetime) -> Handled:
     """A WhatsApp message the agent need not read: folded into a later message of its turn,
     or leading a turn of attachments only, which gets the fixed text-only note."""
     if outcome == "lead":
-        answered = await reply_to(deps.pool, deps.settings, msg.tenant_id, row["id"],
-                                  MEDIA_ONLY_REPLY, grounded=True, actor="whatsapp-media-only",
-                                  now=now)
+        answered = await reply_to(pool=deps.pool, settings=deps.settings, tenant_id=msg.tenant_id,
+                                  message_id=row.id, body=MEDIA_ONLY_REPLY, grounded=True,
+                                  actor="whatsapp-media-only", now=now)
         outcome = "duplicate" if answered == "already_answered" else "replied"
     MESSAGES_PROCESSED.labels(msg.channel, outcome).inc()
     return Handled(outcome)
 
 
-async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
-                        ctx: SupportRunContext, outcome: AgentOutcome, *, now: datetime) -> str:
+async def _commit_reply(*, conn: Connection, settings: Settings, tenant_id: str,
+                        ctx: SupportRunContext, outcome: AgentOutcome, now: datetime) -> str:
     row = await messages.lock_inbound(conn, tenant_id, ctx.message_id)
-    if row is None or row["status"] != "accepted":
+    if row is None or row.status != "accepted":
         return "duplicate"  # a concurrent delivery of the same message finished first
     tool_calls = [c.as_record() for c in ctx.tool_calls]
     metrics = {"agent_latency_ms": float(outcome.latency_ms), "tool_calls": len(tool_calls),
@@ -150,14 +151,15 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
         metrics["tokens"] = float(outcome.tokens)
     await messages.record_sentiment(conn, tenant_id, ctx.message_id, outcome.sentiment)
     # The customer answered: approved replies sent to them before get their response label.
-    await inbox.note_response(conn, tenant_id, row["customer_id"], at=row["created_at"],
+    await inbox.note_response(conn, tenant_id, row.customer_id, at=row.created_at,
                               negative=outcome.sentiment < NEGATIVE_SENTIMENT_THRESHOLD)
     # A closing's reply is a fixed notice an operator approved, like the apology.
     action = decision.reply_action(
         kb_grounded=(outcome.kb_hit or outcome.resolved) and not outcome.escalation_reason,
         escalation_reasons=tuple(outcome.escalation_reasons))
     stored = await _store_reply(
-        conn, settings, row, outcome.reply, kind="reply", action=action, tool_calls=tool_calls,
+        conn=conn, settings=settings, inbound=row, body=outcome.reply, kind="reply",
+        action=action, tool_calls=tool_calls,
         latency_ms=outcome.latency_ms, tokens=outcome.tokens,
         escalation=outcome.escalation_reason, inbound_status="processed", metrics=metrics,
         now=now,
@@ -169,14 +171,14 @@ async def _commit_reply(conn: Connection, settings: Settings, tenant_id: str,
         return "duplicate"
     if outcome.resolved and ctx.ticket_id is not None:
         await tickets.resolve_confirmed(conn, tenant_id, ticket_id=ctx.ticket_id,
-                                        customer_id=row["customer_id"], now=now)
+                                        customer_id=row.customer_id, now=now)
     if outcome.escalation_reason:
-        ESCALATIONS.labels(row["channel"], outcome.escalation_reason).inc()
+        ESCALATIONS.labels(row.channel, outcome.escalation_reason).inc()
     return "replied"
 
 
-async def reply_to(pool: Pool, settings: Settings, tenant_id: str, message_id: UUID, body: str,
-                   *, grounded: bool, now: datetime, escalation: str | None = None,
+async def reply_to(*, pool: Pool, settings: Settings, tenant_id: str, message_id: UUID, body: str,
+                   grounded: bool, now: datetime, escalation: str | None = None,
                    actor: str = "fte-mcp", tool_calls: list[dict[str, Any]] | None = None) -> str:
     """Answer one inbound message with a given body through the executor: the MCP
     `send_response` (an outside model's text: not known to be grounded) or a fixed notice an
@@ -190,10 +192,10 @@ async def reply_to(pool: Pool, settings: Settings, tenant_id: str, message_id: U
         tool_calls = [ToolCall("send_response", {"length": len(body)}).as_record()]
     async with pool.acquire() as conn, conn.transaction():
         row = await messages.lock_inbound(conn, tenant_id, message_id)
-        if row is None or row["status"] != "accepted":
+        if row is None or row.status != "accepted":
             return "already_answered"
         stored = await _store_reply(
-            conn, settings, row, body, kind="reply",
+            conn=conn, settings=settings, inbound=row, body=body, kind="reply",
             action=decision.reply_action(kb_grounded=grounded),
             tool_calls=tool_calls, latency_ms=None, tokens=None, escalation=escalation,
             inbound_status="processed", metrics={"escalated": float(bool(escalation))},
@@ -206,7 +208,7 @@ async def reply_to(pool: Pool, settings: Settings, tenant_id: str, message_id: U
     return reply.status
 
 
-async def _store_reply(conn: Connection, settings: Settings, inbound: Any, body: str, *,
+async def _store_reply(*, conn: Connection, settings: Settings, inbound: LockedInbound, body: str,
                        kind: str, action: ProposedAction, tool_calls: list[dict[str, Any]],
                        latency_ms: int | None, tokens: int | None, escalation: str | None,
                        inbound_status: str, metrics: dict[str, float],
@@ -214,20 +216,20 @@ async def _store_reply(conn: Connection, settings: Settings, inbound: Any, body:
     """Format the reply in the channel's voice and hand it to the executor, after the inbound
     message has moved the customer's C.A.R.E. state and, when a person must reply, opened
     the escalation that halts autonomy for the customer (so this very reply is held too)."""
-    tenant_id = inbound["tenant_id"]
-    customer_id = inbound["customer_id"]
+    tenant_id = inbound.tenant_id
+    customer_id = inbound.customer_id
     await executor.track_inbound(conn=conn, settings=settings, tenant_id=tenant_id,
-                                 customer_id=customer_id, at=inbound["created_at"],
-                                 explicit_rejection=is_explicit_rejection(inbound["content"]),
+                                 customer_id=customer_id, at=inbound.created_at,
+                                 explicit_rejection=is_explicit_rejection(inbound.content),
                                  now=now)
     if escalation is not None:
         await care_state.open_escalation(conn, tenant_id, customer_id, escalation,
                                          actor=executor.ACTOR, now=now)
-    style = await channel_styles.style_for(conn, tenant_id, inbound["channel"])
-    room = await ticket_access.link_room_for(conn, settings, style, tenant_id,
-                                             inbound["ticket_number"])
-    text = format_reply(body, style, name=inbound["customer_name"],
-                        ticket=inbound["ticket_number"], reserve=room)
+    style = await channel_styles.style_for(conn, tenant_id, inbound.channel)
+    room = await ticket_access.link_room_for(conn=conn, settings=settings, style=style,
+                                             tenant_id=tenant_id, number=inbound.ticket_number)
+    text = format_reply(body, style, name=inbound.customer_name,
+                        ticket=inbound.ticket_number, reserve=room)
     reply = ReplyRecord(
         content=text, status="pending_approval", kind=kind, tool_calls=tool_calls,
         latency_ms=latency_ms, tokens=tokens, escalation_reason=escalation,
@@ -245,15 +247,16 @@ async def apologize(deps: WorkerDeps, msg: InboundMessage, error: str, *,
     async with deps.pool.acquire() as conn, conn.transaction():
         stored = await intake.ingest(conn, msg)
         row = await messages.lock_inbound(conn, msg.tenant_id, stored.message_id)
-        if row is None or row["status"] != "accepted":
+        if row is None or row.status != "accepted":
             return False
         stored_reply = await _store_reply(
-            conn, deps.settings, row, APOLOGY[row["channel"]], kind="apology",
+            conn=conn, settings=deps.settings, inbound=row, body=APOLOGY[row.channel],
+            kind="apology",
             action=decision.reply_action(kb_grounded=True), tool_calls=[],
             latency_ms=None, tokens=None, escalation=None, inbound_status="failed",
             metrics={"failed": 1.0}, dimensions={"error": error[:200]}, now=now,
         )
     MESSAGES_PROCESSED.labels(msg.channel, "failed").inc()
-    log.warning("inbound_failed_apology_sent", customer_id=str(row["customer_id"]),
+    log.warning("inbound_failed_apology_sent", customer_id=str(row.customer_id),
                 channel=msg.channel, error=error[:200])
     return stored_reply

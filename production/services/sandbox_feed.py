@@ -27,7 +27,7 @@ def block(row: deliveries.SandboxedDelivery, links: TicketLinks, tenant_id: str)
     return f"{head}\n{body}\n"
 
 
-async def follow(settings: Settings, tenant_id: str, links: TicketLinks, *,
+async def follow(*, settings: Settings, tenant_id: str, links: TicketLinks,
                  emit: Callable[[str], object], interval_s: float = 1.0) -> None:
     """Emit every message the sandbox records from now on, until cancelled; a database that
     restarts (under supervision) or refuses for a moment is waited out."""

@@ -64,7 +64,7 @@ BATCH = 200
 DIGEST_EXAMPLES = 50
 
 
-async def release_due(pool: Pool, settings: Settings, now: datetime, *,
+async def release_due(*, pool: Pool, settings: Settings, now: datetime,
                       limit: int = BATCH) -> Counter[str]:
     """Ask the executor again for every deferred reply whose time has come by `now`; return how
     many became each status."""
@@ -84,23 +84,23 @@ async def release_due(pool: Pool, settings: Settings, now: datetime, *,
     return released
 
 
-async def expire_proposals(pool: Pool, now: datetime, *, limit: int = BATCH) -> int:
+async def expire_proposals(*, pool: Pool, now: datetime, limit: int = BATCH) -> int:
     """Expire the pending proposals past their time at `now` (audited); return how many."""
     async with pool.acquire() as conn, conn.transaction():
         expired = await inbox.claim_expired(conn, now=now, limit=limit)
         for row in expired:
             await admin.append_audit(
-                conn, row["tenant_id"], event_type="blocked_action", actor=ACTOR,
-                reason=f"expired at {row['expires_at'].isoformat()} before anyone decided",
-                clause="INBOX.expired", customer_id=row["customer_id"],
-                message_id=row["message_id"], now=now,
-                payload={"action": row["action"], "proposal_id": str(row["id"])})
+                conn, row.tenant_id, event_type="blocked_action", actor=ACTOR,
+                reason=f"expired at {row.expires_at.isoformat()} before anyone decided",
+                clause="INBOX.expired", customer_id=row.customer_id,
+                message_id=row.message_id, now=now,
+                payload={"action": row.action, "proposal_id": str(row.id)})
     if expired:
         log.info("care_proposals_expired", count=len(expired))
     return len(expired)
 
 
-async def sweep_silence(pool: Pool, settings: Settings, now: datetime, *,
+async def sweep_silence(*, pool: Pool, settings: Settings, now: datetime,
                         limit: int = BATCH) -> int:
     """Apply (or propose) what silence does to the customers it applies to; return how many
     transitions were found."""
@@ -111,13 +111,13 @@ async def sweep_silence(pool: Pool, settings: Settings, now: datetime, *,
             dormant_before=now - state_engine.DORMANT_AFTER, limit=limit)
         for row in rows:
             transition = await executor.track_silence(
-                conn=conn, settings=settings, tenant_id=row["tenant_id"],
-                customer_id=row["customer_id"], now=now)
+                conn=conn, settings=settings, tenant_id=row.tenant_id,
+                customer_id=row.customer_id, now=now)
             moved += transition is not None
     return moved
 
 
-async def label_no_response(pool: Pool, settings: Settings, now: datetime) -> int:
+async def label_no_response(*, pool: Pool, settings: Settings, now: datetime) -> int:
     cutoff = now - timedelta(days=settings.scheduler.no_response_after_days)
     async with pool.acquire() as conn:
         return await inbox.mark_no_response(conn, delivered_before=cutoff, limit=BATCH)
@@ -129,7 +129,7 @@ def _local_day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
     return (throttle.local_day_start(start, zone), throttle.next_local_day_start(start, zone))
 
 
-async def build_digest(pool: Pool, tenant_id: str, day: date, zone: str) -> dict[str, Any]:
+async def build_digest(*, pool: Pool, tenant_id: str, day: date, zone: str) -> dict[str, Any]:
     """Return the digest of the tenant's local `day`: counts of what the FTE executed, held,
     deferred and blocked (by clause), what people approved, the FTE's executed actions and the
     alerts open at some moment of the day."""
@@ -144,7 +144,7 @@ async def build_digest(pool: Pool, tenant_id: str, day: date, zone: str) -> dict
         "autopilot_executed", "approved_by_people", "held", "deferred", "blocked",
         "escalations_opened", "state_changes", "control_plane_changes")}
     for row in counts:
-        event, clause, action, n = row["event_type"], row["clause"], row["action"], row["n"]
+        event, clause, action, n = row.event_type, row.clause, row.action, row.n
         if event == "executed_action":
             if clause == "INBOX.approved":
                 sections["approved_by_people"][action] += n
@@ -165,8 +165,8 @@ async def build_digest(pool: Pool, tenant_id: str, day: date, zone: str) -> dict
         "until": end.isoformat(),
         **{name: dict(counter) for name, counter in sections.items()},
         "pending_proposals": pending,
-        "actions": [{"at": row["created_at"].isoformat(), "action": row["action"],
-                     "customer_id": str(row["customer_id"]), "clause": row["policy_clause"]}
+        "actions": [{"at": row.created_at.isoformat(), "action": row.action,
+                     "customer_id": str(row.customer_id), "clause": row.policy_clause}
                     for row in actions],
         "alerts": [{key: value.isoformat() if isinstance(value, datetime) else value
                     for key, value in ops_health.alert_view(row).items()} for row in alerts],
@@ -183,7 +183,7 @@ class DailyWork:
     tasks: int = 0
 
 
-async def daily_work(pool: Pool, settings: Settings, now: datetime, *,
+async def daily_work(*, pool: Pool, settings: Settings, now: datetime,
                      mailer: ChannelAdapter | None = None) -> DailyWork:
     """Write the missing digests of yesterday (and mail them with `mailer`, the email
     channel) and start today's timed runs that are due."""
@@ -191,29 +191,30 @@ async def daily_work(pool: Pool, settings: Settings, now: datetime, *,
     async with pool.acquire() as conn:
         tenants = await care_schedule.digest_tenants(conn)
     for tenant in tenants:
-        tenant_id, zone = tenant["tenant_id"], tenant["timezone"]
+        tenant_id, zone = tenant.tenant_id, tenant.timezone
         local = now.astimezone(throttle.zone(zone))
         yesterday = local.date() - timedelta(days=1)
         async with pool.acquire() as conn:
             have_digest = await care_schedule.digest_exists(conn, tenant_id, yesterday)
         if not have_digest:
-            summary = await build_digest(pool, tenant_id, yesterday, zone)
+            summary = await build_digest(pool=pool, tenant_id=tenant_id, day=yesterday, zone=zone)
             async with pool.acquire() as conn:
                 have_digest = True
                 digests += await care_schedule.save_digest(conn, tenant_id, yesterday, summary,
                                                            now=now)
         if mailer is not None:
-            await digest_mail.mail_digests(pool, mailer, tenant_id=tenant_id, now=now)
-        if (tenant["autonomy_mode"] == AutonomyMode.SCHEDULES and tenant["schedules_opt_in"]
+            await digest_mail.mail_digests(pool=pool, mailer=mailer, tenant_id=tenant_id, now=now)
+        if (tenant.autonomy_mode == AutonomyMode.SCHEDULES and tenant.schedules_opt_in
                 and have_digest and local.hour >= settings.scheduler.run_hour):
-            created = await timed_run(pool, settings, tenant_id, local.date(), now)
+            created = await timed_run(pool=pool, settings=settings, tenant_id=tenant_id,
+                                      day=local.date(), now=now)
             if created is not None:
                 runs += 1
                 tasks += created
     return DailyWork(digests, runs, tasks)
 
 
-async def timed_run(pool: Pool, settings: Settings, tenant_id: str, day: date,
+async def timed_run(*, pool: Pool, settings: Settings, tenant_id: str, day: date,
                     now: datetime) -> int | None:
     """Run the tenant's timed run of `day` once: a follow-up task per customer at risk, each
     through the executor; stop at the first daily limit. Return the tasks created, or None when
@@ -240,7 +241,7 @@ async def timed_run(pool: Pool, settings: Settings, tenant_id: str, day: date,
     return created
 
 
-async def observe_waiting(pool: Pool, *, now: datetime) -> None:
+async def observe_waiting(*, pool: Pool, now: datetime) -> None:
     """Publish, per tenant, what waits (fte_care_waiting) and the age of the oldest draft at
     `now` (an inbox nobody empties, or replies piling up behind quiet hours, shows on the
     operators' dashboard), whether autonomy is switched off, and how many customers are
@@ -249,17 +250,19 @@ async def observe_waiting(pool: Pool, *, now: datetime) -> None:
         rows = await care_schedule.waiting(conn)
         recognized = await identity.recognition_counts(conn)
     for row in rows:
-        tenant = row["tenant_id"]
-        CARE_WAITING.labels(tenant, "pending").set(row["pending"])
-        CARE_WAITING.labels(tenant, "deferred").set(row["deferred"])
-        oldest = row["oldest_pending_at"]
+        tenant = row.tenant_id
+        CARE_WAITING.labels(tenant, "pending").set(row.pending)
+        CARE_WAITING.labels(tenant, "deferred").set(row.deferred)
+        oldest = row.oldest_pending_at
         INBOX_OLDEST.labels(tenant).set(
             0 if oldest is None else max(0.0, (now - oldest).total_seconds()))
-        KILL_SWITCH.labels(tenant).set(1 if row["kill_switch"] else 0)
+        KILL_SWITCH.labels(tenant).set(1 if row.kill_switch else 0)
     merges: dict[str, dict[str, int]] = {}
-    for row in recognized:
-        LINKED_CUSTOMERS.labels(row["tenant_id"]).set(row["linked"])
-        merges.setdefault(row["tenant_id"], {})[row["status"]] = row["merges"]
+    for count in recognized:
+        LINKED_CUSTOMERS.labels(count.tenant_id).set(count.linked)
+        tenant_merges = merges.setdefault(count.tenant_id, {})  # a tenant without one reads 0
+        if count.status is not None:
+            tenant_merges[count.status] = count.merges
     for tenant, counts in merges.items():  # a status no merge has any more reads 0
         for status in identity.MERGE_STATUSES:
             MERGES.labels(tenant, status).set(counts.get(status, 0))
@@ -276,25 +279,25 @@ async def _every(interval_s: float, stopping: asyncio.Event, what: str,
             await asyncio.wait_for(stopping.wait(), interval_s)
 
 
-async def run_scheduler(pool: Pool, settings: Settings, stopping: asyncio.Event, *,
+async def run_scheduler(*, pool: Pool, settings: Settings, stopping: asyncio.Event,
                         mailer: ChannelAdapter | None = None) -> None:
     """Run every pass at its cadence until stopped; digests go out through `mailer`."""
     cfg = settings.scheduler
 
     async def often() -> None:
         now = clock.now()
-        await release_due(pool, settings, now)
-        await expire_proposals(pool, now)
+        await release_due(pool=pool, settings=settings, now=now)
+        await expire_proposals(pool=pool, now=now)
 
     async def housekeeping() -> None:
         now = clock.now()
-        await observe_waiting(pool, now=now)  # first: a pass that fails still reports
-        await sweep_silence(pool, settings, now)
-        await label_no_response(pool, settings, now)
-        await daily_work(pool, settings, now, mailer=mailer)
+        await observe_waiting(pool=pool, now=now)  # first: a pass that fails still reports
+        await sweep_silence(pool=pool, settings=settings, now=now)
+        await label_no_response(pool=pool, settings=settings, now=now)
+        await daily_work(pool=pool, settings=settings, now=now, mailer=mailer)
 
     async def thresholds() -> None:
-        await ops_health.check_all(pool, settings, clock.now())
+        await ops_health.check_all(pool=pool, settings=settings, now=clock.now())
 
     await asyncio.gather(_every(cfg.interval_s, stopping, "deferred_and_expiry", often),
                          _every(cfg.housekeeping_interval_s, stopping, "housekeeping",

@@ -16,7 +16,7 @@ from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import messages, tickets
 from production.database.queries.deliveries import SandboxedDelivery
-from production.database.queries.messages import OutboundReply
+from production.database.queries.messages import OutboundReply, VisibleMessage
 from production.domain import ticket_access
 from production.domain.formatting import (
     ChannelStyle,
@@ -36,16 +36,16 @@ class Conversation:
     """A ticket and the messages its customer may see."""
 
     ticket: dict[str, Any]
-    messages: list[Any]
+    messages: list[VisibleMessage]
 
 
-def links_for(settings: Settings) -> TicketLinks:
+def links_for(*, settings: Settings) -> TicketLinks:
     """Return how this deployment derives ticket tokens and links to status pages."""
     return TicketLinks(secret=settings.tickets.token_secret.get_secret_value().encode(),
                        base_url=settings.api.public_base_url())
 
 
-async def link_room_for(conn: Connection, settings: Settings, style: ChannelStyle,
+async def link_room_for(*, conn: Connection, settings: Settings, style: ChannelStyle,
                         tenant_id: str, number: str | None) -> int:
     """Return what the status link the dispatcher adds to a reply will take of its channel's
     limit (its length is known before its token: every token is as long).
@@ -55,7 +55,7 @@ async def link_room_for(conn: Connection, settings: Settings, style: ChannelStyl
     """
     if number is None or not carries_status_link(style.channel):
         return 0
-    links = links_for(settings)
+    links = links_for(settings=settings)
     await issue_for(conn, links, tenant_id, number)
     return link_room(style, links.status_url(number, "x" * ticket_access.TOKEN_LENGTH))
 
@@ -87,7 +87,7 @@ async def issue_for(conn: Connection, links: TicketLinks, tenant_id: str, number
     return await issue(conn, links, tenant_id, number, nonce=nonce, stored_hash=stored_hash)
 
 
-async def open_with_token(pool: Pool, tenant_id: str, number: str,
+async def open_with_token(*, pool: Pool, tenant_id: str, number: str,
                           presented: str | None) -> Conversation | None:
     """Return the ticket's conversation when `presented` is its token; None otherwise.
 
@@ -104,7 +104,7 @@ async def open_with_token(pool: Pool, tenant_id: str, number: str,
         return await _conversation(conn, tenant_id, ticket)
 
 
-async def open_as_operator(pool: Pool, tenant_id: str, number: str) -> Conversation | None:
+async def open_as_operator(*, pool: Pool, tenant_id: str, number: str) -> Conversation | None:
     """Return a ticket's conversation for an operator of its tenant (None if there is none)."""
     if not TICKET_NUMBER.match(number):
         return None
@@ -117,7 +117,7 @@ async def _conversation(conn: Connection, tenant_id: str, ticket: dict[str, Any]
     return Conversation(ticket, await messages.visible_for_ticket(conn, tenant_id, ticket["id"]))
 
 
-async def token_by_email(pool: Pool, links: TicketLinks, tenant_id: str, number: str,
+async def token_by_email(*, pool: Pool, links: TicketLinks, tenant_id: str, number: str,
                          email: str) -> str | None:
     """Return the ticket's access token when `email` is one its customer wrote from; else None.
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 import structlog
 
@@ -25,6 +25,7 @@ from production import clock
 from production.config import Settings
 from production.database.pool import Pool
 from production.database.queries import messages, whatsapp
+from production.database.queries.messages import LockedInbound
 from production.domain import whatsapp as rules
 from production.domain.messages import InboundMessage
 
@@ -47,27 +48,27 @@ def applies(msg: InboundMessage) -> bool:
     return msg.channel == "whatsapp" and rules.is_from_twilio(msg.metadata)
 
 
-async def settle(*, pool: Pool, settings: Settings, inbound: Any) -> Turn:
+async def settle(*, pool: Pool, settings: Settings, inbound: LockedInbound) -> Turn:
     """Wait out the turn window of an accepted message, then fold it into the customer's next
     message or return the text of the turn it leads. `inbound` is its `lock_inbound` row."""
     window = timedelta(seconds=settings.twilio.turn_window_s)
-    await _wait_until(inbound["created_at"] + window + COMMIT_GRACE, bound=window + COMMIT_GRACE)
-    tenant_id = inbound["tenant_id"]
+    await _wait_until(inbound.created_at + window + COMMIT_GRACE, bound=window + COMMIT_GRACE)
+    tenant_id = inbound.tenant_id
     async with pool.acquire() as conn, conn.transaction():
-        row = await messages.lock_inbound(conn, tenant_id, inbound["id"])
-        if row is None or row["status"] != "accepted":
+        row = await messages.lock_inbound(conn, tenant_id, inbound.id)
+        if row is None or row.status != "accepted":
             return Turn("duplicate")  # a concurrent delivery of the same message settled it
         later = await whatsapp.next_in_turn(
-            conn, tenant_id, conversation_id=row["conversation_id"], message_id=row["id"],
-            created_at=row["created_at"], window=window)
+            conn, tenant_id, conversation_id=row.conversation_id, message_id=row.id,
+            created_at=row.created_at, window=window)
         if later is not None:
-            await whatsapp.merge_into(conn, tenant_id, row["id"], later)
-            log.info("whatsapp_message_merged", customer_id=str(row["customer_id"]),
-                     conversation_id=str(row["conversation_id"]))
+            await whatsapp.merge_into(conn, tenant_id, row.id, later)
+            log.info("whatsapp_message_merged", customer_id=str(row.customer_id),
+                     conversation_id=str(row.conversation_id))
             return Turn("merged")
-        turn = await whatsapp.turn_messages(conn, tenant_id, row["id"])
+        turn = await whatsapp.turn_messages(conn, tenant_id, row.id)
     if len(turn) > 1:
-        log.info("whatsapp_turn_combined", customer_id=str(inbound["customer_id"]),
+        log.info("whatsapp_turn_combined", customer_id=str(inbound.customer_id),
                  messages=len(turn))
     return Turn("lead", rules.turn_text([(m.content, m.metadata) for m in turn]))
 

@@ -178,7 +178,7 @@ async def _sandboxed_email_is_shown(proc: asyncio.subprocess.Process, banner: st
                              subject="2FA", sender_name="Mary Jackson", sender_email=address)
     db = await create_pool_for(database_url(banner))
     try:
-        await intake.accept_inbound(db, message, topic="fte.tickets.incoming")
+        await intake.accept_inbound(pool=db, msg=message, topic="fte.tickets.incoming")
     finally:
         await db.close()
     assert proc.stdout is not None

@@ -128,6 +128,7 @@ async def submit(pool: Pool, settings: Settings, inbound: Inbound, *, now: datet
     """Hand the agent's reply to this message to the executor at `now`; return the reply id."""
     async with pool.acquire() as conn, conn.transaction():
         row = await messages.lock_inbound(conn, inbound.tenant_id, inbound.message_id)
+        assert row is not None
         reply = reply_record(content) if content else reply_record()
         reply_id = await executor.submit_reply(conn=conn, settings=settings,
                                                tenant_id=inbound.tenant_id, inbound=row,

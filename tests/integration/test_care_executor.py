@@ -157,10 +157,11 @@ async def test_the_minimum_interval_defers_and_the_scheduler_releases_it_when_du
     assert waiting.audit[-1]["event_type"] == "would_execute_action"
     assert waiting.deferred_until == now + timedelta(seconds=120)
     due = waiting.deferred_until
-    not_yet = await scheduler.release_due(pool, ceiling, due - timedelta(seconds=1))
+    not_yet = await scheduler.release_due(pool=pool, settings=ceiling,
+                                          now=due - timedelta(seconds=1))
     assert not_yet["queued"] == 0  # not due yet: nothing moves
     assert (await fate(pool, tenant, reply)).status == "deferred"
-    assert (await scheduler.release_due(pool, ceiling, due))["queued"] >= 1
+    assert (await scheduler.release_due(pool=pool, settings=ceiling, now=due))["queued"] >= 1
     sent = await fate(pool, tenant, reply)
     assert (sent.status, sent.released, sent.deferred_until) == ("queued", 1, None)
     assert [a["event_type"] for a in sent.audit] == ["would_execute_action", "executed_action"]
@@ -189,7 +190,7 @@ async def test_quiet_hours_defer_until_their_end_and_a_kill_switch_meanwhile_hol
     async with pool.acquire() as conn:
         await conn.execute("UPDATE care_settings SET kill_switch = true WHERE tenant_id = $1",
                            tenant)
-    released = await scheduler.release_due(pool, ceiling, waiting.deferred_until)
+    released = await scheduler.release_due(pool=pool, settings=ceiling, now=waiting.deferred_until)
     assert released["pending_approval"] >= 1
     held = await fate(pool, tenant, reply)
     assert (held.status, held.released, held.clause) == ("pending_approval", 0, "KILL.tenant")

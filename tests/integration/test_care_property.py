@@ -202,7 +202,7 @@ async def test_a_reply_is_released_exactly_when_every_gate_holds(
         if event[0] == "release_due":
             # Nothing deferred here comes due within the test (an hour's interval, quiet
             # hours of two hours): whatever the scheduler does, nothing may be released.
-            await scheduler.release_due(pool, ceiling, now)
+            await scheduler.release_due(pool=pool, settings=ceiling, now=now)
             continue
         if event[0] != "write":
             await _apply(pool, tenant, people, model, event, now)

@@ -57,11 +57,11 @@ async def test_silence_moves_engaged_to_at_risk_then_dormant_one_step_a_sweep(
                    last_signal_at=NOON - timedelta(days=60))
     await set_care(pool, tenant, recent.customer_id, care_state="engaged",
                    last_signal_at=NOON - timedelta(days=3))
-    assert await scheduler.sweep_silence(pool, ceiling, NOON) >= 1
+    assert await scheduler.sweep_silence(pool=pool, settings=ceiling, now=NOON) >= 1
     assert await _state(pool, tenant, quiet.customer_id) == "at_risk"
-    await scheduler.sweep_silence(pool, ceiling, NOON)
+    await scheduler.sweep_silence(pool=pool, settings=ceiling, now=NOON)
     assert await _state(pool, tenant, quiet.customer_id) == "dormant"
-    await scheduler.sweep_silence(pool, ceiling, NOON)
+    await scheduler.sweep_silence(pool=pool, settings=ceiling, now=NOON)
     assert await _state(pool, tenant, quiet.customer_id) == "dormant"  # nothing decays further
     assert await _state(pool, tenant, recent.customer_id) == "engaged"
     async with pool.acquire() as conn:
@@ -83,7 +83,7 @@ async def test_in_shadow_mode_a_silence_is_proposed_once_not_at_every_sweep(
     await set_care(pool, tenant, silent.customer_id, care_state="active",
                    last_signal_at=NOON - timedelta(days=20))
     for _ in range(3):
-        await scheduler.sweep_silence(pool, shadow, NOON)
+        await scheduler.sweep_silence(pool=pool, settings=shadow, now=NOON)
     async with pool.acquire() as conn:
         proposals = await conn.fetch(
             "SELECT payload FROM care_audit WHERE tenant_id = $1 AND customer_id = $2 "
@@ -100,9 +100,9 @@ async def test_an_expired_draft_is_never_sent_and_the_expiry_is_audited(
     tenant, ceiling = await acting_tenant(pool, settings, mode="approve")
     reply = await submit(pool, ceiling, await customer_writes(pool, tenant), now=NOON)
     expiry = NOON + PROPOSAL_LIFETIME
-    await scheduler.expire_proposals(pool, expiry)  # its last moment: still pending
+    await scheduler.expire_proposals(pool=pool, now=expiry)  # its last moment: still pending
     assert (await fate(pool, tenant, reply)).status == "pending_approval"
-    assert await scheduler.expire_proposals(pool, expiry + timedelta(seconds=1)) >= 1
+    assert await scheduler.expire_proposals(pool=pool, now=expiry + timedelta(seconds=1)) >= 1
     done = await fate(pool, tenant, reply)
     assert (done.status, done.released) == ("expired", 0)
     assert done.proposal is not None and done.proposal["status"] == "expired"
@@ -121,13 +121,14 @@ async def test_the_digest_of_a_day_counts_what_autopilot_did_and_held(
     await submit(pool, ceiling, await customer_writes(pool, tenant, email=first.email),
                  now=NOON + timedelta(minutes=1))
     today = NOON.astimezone(ZoneInfo("Europe/Berlin")).date()
-    digest = await scheduler.build_digest(pool, tenant, today, "Europe/Berlin")
+    digest = await scheduler.build_digest(pool=pool, tenant_id=tenant, day=today,
+                                          zone="Europe/Berlin")
     assert digest["autopilot_executed"] == {"send_reply": 1}
     assert digest["held"] == {"PR10.customer_daily_max": 1}
     assert digest["pending_proposals"] == 1
     assert [a["action"] for a in digest["actions"]] == ["send_reply"]
-    empty = await scheduler.build_digest(pool, tenant, today - timedelta(days=1),
-                                         "Europe/Berlin")
+    empty = await scheduler.build_digest(pool=pool, tenant_id=tenant, day=today - timedelta(days=1),
+                                         zone="Europe/Berlin")
     assert (empty["autopilot_executed"], empty["actions"]) == ({}, [])
 
 
@@ -145,9 +146,9 @@ async def test_a_schedules_tenant_runs_once_a_day_after_its_digest_within_its_bu
     await set_care(pool, tenant, opted_out.customer_id, care_state="at_risk",
                    hands_off_enabled=False, last_signal_at=NOON - timedelta(days=30))
     early = NOON.replace(hour=settings.scheduler.run_hour - 1)
-    before = await scheduler.daily_work(pool, ceiling, early)
+    before = await scheduler.daily_work(pool=pool, settings=ceiling, now=early)
     assert before.runs == 0 and before.digests >= 1  # the digest comes first, the run waits
-    work = await scheduler.daily_work(pool, ceiling, NOON)
+    work = await scheduler.daily_work(pool=pool, settings=ceiling, now=NOON)
     assert work.runs >= 1
     async with pool.acquire() as conn:
         tasks = await conn.fetch("SELECT customer_id, kind, created_by FROM care_tasks "
@@ -162,7 +163,7 @@ async def test_a_schedules_tenant_runs_once_a_day_after_its_digest_within_its_bu
     assert run["summary"]["tasks"] == 2
     assert run["summary"]["outcomes"]["PR10.tenant_daily_budget"] == 1
     assert [d["day"] for d in digest_days] == [date(2026, 12, 1)]
-    again = await scheduler.daily_work(pool, ceiling, NOON + timedelta(hours=2))
+    again = await scheduler.daily_work(pool=pool, settings=ceiling, now=NOON + timedelta(hours=2))
     assert again.runs == 0  # the day's run is taken
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM care_tasks WHERE tenant_id = $1",
@@ -177,7 +178,7 @@ async def test_an_autopilot_tenant_gets_digests_but_no_timed_run(
     person = await customer_writes(pool, tenant)
     await set_care(pool, tenant, person.customer_id, care_state="at_risk",
                    hands_off_enabled=True, last_signal_at=NOON - timedelta(days=20))
-    await scheduler.daily_work(pool, with_care(settings, allowing(tenant)), NOON)
+    await scheduler.daily_work(pool=pool, settings=with_care(settings, allowing(tenant)), now=NOON)
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM care_digests WHERE tenant_id = $1",
                                    tenant) == 1
@@ -224,7 +225,7 @@ async def test_approved_replies_are_labelled_by_what_the_customer_did_next(
     assert await _labels(pool, upset) == ("EXECUTION_SUCCEEDED", "NEGATIVE_RESPONSE", True)
     assert await _labels(pool, ignored) == ("EXECUTION_SUCCEEDED", None, False)
     later = now + timedelta(days=settings.scheduler.no_response_after_days, seconds=1)
-    assert await scheduler.label_no_response(pool, ceiling, later) >= 1
+    assert await scheduler.label_no_response(pool=pool, settings=ceiling, now=later) >= 1
     assert await _labels(pool, ignored) == ("EXECUTION_SUCCEEDED", "NO_RESPONSE", False)
     assert await _labels(pool, answered) == ("EXECUTION_SUCCEEDED", None, True)
 
@@ -262,7 +263,7 @@ async def test_what_waits_per_tenant_is_published_for_the_dashboard(
     tenant, ceiling = await acting_tenant(pool, settings, mode="approve")
     for _ in range(2):
         await submit(pool, ceiling, await customer_writes(pool, tenant), now=NOON)
-    await scheduler.observe_waiting(pool, now=NOON + timedelta(hours=5))
+    await scheduler.observe_waiting(pool=pool, now=NOON + timedelta(hours=5))
 
     def value(kind: str) -> float | None:
         return REGISTRY.get_sample_value(CARE_WAITING.name, {"tenant": tenant, "kind": kind})
@@ -277,7 +278,7 @@ async def test_what_waits_per_tenant_is_published_for_the_dashboard(
         assert REGISTRY.get_sample_value(MERGES.name, {"tenant": tenant, "status": status}) == 0
     async with pool.acquire() as conn:
         await admin.set_kill_switch(conn, tenant, engaged=True, by="ada", now=NOON)
-    await scheduler.observe_waiting(pool, now=NOON)
+    await scheduler.observe_waiting(pool=pool, now=NOON)
     assert REGISTRY.get_sample_value(KILL_SWITCH.name, {"tenant": tenant}) == 1
     assert REGISTRY.get_sample_value(INBOX_OLDEST.name, {"tenant": tenant}) == 0
 
@@ -301,7 +302,8 @@ async def test_a_deferred_reply_that_cannot_be_released_does_not_hold_the_others
                            broken)
     both = with_care(settings, allowing(tenant, other))
     # A minute later the minimum interval has passed: the good reply may go.
-    released = await scheduler.release_due(pool, both, NOON + timedelta(minutes=1))
+    released = await scheduler.release_due(pool=pool, settings=both,
+                                           now=NOON + timedelta(minutes=1))
     assert released["failed"] >= 1 and released["queued"] >= 1
     assert (await fate(pool, tenant, good)).status == "queued"
     assert (await fate(pool, other, broken)).status == "deferred"

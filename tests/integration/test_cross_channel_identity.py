@@ -110,7 +110,7 @@ async def holdings(pool: Pool, customer_id: UUID, tenant: str = TENANT) -> dict[
 
 async def recognized(pool: Pool) -> tuple[float, float]:
     """Return what the scheduler reports now: customers known on two channels, merges done."""
-    await scheduler.observe_waiting(pool, now=datetime.now(UTC))
+    await scheduler.observe_waiting(pool=pool, now=datetime.now(UTC))
     linked = REGISTRY.get_sample_value(LINKED_CUSTOMERS.name, {"tenant": TENANT})
     merged = REGISTRY.get_sample_value(MERGES.name, {"tenant": TENANT, "status": "merged"})
     assert linked is not None and merged is not None
@@ -133,7 +133,7 @@ async def submit_form(pool: Pool, *, email: str, phone: str | None = None,
                       subject: str = "Cannot export my project") -> asyncpg.Record:
     form = SupportFormSubmission(name="Ada Lovelace", email=email, phone=phone, subject=subject,
                                  message="How do I export my project data as CSV?")
-    receipt = await intake.submit_support_form(pool, tenant_id=TENANT, form=form,
+    receipt = await intake.submit_support_form(pool=pool, tenant_id=TENANT, form=form,
                                                idempotency_key=None, topic=TOPIC,
                                                links=LINKS)
     [row] = await fetch(pool, "SELECT m.id, m.customer_id, m.conversation_id, t.id AS ticket_id "
@@ -149,7 +149,8 @@ async def test_form_then_whatsapp_then_a_form_with_both_merges_with_everything_m
     email, phone = unique_email("ada"), new_phone()
     first = await submit_form(db, email=f"  {email.upper()} ")
     a = first["customer_id"]
-    chat = await intake.accept_inbound(db, message("whatsapp", phone=f"whatsapp:{e164(phone)}"),
+    chat = await intake.accept_inbound(pool=db,
+                                       msg=message("whatsapp", phone=f"whatsapp:{e164(phone)}"),
                                        topic=TOPIC)
     b = chat.customer_id
     assert b != a  # nothing linked them yet

@@ -182,8 +182,9 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_and_the_customer_ge
         assert [dict(r.headers)["fte-attempts"] for r in records] == [b"4"]
         assert b"RuntimeError" in dict(records[0].headers)["fte-error"]
         # The operators hear of it without Prometheus: the threshold check records an alert.
-        await ops_health.check_tenant(pool, settings, tenant_id=msg.tenant_id, now=clock.now())
-        alerts = await ops_health.open_alerts(pool, tenant_id=msg.tenant_id)
+        await ops_health.check_tenant(pool=pool, settings=settings, tenant_id=msg.tenant_id,
+                                      now=clock.now())
+        alerts = await ops_health.open_alerts(pool=pool, tenant_id=msg.tenant_id)
         assert [(a["kind"], a["channel"], a["value"]) for a in alerts] == [
             ("dead_letters", "whatsapp", 1.0)]
     finally:

@@ -77,7 +77,7 @@ async def test_a_pool_opened_before_the_migrations_searches_vectors_after_them(
             [nearest] = await reference.nearest_knowledge(conn, "techcorp", vector.tolist(),
                                                           model="m")
             stored = await conn.fetchval("SELECT embedding FROM knowledge_base")
-        assert nearest["similarity"] == pytest.approx(1.0)
+        assert nearest.similarity == pytest.approx(1.0)
         assert np.array_equal(stored.to_numpy(), vector)  # float4, bit for bit
     finally:
         await pool.close()
@@ -104,10 +104,10 @@ async def test_the_sweeper_requeues_a_message_whose_event_the_broker_lost(stack:
 
 async def _accept_without_publishing(stack: Stack, submission: SupportFormSubmission) -> str:
     # Published where no worker listens (the dead-letter topic): for the worker it is lost.
-    receipt = await submit_support_form(stack.pool, tenant_id="techcorp", form=submission,
+    receipt = await submit_support_form(pool=stack.pool, tenant_id="techcorp", form=submission,
                                         idempotency_key=None,
                                         topic=stack.settings.kafka.topic_dlq,
-                                        links=ticket_access.links_for(stack.settings))
+                                        links=ticket_access.links_for(settings=stack.settings))
     return receipt.ticket_id
 
 

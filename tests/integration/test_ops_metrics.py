@@ -106,7 +106,7 @@ async def world(postgres: EmbeddedPostgres, broker: LocalBroker) -> AsyncIterato
         keys["a_admin"] = (await admin_keys.create_key(pool=db, tenant_id="techcorp", role="admin",
                                                      name="lead"))[1]
         # As `fte up` does for the local demo (the migration gives no tenant an address).
-        await digest_mail.give_local_demo_an_address(db, tenant_id="techcorp", now=clock.now())
+        await digest_mail.give_local_demo_an_address(pool=db, tenant_id="techcorp", now=clock.now())
         started = clock.now()
         async with running_stack(settings, db) as stack:
             for subject, message in [*QUESTIONS, REFUND]:
@@ -174,8 +174,8 @@ async def test_the_series_puts_each_message_in_its_step(world: World) -> None:
 async def test_thresholds_open_one_alert_per_kind_and_channel_and_resolve_it(
         world: World) -> None:
     now = clock.now()
-    first = await ops_health.check_tenant(world.db, world.settings, tenant_id="techcorp",
-                                          now=now)
+    first = await ops_health.check_tenant(pool=world.db, settings=world.settings,
+                                          tenant_id="techcorp", now=now)
     assert first.opened == 0  # 1 of 4 escalated is 25%: not over the threshold
     await _submit(world.stack, "Refund", "This charge is wrong, refund me or I call my lawyer.")
 
@@ -184,10 +184,10 @@ async def test_thresholds_open_one_alert_per_kind_and_channel_and_resolve_it(
 
     await wait_for(answered, timeout_s=60)
     now = clock.now()
-    opened = await ops_health.check_tenant(world.db, world.settings, tenant_id="techcorp",
-                                           now=now)
-    again = await ops_health.check_tenant(world.db, world.settings, tenant_id="techcorp",
-                                          now=now + timedelta(minutes=3))
+    opened = await ops_health.check_tenant(pool=world.db, settings=world.settings,
+                                           tenant_id="techcorp", now=now)
+    again = await ops_health.check_tenant(pool=world.db, settings=world.settings,
+                                          tenant_id="techcorp", now=now + timedelta(minutes=3))
     assert (opened.opened, again.opened, again.still_open) == (1, 0, 1)
     alerts = (await world.get("a", "/alerts")).json()["alerts"]
     assert [(a["kind"], a["channel"], a["severity"]) for a in alerts] == [
@@ -197,7 +197,8 @@ async def test_thresholds_open_one_alert_per_kind_and_channel_and_resolve_it(
 
     # Five hours on: the messages left the window, a draft still waits.
     later = now + timedelta(hours=5)
-    moved = await ops_health.check_all(world.db, world.settings, later)  # B's too: too few
+    moved = await ops_health.check_all(pool=world.db, settings=world.settings,
+                                       now=later)  # B's too: too few
     assert (moved.opened, moved.still_open, moved.resolved) == (1, 0, 1)
     alerts = (await world.get("a", "/alerts")).json()["alerts"]
     assert [(a["kind"], a["channel"]) for a in alerts] == [("draft_age", None)]
@@ -205,8 +206,8 @@ async def test_thresholds_open_one_alert_per_kind_and_channel_and_resolve_it(
     # The digest of the day lists both and goes to the operator address, once.
     mailer = SandboxAdapter("email")
     for _ in range(2):
-        await scheduler.daily_work(world.db, world.settings, later + timedelta(days=1),
-                                   mailer=mailer)
+        await scheduler.daily_work(pool=world.db, settings=world.settings,
+                                   now=later + timedelta(days=1), mailer=mailer)
     async with world.db.acquire() as conn:
         mails = await conn.fetch(
             "SELECT recipient, subject, body, status FROM deliveries "
@@ -224,9 +225,9 @@ async def test_thresholds_open_one_alert_per_kind_and_channel_and_resolve_it(
 async def test_the_console_link_token_signs_in_once_and_not_after_it_expires(
         world: World) -> None:
     now = clock.now()
-    token = await local_sign_in.issue(world.db, tenant_id="techcorp", now=now,
+    token = await local_sign_in.issue(pool=world.db, tenant_id="techcorp", now=now,
                                       ttl=timedelta(minutes=15))
-    stale = await local_sign_in.issue(world.db, tenant_id="techcorp",
+    stale = await local_sign_in.issue(pool=world.db, tenant_id="techcorp",
                                       now=now - timedelta(minutes=16), ttl=timedelta(minutes=15))
     url = "/api/v1/console/local-sign-in"
     first = await world.stack.http.post(url, json={"token": token})
@@ -295,7 +296,7 @@ async def test_an_admin_sets_where_the_digest_is_mailed_and_the_change_is_audite
         ("operator:lead", {"action": "set_digest_address", "mailed": True})]
     # `fte up` gives the demo an address only when it has none: the admin's choice stays.
     assert await digest_mail.give_local_demo_an_address(
-        world.db, tenant_id="techcorp", now=clock.now()) == "ops-team@techcorp.example"
+        pool=world.db, tenant_id="techcorp", now=clock.now()) == "ops-team@techcorp.example"
 
 
 async def test_the_digest_goes_out_through_gmail_when_it_is_configured_and_waits_out_an_outage(
@@ -307,20 +308,22 @@ async def test_the_digest_goes_out_through_gmail_when_it_is_configured_and_waits
         settings = world.settings.model_copy(update={"gmail": gmail.settings()})
         mailer = bootstrap.email_adapter(settings)
         gmail.fail_next("messages.send", 503)  # Gmail is down for the first pass
-        await scheduler.daily_work(world.db, settings, now, mailer=mailer)
+        await scheduler.daily_work(pool=world.db, settings=settings, now=now, mailer=mailer)
         async with world.db.acquire() as conn:
             waiting = await conn.fetchval(
                 "SELECT mailed_at IS NULL FROM care_digests WHERE tenant_id = 'techcorp' "
                 "AND day = $1::text::date", day)
         assert waiting is True and gmail.sent == []  # stored, to be mailed at the next pass
-        await scheduler.daily_work(world.db, settings, now + timedelta(minutes=1), mailer=mailer)
-        await scheduler.daily_work(world.db, settings, now + timedelta(minutes=2), mailer=mailer)
+        await scheduler.daily_work(pool=world.db, settings=settings, now=now + timedelta(minutes=1),
+                                   mailer=mailer)
+        await scheduler.daily_work(pool=world.db, settings=settings, now=now + timedelta(minutes=2),
+                                   mailer=mailer)
         # Refused for good the day after (a 4xx): recorded as failed, and not tried again.
         gmail.fail_next("messages.send", 400)
         tried = len(gmail.calls("messages.send"))
         for minutes in (0, 1):
-            await scheduler.daily_work(world.db, settings,
-                                       now + timedelta(days=1, minutes=minutes), mailer=mailer)
+            await scheduler.daily_work(pool=world.db, settings=settings,
+                                       now=now + timedelta(days=1, minutes=minutes), mailer=mailer)
         assert len(gmail.calls("messages.send")) == tried + 1
         async with world.db.acquire() as conn:
             refused = await conn.fetchval(

@@ -179,7 +179,7 @@ async def test_without_credentials_email_replies_are_listed_in_the_sandbox(stack
         tenant_id="techcorp", channel="email", external_id=f"sandbox-{uuid.uuid4().hex}",
         content="Hello, how do I turn on two-factor authentication for my account?",
         subject="2FA", sender_name="Mary Jackson", sender_email=address)
-    stored = await intake.accept_inbound(stack.pool, message,
+    stored = await intake.accept_inbound(pool=stack.pool, msg=message,
                                          topic=stack.settings.kafka.topic_incoming)
     assert stored.created
 

@@ -186,7 +186,8 @@ async def test_an_email_customer_opens_the_ticket_from_the_link_in_the_reply(
         tenant_id="techcorp", channel="email", external_id=f"link-{uuid.uuid4().hex}",
         content="Hello, how do I turn on two-factor authentication for my account?",
         subject="2FA", sender_name="Katherine Johnson", sender_email=address)
-    await intake.accept_inbound(stack.pool, message, topic=stack.settings.kafka.topic_incoming)
+    await intake.accept_inbound(pool=stack.pool, msg=message,
+                                topic=stack.settings.kafka.topic_incoming)
 
     async def listed() -> Any:
         res = await stack.http.get("/api/v1/sandbox/messages", params={"channel": "email"})
@@ -292,7 +293,7 @@ async def test_an_operator_key_reads_the_tickets_of_its_own_tenant_only(
 
 async def test_a_ticket_gets_one_token_however_many_issue_it_at_once(access: Settings) -> None:
     db = await create_pool(access, min_size=1, max_size=8)
-    links = ticket_access.links_for(access)
+    links = ticket_access.links_for(settings=access)
     try:
         async with _api(access) as http:
             # Opened on another channel: no token yet, until its first reply's link needs one.
@@ -339,9 +340,9 @@ async def test_a_rotated_secret_re_keys_a_ticket_when_its_token_is_next_issued(
 
 def test_links_point_at_the_public_url() -> None:
     settings = Settings(api={"public_url": "https://help.example/", "port": 9000})
-    links = ticket_access.links_for(settings)
+    links = ticket_access.links_for(settings=settings)
     assert links.base_url == "https://help.example"
-    assert ticket_access.links_for(Settings(api={"port": 9000})).base_url == \
+    assert ticket_access.links_for(settings=Settings(api={"port": 9000})).base_url == \
         "http://127.0.0.1:9000"
     assert isinstance(links, TicketLinks)
 
@@ -367,7 +368,7 @@ async def test_a_whatsapp_reply_is_stored_with_its_tickets_token_issued_before_i
         assert row["status"] == "queued"
         assert row["access_hash"] is not None  # committed with the reply, before it leaves
         assert "#token=" not in row["content"]  # the link is added as it leaves, never stored
-        links = ticket_access.links_for(access)
+        links = ticket_access.links_for(settings=access)
         async with db.acquire() as conn:
             token = await ticket_access.issue_for(conn, links, "techcorp", row["ticket_number"])
         sent = with_status_link(row["content"], "whatsapp",

@@ -18,10 +18,10 @@ class DigestAddress(BaseModel):
 @router.get("/digest-address", response_model=DigestAddress)
 async def get_digest_address(who: Operator, db: Db) -> DigestAddress:
     """Where the daily digest goes (through the email channel; the sandbox locally)."""
-    return DigestAddress(email=await digest_mail.operator_address(db, tenant_id=who.tenant_id))
+    return DigestAddress(email=await digest_mail.operator_address(pool=db, tenant_id=who.tenant_id))
 
 
 @router.put("/digest-address", response_model=DigestAddress)
 async def put_digest_address(body: DigestAddress, who: Admin, db: Db, now: Now) -> DigestAddress:
     return DigestAddress(email=await digest_mail.set_operator_address(
-        db, tenant_id=who.tenant_id, email=body.email, actor=who.actor, now=now))
+        pool=db, tenant_id=who.tenant_id, email=body.email, actor=who.actor, now=now))

@@ -7,27 +7,88 @@ delivery retries' claims: each row carries its tenant, and every write after it 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
 from production.database.pool import Connection
 from production.domain.care.state_engine import DECAY_TO_AT_RISK
-
-Row = asyncpg.Record
 
 _DECAYING = sorted(str(state) for state in DECAY_TO_AT_RISK)
 
 
+@dataclass(frozen=True)
+class SilentCustomer:
+    tenant_id: str
+    customer_id: UUID
+    care_state: str
+    last_signal_at: datetime
+
+
+@dataclass(frozen=True)
+class DigestTenant:
+    tenant_id: str
+    timezone: str
+    autonomy_mode: str
+    schedules_opt_in: bool
+
+
+@dataclass(frozen=True)
+class ActivityCount:
+    event_type: str
+    clause: str
+    action: str
+    n: int
+
+
+@dataclass(frozen=True)
+class ExecutedAction:
+    id: int
+    created_at: datetime
+    customer_id: UUID | None
+    action: str | None
+    reason: str
+    policy_clause: str | None
+
+
+@dataclass(frozen=True)
+class StoredDigest:
+    day: date
+    summary: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CareTask:
+    id: UUID
+    customer_id: UUID
+    customer_name: str | None
+    kind: str
+    title: str
+    body: str
+    status: str
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What waits at one tenant: drafts for a person, replies for pacing; its kill switch."""
+    tenant_id: str
+    pending: int
+    oldest_pending_at: datetime | None
+    deferred: int
+    kill_switch: bool
+
+
 async def silent_customers(conn: Connection, *, at_risk_before: datetime,
-                           dormant_before: datetime, limit: int) -> list[Row]:
+                           dormant_before: datetime, limit: int) -> list[SilentCustomer]:
     """Return customers whose silence the state engine may act on: in a decaying state with no
     signal since `at_risk_before`, or at_risk with none since `dormant_before`. A customer whose
     state could not move (shadow mode) but whose proposal since the last signal is on record is
     left out, so that a silence is proposed once, not at every sweep."""
-    rows: list[Row] = await conn.fetch(
+    rows = await conn.fetch(
         """
         SELECT s.tenant_id, s.entity_id AS customer_id, s.care_state, s.last_signal_at
         FROM customer_care_state s
@@ -44,13 +105,13 @@ async def silent_customers(conn: Connection, *, at_risk_before: datetime,
         """,
         _DECAYING, at_risk_before, dormant_before, limit,
     )
-    return rows
+    return [SilentCustomer(**row) for row in rows]
 
 
-async def digest_tenants(conn: Connection) -> list[Row]:
+async def digest_tenants(conn: Connection) -> list[DigestTenant]:
     """Return the tenants whose autopilot may act (autopilot or schedules mode), with their
     time zone and schedules opt-in: each gets a daily digest."""
-    rows: list[Row] = await conn.fetch(
+    rows = await conn.fetch(
         """
         SELECT cs.tenant_id, t.timezone, cs.autonomy_mode, cs.schedules_opt_in
         FROM care_settings cs JOIN tenants t ON t.id = cs.tenant_id
@@ -58,7 +119,7 @@ async def digest_tenants(conn: Connection) -> list[Row]:
         ORDER BY cs.tenant_id
         """,
     )
-    return rows
+    return [DigestTenant(**row) for row in rows]
 
 
 async def digest_exists(conn: Connection, tenant_id: str, day: date) -> bool:
@@ -69,10 +130,10 @@ async def digest_exists(conn: Connection, tenant_id: str, day: date) -> bool:
 
 
 async def activity_counts(conn: Connection, tenant_id: str, start: datetime,
-                          end: datetime) -> list[Row]:
+                          end: datetime) -> list[ActivityCount]:
     """Return the tenant's audit rows between start and end, counted by event, clause and
     action."""
-    rows: list[Row] = await conn.fetch(
+    rows = await conn.fetch(
         """
         SELECT event_type, coalesce(policy_clause, '') AS clause,
                coalesce(payload->>'action', '') AS action, count(*) AS n
@@ -82,13 +143,13 @@ async def activity_counts(conn: Connection, tenant_id: str, start: datetime,
         """,
         tenant_id, start, end,
     )
-    return rows
+    return [ActivityCount(**row) for row in rows]
 
 
 async def executed_actions(conn: Connection, tenant_id: str, start: datetime, end: datetime, *,
-                           limit: int) -> list[Row]:
+                           limit: int) -> list[ExecutedAction]:
     """Return the FTE's own executed actions between start and end, oldest first."""
-    rows: list[Row] = await conn.fetch(
+    rows = await conn.fetch(
         """
         SELECT id, created_at, customer_id, payload->>'action' AS action, reason, policy_clause
         FROM care_audit
@@ -98,7 +159,7 @@ async def executed_actions(conn: Connection, tenant_id: str, start: datetime, en
         """,
         tenant_id, start, end, limit,
     )
-    return rows
+    return [ExecutedAction(**row) for row in rows]
 
 
 async def pending_proposals(conn: Connection, tenant_id: str) -> int:
@@ -126,14 +187,14 @@ async def save_digest(conn: Connection, tenant_id: str, day: date,
     return stored
 
 
-async def digests(conn: Connection, tenant_id: str, *, limit: int) -> list[Row]:
+async def digests(conn: Connection, tenant_id: str, *, limit: int) -> list[StoredDigest]:
     """Return the tenant's digests, newest day first."""
-    rows: list[Row] = await conn.fetch(
+    rows = await conn.fetch(
         "SELECT day, summary, created_at FROM care_digests WHERE tenant_id = $1 "
         "ORDER BY day DESC LIMIT $2",
         tenant_id, limit,
     )
-    return rows
+    return [StoredDigest(**row) for row in rows]
 
 
 async def claim_run(conn: Connection, tenant_id: str, day: date, *, now: datetime) -> bool:
@@ -192,9 +253,9 @@ async def create_task(conn: Connection, tenant_id: str, customer_id: UUID, *, ki
 
 
 async def tasks(conn: Connection, tenant_id: str, *, status: str | None,
-                limit: int) -> list[Row]:
+                limit: int) -> list[CareTask]:
     """Return the tenant's internal tasks (of one status, when given), newest first."""
-    rows: list[Row] = await conn.fetch(
+    rows = await conn.fetch(
         """
         SELECT t.id, t.customer_id, c.name AS customer_name, t.kind, t.title, t.body, t.status,
                t.created_by, t.created_at
@@ -204,13 +265,13 @@ async def tasks(conn: Connection, tenant_id: str, *, status: str | None,
         """,
         tenant_id, status, limit,
     )
-    return rows
+    return [CareTask(**row) for row in rows]
 
 
-async def waiting(conn: Connection) -> list[Row]:
+async def waiting(conn: Connection) -> list[Waiting]:
     """Return, per tenant, the drafts waiting for a person (and when the oldest was written),
     the replies waiting for pacing, and whether its kill switch or the global one is on."""
-    rows: list[Row] = await conn.fetch(
+    rows = await conn.fetch(
         """
         SELECT t.id AS tenant_id,
                (SELECT count(*) FROM care_proposals p
@@ -226,4 +287,4 @@ async def waiting(conn: Connection) -> list[Row]:
         FROM tenants t ORDER BY t.id
         """,
     )
-    return rows
+    return [Waiting(**row) for row in rows]

@@ -166,11 +166,22 @@ async def live_customer(conn: Connection, tenant_id: str, customer_id: UUID) -> 
 MERGE_STATUSES = ("merged", "candidate", "accepted", "dismissed", "superseded")
 
 
-async def recognition_counts(conn: Connection) -> list[Row]:
+@dataclass(frozen=True)
+class RecognitionCount:
+    """One tenant's customers recognized across channels, and its merges of one status (None:
+    no merge yet)."""
+
+    tenant_id: str
+    linked: int
+    status: str | None
+    merges: int
+
+
+async def recognition_counts(conn: Connection) -> list[RecognitionCount]:
     """Return, per tenant, its live customers known by both an email address and a phone
     number (recognized across channels), and its customer merges by status (one row per
     tenant and status; status None: no merge yet)."""
-    rows: list[Row] = await conn.fetch(
+    rows = await conn.fetch(
         """
         SELECT t.id AS tenant_id,
                (SELECT count(*) FROM (
@@ -187,4 +198,4 @@ async def recognition_counts(conn: Connection) -> list[Row]:
         ORDER BY t.id, m.status
         """,
     )
-    return rows
+    return [RecognitionCount(**row) for row in rows]

@@ -235,10 +235,22 @@ async def mark_no_response(conn: Connection, *, delivered_before: datetime, limi
     return int(status.split()[-1])
 
 
-async def claim_expired(conn: Connection, *, now: datetime, limit: int) -> list[Row]:
+@dataclass(frozen=True)
+class ExpiredProposal:
+    """A pending proposal the sweep found past its time (and expired, with its draft)."""
+
+    tenant_id: str
+    id: UUID
+    customer_id: UUID
+    message_id: UUID | None
+    action: str
+    expires_at: datetime
+
+
+async def claim_expired(conn: Connection, *, now: datetime, limit: int) -> list[ExpiredProposal]:
     """Mark expired (at `now`) the pending proposals past their expiry, and their drafts; return
     them (every tenant: a sweep of the scheduler; rows another scheduler holds are skipped)."""
-    rows: list[Row] = await conn.fetch(
+    rows = await conn.fetch(
         """
         WITH due AS (
             SELECT tenant_id, id FROM care_proposals
@@ -261,4 +273,4 @@ async def claim_expired(conn: Connection, *, now: datetime, limit: int) -> list[
         """,
         now, limit,
     )
-    return rows
+    return [ExpiredProposal(**row) for row in rows]

@@ -21,9 +21,32 @@ _INBOUND_COLUMNS = """
 """
 
 
-async def lock_inbound(conn: Connection, tenant_id: str, message_id: UUID) -> Row | None:
+@dataclass(frozen=True)
+class LockedInbound:
+    """An inbound message, locked for the transaction that reads it, with its sender's name and
+    its ticket's number."""
+
+    id: UUID
+    tenant_id: str
+    conversation_id: UUID
+    customer_id: UUID
+    ticket_id: UUID | None
+    channel: str
+    content: str
+    subject: str | None
+    external_id: str | None
+    request_hash: str | None
+    status: str
+    created_at: datetime
+    attempts: int
+    customer_name: str | None
+    ticket_number: str | None
+
+
+async def lock_inbound(conn: Connection, tenant_id: str,
+                       message_id: UUID) -> LockedInbound | None:
     """Return the inbound message locked for this transaction (serializes duplicate work)."""
-    row: Row | None = await conn.fetchrow(
+    row = await conn.fetchrow(
         f"""
         SELECT {_INBOUND_COLUMNS}
         FROM messages m JOIN customers c ON c.id = m.customer_id
@@ -34,7 +57,7 @@ async def lock_inbound(conn: Connection, tenant_id: str, message_id: UUID) -> Ro
         tenant_id,
         message_id,
     )
-    return row
+    return None if row is None else LockedInbound(**row)
 
 
 async def set_ticket(conn: Connection, tenant_id: str, message_id: UUID, ticket_id: UUID) -> None:
@@ -46,9 +69,24 @@ async def set_ticket(conn: Connection, tenant_id: str, message_id: UUID, ticket_
     )
 
 
-async def visible_for_ticket(conn: Connection, tenant_id: str, ticket_id: UUID) -> list[Row]:
+@dataclass(frozen=True)
+class VisibleMessage:
+    """A message the customer may see on their ticket."""
+
+    id: UUID
+    direction: str
+    role: str
+    channel: str
+    content: str
+    status: str
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+async def visible_for_ticket(conn: Connection, tenant_id: str,
+                             ticket_id: UUID) -> list[VisibleMessage]:
     """Return what the customer may see on a ticket: their messages and delivered replies."""
-    rows: list[Row] = await conn.fetch(
+    rows = await conn.fetch(
         """
         SELECT id, direction, role, channel, content, status, created_at, delivered_at
         FROM messages
@@ -59,14 +97,27 @@ async def visible_for_ticket(conn: Connection, tenant_id: str, ticket_id: UUID) 
         tenant_id,
         ticket_id,
     )
-    return rows
+    return [VisibleMessage(**row) for row in rows]
+
+
+@dataclass(frozen=True)
+class HistoryMessage:
+    """One of a customer's latest messages, on any channel."""
+
+    id: UUID
+    channel: str
+    direction: str
+    role: str
+    content: str
+    subject: str | None
+    created_at: datetime
 
 
 async def customer_history(
     conn: Connection, tenant_id: str, customer_id: UUID, *, limit: int = 20
-) -> list[Row]:
+) -> list[HistoryMessage]:
     """Return the customer's latest messages across all channels, oldest first."""
-    rows: list[Row] = await conn.fetch(
+    rows = await conn.fetch(
         """
         SELECT * FROM (
             SELECT id, channel, direction, role, content, subject, created_at
@@ -80,7 +131,7 @@ async def customer_history(
         customer_id,
         limit,
     )
-    return rows
+    return [HistoryMessage(**row) for row in rows]
 
 
 @dataclass(frozen=True)

@@ -7,17 +7,39 @@ is one tenant's. Every instant is the caller's.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
-
-import asyncpg
 
 from production.database.pool import Connection
 
-Row = asyncpg.Record
-
 _ALERT_COLUMNS = ("id, kind, channel, severity, value, threshold, summary, opened_at, "
                   "last_seen_at, resolved_at")
+
+
+@dataclass(frozen=True)
+class Alert:
+    """An ops_alerts row; `channel` is '' for a tenant-wide alert."""
+
+    id: int
+    kind: str
+    channel: str
+    severity: str
+    value: float
+    threshold: float
+    summary: str
+    opened_at: datetime
+    last_seen_at: datetime
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class UnmailedDigest:
+    day: date
+    summary: dict[str, Any]
+    operator_email: str
+    tenant_name: str
 
 
 async def tenants_to_check(conn: Connection) -> list[str]:
@@ -65,36 +87,37 @@ async def resolve_cleared(conn: Connection, tenant_id: str, *, still: list[tuple
     return len(rows)
 
 
-async def open_alerts(conn: Connection, tenant_id: str) -> list[Row]:
+async def open_alerts(conn: Connection, tenant_id: str) -> list[Alert]:
     """Return the tenant's open alerts, critical first, then oldest first."""
-    rows: list[Row] = await conn.fetch(
+    rows = await conn.fetch(
         f"SELECT {_ALERT_COLUMNS} FROM ops_alerts "  # noqa: S608 - constant column list
         "WHERE tenant_id = $1 AND resolved_at IS NULL "
         "ORDER BY severity = 'critical' DESC, opened_at, id",
         tenant_id,
     )
-    return rows
+    return [Alert(**row) for row in rows]
 
 
 async def alerts_during(conn: Connection, tenant_id: str, start: datetime,
-                        end: datetime) -> list[Row]:
+                        end: datetime) -> list[Alert]:
     """Return the tenant's alerts that were open at some instant of [start, end)."""
-    rows: list[Row] = await conn.fetch(
+    rows = await conn.fetch(
         f"SELECT {_ALERT_COLUMNS} FROM ops_alerts "  # noqa: S608 - constant column list
         "WHERE tenant_id = $1 AND opened_at < $3 AND (resolved_at IS NULL OR resolved_at >= $2) "
         "ORDER BY opened_at, id",
         tenant_id, start, end,
     )
-    return rows
+    return [Alert(**row) for row in rows]
 
 
 # --- The daily digest's mail ------------------------------------------------------------
 
 
-async def unmailed_digests(conn: Connection, tenant_id: str, *, since: date) -> list[Row]:
+async def unmailed_digests(conn: Connection, tenant_id: str, *,
+                           since: date) -> list[UnmailedDigest]:
     """Return the tenant's digests from `since` on that were not mailed yet, with the address
     to mail them to (none when the tenant has no operator address)."""
-    rows: list[Row] = await conn.fetch(
+    rows = await conn.fetch(
         """
         SELECT d.day, d.summary, t.operator_email, t.name AS tenant_name
         FROM care_digests d JOIN tenants t ON t.id = d.tenant_id
@@ -104,7 +127,7 @@ async def unmailed_digests(conn: Connection, tenant_id: str, *, since: date) -> 
         """,
         tenant_id, since,
     )
-    return rows
+    return [UnmailedDigest(**row) for row in rows]
 
 
 async def record_digest_mail(conn: Connection, tenant_id: str, day: date, *, mail_id: UUID,

@@ -17,13 +17,11 @@ Every statement is one tenant's; `since`/`until` are the caller's instants.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-import asyncpg
+from typing import Any
 
 from production.database.pool import Connection
-
-Row = asyncpg.Record
 
 # One CTE set for the summary and the series: the window's inbound messages, their reply and
 # their flags. $1 tenant, $2 since, $3 until.
@@ -66,11 +64,42 @@ _DEAD = """
 _STEP = "date_bin($4::interval, {} - interval '1 microsecond', $2::timestamptz)"
 
 
+@dataclass(frozen=True)
+class ChannelSummary:
+    """One channel's figures over a window ('*': every channel)."""
+
+    channel: str
+    conversations: int
+    messages_in: int
+    messages_out: int
+    avg_sentiment: float | None
+    escalations: int
+    answered: int
+    automated: int
+    first_response_p50_s: float | None
+    first_response_p95_s: float | None
+    delivered_p95_s: float | None
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    """One step of the time series, at its end."""
+
+    at: datetime
+    first_response_p95_s: dict[str, Any]
+    messages_in: int
+    escalations: int
+    automated: int
+    dead_letters: int
+    inbound_waiting: int
+    oldest_draft_age_s: float | None
+
+
 async def channel_summary(conn: Connection, tenant_id: str, *, since: datetime,
-                          until: datetime, channels: list[str]) -> list[Row]:
+                          until: datetime, channels: list[str]) -> list[ChannelSummary]:
     """Return one row per channel in `channels` and one for all of them (channel '*'): the
     window's counts, average sentiment and first-response percentiles."""
-    rows: list[Row] = await conn.fetch(
+    rows = await conn.fetch(
         f"""
         WITH {_WINDOW},
         per_inbound AS (
@@ -109,18 +138,18 @@ async def channel_summary(conn: Connection, tenant_id: str, *, since: datetime,
         """,  # noqa: S608 - the CTEs are constants, every value is a parameter
         tenant_id, since, until, channels,
     )
-    return rows
+    return [ChannelSummary(**row) for row in rows]
 
 
 async def series(conn: Connection, tenant_id: str, *, since: datetime, until: datetime,
-                 step: timedelta) -> list[Row]:
+                 step: timedelta) -> list[SeriesPoint]:
     """Return one row per `step` from `since` to `until` (each at its end): the p95 first
     response per channel (jsonb), escalation and automation rates, dead letters, the inbound
     messages still waiting for the worker and the age of the oldest draft in the inbox.
 
     Each row is counted once, in its step (no scan per step): waiting at a step's end is what
     waited at `since`, plus what arrived, minus what the worker finished, up to it."""
-    rows: list[Row] = await conn.fetch(
+    rows = await conn.fetch(
         f"""
         WITH {_WINDOW},
         buckets AS (
@@ -188,7 +217,7 @@ async def series(conn: Connection, tenant_id: str, *, since: datetime, until: da
         """,  # noqa: S608 - the CTEs are constants, every value is a parameter
         tenant_id, since, until, step,
     )
-    return rows
+    return [SeriesPoint(**row) for row in rows]
 
 
 async def dead_letters(conn: Connection, tenant_id: str, *, since: datetime,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
 
-import asyncpg
 from pgvector import Vector
 
 from production.database.pool import Connection
@@ -50,10 +51,34 @@ CANDIDATES = 20
 RARE_LEXEMES = 3
 
 
+@dataclass(frozen=True)
+class KnowledgeHit:
+    """A passage the hybrid search found: `score` fused, `similarity` cosine (0..1; None when
+    only the text matched), `text_rank` (None when only the vector matched)."""
+
+    id: UUID
+    title: str
+    content: str
+    category: str | None
+    score: float
+    similarity: float | None
+    text_rank: float | None
+
+
+@dataclass(frozen=True)
+class NearestPassage:
+    id: UUID
+    similarity: float
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
 async def search_knowledge(
     conn: Connection, tenant_id: str, query: str, vector: Sequence[float], *, model: str,
     limit: int = 5,
-) -> list[asyncpg.Record]:
+) -> list[KnowledgeHit]:
     """Return the best passages by reciprocal-rank fusion of vector and full-text search.
 
     Each row has `score` (fused), `similarity` (cosine, 0..1; NULL when only the text matched)
@@ -80,7 +105,7 @@ async def search_knowledge(
         """,
         tenant_id, query, RARE_LEXEMES,
     )
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         """
         WITH vec AS (
             SELECT id, 1 - distance AS similarity, row_number() OVER (ORDER BY distance) AS rank
@@ -114,7 +139,10 @@ async def search_knowledge(
         # NULL when no lexeme of the question is in the knowledge base: no text half.
         tenant_id, text_query, as_vector(vector), model, CANDIDATES, RRF_K, limit,
     )
-    return rows
+    return [KnowledgeHit(id=row["id"], title=row["title"], content=row["content"],
+                         category=row["category"], score=float(row["score"]),
+                         similarity=_float(row["similarity"]), text_rank=_float(row["text_rank"]))
+            for row in rows]
 
 
 async def refresh_lexemes(conn: Connection, tenant_id: str) -> int:
@@ -125,9 +153,9 @@ async def refresh_lexemes(conn: Connection, tenant_id: str) -> int:
 
 async def nearest_knowledge(
     conn: Connection, tenant_id: str, vector: Sequence[float], *, model: str, limit: int = 5,
-) -> list[asyncpg.Record]:
+) -> list[NearestPassage]:
     """Return the nearest passages by cosine distance alone (the index's half of the search)."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         """
         SELECT id, 1 - (embedding <=> $2) AS similarity
         FROM knowledge_base
@@ -137,7 +165,7 @@ async def nearest_knowledge(
         """,
         tenant_id, as_vector(vector), model, limit,
     )
-    return rows
+    return [NearestPassage(id=row["id"], similarity=float(row["similarity"])) for row in rows]
 
 
 async def uncovered_subjects(
