@@ -15,10 +15,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from production.api.deps import Db, bearer, state
 from production.api.limits import Limits, too_many
+from production.domain.trimmed import at_least
 from production.services import admin_keys, ticket_access
 from production.services.ticket_access import Conversation
 
@@ -52,10 +53,13 @@ class TicketView(BaseModel):
 
 
 class TicketLookup(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+    # Lengths are checked on the text as sent (what the schema says), then it is stripped.
+    model_config = ConfigDict(extra="forbid")
 
-    ticket_id: str = Field(min_length=1, max_length=40)
-    email: str = Field(min_length=1, max_length=320)
+    ticket_id: Annotated[str, StringConstraints(min_length=1, max_length=40),
+                         AfterValidator(at_least(1))]
+    email: Annotated[str, StringConstraints(min_length=1, max_length=320),
+                     AfterValidator(at_least(1))]
 
 
 class TicketAccess(BaseModel):

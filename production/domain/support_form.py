@@ -3,24 +3,38 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    StringConstraints,
+    field_validator,
+)
 
 from production.domain.identity import normalize_phone
 from production.domain.messages import Category, Priority
 from production.domain.text import unstorable
+from production.domain.trimmed import Stripped, at_least, strip_text
 
 
 class SupportFormSubmission(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+    # Lengths are checked on the text as sent (what the schema says), then it is stripped.
+    model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=2, max_length=200)
-    email: EmailStr
-    phone: str | None = Field(default=None, max_length=40)
-    subject: str = Field(min_length=5, max_length=300)
+    name: Annotated[str, StringConstraints(min_length=2, max_length=200),
+                    AfterValidator(at_least(2))]
+    email: Annotated[EmailStr, Stripped]
+    phone: Annotated[str | None, StringConstraints(max_length=40),
+                     AfterValidator(strip_text)] = None
+    subject: Annotated[str, StringConstraints(min_length=5, max_length=300),
+                       AfterValidator(at_least(5))]
     category: Category = Category.general
     priority: Priority = Priority.medium
-    message: str = Field(min_length=10, max_length=5000)
+    message: Annotated[str, StringConstraints(min_length=10, max_length=5000),
+                       AfterValidator(at_least(10))]
 
     @field_validator("name", "subject", "message", "phone", mode="after")
     @classmethod
