@@ -7,7 +7,11 @@ reservation is settled to the tokens the run really used (also when the run fail
 answered calls were billed). When the gate has no room, the reply does not spend past the cap:
 by FTE_BUDGET_EXHAUSTED, the local deterministic model answers it ("local"), or the inbound
 message is held unanswered until the tenant's next local day starts ("hold"), when the
-sweeper queues it again and it is decided afresh.
+sweeper queues it again and it is decided afresh. A tier with no room for a reply at all (no
+budget, or an estimate above its whole day) is answered by the local model in either mode.
+
+A worker that dies between the reservation and its settlement leaves the estimate reserved:
+the day counts more than was spent, never less (fail closed).
 """
 
 from __future__ import annotations
