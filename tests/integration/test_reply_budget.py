@@ -9,12 +9,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import openai
+import pytest
 from prometheus_client import REGISTRY
 
+from production.agent.runner import SupportAgent
 from production.config import Settings
 from production.database.pool import Pool
 from production.database.queries import messages
 from production.domain.proactive.cost_gate import BUDGET_SPENT, REPLY_TRIGGER, WITHIN_BUDGET
+from production.embeddings import local_embedder
 from production.metrics import REPLY_BUDGET_ROUTES
 from production.services import process_inbound
 from tests.fakes.openai_api import FakeOpenAI
@@ -128,3 +132,24 @@ async def test_held_replies_wait_for_the_next_local_day_then_go_to_openai(
     assert await used(pool, TENANT, at) == 5_000
     assert await used(pool, TENANT, later) == released.outcome.tokens
     assert [d["decision"] for d in await reply_decisions(pool, later)] == ["ALLOW"]
+
+
+async def test_a_failed_run_gives_its_reservation_back_and_the_local_model_spends_nothing(
+    settings: Settings, pool: Pool, fake_openai: FakeOpenAI
+) -> None:
+    at = datetime(2031, 5, 10, 9, 0, tzinfo=UTC)
+    refused = worker_deps(budgeted(settings, tokens=1_000_000), pool, fake_openai,
+                          key="sk-wrong-key")
+    with pytest.raises(openai.AuthenticationError):
+        await process_inbound.process(refused, inbound(QUESTION), clock=lambda: at)
+    assert [d["decision"] for d in await reply_decisions(pool, at)] == ["ALLOW"]
+    assert await used(pool, TENANT, at) == 0  # settled to what the failed run used: nothing
+
+    # The local model (no OPENAI_API_KEY) never asks the gate: it costs nothing.
+    later = at + timedelta(hours=1)
+    local = process_inbound.WorkerDeps(pool=pool, settings=settings,
+                                       agent=SupportAgent(settings), embedder=local_embedder())
+    handled = await process_inbound.process(local, inbound(QUESTION), clock=lambda: later)
+    assert handled.result == "replied" and handled.outcome is not None
+    assert handled.outcome.model == "local-deterministic"
+    assert await reply_decisions(pool, later) == []
