@@ -103,6 +103,8 @@ def test_the_cost_cap_is_a_token_cap_at_the_configured_price() -> None:
     assert verdict(cheap, tokens_used=1_001).reason == BUDGET_SPENT
     assert cheap.token_limit(price_per_1k=0.0, reply=True) == 10_000  # free: tokens only
     assert estimated_cost_usd(3_000, 0.0003) == pytest.approx(0.0009)
+    # A price so small the cost cap overflows (hypothesis found it): the token cap holds.
+    assert POLICY.token_limit(price_per_1k=5e-324, reply=True) == 10_000
 
 
 @pytest.mark.parametrize("bad", [{"estimated_tokens": 0}, {"tokens_used": -1},

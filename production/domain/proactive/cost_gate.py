@@ -70,8 +70,11 @@ class TierPolicy(BaseModel):
         layer its share."""
         cap = self.daily_tokens
         if price_per_1k > 0:
-            # (the epsilon: $0.003 at $0.001 per 1k is 3,000 tokens, not 2,999.99...)
-            cap = min(cap, math.floor(self.daily_cost_usd / price_per_1k * 1000 + 1e-6))
+            # The epsilon: $0.003 at $0.001 per 1k is 3,000 tokens, not 2,999.99... A price
+            # so small that the cost cap overflows to infinity leaves the tokens cap.
+            by_cost = self.daily_cost_usd / price_per_1k * 1000 + 1e-6
+            if by_cost < cap:
+                cap = math.floor(by_cost)
         return cap if reply else math.floor(cap * self.proactive_share)
 
 
