@@ -127,6 +127,14 @@ def alerts() -> list[dict[str, Any]]:
                summary="A draft has waited more than 4 hours in {{ $labels.tenant }}'s inbox",
                description="The oldest draft waiting for a person is "
                            "{{ $value | humanizeDuration }} old."),
+        _alert("FteModelBudgetExhausted",
+               f"sum(increase({m.COST_GATE_DECISIONS.name}{{reason=\"budget_spent\"}}[15m]))"
+               " > 0", severity="warning",
+               summary="A tenant's model budget for its day is spent",
+               description="Model runs were refused in the last 15 minutes because a "
+                           "tenant's daily model budget is spent: its replies are answered by "
+                           "the local model or held to its next day (FTE_BUDGET_EXHAUSTED), "
+                           "its proactive runs wait for the next day."),
         _burn("FteFirstResponseBudgetBurnFast", BURN_FAST),
         _burn("FteFirstResponseBudgetBurnSlow", BURN_SLOW),
     ]

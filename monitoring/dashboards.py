@@ -182,6 +182,15 @@ def agent() -> dict[str, Any]:
             (f"sum by (model, error) ({rate(m.MODEL_ERRORS.name)})", "{{model}} {{error}}"),),
             "ops"),
         Panel("p95 agent run", ((p95(m.AGENT_LATENCY.name, "channel"), "{{channel}}"),), "s"),
+        Panel("Cost gate decisions", (
+            (f"sum by (decision, reason) ({rate(m.COST_GATE_DECISIONS.name)})",
+             "{{decision}} {{reason}}"),), "ops",
+            description="Model runs allowed, deferred or skipped by the DecisionCostGate; "
+                        "budget_spent: a tenant's model budget for its day is spent."),
+        Panel("Replies by model budget", (
+            (f"sum by (route) ({rate(m.REPLY_BUDGET_ROUTES.name)})", "{{route}}"),), "ops",
+            description="model: within budget; local: spent, the local model answered; "
+                        "held: spent, held to the tenant's next day."),
         Panel("Sentiment by channel", (
             (f"histogram_quantile(0.5, sum by (channel, le) "
              f"({rate(m.SENTIMENT.name + '_bucket')}))", "{{channel}} median"),

@@ -199,6 +199,17 @@ LINKED_CUSTOMERS = gauge(
 MERGES = gauge("fte_identity_merges", "Customer merges by status (merged, candidate, accepted, "
                "dismissed)", "tenant", "status")
 
+# --- The model budget (worker, scheduler) ----------------------------------------------------
+
+COST_GATE_DECISIONS = counter(
+    "fte_cost_gate_decisions_total", "DecisionCostGate decisions before a model run (the "
+    "reply path's included), by decision (ALLOW, DEFER, SKIP) and reason code", "decision",
+    "reason")
+REPLY_BUDGET_ROUTES = counter(
+    "fte_reply_budget_routes_total", "Replies by what the tenant's model budget let them use: "
+    "model (within budget), local (spent: the local model answered), held (spent: held to "
+    "the tenant's next local day)", "route")
+
 
 def render() -> bytes:
     """Return the exposition text; with several API processes, their merged metrics."""

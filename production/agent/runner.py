@@ -111,27 +111,46 @@ class _ModelUsage(RunHooks[SupportRunContext]):
         ctx.output_tokens += response.usage.output_tokens
 
 
+@dataclass(frozen=True)
+class _Route:
+    """One way to run the model: its name, run settings, usage hooks and price."""
+
+    name: str
+    run_config: RunConfig
+    usage: _ModelUsage
+    price: ModelPrice
+
+
+LOCAL_MODEL = "local-deterministic"
+
+
 class SupportAgent:
-    """The configured agent and the run settings that go with it."""
+    """The configured agent and the run settings that go with it, and the local model's as
+    the fallback once a tenant's model budget is spent (`run(..., local=True)`)."""
 
     def __init__(self, settings: Settings, *, model: Model | None = None) -> None:
         key = settings.openai.api_key
+        # Runs that spend the tenant's model budget: OpenAI's (a custom model is a test's).
+        self.metered = model is None and key is not None
         if model is not None:
-            self.model_name = "custom"
-            self._run_config = RunConfig(tracing_disabled=True)
+            name, run_config = "custom", RunConfig(tracing_disabled=True)
             agent_model: Model | str = model
         elif key is not None:
-            self.model_name = settings.openai.model
+            name = settings.openai.model
             provider = OpenAIProvider(api_key=key.get_secret_value(),
                                       base_url=settings.openai.base_url, use_responses=True)
-            self._run_config = RunConfig(model_provider=provider, tracing_disabled=True)
+            run_config = RunConfig(model_provider=provider, tracing_disabled=True)
             agent_model = settings.openai.model
         else:
-            self.model_name = "local-deterministic"
-            self._run_config = RunConfig(tracing_disabled=True)
+            name, run_config = LOCAL_MODEL, RunConfig(tracing_disabled=True)
             agent_model = LocalSupportModel()
-        self._usage = _ModelUsage(self.model_name)
-        self._price = settings.openai.prices.get(self.model_name, ModelPrice())
+        prices = settings.openai.prices
+        self._route = _Route(name, run_config, _ModelUsage(name),
+                             prices.get(name, ModelPrice()))
+        self._local = _Route(LOCAL_MODEL, RunConfig(model=LocalSupportModel(),
+                                                    tracing_disabled=True),
+                             _ModelUsage(LOCAL_MODEL), prices.get(LOCAL_MODEL, ModelPrice()))
+        self.model_name = name
         self.agent: Agent[SupportRunContext] = Agent(
             name="customer-success-fte",
             instructions=_instructions,
@@ -143,7 +162,10 @@ class SupportAgent:
             tool_use_behavior=_stop_once_replied,
         )
 
-    async def run(self, ctx: SupportRunContext) -> AgentOutcome:
+    async def run(self, ctx: SupportRunContext, *, local: bool = False) -> AgentOutcome:
+        """Run the agent on one message: on the configured model, or on the local one
+        (`local`: the tenant's model budget is spent)."""
+        route = self._local if local else self._route
         started = time.perf_counter()
         # The customer's recent messages decide where the sentiment line is (frustrated
         # recently: a person looks sooner); get_customer_history returns the same list.
@@ -162,11 +184,11 @@ class SupportAgent:
         elif not ctx.escalation_reasons and is_closing(ctx.content):
             _close(ctx)
         else:
-            await self._answer(ctx)
+            await self._answer(ctx, route)
         _enforce(ctx)
         await _ensure_ticket(ctx)
         tokens = ctx.input_tokens + ctx.output_tokens
-        self._observe(ctx)
+        self._observe(ctx, route)
         return AgentOutcome(
             reply=ctx.reply or HOLDING_REPLY,
             escalation_reasons=tuple(ctx.escalation_reasons),
@@ -175,7 +197,7 @@ class SupportAgent:
             sentiment=ctx.sentiment,
             latency_ms=int((time.perf_counter() - started) * 1000),
             tokens=tokens or None,
-            model=self.model_name,
+            model=route.name,
             guardrail=ctx.guardrail,
             model_calls=ctx.model_calls,
             input_tokens=ctx.input_tokens,
@@ -183,23 +205,24 @@ class SupportAgent:
             resolved=ctx.resolved,
         )
 
-    def _observe(self, ctx: SupportRunContext) -> None:
+    @staticmethod
+    def _observe(ctx: SupportRunContext, route: _Route) -> None:
         """Record the run's model use and its estimated cost."""
-        model = self.model_name
+        model = route.name
         KB_LOOKUPS.labels("hit" if ctx.kb_hit else "miss").inc()
         MODEL_CALLS.labels(model).observe(ctx.model_calls)
         TOKENS.labels(model, "input").observe(ctx.input_tokens)
         TOKENS.labels(model, "output").observe(ctx.output_tokens)
-        COST.labels(model).observe(self._price.cost(input_tokens=ctx.input_tokens,
+        COST.labels(model).observe(route.price.cost(input_tokens=ctx.input_tokens,
                                                     output_tokens=ctx.output_tokens))
 
-    async def _answer(self, ctx: SupportRunContext) -> None:
+    async def _answer(self, ctx: SupportRunContext, route: _Route) -> None:
         """Run the steps that need no judgement, then the model on their results."""
         steps = await prerun(ctx)
         try:
             result = await Runner.run(self.agent, _model_input(ctx, steps), context=ctx,
-                                      max_turns=MAX_TURNS, run_config=self._run_config,
-                                      hooks=self._usage)
+                                      max_turns=MAX_TURNS, run_config=route.run_config,
+                                      hooks=route.usage)
             if ctx.reply is None and result.final_output:
                 ctx.reply = str(result.final_output).strip()
         except MaxTurnsExceeded:
@@ -208,7 +231,7 @@ class SupportAgent:
         except (openai.APIError, ModelBehaviorError) as exc:
             # The model's own failures (a tool's are not), by class: a bounded label. The
             # consumer loop retries the run.
-            MODEL_ERRORS.labels(self.model_name, type(exc).__name__).inc()
+            MODEL_ERRORS.labels(route.name, type(exc).__name__).inc()
             raise
 
 

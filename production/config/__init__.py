@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from production.config.budget import BudgetSettings as BudgetSettings
 from production.config.fields import CommaList as CommaList
 from production.config.fields import comma_list as _comma_list
 from production.config.fields import group as _group
@@ -240,6 +241,7 @@ class Settings(BaseSettings):
     care: CareSettings = Field(default_factory=CareSettings)
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    budget: BudgetSettings = Field(default_factory=BudgetSettings)
     up: UpSettings = Field(default_factory=UpSettings)
 
     @model_validator(mode="after")

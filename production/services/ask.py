@@ -46,6 +46,9 @@ async def run_question(deps: WorkerDeps, question: Question, *,
                        clock: Clock) -> tuple[dict[str, Any], AgentOutcome]:
     """Run the question by `clock`; return the `fte ask` object and the agent's full outcome."""
     handled = await process(deps, question.inbound(), clock=clock)
+    if handled.result == "held":
+        raise RuntimeError("the tenant's model budget for today is spent and "
+                           "FTE_BUDGET_EXHAUSTED=hold: the question waits for its next day")
     ctx, outcome = handled.ctx, handled.outcome
     assert ctx is not None and outcome is not None  # a fresh external id is never a duplicate
     async with deps.pool.acquire() as conn:

@@ -46,7 +46,13 @@ from production.metrics import (
     SENTIMENT,
     TOOL_CALLS,
 )
-from production.services import channel_styles, intake, ticket_access, whatsapp_turns
+from production.services import (
+    channel_styles,
+    intake,
+    reply_budget,
+    ticket_access,
+    whatsapp_turns,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -71,13 +77,15 @@ class WorkerDeps:
 class Handled:
     """What became of one inbound message (for `fte ask` and `fte eval`)."""
 
-    result: str  # "replied" or "duplicate" (WhatsApp: or "merged" into a later message)
+    # "replied" or "duplicate" (WhatsApp: or "merged" into a later message; "held": the
+    # tenant's model budget is spent and FTE_BUDGET_EXHAUSTED=hold)
+    result: str
     ctx: SupportRunContext | None = None
     outcome: AgentOutcome | None = None
 
 
 async def handle_inbound(deps: WorkerDeps, msg: InboundMessage, *, clock: Clock) -> str:
-    """Process one inbound message by `clock`; return "replied" or "duplicate"."""
+    """Process one inbound message by `clock`; return "replied", "duplicate" or "held"."""
     return (await process(deps, msg, clock=clock)).result
 
 
@@ -107,7 +115,12 @@ async def process(deps: WorkerDeps, msg: InboundMessage, *, clock: Clock) -> Han
         ticket_id=row.ticket_id, ticket_number=row.ticket_number, embedder=deps.embedder,
         customer_identifiers=identifiers, now=clock(),
     )
-    outcome = await deps.agent.run(ctx)
+    outcome = await reply_budget.run_agent(pool=deps.pool, settings=deps.settings,
+                                           agent=deps.agent, ctx=ctx, now=ctx.now)
+    if outcome is None:  # the tenant's model budget is spent and replies are held
+        MESSAGES_PROCESSED.labels(msg.channel, "held").inc()
+        bound.info("inbound_held", event_outcome="held")
+        return Handled("held", ctx)
     AGENT_LATENCY.labels(msg.channel, outcome.model).observe(outcome.latency_ms / 1000)
     SENTIMENT.labels(msg.channel).observe(outcome.sentiment)
     for call in ctx.tool_calls:

@@ -107,7 +107,8 @@ async def sweep_once(*, pool: Pool, settings: Settings, now: datetime) -> int:
 
 async def _sweep_tenant(*, conn: Connection, settings: Settings, tenant_id: str,
                         deadline: datetime, now: datetime) -> int:
-    rows = await messages.stale_accepted(conn, tenant_id, older_than=deadline, limit=500)
+    rows = await messages.stale_accepted(conn, tenant_id, older_than=deadline, limit=500,
+                                         now=now)
     for row in rows:
         event = InboundMessage(
             tenant_id=tenant_id, channel=row.channel, external_id=row.external_id,

@@ -153,9 +153,11 @@ class StaleInbound:
 
 
 async def stale_accepted(
-    conn: Connection, tenant_id: str, *, older_than: datetime, limit: int
+    conn: Connection, tenant_id: str, *, older_than: datetime, limit: int, now: datetime
 ) -> list[StaleInbound]:
-    """Return inbound messages accepted before a time and never processed (for the sweeper)."""
+    """Return inbound messages accepted before a time and never processed (for the sweeper),
+    but not those held until after `now` (a spent model budget holds them to the tenant's next
+    local day, migration 018)."""
     rows: list[Row] = await conn.fetch(
         """
         SELECT m.id, m.channel, m.external_id, m.content, m.subject, m.metadata, m.created_at,
@@ -163,12 +165,14 @@ async def stale_accepted(
         FROM messages m JOIN customers c ON c.id = m.customer_id
         WHERE m.tenant_id = $1 AND m.direction = 'inbound' AND m.status = 'accepted'
           AND coalesce(m.last_published_at, m.created_at) < $2
+          AND (m.held_until IS NULL OR m.held_until <= $4)
         ORDER BY m.created_at LIMIT $3
         FOR UPDATE OF m SKIP LOCKED
         """,
         tenant_id,
         older_than,
         limit,
+        now,
     )
     return [StaleInbound(**row) for row in rows]
 
