@@ -12,14 +12,15 @@ the instant it happens at.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 import pytest
 
+from production.channels.base import ChannelAdapter
 from production.channels.gmail import GmailAdapter
 from production.channels.whatsapp import WhatsAppAdapter
 from production.config import Settings
@@ -52,15 +53,34 @@ def gmail() -> Iterator[FakeGmail]:
         yield fake
 
 
-def _policy(settings: Settings) -> DeliveryPolicy:
-    return DeliveryPolicy(care=settings.care, lookup_after_s=LOOK_AFTER_S,
-                          backoff_initial_s=0.5, backoff_max_s=1.0, breaker_threshold=100)
+@dataclass(frozen=True)
+class _Delivery:
+    """One released reply and the dispatcher's channel for it: each `at(now)` is a delivery
+    of its notice (a retry, a redelivery) at that instant."""
+
+    pool: Pool
+    notice: OutboundNotice
+    adapters: dict[str, ChannelAdapter]
+    policy: DeliveryPolicy
+
+    async def at(self, now: datetime) -> str:
+        return await deliver(pool=self.pool, adapters=self.adapters, notice=self.notice,
+                             policy=self.policy, now=now)
+
+    async def row(self) -> Any:
+        async with self.pool.acquire() as conn:
+            return await conn.fetchrow(
+                "SELECT status, delivery_ref, delivery_attempts, delivery_started_at, "
+                "next_delivery_at FROM messages WHERE tenant_id = $1 AND id = $2",
+                self.notice.tenant_id, self.notice.message_id)
 
 
-async def _queued_reply(pool: Pool, settings: Settings, now: datetime, *, channel: str,
-                        address: str, content: str = ANSWER) -> tuple[OutboundNotice, Settings]:
+async def _released(db: tuple[Settings, Pool], now: datetime, *, channel: str, address: str,
+                    adapter: Callable[[Settings], ChannelAdapter],
+                    content: str = ANSWER) -> _Delivery:
     """A customer's message on the channel and the agent's reply to it, released for delivery
-    (an autopilot tenant's): the notice the dispatcher gets, and the settings that allow it."""
+    (an autopilot tenant's), with `adapter(settings)` as the channel."""
+    settings, pool = db
     tenant, ceiling = await acting_tenant(pool, settings)
     email, phone = (address, None) if channel == "email" else (None, address)
     msg = InboundMessage(tenant_id=tenant, channel=channel, external_id=f"ext-{uuid.uuid4()}",
@@ -71,21 +91,28 @@ async def _queued_reply(pool: Pool, settings: Settings, now: datetime, *, channe
     reply = await submit(pool, ceiling, Inbound(tenant, stored.message_id, stored.customer_id,
                                                 email or ""), now=now, content=content)
     assert (await fate(pool, tenant, reply)).status == "queued"
-    return OutboundNotice(tenant_id=tenant, message_id=reply, channel=channel), ceiling
+    policy = DeliveryPolicy(care=ceiling.care, lookup_after_s=LOOK_AFTER_S,
+                            backoff_initial_s=0.5, backoff_max_s=1.0, breaker_threshold=100)
+    return _Delivery(pool, OutboundNotice(tenant_id=tenant, message_id=reply, channel=channel),
+                     {channel: adapter(ceiling)}, policy)
 
 
-def _whatsapp(settings: Settings, fake: FakeTwilio) -> WhatsAppDelivery:
-    """The dispatcher's WhatsApp channel, giving up on Twilio after 0.5 s."""
-    settings = settings.model_copy(update={"twilio": twilio_settings(fake, timeout_s=0.5)})
-    return WhatsAppDelivery(WhatsAppAdapter(settings), settings)
+async def _whatsapp_reply(db: tuple[Settings, Pool], fake: FakeTwilio, now: datetime,
+                          phone: str, content: str = ANSWER) -> _Delivery:
+    """A WhatsApp reply to `phone`, through a channel that gives up on Twilio after 0.5 s."""
+    def channel(settings: Settings) -> ChannelAdapter:
+        settings = settings.model_copy(update={"twilio": twilio_settings(fake, timeout_s=0.5)})
+        return WhatsAppDelivery(WhatsAppAdapter(settings), settings)
+
+    return await _released(db, now, channel="whatsapp", address=phone, adapter=channel,
+                           content=content)
 
 
-async def _reply(pool: Pool, notice: OutboundNotice) -> Any:
-    async with pool.acquire() as conn:
-        return await conn.fetchrow(
-            "SELECT status, delivery_ref, delivery_attempts, delivery_started_at, "
-            "next_delivery_at FROM messages WHERE tenant_id = $1 AND id = $2",
-            notice.tenant_id, notice.message_id)
+async def _email_reply(db: tuple[Settings, Pool], fake: FakeGmail, now: datetime) -> _Delivery:
+    """An email reply, through a Gmail channel that gives up after 0.5 s."""
+    return await _released(db, now, channel="email",
+                           address=f"ada-{uuid.uuid4().hex[:8]}@example.com",
+                           adapter=lambda _: GmailAdapter(fake.settings(timeout_s=0.5)))
 
 
 def _sent_to(fake: FakeTwilio, phone: str) -> list[Sent]:
@@ -100,15 +127,12 @@ def _lookups(fake: FakeTwilio, phone: str) -> int:
 async def test_a_whatsapp_reply_twilio_took_after_the_client_gave_up_is_found_not_resent(
     db: tuple[Settings, Pool], twilio: FakeTwilio, now: datetime
 ) -> None:
-    settings, pool = db
     phone = new_phone()
-    notice, ceiling = await _queued_reply(pool, settings, now, channel="whatsapp", address=phone)
-    adapters, policy = {"whatsapp": _whatsapp(ceiling, twilio)}, _policy(ceiling)
+    reply = await _whatsapp_reply(db, twilio, now, phone)
     twilio.fail_next("timeout", to=f"whatsapp:{phone}")  # takes it after 1 s; we wait 0.5 s
 
-    assert await deliver(pool=pool, adapters=adapters, notice=notice, policy=policy,
-                         now=now) == "retrying"
-    row = await _reply(pool, notice)
+    assert await reply.at(now) == "retrying"
+    row = await reply.row()
     assert (row["status"], row["delivery_attempts"], row["delivery_started_at"]) == (
         "queued", 1, now)
 
@@ -117,35 +141,30 @@ async def test_a_whatsapp_reply_twilio_took_after_the_client_gave_up_is_found_no
 
     [sent] = await wait_for(taken)  # Twilio has it, and nothing of ours says so
     # The retry comes before the call could have landed: it waits, asking and sending nothing.
-    assert await deliver(pool=pool, adapters=adapters, notice=notice, policy=policy,
-                         now=now + timedelta(seconds=1)) == "retrying"
+    assert await reply.at(now + timedelta(seconds=1)) == "retrying"
     assert _lookups(twilio, phone) == 0
-    row = await _reply(pool, notice)
+    row = await reply.row()
     assert row["next_delivery_at"] == now + timedelta(seconds=LOOK_AFTER_S)
     assert row["delivery_attempts"] == 1  # waiting spends no attempt
 
     # Then it looks, finds Twilio's message and records it: one send, Twilio's SID.
-    assert await deliver(pool=pool, adapters=adapters, notice=notice, policy=policy,
-                         now=now + timedelta(seconds=LOOK_AFTER_S)) == "delivered"
+    assert await reply.at(now + timedelta(seconds=LOOK_AFTER_S)) == "delivered"
     assert _sent_to(twilio, phone) == [sent] and _lookups(twilio, phone) == 1
-    row = await _reply(pool, notice)
+    row = await reply.row()
     assert (row["status"], row["delivery_ref"], row["delivery_started_at"]) == (
         "delivered", sent.sid, None)
-    async with pool.acquire() as conn:
-        assert await whatsapp.sent_parts(conn, notice.tenant_id, notice.message_id) == {
-            0: sent.sid}
-    assert await deliver(pool=pool, adapters=adapters, notice=notice, policy=policy,
-                         now=now + timedelta(seconds=LOOK_AFTER_S)) == "duplicate"
+    async with reply.pool.acquire() as conn:
+        assert await whatsapp.sent_parts(conn, reply.notice.tenant_id,
+                                         reply.notice.message_id) == {0: sent.sid}
+    assert await reply.at(now + timedelta(seconds=LOOK_AFTER_S)) == "duplicate"
 
 
 async def test_the_database_lost_right_after_twilio_took_a_part_sends_each_part_once(
     db: tuple[Settings, Pool], twilio: FakeTwilio, now: datetime
 ) -> None:
-    settings, pool = db
     phone = new_phone()
-    notice, ceiling = await _queued_reply(pool, settings, now, channel="whatsapp", address=phone,
-                                          content=LONG_REPLY)  # two parts
-    adapters, policy = {"whatsapp": _whatsapp(ceiling, twilio)}, _policy(ceiling)
+    reply = await _whatsapp_reply(db, twilio, now, phone, content=LONG_REPLY)  # two parts
+    url = db[0].database.url.get_secret_value()
 
     async def database_down(sent: Sent) -> None:
         """Every connection to the database dropped after Twilio took the first part, before
@@ -153,35 +172,32 @@ async def test_the_database_lost_right_after_twilio_took_a_part_sends_each_part_
         if sent.to != f"whatsapp:{phone}":
             return
         twilio.on_accept = None
-        admin = await asyncpg.connect(
-            settings.database.url.get_secret_value().rsplit("/", 1)[0] + "/postgres")
+        admin = await asyncpg.connect(url.rsplit("/", 1)[0] + "/postgres")
         try:
             await admin.execute(
                 "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
-                "WHERE datname = $1 AND pid <> pg_backend_pid()",
-                settings.database.url.get_secret_value().rsplit("/", 1)[1])
+                "WHERE datname = $1 AND pid <> pg_backend_pid()", url.rsplit("/", 1)[1])
         finally:
             await admin.close()
 
     twilio.on_accept = database_down
     with pytest.raises(UNAVAILABLE_ERRORS):
-        await deliver(pool=pool, adapters=adapters, notice=notice, policy=policy, now=now)
+        await reply.at(now)
     [first] = _sent_to(twilio, phone)
-    async with pool.acquire() as conn:  # the part went out; nothing says so but the start
-        assert await whatsapp.sent_parts(conn, notice.tenant_id, notice.message_id) == {}
-    row = await _reply(pool, notice)
+    async with reply.pool.acquire() as conn:  # it went out; nothing says so but the start
+        assert await whatsapp.sent_parts(conn, reply.notice.tenant_id,
+                                         reply.notice.message_id) == {}
+    row = await reply.row()
     assert (row["status"], row["delivery_started_at"]) == ("queued", now)
 
     # The redelivery (the consumer retries once the database answers): too early, then it
     # finds the first part at Twilio and sends the second only.
-    assert await deliver(pool=pool, adapters=adapters, notice=notice, policy=policy,
-                         now=now + timedelta(seconds=2)) == "retrying"
-    assert await deliver(pool=pool, adapters=adapters, notice=notice, policy=policy,
-                         now=now + timedelta(seconds=LOOK_AFTER_S)) == "delivered"
+    assert await reply.at(now + timedelta(seconds=2)) == "retrying"
+    assert await reply.at(now + timedelta(seconds=LOOK_AFTER_S)) == "delivered"
     parts = _sent_to(twilio, phone)
     assert len(parts) == 2 and parts[0] == first  # each part exactly once
     assert " ".join(part.body for part in parts) == LONG_REPLY
-    row = await _reply(pool, notice)
+    row = await reply.row()
     assert (row["status"], row["delivery_ref"]) == (
         "delivered", ",".join(part.sid for part in parts))
 
@@ -189,18 +205,14 @@ async def test_the_database_lost_right_after_twilio_took_a_part_sends_each_part_
 async def test_a_whatsapp_send_twilio_refused_is_retried_at_once_without_looking(
     db: tuple[Settings, Pool], twilio: FakeTwilio, now: datetime
 ) -> None:
-    settings, pool = db
     phone = new_phone()
-    notice, ceiling = await _queued_reply(pool, settings, now, channel="whatsapp", address=phone)
-    adapters, policy = {"whatsapp": _whatsapp(ceiling, twilio)}, _policy(ceiling)
+    reply = await _whatsapp_reply(db, twilio, now, phone)
     twilio.fail_next(503, to=f"whatsapp:{phone}")
 
-    assert await deliver(pool=pool, adapters=adapters, notice=notice, policy=policy,
-                         now=now) == "retrying"
-    row = await _reply(pool, notice)  # Twilio answered: nothing went out, nothing to look for
+    assert await reply.at(now) == "retrying"
+    row = await reply.row()  # Twilio answered: nothing went out, nothing to look for
     assert (row["delivery_attempts"], row["delivery_started_at"]) == (1, None)
-    assert await deliver(pool=pool, adapters=adapters, notice=notice, policy=policy,
-                         now=now + timedelta(seconds=1)) == "delivered"
+    assert await reply.at(now + timedelta(seconds=1)) == "delivered"
     assert [s.body for s in _sent_to(twilio, phone)] == [ANSWER]
     assert _lookups(twilio, phone) == 0
 
@@ -208,64 +220,52 @@ async def test_a_whatsapp_send_twilio_refused_is_retried_at_once_without_looking
 async def test_a_whatsapp_send_that_never_reached_twilio_is_looked_for_then_sent_once(
     db: tuple[Settings, Pool], twilio: FakeTwilio, now: datetime
 ) -> None:
-    settings, pool = db
     phone = new_phone()
-    notice, ceiling = await _queued_reply(pool, settings, now, channel="whatsapp", address=phone)
-    adapters, policy = {"whatsapp": _whatsapp(ceiling, twilio)}, _policy(ceiling)
+    reply = await _whatsapp_reply(db, twilio, now, phone)
     twilio.fail_next("lost", to=f"whatsapp:{phone}")  # the client gives up; Twilio took nothing
 
-    assert await deliver(pool=pool, adapters=adapters, notice=notice, policy=policy,
-                         now=now) == "retrying"
-    assert (await _reply(pool, notice))["delivery_started_at"] == now
+    assert await reply.at(now) == "retrying"
+    assert (await reply.row())["delivery_started_at"] == now
 
     async def answered() -> bool:  # the lost request is over at the fake
         return any(r.status == 500 and r.form.get("To") == f"whatsapp:{phone}"
                    for r in twilio.recorded)
 
     await wait_for(answered)
-    assert await deliver(pool=pool, adapters=adapters, notice=notice, policy=policy,
-                         now=now + timedelta(seconds=LOOK_AFTER_S)) == "delivered"
+    assert await reply.at(now + timedelta(seconds=LOOK_AFTER_S)) == "delivered"
     [sent] = _sent_to(twilio, phone)
     assert sent.body == ANSWER and _lookups(twilio, phone) == 1
-    row = await _reply(pool, notice)
+    row = await reply.row()
     assert (row["status"], row["delivery_ref"], row["delivery_attempts"]) == (
         "delivered", sent.sid, 2)
 
 
-def _gmail_adapter(fake: FakeGmail) -> GmailAdapter:
-    return GmailAdapter(fake.settings(timeout_s=0.5))
-
-
-def _mails_of(fake: FakeGmail, reply: UUID) -> list[str]:
+def _mails_of(fake: FakeGmail, reply: _Delivery) -> list[str]:
     """The Gmail ids of the mails the fake sent as this reply (by its Message-ID)."""
-    return [s.id for s in fake.sent if str(reply) in str(s.message["Message-ID"])]
+    return [s.id for s in fake.sent
+            if str(reply.notice.message_id) in str(s.message["Message-ID"])]
 
 
 async def test_an_email_gmail_sent_after_the_client_gave_up_is_found_by_its_message_id(
     db: tuple[Settings, Pool], gmail: FakeGmail, now: datetime
 ) -> None:
-    settings, pool = db
-    notice, ceiling = await _queued_reply(pool, settings, now, channel="email",
-                                          address=f"ada-{uuid.uuid4().hex[:8]}@example.com")
-    adapters, policy = {"email": _gmail_adapter(gmail)}, _policy(ceiling)
+    reply = await _email_reply(db, gmail, now)
     gmail.delay("messages.send", 1.0)
     try:
-        assert await deliver(pool=pool, adapters=adapters, notice=notice, policy=policy,
-                             now=now) == "retrying"
+        assert await reply.at(now) == "retrying"
 
         async def sent() -> list[str]:
-            return _mails_of(gmail, notice.message_id)
+            return _mails_of(gmail, reply)
 
         [gmail_id] = await wait_for(sent)
     finally:
         gmail.delay("messages.send", 0)
     searches = len(gmail.calls("messages.list"))
-    assert await deliver(pool=pool, adapters=adapters, notice=notice, policy=policy,
-                         now=now + timedelta(seconds=LOOK_AFTER_S)) == "delivered"
-    assert _mails_of(gmail, notice.message_id) == [gmail_id]  # one mail
+    assert await reply.at(now + timedelta(seconds=LOOK_AFTER_S)) == "delivered"
+    assert _mails_of(gmail, reply) == [gmail_id]  # one mail
     [search] = gmail.calls("messages.list")[searches:]
-    assert search.query["q"] == [f"rfc822msgid:fte-{notice.message_id}@techcorp.example"]
-    row = await _reply(pool, notice)
+    assert search.query["q"] == [f"rfc822msgid:fte-{reply.notice.message_id}@techcorp.example"]
+    row = await reply.row()
     assert (row["status"], row["delivery_ref"], row["delivery_started_at"]) == (
         "delivered", gmail_id, None)
 
@@ -273,17 +273,12 @@ async def test_an_email_gmail_sent_after_the_client_gave_up_is_found_by_its_mess
 async def test_an_email_gmail_refused_is_retried_at_once_and_sent_once(
     db: tuple[Settings, Pool], gmail: FakeGmail, now: datetime
 ) -> None:
-    settings, pool = db
-    notice, ceiling = await _queued_reply(pool, settings, now, channel="email",
-                                          address=f"ada-{uuid.uuid4().hex[:8]}@example.com")
-    adapters, policy = {"email": _gmail_adapter(gmail)}, _policy(ceiling)
+    reply = await _email_reply(db, gmail, now)
     gmail.fail_next("messages.send", 503)
     searches = len(gmail.calls("messages.list"))
 
-    assert await deliver(pool=pool, adapters=adapters, notice=notice, policy=policy,
-                         now=now) == "retrying"
-    assert (await _reply(pool, notice))["delivery_started_at"] is None
-    assert await deliver(pool=pool, adapters=adapters, notice=notice, policy=policy,
-                         now=now + timedelta(seconds=1)) == "delivered"
-    assert len(_mails_of(gmail, notice.message_id)) == 1
+    assert await reply.at(now) == "retrying"
+    assert (await reply.row())["delivery_started_at"] is None
+    assert await reply.at(now + timedelta(seconds=1)) == "delivered"
+    assert len(_mails_of(gmail, reply)) == 1
     assert len(gmail.calls("messages.list")) == searches  # nothing to look for
