@@ -3,7 +3,8 @@
 A reply longer than one WhatsApp message is split at sentence boundaries (the channel
 formatter's `split_message`) and sent part by part, in order. The adapter stores nothing: it is
 told which parts an earlier attempt sent, and hands back each part Twilio accepts as soon as it
-does, for its caller (`services/whatsapp_delivery.py`) to store before the next part is sent.
+does, for its caller (`services/whatsapp_delivery.py`) to store before the next part is sent;
+`sent_since` lists what Twilio holds for the recipient, for a part whose acceptance was lost.
 """
 
 from __future__ import annotations

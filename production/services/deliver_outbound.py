@@ -5,6 +5,11 @@ its next attempt time and the consumer moves on; `announce_due_retries` re-annou
 the outbox when due. Each channel has a circuit breaker, so a provider that keeps failing is not
 called at all until its cooldown has passed. After the last attempt the reply is marked
 delivery_failed and dead-lettered with the reason.
+
+Neither Gmail nor Twilio takes an idempotency key: for their channels each provider call's start
+is committed before the call, and a delivery that finds a start with no outcome (a timeout
+after the provider took the message, the database or the dispatcher lost during the call)
+looks for the message at the provider before it sends anything again.
 """
 
 from __future__ import annotations
