@@ -1,5 +1,5 @@
 """Scheduled delivery retries, the start of a provider call whose outcome is not known yet
-(migration 017) and the providers' circuit-breaker state."""
+(migration 020) and the providers' circuit-breaker state."""
 
 from __future__ import annotations
 
