@@ -13,8 +13,10 @@ import base64
 import binascii
 import json
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import google.auth.exceptions
@@ -46,7 +48,12 @@ class GmailNotConfigured(Exception):
 
 class GmailUnavailable(Exception):
     """Gmail did not answer usefully, and trying again later may work: a timeout, a connection
-    error, a 5xx, a 429 or a rate-limit 403, or a failed token refresh."""
+    error, a 5xx, a 429 or a rate-limit 403, or a failed token refresh. `maybe_sent`: the
+    request may have reached Gmail (a timeout, a connection dropped), not an error answer."""
+
+    def __init__(self, reason: str, *, maybe_sent: bool = False) -> None:
+        super().__init__(reason)
+        self.maybe_sent = maybe_sent
 
 
 class GmailRefused(Exception):
@@ -223,7 +230,8 @@ class GmailClient:
             # so the dispatcher keeps the reply for later rather than failing it.
             raise GmailUnavailable(f"{what}: the Gmail token refresh failed: {exc}") from exc
         except (OSError, httplib2.HttpLib2Error, google.auth.exceptions.TransportError) as exc:
-            raise GmailUnavailable(f"{what}: {type(exc).__name__}: {exc}") from exc
+            raise GmailUnavailable(f"{what}: {type(exc).__name__}: {exc}",
+                                   maybe_sent=_maybe_reached(exc)) from exc
         finally:
             http.close()
 
@@ -234,6 +242,14 @@ def _classified(what: str, exc: HttpError) -> Exception:
     if status >= 500 or status == 429 or (status == 403 and _RATE_LIMIT_REASONS.search(reason)):
         return GmailUnavailable(f"{what}: Gmail answered {status}: {reason}")
     return GmailRefused(status, f"{what}: {reason}" if reason else what)
+
+
+def _maybe_reached(exc: Exception) -> bool:
+    """Whether a request that failed this way may have reached Gmail: not when the connection
+    was refused or the host not found, or Google's token endpoint failed before it."""
+    return not isinstance(exc, (ConnectionRefusedError, socket.gaierror,
+                                httplib2.ServerNotFoundError,
+                                google.auth.exceptions.TransportError))
 
 
 def padded(data: str) -> str:
@@ -253,12 +269,32 @@ class GmailAdapter:
         self._gmail = gmail
         self._client = client or GmailClient(gmail)
 
+    def message_id(self, message: OutboundMessage) -> str:
+        """The Message-ID header of the mail `message` goes out as (derived from its id)."""
+        domain = self._gmail.support_address.rpartition("@")[2] or "localhost"
+        return f"<fte-{message.message_id}@{domain}>"
+
+    async def find_sent(self, message: OutboundMessage, *,
+                        since: datetime) -> DeliveryReceipt | None:
+        """Return the receipt of the mail `message` went out as, found in the mailbox by its
+        own Message-ID (Gmail's `rfc822msgid:` search), or None. The Message-ID is ours and
+        unique, so `since` does not narrow the search."""
+        query = f"rfc822msgid:{self.message_id(message).strip('<>')}"
+        try:
+            found = await self._client.recent_ids(query, 1)
+        except GmailUnavailable as exc:
+            raise ProviderUnavailable(str(exc)) from exc
+        except GmailRefused as exc:  # cannot look: sending again risks a duplicate, not a loss
+            log.warning("gmail_lookup_refused", message_id=str(message.message_id),
+                        error=str(exc)[:200])
+            return None
+        return DeliveryReceipt(status="delivered", provider_ref=found[0]) if found else None
+
     async def deliver(self, message: OutboundMessage) -> DeliveryReceipt:
         if not message.recipient:
             return DeliveryReceipt(status="failed", error="the customer has no email address")
         meta = message.reply_to_metadata
         parent = meta.get("message_id_header")
-        domain = self._gmail.support_address.rpartition("@")[2] or "localhost"
         raw = email_mime.compose_reply(
             from_address=self._gmail.support_address, to_address=message.recipient,
             to_name=message.recipient_name,
@@ -267,14 +303,14 @@ class GmailAdapter:
                      else message.subject or ""),
             body=message.body, in_reply_to=parent,
             references=email_mime.references_chain(meta.get("references"), parent),
-            # Derived from our message id: a resend after a lost answer carries the same
-            # Message-ID, and mail clients show such duplicates once.
-            message_id=f"<fte-{message.message_id}@{domain}>",
+            # Derived from our message id: the dispatcher finds a send whose answer it lost by
+            # it (find_sent), and mail clients show a duplicate that got through anyway once.
+            message_id=self.message_id(message),
         )
         try:
             sent = await self._client.send(raw, meta.get("gmail_thread_id"))
         except GmailUnavailable as exc:
-            raise ProviderUnavailable(str(exc)) from exc
+            raise ProviderUnavailable(str(exc), maybe_sent=exc.maybe_sent) from exc
         except GmailRefused as exc:
             return DeliveryReceipt(status="failed", error=str(exc))
         return DeliveryReceipt(status="delivered", provider_ref=str(sent.get("id")))

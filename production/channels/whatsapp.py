@@ -3,7 +3,8 @@
 A reply longer than one WhatsApp message is split at sentence boundaries (the channel
 formatter's `split_message`) and sent part by part, in order. The adapter stores nothing: it is
 told which parts an earlier attempt sent, and hands back each part Twilio accepts as soon as it
-does, for its caller (`services/whatsapp_delivery.py`) to store before the next part is sent.
+does, for its caller (`services/whatsapp_delivery.py`) to store before the next part is sent;
+`sent_since` lists what Twilio holds for the recipient, for a part whose acceptance was lost.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -22,6 +24,7 @@ from twilio.base.exceptions import (  # type: ignore[import-untyped]
 from twilio.http.http_client import TwilioHttpClient  # type: ignore[import-untyped]
 from twilio.http.response import Response  # type: ignore[import-untyped]
 from twilio.rest import Client  # type: ignore[import-untyped]
+from urllib3.exceptions import NewConnectionError
 
 from production.channels.base import ProviderUnavailable, Refused
 from production.config import Settings
@@ -33,6 +36,8 @@ TWILIO_API = "https://api.twilio.com"
 STATUS_CALLBACK_PATH = "/api/v1/webhooks/whatsapp/status"
 # Twilio refuses a message body over 1,600 characters (error 21617).
 BODY_LIMIT = 1600
+# How far Twilio's clock may be from ours when its messages are matched to an attempt's start.
+CLOCK_MARGIN = timedelta(minutes=5)
 # The client logs about ten INFO lines (URL, headers) per request: keep only its warnings.
 _HTTP_LOG = logging.getLogger(f"{__name__}.twilio_http")
 _HTTP_LOG.setLevel(logging.WARNING)
@@ -86,7 +91,7 @@ class WhatsAppAdapter:
             raise Refused("no WhatsApp sender number (set TWILIO_WHATSAPP_NUMBER)")
         if not recipient:
             raise Refused("the customer has no WhatsApp number")
-        for index, body in enumerate(split_message(message.body, BODY_LIMIT)):
+        for index, body in enumerate(self.parts(message)):
             sid = sent.get(index)
             if sid is None:
                 yield SentPart(index, await self._send(sender, recipient, body), new=True)
@@ -108,9 +113,48 @@ class WhatsAppAdapter:
             detail = getattr(exc, "msg", None) or getattr(exc, "detail", None) or ""
             raise Refused(redact_numbers(f"{reason}: {detail}".rstrip(": "))) from exc
         except (requests.RequestException, TwilioException) as exc:
-            raise ProviderUnavailable(f"twilio unreachable: {type(exc).__name__}") from exc
+            raise ProviderUnavailable(f"twilio unreachable: {type(exc).__name__}",
+                                      maybe_sent=_maybe_reached(exc)) from exc
         sid: str = created.sid
         return sid
+
+    def parts(self, message: OutboundMessage) -> list[str]:
+        """Return the bodies the reply goes out in, in order."""
+        return split_message(message.body, BODY_LIMIT)
+
+    async def sent_since(self, message: OutboundMessage, *,
+                         since: datetime) -> list[tuple[str, str]]:
+        """Return (SID, body) of the messages Twilio holds from our number to the reply's
+        recipient created at `since` or later, oldest first (empty when either number is
+        unknown). Twilio filters by the day sent (`DateSent>=`); the instant is checked here,
+        with a margin for the two clocks."""
+        sender = (self.settings.twilio.whatsapp_number
+                  or _metadata_str(message.reply_to_metadata, "to"))
+        recipient = _recipient(message)
+        if not sender or not recipient:
+            return []
+        after = since - CLOCK_MARGIN
+        try:
+            found = await asyncio.to_thread(
+                self.client.messages.list, to=ADDRESS_PREFIX + recipient,
+                from_=ADDRESS_PREFIX + sender, date_sent_after=after.date(), page_size=100)
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise ProviderUnavailable(f"twilio error {exc.code} (HTTP {exc.status})") from exc
+        except (requests.RequestException, TwilioException) as exc:
+            raise ProviderUnavailable(f"twilio unreachable: {type(exc).__name__}") from exc
+        return [(m.sid, m.body) for m in reversed(found)  # Twilio lists the newest first
+                if m.date_created is None or m.date_created >= after]
+
+
+def _maybe_reached(exc: Exception) -> bool:
+    """Whether a request that failed this way may have reached Twilio: not when the connection
+    could not be made (refused, no such host, a connect timeout)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        return not isinstance(reason, NewConnectionError)
+    return True
 
 
 def _recipient(message: OutboundMessage) -> str | None:

@@ -182,6 +182,10 @@ class ReliabilitySettings(BaseSettings):
     delivery_backoff_max_s: float = 30.0
     breaker_failure_threshold: int = 5
     breaker_cooldown_s: float = 30.0
+    # A provider call whose outcome is not known (a timeout after the request went out, the
+    # dispatcher or the database lost during it) is looked for at the provider this long after
+    # it started (longer than a call can take to land), and sent again only if not found.
+    delivery_lookup_after_s: float = Field(30.0, gt=0)
 
 
 class SchedulerSettings(BaseSettings):

@@ -1,5 +1,7 @@
 """The dispatcher's WhatsApp channel: the adapter sends a reply's parts, and each part Twilio
-accepted is stored at once, so that a retry resumes after the parts already sent.
+accepted is stored at once, so that a retry resumes after the parts already sent; a part whose
+acceptance was never stored (the answer lost to a timeout, the database down right after) is
+looked for at Twilio before it is sent again (`find_sent`).
 
 The parts are stored on a connection of their own, committing each statement: the dispatcher's
 transaction rolls back when something fails after a part went out, and the retry must still
@@ -9,6 +11,7 @@ know that part was sent. Not a pooled connection: the dispatcher holds one per r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
 
@@ -47,3 +50,34 @@ class WhatsAppDelivery:
         log.info("whatsapp_reply_sent", message_id=str(message.message_id), parts=len(sids),
                  resumed=len(sent))
         return DeliveryReceipt(status="delivered", provider_ref=",".join(sids))
+
+    async def find_sent(self, message: OutboundMessage, *,
+                        since: datetime) -> DeliveryReceipt | None:
+        """Store the parts an attempt since `since` sent without storing them: each part not
+        stored is looked for among Twilio's messages to the recipient since then (the same
+        sender and text, a SID no reply holds). Return the receipt when every part went out,
+        else None: the parts still missing are to be sent."""
+        bodies = self.adapter.parts(message)
+        tenant, message_id = message.tenant_id, message.message_id
+        async with connect(self.settings) as conn:
+            sent = await whatsapp.sent_parts(conn, tenant, message_id)
+            missing = [index for index in range(len(bodies)) if index not in sent]
+            if missing:
+                candidates = await self.adapter.sent_since(message, since=since)
+                taken = await whatsapp.known_sids(conn, tenant, [sid for sid, _ in candidates])
+                found = 0
+                for index in missing:
+                    sid = next((sid for sid, body in candidates
+                                if body == bodies[index] and sid not in taken), None)
+                    if sid is None:
+                        break  # the parts go out in order: none after this one was sent
+                    await whatsapp.record_part(conn, tenant, message_id, index, sid)
+                    taken.add(sid)
+                    sent[index] = sid
+                    found += 1
+                log.info("whatsapp_parts_found", message_id=str(message_id),
+                         looked_for=len(missing), found=found)
+        if len(sent) < len(bodies):
+            return None
+        return DeliveryReceipt(status="delivered",
+                               provider_ref=",".join(sent[index] for index in range(len(bodies))))

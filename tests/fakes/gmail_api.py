@@ -19,7 +19,8 @@ downloads `/oauth2/v1/certs` (key id -> X.509 PEM, as Google serves them).
 Mailbox semantics the channel relies on: every added message (received or sent) is a history
 record with a growing historyId; `history.list` returns records after startHistoryId, paged, with
 the current historyId; a start older than the retained history answers 404; `messages.list`
-understands `in:inbox` and `newer_than:Nd`; sent mail gets the SENT label and joins the thread.
+understands `in:inbox`, `newer_than:Nd` and `rfc822msgid:` (a message by its Message-ID header);
+sent mail gets the SENT label and joins the thread.
 Every request is recorded (`requests`), with the status it got.
 """
 
@@ -476,6 +477,9 @@ class FakeGmail:
             elif term.startswith("newer_than:") and term.endswith("d"):
                 cutoff = (time.time() - int(term[11:-1]) * 86_400) * 1000
                 found = [m for m in found if m.internal_date_ms >= cutoff]
+            elif term.startswith("rfc822msgid:"):  # with or without its angle brackets
+                wanted = self._by_message_id.get(f"<{term[12:].strip('<>')}>")
+                found = [m for m in found if m.id == wanted]
         offset = int(query.get("pageToken") or 0)
         size = min(int(query.get("maxResults") or 100), 500)
         page = found[offset:offset + size]

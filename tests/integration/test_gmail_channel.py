@@ -527,9 +527,10 @@ async def test_transient_send_failures_raise_provider_unavailable(fake: FakeGmai
                                                                   status: int) -> None:
     sent = len(fake.sent)
     fake.fail_next("messages.send", status)
-    with pytest.raises(ProviderUnavailable, match=str(status)):
+    with pytest.raises(ProviderUnavailable, match=str(status)) as raised:
         await GmailAdapter(fake.settings()).deliver(outbound())
     assert len(fake.sent) == sent
+    assert not raised.value.maybe_sent  # Gmail answered: nothing went out
 
 
 async def test_a_timeout_or_a_dead_endpoint_raises_provider_unavailable(fake: FakeGmail) -> None:
@@ -537,13 +538,15 @@ async def test_a_timeout_or_a_dead_endpoint_raises_provider_unavailable(fake: Fa
     await adapter.deliver(outbound())  # refresh the token first
     fake.delay("messages.send", 1.0)
     try:
-        with pytest.raises(ProviderUnavailable, match=r"timed out|Timeout"):
+        with pytest.raises(ProviderUnavailable, match=r"timed out|Timeout") as raised:
             await adapter.deliver(outbound())
     finally:
         fake.delay("messages.send", 0)
+    assert raised.value.maybe_sent  # Gmail may have taken it: the outcome is unknown
     dead = GmailAdapter(fake.settings(api_base_url=f"http://127.0.0.1:{free_port()}/"))
-    with pytest.raises(ProviderUnavailable, match=r"Connection|refused"):
+    with pytest.raises(ProviderUnavailable, match=r"Connection|refused") as refused:
         await dead.deliver(outbound())
+    assert not refused.value.maybe_sent
 
 
 async def test_a_refused_token_refresh_raises_provider_unavailable(fake: FakeGmail) -> None:

@@ -38,6 +38,7 @@ from tests.integration.test_whatsapp_channel import (
 )
 
 MAX_ATTEMPTS = 8
+LOOK_AFTER_S = 4.0
 
 
 @dataclass
@@ -65,7 +66,8 @@ class Outage:
     async def reply_row(self, phone: str) -> Any:
         async with self.pool.acquire() as conn:
             return await conn.fetchrow(
-                "SELECT m.id, m.status, m.delivery_attempts, m.last_delivery_error "
+                "SELECT m.id, m.status, m.delivery_attempts, m.last_delivery_error, "
+                "m.delivery_ref "
                 "FROM messages m JOIN customers c ON c.id = m.customer_id "
                 "WHERE m.tenant_id = 'techcorp' AND c.phone = $1 AND m.direction = 'outbound'",
                 phone)
@@ -81,7 +83,7 @@ async def outage(postgres: EmbeddedPostgres, broker: LocalBroker) -> AsyncIterat
             "reliability": base.reliability.model_copy(update={
                 "delivery_max_attempts": MAX_ATTEMPTS, "delivery_backoff_initial_s": 0.1,
                 "delivery_backoff_max_s": 0.4, "breaker_failure_threshold": 2,
-                "breaker_cooldown_s": 0.8}),
+                "breaker_cooldown_s": 0.8, "delivery_lookup_after_s": LOOK_AFTER_S}),
         })
         pool = await create_pool(settings, min_size=1, max_size=8)
         try:
@@ -131,6 +133,30 @@ async def test_twilio_down_degrades_whatsapp_only_and_the_reply_goes_out_after_i
         return bool((await outage.channels())["components"]["channels"]["whatsapp"] == "up")
 
     assert await wait_for(recovered, timeout_s=10)
+
+
+async def test_a_reply_twilio_took_after_the_dispatcher_stopped_waiting_goes_out_once(
+    outage: Outage,
+) -> None:
+    phone = new_phone()
+    outage.fake.slow_s = 3.0  # Twilio takes it, and answers after the client's 2 s timeout
+    outage.fake.fail_next("timeout", to=f"whatsapp:{phone}")
+    try:
+        await outage.whatsapp(phone, "How do I export my tasks to CSV?")
+
+        async def delivered() -> Any:
+            row = await outage.reply_row(phone)
+            return row if row is not None and row["status"] == "delivered" else None
+
+        # The retry waits until the call could have landed, finds it at Twilio, records it.
+        row = await wait_for(delivered, timeout_s=30)
+    finally:
+        outage.fake.slow_s = 2.0
+    [sent] = [s for s in outage.fake.sent if s.to == f"whatsapp:{phone}"]
+    assert (row["delivery_ref"], row["delivery_attempts"]) == (sent.sid, 1)
+    lookups = [r for r in outage.fake.recorded
+               if r.method == "GET" and r.form.get("To") == f"whatsapp:{phone}"]
+    assert [r.status for r in lookups] == [200]
 
 
 async def test_a_provider_that_stays_down_sends_the_reply_to_the_dlq_with_the_reason(

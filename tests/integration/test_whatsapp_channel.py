@@ -381,8 +381,10 @@ async def test_a_transient_twilio_failure_raises_provider_unavailable(
     phone = new_phone()
     wa.fake.slow_s = 1.0
     wa.fake.fail_next(failure, to=f"whatsapp:{phone}")
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(ProviderUnavailable) as raised:
         await _adapter(wa, timeout_s=0.3).deliver(_outbound("Hi!", phone=phone))
+    # Only a timeout leaves the outcome unknown: Twilio may have taken it (the fake does).
+    assert raised.value.maybe_sent == (failure == "timeout")
     if failure != "timeout":
         assert wa.fake.bodies_to(f"whatsapp:{phone}") == []
 
@@ -390,9 +392,10 @@ async def test_a_transient_twilio_failure_raises_provider_unavailable(
 async def test_an_unreachable_api_or_rejected_credentials_raise_provider_unavailable(
     wa: WhatsApp,
 ) -> None:
-    with pytest.raises(ProviderUnavailable, match="unreachable"):
+    with pytest.raises(ProviderUnavailable, match="unreachable") as raised:
         await _adapter(wa, api_base_url=f"http://127.0.0.1:{free_port()}").deliver(
             _outbound("Hi!", phone=new_phone()))
+    assert not raised.value.maybe_sent  # refused: the request never reached Twilio
     with pytest.raises(ProviderUnavailable, match="20003"):
         await _adapter(wa, auth_token=SecretStr("wrong")).deliver(
             _outbound("Hi!", phone=new_phone()))

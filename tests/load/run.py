@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,12 +52,35 @@ class LoadResult:
     locust: dict[str, Any] = field(default_factory=dict)
     drained_s: float = 0.0
     kills: list[dict[str, Any]] = field(default_factory=list)
+    stack_start_s: float = 0.0  # until `fte up` was ready
 
     @property
     def ok(self) -> bool:
         return not self.pii_found and all(
             figures["lost"] == 0 and figures["duplicated"] == 0
             for figures in self.channels.values())
+
+
+def verdict(result: LoadResult, *, kills: Mapping[str, int] | None = None) -> list[str]:
+    """Return what is wrong with a run, each in a line: a channel that accepted nothing, lost
+    or duplicated a message or left one undelivered; an identity in a log; and with `kills`
+    (kind: how many at least), too few kills of a kind, or one whose kind never came back."""
+    problems = [f"{channel}: {what} {figures[what]}"
+                for channel, figures in result.channels.items()
+                for what in ("lost", "duplicated") if figures[what]]
+    problems += [f"{channel}: accepted nothing" for channel, figures in result.channels.items()
+                 if not figures["accepted"]]
+    problems += [f"{channel}: {figures['delivered']} of {figures['accepted']} delivered"
+                 for channel, figures in result.channels.items()
+                 if figures["accepted"] and figures["delivered"] != figures["accepted"]]
+    problems += [f"in a log: {found}" for found in result.pii_found]
+    for kind, least in (kills or {}).items():
+        done = [kill for kill in result.kills if kill["kind"] == kind]
+        if len(done) < least:
+            problems.append(f"{kind}: {len(done)} kills, not {least}")
+        problems += [f"{kind} killed at {kill['at_s']} s: not back" for kill in done
+                     if kill["replaced_after_s"] is None]
+    return problems
 
 
 def _wait_for(predicate: Any, what: str, timeout_s: float, proc: subprocess.Popen[bytes],
@@ -112,14 +136,22 @@ def pii_in_logs(logs: list[Path], identities: set[str]) -> tuple[list[str], dict
     return sorted(found), scanned
 
 
+# The faults a chaos run adds to the process kills, and when (the share of the run).
+FAULTS = {"broker": 0.4, "whatsapp outage": 0.5, "postgres": 0.7}
+
+
 def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: float = 180,
         api_processes: int | None = None, workers: int | None = None,
         dispatchers: int | None = None, chaos: bool = False,
-        infrastructure: bool = True) -> LoadResult:
+        faults: Collection[str] = tuple(FAULTS), kill_gap_s: tuple[float, float] = (20, 40),
+        sweeper_deadline_s: float = 30) -> LoadResult:
+    """Run the load (and with `chaos` the kills every `kill_gap_s`, and the `faults`) and
+    judge it; see the module's docstring."""
     out = out.resolve()
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    begun = time.monotonic()
     fakes_log, up_log, locust_log = out / "fakes.log", out / "fte-up.log", out / "locust.log"
     env_file, sent_file = out / "fakes.env", out / "sent.jsonl"
     base_env = {k: v for k, v in os.environ.items() if k not in STRIP}
@@ -132,7 +164,7 @@ def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: f
         port = free_port()
         up_env = dict(base_env, API_TRUSTED_PROXIES="127.0.0.1", LOG_LEVEL="INFO")
         if chaos:  # a broker that loses everything: the sweeper re-queues within the drain
-            up_env.update(FTE_SWEEPER_DEADLINE_S="30")
+            up_env.update(FTE_SWEEPER_DEADLINE_S=str(sweeper_deadline_s))
         for name, count in (("FTE_UP_API_PROCESSES", api_processes),
                             ("FTE_UP_WORKERS", workers), ("FTE_UP_DISPATCHERS", dispatchers)):
             if count:
@@ -149,10 +181,13 @@ def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: f
         assert where, "fte up did not say where its database is"
         dsn = f"postgresql://postgres@{where.group(1)}"
         started = time.monotonic()
+        stack_start_s = started - begun
+        at = {fault: duration_s * share if fault in faults else None
+              for fault, share in FAULTS.items()}
         killer = Chaos(up.pid, health_url=f"http://127.0.0.1:{port}/api/v1/health",
-                       broker_at_s=duration_s * 0.4 if infrastructure else None,
-                       postgres_at_s=duration_s * 0.7 if infrastructure else None,
-                       whatsapp_outage_at_s=duration_s * 0.5 if infrastructure else None,
+                       broker_at_s=at["broker"], postgres_at_s=at["postgres"],
+                       whatsapp_outage_at_s=at["whatsapp outage"],
+                       min_gap_s=kill_gap_s[0], max_gap_s=kill_gap_s[1],
                        control_url=dotenv_values(env_file)["FAKE_CONTROL_URL"] or "") \
             if chaos else None
         if killer is not None:
@@ -192,7 +227,8 @@ def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: f
                         channels=channels, pii_found=found, identities=len(identities),
                         logs_scanned=scanned, locust=_locust_totals(out),
                         drained_s=round(drained, 1),
-                        kills=[asdict(kill) for kill in killer.kills] if killer else [])
+                        kills=[asdict(kill) for kill in killer.kills] if killer else [],
+                        stack_start_s=round(stack_start_s, 1))
     (out / "report.json").write_text(json.dumps(result.__dict__, indent=2, default=str))
     return result
 
@@ -218,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run(users=args.users, spawn_rate=args.spawn_rate, duration_s=args.duration,
                  out=Path(args.out), drain_s=args.drain, api_processes=args.api_processes,
                  workers=args.workers, dispatchers=args.dispatchers, chaos=args.chaos,
-                 infrastructure=not args.processes_only)
+                 faults=() if args.processes_only else tuple(FAULTS))
     print(json.dumps(result.__dict__, indent=2, default=str))
     print("PASS" if result.ok else "FAIL: something was lost, duplicated or logged")
     return 0 if result.ok else 1

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.load import check
-from tests.load.run import pii_in_logs
+from tests.load.run import LoadResult, pii_in_logs, verdict
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -82,3 +82,32 @@ def test_chaos_picks_uvicorns_api_processes_and_the_fte_workers_only() -> None:
     assert not _is("api", spawned, ["python", "-m", "pytest"])  # someone else's pool
     assert _is("worker", worker, ["python", "-m", "production.cli", "up"])
     assert not _is("worker", ["python", "-m", "production.cli", "dispatcher"], [])
+
+
+def _run_result(**changes: Any) -> LoadResult:
+    channels = {channel: {"accepted": 5, "answered": 5, "delivered": 5, "lost": 0,
+                          "duplicated": 0} for channel in check.CHANNELS}
+    kills = [{"at_s": 10.0, "kind": kind, "pid": 7, "replaced_after_s": 0.5}
+             for kind in ("api", "worker", "api", "worker", "broker")]
+    values: dict[str, Any] = {"users": 20, "duration_s": 45, "channels": channels,
+                              "pii_found": [], "identities": 15, "logs_scanned": {},
+                              "kills": kills}
+    values.update(changes)
+    return LoadResult(**values)
+
+
+def test_the_chaos_verdict_names_each_thing_a_run_got_wrong() -> None:
+    wanted = {"api": 2, "worker": 2, "broker": 1}
+    assert verdict(_run_result(), kills=wanted) == []
+    bad = _run_result()
+    bad.channels["whatsapp"].update(duplicated=1)
+    bad.channels["email"].update(lost=1, delivered=4)
+    bad.channels["web_form"].update(accepted=0, answered=0, delivered=0)
+    bad.pii_found.append("fte-up.log: ada@example.com")
+    bad.kills[4]["replaced_after_s"] = None  # the broker never came back
+    del bad.kills[1]  # one worker kill only
+    assert verdict(bad, kills=wanted) == [
+        "whatsapp: duplicated 1", "email: lost 1", "web_form: accepted nothing",
+        "email: 4 of 5 delivered", "in a log: fte-up.log: ada@example.com",
+        "worker: 1 kills, not 2", "broker killed at 10.0 s: not back"]
+    assert not bad.ok

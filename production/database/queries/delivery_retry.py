@@ -1,4 +1,5 @@
-"""Scheduled delivery retries and the providers' circuit-breaker state."""
+"""Scheduled delivery retries, the start of a provider call whose outcome is not known yet
+(migration 020) and the providers' circuit-breaker state."""
 
 from __future__ import annotations
 
@@ -25,14 +26,32 @@ async def schedule_retry(conn: Connection, tenant_id: str, message_id: UUID, *, 
 
 async def record_attempt(conn: Connection, tenant_id: str, message_id: UUID, *, attempts: int,
                          error: str | None) -> None:
-    """Record the final attempt (delivered or given up): no retry is pending any more."""
+    """Record the final attempt (delivered or given up): no retry is pending any more, and no
+    provider call is left whose outcome is not known."""
     await conn.execute(
         """
         UPDATE messages SET delivery_attempts = $3, next_delivery_at = NULL,
-                            last_delivery_error = $4
+                            last_delivery_error = $4, delivery_started_at = NULL
         WHERE tenant_id = $1 AND id = $2
         """,
         tenant_id, message_id, attempts, error,
+    )
+
+
+async def start_attempt(conn: Connection, tenant_id: str, message_id: UUID, *,
+                        at: datetime) -> None:
+    """Write down that a provider call starts at `at` (to be committed before the call)."""
+    await conn.execute(
+        "UPDATE messages SET delivery_started_at = $3 WHERE tenant_id = $1 AND id = $2",
+        tenant_id, message_id, at,
+    )
+
+
+async def settle_attempt(conn: Connection, tenant_id: str, message_id: UUID) -> None:
+    """Forget the provider call's start: its outcome is known (it did not go out)."""
+    await conn.execute(
+        "UPDATE messages SET delivery_started_at = NULL WHERE tenant_id = $1 AND id = $2",
+        tenant_id, message_id,
     )
 
 

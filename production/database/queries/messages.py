@@ -204,6 +204,8 @@ class OutboundReply:
     metadata: dict[str, Any]
     delivery_attempts: int
     next_delivery_at: datetime | None
+    # The start of a provider call whose outcome is not known (None: no such call).
+    delivery_started_at: datetime | None
     email: str | None
     phone: str | None
     name: str | None
@@ -221,7 +223,8 @@ async def get_outbound(conn: Connection, tenant_id: str,
     row: Row | None = await conn.fetchrow(
         """
         SELECT m.id, m.customer_id, m.channel, m.content, m.subject, m.status, m.ticket_id,
-               m.metadata, m.delivery_attempts, m.next_delivery_at, c.email, c.phone, c.name,
+               m.metadata, m.delivery_attempts, m.next_delivery_at, m.delivery_started_at,
+               c.email, c.phone, c.name,
                inbound.external_id AS reply_to_external_id,
                inbound.metadata AS reply_to_metadata,
                inbound.created_at AS reply_to_created_at,

@@ -100,6 +100,15 @@ async def sent_parts(conn: Connection, tenant_id: str, message_id: UUID) -> dict
     return {row["part_index"]: row["sid"] for row in rows}
 
 
+async def known_sids(conn: Connection, tenant_id: str, sids: list[str]) -> set[str]:
+    """Return those of the SIDs some reply's part already holds."""
+    rows = await conn.fetch(
+        "SELECT sid FROM whatsapp_message_parts WHERE tenant_id = $1 AND sid = ANY($2::text[])",
+        tenant_id, sids,
+    )
+    return {row["sid"] for row in rows}
+
+
 async def record_part(conn: Connection, tenant_id: str, message_id: UUID, index: int,
                       sid: str) -> None:
     await conn.execute(
