@@ -21,6 +21,7 @@ from production.config.providers import GmailSettings as GmailSettings
 from production.config.providers import ModelPrice as ModelPrice
 from production.config.providers import OpenAISettings as OpenAISettings
 from production.config.providers import TwilioSettings as TwilioSettings
+from production.config.suggestions import SuggestionSettings as SuggestionSettings
 from production.domain.client_address import parse_networks
 
 Channel = Literal["email", "whatsapp", "web_form"]
@@ -241,6 +242,7 @@ class Settings(BaseSettings):
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     up: UpSettings = Field(default_factory=UpSettings)
+    suggestions: SuggestionSettings = Field(default_factory=SuggestionSettings)
 
     @model_validator(mode="after")
     def _refuse_unsafe_prod(self) -> Settings:
