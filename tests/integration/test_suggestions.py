@@ -235,7 +235,8 @@ async def test_outreach_is_sent_only_on_a_person_s_approval_with_every_gate_hold
     [row] = await suggestions_of(pool, tenant)
     assert row["action"] == "outbound_message"
     assert row["policy"]["policy_clause"] == "AAP1.high_risk.outbound_message"
-    await set_care(pool, tenant, who.customer_id, escalation_status="open")
+    await set_care(pool, tenant, who.customer_id, hands_off_enabled=True,
+                   escalation_status="open")
     with pytest.raises(SuggestionConflict, match="escalation"):
         await review.approve(pool=pool, settings=acting, tenant_id=tenant,
                              suggestion_id=row["id"], operator="ada", now=now)

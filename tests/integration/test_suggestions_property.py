@@ -84,7 +84,8 @@ async def test_nothing_reaches_a_customer_without_a_person_and_every_gate(
         tenant_allowlist=[tenant] if world.allowlisted else []))
     who = await customer_with_ticket(pool, tenant)
     if world.escalation_open:
-        await set_care(pool, tenant, who.customer_id, escalation_status="open")
+        await set_care(pool, tenant, who.customer_id, hands_off_enabled=world.hands_off,
+                       escalation_status="open")
     async with pool.acquire() as conn:
         await conn.execute("UPDATE care_global SET kill_switch = $1", world.global_kill)
     try:
