@@ -45,15 +45,15 @@ async def customer_with_ticket(pool: Pool, tenant: str, *, priority: str = "medi
 
 async def fire(pool: Pool, who: Customer, *, now: datetime, trigger: str = "stalled_ticket",
                event: str = "first_response", window: str | None = None,
-               facts: dict[str, Any] | None = None) -> UUID:
+               facts: dict[str, Any] | None = None, priority: str = "medium") -> UUID:
     """Store a firing for the customer as a trigger sweep does; return its id."""
     firing = Firing(
         trigger=TriggerName(trigger), version=1, customer_id=who.customer_id,
         window_key=window or f"ticket:{who.ticket_id}:{event}:{uuid.uuid4().hex[:6]}",
-        reason=f"{event.replace('_', ' ')} due 2h ago (priority medium)",
+        reason=f"{event.replace('_', ' ')} due 2h ago (priority {priority})",
         facts=facts if facts is not None else {
             "ticket_id": str(who.ticket_id), "ticket_number": who.ticket_number,
-            "priority": "medium", "sla_event": event,
+            "priority": priority, "sla_event": event,
             "due_at": (now - timedelta(hours=2)).isoformat()})
     async with pool.acquire() as conn:
         firing_id = await proactive.insert_firing(conn, tenant_id=who.tenant_id, firing=firing,

@@ -156,7 +156,8 @@ async def test_openai_words_the_suggestion_when_the_gate_allows(db: tuple[Settin
         assert who.ticket_number in body["input"]
         await fire(pool, broken, now=now)  # the model answers nonsense: the local proposal
         assert await run(pool, acting, now=now, proposer=proposer) == {"suggested": 1}
-    first, second = await suggestions_of(pool, tenant)
+    by_customer = {s["customer_id"]: s for s in await suggestions_of(pool, tenant)}
+    first, second = by_customer[who.customer_id], by_customer[broken.customer_id]
     assert (first["title"], first["proposer"], first["confidence"]) == (
         "Call Grace about the export", "openai:gpt-4o-mini", pytest.approx(0.95))
     assert first["params"]["ticket_id"] == str(who.ticket_id)  # ids from the facts

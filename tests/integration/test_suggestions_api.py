@@ -67,7 +67,7 @@ async def test_from_a_stalled_ticket_to_an_approved_follow_up_over_http(
     stranger, _ = await acting_tenant(pool, settings, mode="assist")
     who = await customer_with_ticket(pool, tenant, priority="high")
     auth, other = await key(pool, tenant), await key(pool, stranger)
-    firing = await fire(pool, who, now=now)
+    firing = await fire(pool, who, now=now, priority="high")
 
     async with api_alone(acting) as http, scheduler(pool, acting):
         [shown] = await feed_once_it_shows(http, auth)

@@ -17,8 +17,8 @@ CREATE TABLE care_suggestions (
     body          text NOT NULL,
     reason        text NOT NULL,
     explanation   text NOT NULL,
-    confidence    real NOT NULL CHECK (confidence >= 0 AND confidence <= 1),
-    urgency       real NOT NULL CHECK (urgency >= 0 AND urgency <= 1),
+    confidence    double precision NOT NULL CHECK (confidence >= 0 AND confidence <= 1),
+    urgency       double precision NOT NULL CHECK (urgency >= 0 AND urgency <= 1),
     urgency_from  text NOT NULL,                   -- 'trigger' or 'health' (domain/proactive/rank)
     facts         jsonb NOT NULL,                  -- what the trigger saw
     params        jsonb NOT NULL DEFAULT '{}'::jsonb,  -- ids and values the action needs

@@ -81,10 +81,11 @@ def preview(action: str, *, title: str, body: str,
     if action == ActionKind.MERGE_CUSTOMERS:
         return [{"target": "customer", "field": "merged_into",
                  "before": None, "after": params.get("survivor_id")}]
-    target = {ActionKind.INTERNAL_NOTE: "internal note", ActionKind.FOLLOW_UP_TASK: "task",
-              ActionKind.DRAFT: "draft reply (not sent)",
-              ActionKind.OUTBOUND_MESSAGE: f"message to the customer via "
-                                           f"{params.get('channel') or 'their channel'}"}
+    channel = params.get("channel") or "their channel"
+    target: dict[str, str] = {
+        ActionKind.INTERNAL_NOTE: "internal note", ActionKind.FOLLOW_UP_TASK: "task",
+        ActionKind.DRAFT: "draft reply (not sent)",
+        ActionKind.OUTBOUND_MESSAGE: f"message to the customer via {channel}"}
     return [{"target": target.get(action, action), "field": "title", "before": None,
              "after": title},
             {"target": target.get(action, action), "field": "body", "before": None,
