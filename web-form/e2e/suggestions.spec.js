@@ -20,7 +20,10 @@ test('"What should I do next?": a stalled ticket becomes a ranked suggestion; ed
   context,
   request,
 }) => {
-  expect(process.env.DATABASE_URL, 'DATABASE_URL: the stack database (tests/e2e/test_browser.py)').toBeTruthy();
+  expect(
+    process.env.DATABASE_URL,
+    'DATABASE_URL: the stack database (tests/e2e/test_browser.py)',
+  ).toBeTruthy();
   const who = customer('Mary Winston Jackson');
   const customerPage = await context.newPage();
   await customerPage.goto('/support');

@@ -132,6 +132,9 @@ describe('ConsoleApp', () => {
     expect(window.location.hash).toBe('#suggestions');
     expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent('What should I do next?');
     expect(await screen.findByText('No suggestions right now.')).toBeInTheDocument();
-    expect(screen.getByRole('button', { name: 'What should I do next?' })).toHaveAttribute('aria-current', 'page');
+    expect(screen.getByRole('button', { name: 'What should I do next?' })).toHaveAttribute(
+      'aria-current',
+      'page',
+    );
   });
 });

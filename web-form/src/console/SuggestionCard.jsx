@@ -23,7 +23,7 @@ function Facts({ facts }) {
       <dl className="suggestion__facts" aria-label="Facts">
         {entries.map(([name, value]) => (
           <div key={name}>
-            <dt>{words(name)}</dt>
+            <dt>{`${words(name)}: `}</dt>
             <dd>{shown(value)}</dd>
           </div>
         ))}
@@ -32,7 +32,9 @@ function Facts({ facts }) {
         <ul className="suggestion__breakdown" aria-label="Health score breakdown">
           {breakdown.map((part, index) => (
             <li key={index}>
-              {typeof part === 'string' ? part : `${part.points > 0 ? '+' : ''}${part.points}: ${part.reason ?? part.factor}`}
+              {typeof part === 'string'
+                ? part
+                : `${part.points > 0 ? '+' : ''}${part.points}: ${part.reason ?? part.factor}`}
             </li>
           ))}
         </ul>
@@ -76,7 +78,9 @@ export function SuggestionCard({ suggestion, api, onDecided }) {
   const uid = useId();
   const [mode, setMode] = useState('view'); // view | edit | dismiss
   const [edits, setEdits] = useState(() =>
-    Object.fromEntries(suggestion.editable.map((name) => [name, suggestion[name] ?? suggestion.params?.[name] ?? ''])),
+    Object.fromEntries(
+      suggestion.editable.map((name) => [name, suggestion[name] ?? suggestion.params?.[name] ?? '']),
+    ),
   );
   const [reason, setReason] = useState('');
   const [missing, setMissing] = useState(null);
@@ -95,7 +99,9 @@ export function SuggestionCard({ suggestion, api, onDecided }) {
       return decide.perform('dismissed', () => api.dismissSuggestion(suggestion.id, reason.trim()));
     }
     const changed = Object.fromEntries(
-      Object.entries(edits).filter(([name, value]) => value.trim() && value !== (suggestion[name] ?? suggestion.params?.[name])),
+      Object.entries(edits).filter(
+        ([name, value]) => value.trim() && value !== (suggestion[name] ?? suggestion.params?.[name]),
+      ),
     );
     if (Object.values(edits).some((value) => !value.trim())) return setMissing('A field must not be empty.');
     setMissing(null);
@@ -111,19 +117,20 @@ export function SuggestionCard({ suggestion, api, onDecided }) {
 
   return (
     <li className="suggestion proposal">
-      <article aria-labelledby={`${uid}title`} aria-busy={decide.busy}>
-        <h3 id={`${uid}title`} className="proposal__title">
+      <article aria-labelledby={`${uid}heading`} aria-busy={decide.busy}>
+        <h3 id={`${uid}heading`} className="proposal__title">
           {suggestion.title}
           <span className="proposal__about"> · {who}</span>
         </h3>
         <p className="proposal__meta">
-          {words(suggestion.action)} · {words(suggestion.trigger)} · confidence {percent(suggestion.confidence)} ·
-          proposed {when(suggestion.created_at)} by {suggestion.proposer}
+          {words(suggestion.action)} · {words(suggestion.trigger)} · confidence{' '}
+          {percent(suggestion.confidence)} · proposed {when(suggestion.created_at)} by {suggestion.proposer}
         </p>
         <p className="suggestion__reason">{suggestion.reason}</p>
         <p className="suggestion__score" aria-label="Score">
           Score {suggestion.score.toFixed(2)} = confidence {ranking.confidence.toFixed(2)} × urgency{' '}
-          {ranking.urgency.toFixed(2)} (from the {ranking.urgency_from === 'health' ? 'health score' : 'trigger'}
+          {ranking.urgency.toFixed(2)} (from the{' '}
+          {ranking.urgency_from === 'health' ? 'health score' : 'trigger'}
           {ranking.health_score !== null ? `; health ${Math.round(ranking.health_score)}/100` : ''})
         </p>
         <Facts facts={suggestion.facts} />
@@ -192,7 +199,9 @@ export function SuggestionCard({ suggestion, api, onDecided }) {
                       key={hours}
                       type="button"
                       className="button button--quiet"
-                      onClick={() => decide.perform('snoozed', () => api.snoozeSuggestion(suggestion.id, hours))}
+                      onClick={() =>
+                        decide.perform('snoozed', () => api.snoozeSuggestion(suggestion.id, hours))
+                      }
                     >
                       Snooze {label}
                     </button>

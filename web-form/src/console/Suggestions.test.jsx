@@ -27,7 +27,12 @@ const TASK = {
   params: { ticket_number: 'TKT-1042' },
   topics: [],
   preview: [
-    { target: 'task', field: 'title', before: null, after: 'Answer TKT-1042 for Ada Lovelace: first response overdue' },
+    {
+      target: 'task',
+      field: 'title',
+      before: null,
+      after: 'Answer TKT-1042 for Ada Lovelace: first response overdue',
+    },
     { target: 'task', field: 'body', before: null, after: 'Reply to Ada on TKT-1042 (high priority).' },
   ],
   editable: ['title', 'body'],
@@ -88,7 +93,9 @@ describe('Suggestions', () => {
       '-18: two tickets unresolved for 9 days',
     );
     const diff = within(cards[1]).getByRole('table', { name: 'Preview of the change' });
-    expect(within(diff).getByRole('row', { name: /ticket TKT-7 · priority medium high/ })).toBeInTheDocument();
+    expect(
+      within(diff).getByRole('row', { name: /ticket TKT-7 · priority medium high/ }),
+    ).toBeInTheDocument();
   });
 
   it('approves as proposed, says so and refreshes the console', async () => {
@@ -127,7 +134,9 @@ describe('Suggestions', () => {
     const first = await card('Ada Lovelace');
     await user.click(within(first).getByRole('button', { name: 'Dismiss' }));
     await user.click(within(first).getByRole('button', { name: 'Dismiss suggestion' }));
-    expect(within(first).getByLabelText('Why dismiss it?')).toHaveAccessibleDescription('Say why you dismiss it.');
+    expect(within(first).getByLabelText('Why dismiss it?')).toHaveAccessibleDescription(
+      'Say why you dismiss it.',
+    );
     expect(api.dismissSuggestion).not.toHaveBeenCalled();
     await user.type(within(first).getByLabelText('Why dismiss it?'), 'already called');
     await user.keyboard('{Enter}');
