@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from production.care.suggestion_executor import SuggestionConflict, SuggestionNotFound
 from production.config import OpenAISettings, Settings
 from production.database.pool import Pool
 from production.domain import errors
 from production.domain.proactive.cost import CostDecision
 from production.services.suggestions import pipeline, review
-from production.services.suggestions.execute import SuggestionConflict, SuggestionNotFound
 from tests.fakes.openai_api import FakeOpenAI, message, scripted
 from tests.integration.care_world import acting_tenant, care_db, set_care
 from tests.integration.suggestion_world import (

@@ -15,10 +15,10 @@ from datetime import datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from production.care.suggestion_executor import SuggestionConflict
 from production.config import CareSettings, Settings
 from production.database.pool import Pool
 from production.services.suggestions import review
-from production.services.suggestions.execute import SuggestionConflict
 from tests.integration.care_world import care_db, new_tenant, set_care, with_care
 from tests.integration.suggestion_world import (
     customer_with_ticket,

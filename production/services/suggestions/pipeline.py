@@ -28,6 +28,7 @@ import structlog
 
 from production.agent.suggest import proposer_for
 from production.care import decision
+from production.care import suggestion_executor as execute
 from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import admin, proactive, suggestion_actions, suggestions
@@ -39,7 +40,6 @@ from production.domain.proactive import rank, spam
 from production.domain.proactive.cost import CostDecision, CostVerdict
 from production.domain.proactive.firing import FiringDecision
 from production.domain.proactive.propose import Context, Proposal, TicketView
-from production.services.suggestions import execute
 
 log = structlog.get_logger(__name__)
 

@@ -20,6 +20,12 @@ import structlog
 
 from production.care import decision
 from production.care.outcomes import OutcomeTaxonomyV1
+from production.care.suggestion_executor import (
+    CUSTOMER_FACING,
+    SuggestionConflict,
+    SuggestionNotFound,
+)
+from production.care.suggestion_executor import run as run_action
 from production.config import Settings
 from production.database.pool import Connection, Pool
 from production.database.queries import suggestions
@@ -28,12 +34,6 @@ from production.domain import errors
 from production.domain.care.policy import ProposedAction, Topic
 from production.domain.proactive import rank
 from production.domain.proactive.propose import EDITABLE, PRIORITIES, preview
-from production.services.suggestions.execute import (
-    CUSTOMER_FACING,
-    SuggestionConflict,
-    SuggestionNotFound,
-)
-from production.services.suggestions.execute import run as run_action
 
 log = structlog.get_logger(__name__)
 

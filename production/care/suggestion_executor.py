@@ -1,10 +1,12 @@
-"""Running a suggestion's action, in the caller's transaction, with its audit row and diff.
+"""The executor for suggestions: a suggestion's action run in the caller's transaction, with
+its audit row and diff (like care/executor.py for replies, the one code path that changes CRM
+state or contacts a customer for a suggestion).
 
 Only two callers: the pipeline, for an internal action the executor's gates let run on its own
-(autopilot: a note, a task, a draft), and a person's approval (`review.approve`). Nothing here
-deletes. A message to the customer is written only after `decision.decide` with the person's
-approval standing for the policy returned EXECUTE: every other C.A.R.E. gate (the ceiling, both
-kill switches, the allowlist, hands-off, no open escalation, pacing) holds at that moment.
+(autopilot: a note, a task, a draft), and a person's approval (services/suggestions/review).
+Nothing here deletes. A message to the customer is written only after `decision.decide`, with
+the person's approval standing for the policy, returned EXECUTE: every other C.A.R.E. gate (the
+ceiling, both kill switches, the allowlist, hands-off, no open escalation, pacing) holds then.
 """
 
 from __future__ import annotations
