@@ -39,6 +39,7 @@ from production.retry import Errors, until_ready
 from production.services import deliver_outbound, ticket_access
 from production.services.relay import Send, run_relay, run_sweeper
 from production.services.scheduler import run_scheduler
+from production.services.suggestions.pipeline import allow_without_model
 
 # The agent (the Agents SDK), the embedder (the multilingual encoder, OpenAI's client) and
 # the providers' clients (Google's, Twilio's) take seconds to import: each builder imports
@@ -263,9 +264,12 @@ def build_scheduler(rt: Runtime) -> Process:
     """Return `fte scheduler`: deferred replies released, drafts expired, the time-driven
     C.A.R.E. work, the threshold checks, and the daily digest mailed through the email
     channel."""
+    # The suggestion pass asks the DecisionCostGate before any proposal (issue 19 section 3:
+    # production/care/cost_gate.check once merged; until then no model call is allowed).
     return Process("scheduler", stopping=rt.stopping,
                    loops=(partial(run_scheduler, pool=rt.pool, settings=rt.settings,
-                                  stopping=rt.stopping, mailer=email_adapter(rt.settings)),))
+                                  stopping=rt.stopping, mailer=email_adapter(rt.settings),
+                                  gate=allow_without_model),))
 
 
 # --- The API and the MCP server -------------------------------------------------------------
