@@ -277,3 +277,26 @@ async def test_five_dismissals_pause_the_trigger_and_stale_ones_expire(
         await review.snooze(pool=pool, tenant_id=tenant,
                             suggestion_id=(await suggestions_of(pool, tenant))[-1]["id"],
                             operator="ada", hours=1, now=later + timedelta(days=28))
+
+
+async def test_a_duplicate_is_merged_only_when_a_person_approves(db: tuple[Settings, Pool],
+                                                                 now: datetime) -> None:
+    settings, pool = db
+    tenant, acting = await acting_tenant(pool, settings, mode="autopilot")
+    survivor = await customer_with_ticket(pool, tenant)
+    duplicate = await customer_with_ticket(pool, tenant)
+    await fire(pool, survivor, now=now, trigger="duplicate_customer",
+               facts={"survivor_id": str(survivor.customer_id),
+                      "duplicate_id": str(duplicate.customer_id), "score": 0.9})
+    assert await run(pool, acting, now=now) == {"suggested": 1}  # never autopilot
+    [row] = await suggestions_of(pool, tenant)
+    assert (row["action"], row["policy"]["policy_clause"]) == (
+        "merge_customers", "AAP1.high_risk.merge_customers")
+    done = await review.approve(pool=pool, settings=acting, tenant_id=tenant,
+                                suggestion_id=row["id"], operator="ada", now=now)
+    assert done.result is not None and done.result["merge_id"]
+    async with pool.acquire() as conn:
+        merged_into = await conn.fetchval(
+            "SELECT merged_into FROM customers WHERE tenant_id = $1 AND id = $2",
+            tenant, duplicate.customer_id)
+    assert merged_into == survivor.customer_id
