@@ -91,21 +91,6 @@ class SuggestionFeed(BaseModel):
     ranked_by: str = "confidence x urgency (urgency: the trigger's, or 1 - health score/100)"
 
 
-class SuggestionDecided(BaseModel):
-    suggestion_id: UUID
-    status: str
-    outcome: str | None
-    decided_by: str
-    result: dict[str, Any] | None = None
-    snoozed_until: datetime | None = None
-
-
-def _decided(done: review.Decided) -> SuggestionDecided:
-    return SuggestionDecided(suggestion_id=done.suggestion_id, status=done.status,
-                             outcome=done.outcome, decided_by=done.decided_by,
-                             result=done.result, snoozed_until=done.snoozed_until)
-
-
 @router.get("/suggestions", response_model=SuggestionFeed)
 async def list_suggestions(who: Operator, db: Db, now: Now,
                            limit: Annotated[int, Query(ge=1, le=200)] = 50) -> SuggestionFeed:
@@ -121,39 +106,39 @@ async def get_suggestion(suggestion_id: str, who: Operator, db: Db, now: Now) ->
         now=now))
 
 
-@router.post("/suggestions/{suggestion_id}/approve", response_model=SuggestionDecided)
+@router.post("/suggestions/{suggestion_id}/approve", response_model=review.Decided)
 async def approve_suggestion(request: Request, suggestion_id: str, who: Operator, db: Db,
-                             now: Now) -> SuggestionDecided:
+                             now: Now) -> review.Decided:
     """Run the suggestion's action as proposed (a message to the customer only if every
     C.A.R.E. gate holds: else 409 naming the gate)."""
-    return _decided(await review.approve(
+    return await review.approve(
         pool=db, settings=state(request).settings, tenant_id=who.tenant_id,
-        suggestion_id=resource_id(suggestion_id, "suggestion"), operator=who.name, now=now))
+        suggestion_id=resource_id(suggestion_id, "suggestion"), operator=who.name, now=now)
 
 
-@router.post("/suggestions/{suggestion_id}/edit", response_model=SuggestionDecided)
+@router.post("/suggestions/{suggestion_id}/edit", response_model=review.Decided)
 async def edit_suggestion(request: Request, suggestion_id: str, body: SuggestionEdit,
-                          who: Operator, db: Db, now: Now) -> SuggestionDecided:
+                          who: Operator, db: Db, now: Now) -> review.Decided:
     """Change the suggestion, then approve it (labelled IDEA_EDITED)."""
-    return _decided(await review.approve(
+    return await review.approve(
         pool=db, settings=state(request).settings, tenant_id=who.tenant_id,
         suggestion_id=resource_id(suggestion_id, "suggestion"), operator=who.name, now=now,
-        edits=review.Edits(title=body.title, body=body.body, priority=body.priority)))
+        edits=review.Edits(title=body.title, body=body.body, priority=body.priority))
 
 
-@router.post("/suggestions/{suggestion_id}/dismiss", response_model=SuggestionDecided)
+@router.post("/suggestions/{suggestion_id}/dismiss", response_model=review.Decided)
 async def dismiss_suggestion(suggestion_id: str, body: Dismissal, who: Operator, db: Db,
-                             now: Now) -> SuggestionDecided:
+                             now: Now) -> review.Decided:
     """Dismiss it with a reason (IDEA_REJECTED); repeated dismissals pause its trigger."""
-    return _decided(await review.dismiss(
+    return await review.dismiss(
         pool=db, tenant_id=who.tenant_id, suggestion_id=resource_id(suggestion_id, "suggestion"),
-        operator=who.name, reason=body.reason, now=now))
+        operator=who.name, reason=body.reason, now=now)
 
 
-@router.post("/suggestions/{suggestion_id}/snooze", response_model=SuggestionDecided)
+@router.post("/suggestions/{suggestion_id}/snooze", response_model=review.Decided)
 async def snooze_suggestion(suggestion_id: str, body: Snooze, who: Operator, db: Db,
-                            now: Now) -> SuggestionDecided:
+                            now: Now) -> review.Decided:
     """Hide it from the feed for `hours` (less than its time to expiry)."""
-    return _decided(await review.snooze(
+    return await review.snooze(
         pool=db, tenant_id=who.tenant_id, suggestion_id=resource_id(suggestion_id, "suggestion"),
-        operator=who.name, hours=body.hours, now=now))
+        operator=who.name, hours=body.hours, now=now)

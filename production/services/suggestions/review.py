@@ -99,14 +99,15 @@ def _text(value: str, field: str, limit: int) -> str:
 
 
 async def _pending(conn: Connection, tenant_id: str, suggestion_id: UUID,
-                   now: datetime) -> StoredSuggestion:
+                   now: datetime | None) -> StoredSuggestion:
+    """Return the pending suggestion, locked; not expired at `now` unless `now` is None."""
     row = await suggestions.get(conn, tenant_id=tenant_id, suggestion_id=suggestion_id,
                                 lock=True)
     if row is None:
         raise SuggestionNotFound("no such suggestion")
     if row.status != "pending":
         raise SuggestionConflict(f"the suggestion is already {row.status}")
-    if row.expires_at <= now:
+    if now is not None and row.expires_at <= now:
         raise SuggestionConflict(f"the suggestion expired at {row.expires_at.isoformat()}")
     return row
 
@@ -170,12 +171,7 @@ async def dismiss(*, pool: Pool, tenant_id: str, suggestion_id: UUID, operator: 
     actor = f"operator:{operator}"
     why = _text(reason, "reason", MAX_REASON)
     async with pool.acquire() as conn, conn.transaction():
-        row = await suggestions.get(conn, tenant_id=tenant_id, suggestion_id=suggestion_id,
-                                    lock=True)
-        if row is None:
-            raise SuggestionNotFound("no such suggestion")
-        if row.status != "pending":
-            raise SuggestionConflict(f"the suggestion is already {row.status}")
+        await _pending(conn, tenant_id, suggestion_id, None)  # a refusal is never too late
         outcome = str(OutcomeTaxonomyV1.IDEA_REJECTED)
         await suggestions.decide(conn, tenant_id=tenant_id, suggestion_id=suggestion_id,
                                  status="dismissed", decided_by=actor, outcome=outcome,
