@@ -26,7 +26,7 @@ FAKE_CLOCK ?= 2027-12-31 23:59:30 UTC
 # (`make test-clock CLOCK_TESTS=tests`: everything).
 CLOCK_TESTS ?= $(wildcard tests/unit/test_care_*.py tests/integration/test_care_*.py) \
 	tests/integration/test_kill_switch.py tests/integration/test_admin_api.py \
-	tests/integration/test_ops_metrics.py \
+	tests/integration/test_ops_metrics.py $(wildcard tests/integration/test_suggestions*.py) \
 	tests/integration/test_migrations_and_sweeper.py::test_the_sweeper_requeues_a_message_whose_event_the_broker_lost
 
 .PHONY: run test test-clock bench fuzz load chaos lint typecheck check install web clean monitoring

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from production import clock
+from production.care import cost_gate
 from production.channels.sandbox import SandboxAdapter
 from production.channels.web_form import WebFormAdapter
 from production.config import Settings
@@ -39,6 +40,7 @@ from production.retry import Errors, until_ready
 from production.services import deliver_outbound, ticket_access
 from production.services.relay import Send, run_relay, run_sweeper
 from production.services.scheduler import run_scheduler
+from production.services.suggestions.pipeline import on_own_connection
 
 # The agent (the Agents SDK), the embedder (the multilingual encoder, OpenAI's client) and
 # the providers' clients (Google's, Twilio's) take seconds to import: each builder imports
@@ -263,9 +265,12 @@ def build_scheduler(rt: Runtime) -> Process:
     """Return `fte scheduler`: deferred replies released, drafts expired, the time-driven
     C.A.R.E. work, the threshold checks, and the daily digest mailed through the email
     channel."""
+    # The suggestion pass asks the DecisionCostGate before any proposal, each time in a short
+    # transaction of its own.
     return Process("scheduler", stopping=rt.stopping,
                    loops=(partial(run_scheduler, pool=rt.pool, settings=rt.settings,
-                                  stopping=rt.stopping, mailer=email_adapter(rt.settings)),))
+                                  stopping=rt.stopping, mailer=email_adapter(rt.settings),
+                                  gate=on_own_connection(rt.pool, cost_gate.check)),))
 
 
 # --- The API and the MCP server -------------------------------------------------------------

@@ -73,12 +73,17 @@ def gate_facts(care: CareSettings, tenant_id: str, row: StoredGateFacts,
 
 
 async def decide(*, conn: Connection, settings: Settings, tenant_id: str, customer_id: UUID,
-                 action: ProposedAction, now: datetime) -> Verdict:
+                 action: ProposedAction, now: datetime,
+                 approved_by: str | None = None) -> Verdict:
     """Return the verdict for an action on the customer at `now`; writes nothing but, for an
-    action that passed every other gate, takes the tenant's throttle lock for the transaction."""
+    action that passed every other gate, takes the tenant's throttle lock for the transaction.
+    With `approved_by`, a person's approval stands in for the policy's (`approved`): every
+    other gate still holds or the verdict is not EXECUTE."""
     row = await care_gate.facts(conn, tenant_id, customer_id)
     mode = mode_of(row)
     policy = POLICY.decide(action, mode)
+    if approved_by is not None:
+        policy = approved(policy, approved_by)
     facts = gate_facts(settings.care, tenant_id, row, policy)
     outcome = gates.evaluate(facts)
     if outcome.executes:  # only now is pacing worth counting
@@ -87,6 +92,14 @@ async def decide(*, conn: Connection, settings: Settings, tenant_id: str, custom
             facts, throttle=pace.outcome.value, throttle_until=pace.until,
             throttle_clause=pace.clause, throttle_reason=pace.reason))
     return Verdict(outcome, policy, mode, row.live)
+
+
+def approved(policy: PolicyDecision, approver: str) -> PolicyDecision:
+    """Return a person's approval as the policy decision it replaces (clause PERSON.approved;
+    the policy's own explanation kept for the audit trail)."""
+    return PolicyDecision(Decision.AUTO_EXECUTE, "APPROVED_BY_PERSON", "PERSON.approved",
+                          f"Approved by {approver}. The policy alone said "
+                          f"{policy.decision} ({policy.policy_clause}): {policy.explanation}")
 
 
 def mode_of(facts: StoredGateFacts) -> str:

@@ -22,6 +22,7 @@ from production.config.providers import GmailSettings as GmailSettings
 from production.config.providers import ModelPrice as ModelPrice
 from production.config.providers import OpenAISettings as OpenAISettings
 from production.config.providers import TwilioSettings as TwilioSettings
+from production.config.suggestions import SuggestionSettings as SuggestionSettings
 from production.domain.client_address import parse_networks
 
 Channel = Literal["email", "whatsapp", "web_form"]
@@ -247,6 +248,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     up: UpSettings = Field(default_factory=UpSettings)
+    suggestions: SuggestionSettings = Field(default_factory=SuggestionSettings)
 
     @model_validator(mode="after")
     def _refuse_unsafe_prod(self) -> Settings:

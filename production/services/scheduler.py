@@ -7,6 +7,8 @@
   sweep, or is proposed only, in shadow mode.
 * Approved replies nobody answered within FTE_SCHEDULER_NO_RESPONSE_AFTER_DAYS are labelled
   NO_RESPONSE (OutcomeTaxonomyV1).
+* Trigger firings become suggestions (services/suggestions/pipeline.py: spam rules, the cost
+  gate, the proposer, the policy), and suggestions nobody decided expire.
 * Every tenant whose autopilot may act gets a daily digest of the previous local day: what the
   FTE did, what it held and why, what people approved.
 * A schedules-mode tenant (explicit opt-in, a daily budget) gets one timed run a local day, from
@@ -56,6 +58,7 @@ from production.metrics import (
     MERGES,
 )
 from production.services import digest_mail, ops_health
+from production.services.suggestions import pipeline as suggestion_pipeline
 
 log = structlog.get_logger(__name__)
 
@@ -280,9 +283,19 @@ async def _every(interval_s: float, stopping: asyncio.Event, what: str,
 
 
 async def run_scheduler(*, pool: Pool, settings: Settings, stopping: asyncio.Event,
-                        mailer: ChannelAdapter | None = None) -> None:
-    """Run every pass at its cadence until stopped; digests go out through `mailer`."""
+                        mailer: ChannelAdapter | None = None,
+                        gate: suggestion_pipeline.Gate = suggestion_pipeline.allow_without_model,
+                        ) -> None:
+    """Run every pass at its cadence until stopped; digests go out through `mailer`; the
+    suggestion pass asks `gate` (the DecisionCostGate) before any proposal."""
     cfg = settings.scheduler
+    proposer = suggestion_pipeline.proposer_of(settings)
+
+    async def suggest() -> None:  # trigger firings -> suggestions; stale ones expire
+        now = clock.now()
+        await suggestion_pipeline.run_pass(pool=pool, settings=settings, gate=gate,
+                                           proposer=proposer, now=now)
+        await suggestion_pipeline.expire(pool=pool, now=now)
 
     async def often() -> None:
         now = clock.now()
@@ -302,4 +315,6 @@ async def run_scheduler(*, pool: Pool, settings: Settings, stopping: asyncio.Eve
     await asyncio.gather(_every(cfg.interval_s, stopping, "deferred_and_expiry", often),
                          _every(cfg.housekeeping_interval_s, stopping, "housekeeping",
                                 housekeeping),
-                         _every(cfg.alert_interval_s, stopping, "threshold_checks", thresholds))
+                         _every(cfg.alert_interval_s, stopping, "threshold_checks", thresholds),
+                         _every(settings.suggestions.interval_s, stopping, "suggestions",
+                                suggest))

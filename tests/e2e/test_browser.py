@@ -55,9 +55,12 @@ def console_link(banner: str) -> str:
     return link
 
 
-async def _playwright(base_url: str, key: str, link: str) -> tuple[int, str]:
+async def _playwright(base_url: str, key: str, link: str, database: str) -> tuple[int, str]:
+    # DATABASE_URL and FTE_PYTHON: the suggestions spec stores a trigger firing as the
+    # triggers' sweep does (tests/e2e/seed_firing.py).
     env = dict(os.environ, BASE_URL=base_url, FTE_ADMIN_KEY=key, FTE_CONSOLE_LINK=link,
-               CHROMIUM=str(CHROMIUM), CI="1", FORCE_COLOR="0")
+               CHROMIUM=str(CHROMIUM), CI="1", FORCE_COLOR="0", DATABASE_URL=database,
+               FTE_PYTHON=sys.executable)
     proc = await asyncio.create_subprocess_exec(
         str(PLAYWRIGHT), "test", cwd=WEB, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
@@ -81,10 +84,11 @@ async def test_the_playwright_suite_passes_against_a_running_stack() -> None:
         # escalations raise; 3 messages make a rate.
         proc, banner = await start_fte_up(Path(tmp) / "data", port,
                                           FTE_SCHEDULER_ALERT_INTERVAL_S="2",
-                                          FTE_SCHEDULER_ALERT_MIN_MESSAGES="3")
+                                          FTE_SCHEDULER_ALERT_MIN_MESSAGES="3",
+                                          FTE_SUGGESTIONS_INTERVAL_S="1")
         try:
             code, output = await _playwright(f"http://127.0.0.1:{port}", await _create_key(banner),
-                                             console_link(banner))
+                                             console_link(banner), database_url(banner))
         finally:
             assert await interrupt(proc) == 0
     print(output)

@@ -48,6 +48,8 @@ ACTIONS = [
      "RISK_LEVEL_HIGH", "AAP1.high_risk.change_ticket"),
     ("close ticket", ProposedAction(ActionKind.CLOSE_TICKET), "RISK_LEVEL_HIGH",
      "AAP1.high_risk.close_ticket"),
+    ("merge customers", ProposedAction(ActionKind.MERGE_CUSTOMERS), "RISK_LEVEL_HIGH",
+     "AAP1.high_risk.merge_customers"),
     ("unknown kind", ProposedAction("delete_customer", in_reply_to_inbound=True,
                                     kb_grounded=True), "UNKNOWN_ACTION", "AAP1.unknown_action"),
 ]

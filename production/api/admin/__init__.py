@@ -20,9 +20,10 @@ from production.api.admin import (
     digest_address,
     kill_switch,
     proposals,
+    suggestions,
 )
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 for _resource in (auth, autonomy, kill_switch, customers, proposals, activity, audit,
-                  digest_address):
+                  digest_address, suggestions):
     router.include_router(_resource.router)

@@ -38,8 +38,8 @@ async def lock_subject(conn: Connection, tenant_id: str, customer_id: UUID,
 async def facts(conn: Connection, tenant_id: str, *, customer_id: UUID, trigger: str,
                 now: datetime) -> GateFacts | None:
     """Return the tenant's tier, zone, local day and tokens of that day, the customer's last
-    run allowed for `trigger` (at or before `now`) and their pending proposals that have not
-    expired; None for an unknown tenant."""
+    run allowed for `trigger` (at or before `now`) and their pending proposals and suggestions
+    that have not expired; None for an unknown tenant."""
     row = await conn.fetchrow(
         """
         WITH today AS (SELECT ($2::timestamptz AT TIME ZONE t.timezone)::date AS day
@@ -52,7 +52,10 @@ async def facts(conn: Connection, tenant_id: str, *, customer_id: UUID, trigger:
                   AND d.decision = 'ALLOW' AND d.decided_at <= $2) AS last_allowed_at,
                (SELECT count(*) FROM care_proposals p
                 WHERE p.tenant_id = $1 AND p.customer_id = $3 AND p.status = 'pending'
-                  AND p.expires_at > $2) AS pending
+                  AND p.expires_at > $2)
+               + (SELECT count(*) FROM care_suggestions s
+                  WHERE s.tenant_id = $1 AND s.customer_id = $3 AND s.status = 'pending'
+                    AND s.expires_at > $2) AS pending
         FROM tenants t, today WHERE t.id = $1
         """,
         tenant_id, now, customer_id, trigger)

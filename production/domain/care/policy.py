@@ -9,7 +9,8 @@ Rules, in the order they apply:
 1. Pricing, discounts, refunds, contracts: BLOCK in every mode (humans only).
 2. An unknown action kind: REQUIRE_APPROVAL (escalate, do not act).
 3. High risk (unsolicited contact, a reply that is not in the customer's own thread or not
-   grounded in the knowledge base, changing or closing a ticket): REQUIRE_APPROVAL.
+   grounded in the knowledge base, changing or closing a ticket, merging customers):
+   REQUIRE_APPROVAL.
 4. Low risk (a KB-grounded reply in the customer's own thread, an internal note, an internal
    follow-up task, a meeting brief, a draft): REQUIRE_APPROVAL in `assist` (propose only) and
    `approve` (a human approves each action) and in any mode this policy does not know;
@@ -39,6 +40,7 @@ class ActionKind(StrEnum):
     OUTBOUND_MESSAGE = "outbound_message"  # unsolicited contact: not an answer to the customer
     CHANGE_TICKET = "change_ticket"  # priority or category
     CLOSE_TICKET = "close_ticket"
+    MERGE_CUSTOMERS = "merge_customers"  # two customer records become one
 
 
 class Topic(StrEnum):
@@ -124,6 +126,10 @@ def _risk(action: ProposedAction) -> _Risk | None:
         return _Risk(False, "RISK_LEVEL_HIGH", f"{POLICY_VERSION}.high_risk.{kind}",
                      "Changing a ticket's priority or category, or closing it, changes what "
                      "the customer is promised: a human decides.")
+    if kind == ActionKind.MERGE_CUSTOMERS:
+        return _Risk(False, "RISK_LEVEL_HIGH", f"{POLICY_VERSION}.high_risk.merge_customers",
+                     "Merging two customers moves every conversation and ticket to one record: "
+                     "a human decides.")
     if kind in _INTERNAL:
         return _Risk(True, "LOW_RISK", f"{POLICY_VERSION}.low_risk.{kind}",
                      _INTERNAL[ActionKind(kind)].capitalize())

@@ -7,6 +7,7 @@ import { Inbox } from './Inbox.jsx';
 import { KillSwitch } from './KillSwitch.jsx';
 import { clearSession, loadSession, saveSession } from './session.js';
 import { SignIn } from './SignIn.jsx';
+import { Suggestions } from './Suggestions.jsx';
 import { Timeline } from './Timeline.jsx';
 
 // The charts (and their library) load only when the Health page is opened.
@@ -20,7 +21,8 @@ function takeLinkToken() {
   return match[1];
 }
 
-const viewOfHash = () => (window.location.hash === '#health' ? 'health' : 'control');
+const PAGES = { health: 'Health', suggestions: 'What should I do next?' };
+const viewOfHash = () => (PAGES[window.location.hash.slice(1)] ? window.location.hash.slice(1) : 'control');
 
 /** The operator console: sign in, then the tenant's Autonomy Control Center. */
 export function ConsoleApp({ origin = '' }) {
@@ -55,7 +57,7 @@ export function ConsoleApp({ origin = '' }) {
   }, [linkToken, origin]);
 
   function show(next) {
-    window.history.replaceState(null, '', next === 'health' ? '#health' : window.location.pathname);
+    window.history.replaceState(null, '', PAGES[next] ? `#${next}` : window.location.pathname);
     setView(next);
   }
 
@@ -84,7 +86,7 @@ export function ConsoleApp({ origin = '' }) {
   return (
     <div>
       <header className="console__header">
-        <h1>{view === 'health' ? 'Health' : 'Autonomy Control Center'}</h1>
+        <h1>{PAGES[view] ?? 'Autonomy Control Center'}</h1>
         <nav className="console__nav" aria-label="Pages">
           <button
             type="button"
@@ -102,6 +104,14 @@ export function ConsoleApp({ origin = '' }) {
           >
             Health
           </button>
+          <button
+            type="button"
+            className="button button--quiet"
+            aria-current={view === 'suggestions' ? 'page' : undefined}
+            onClick={() => show('suggestions')}
+          >
+            What should I do next?
+          </button>
         </nav>
         <p className="console__who">
           Tenant <strong>{session.tenant_id}</strong> · {session.name} ({session.role})
@@ -110,7 +120,11 @@ export function ConsoleApp({ origin = '' }) {
           Sign out
         </button>
       </header>
-      {view === 'health' ? (
+      {view === 'suggestions' ? (
+        <main className="console__suggestions">
+          <Suggestions {...panel} />
+        </main>
+      ) : view === 'health' ? (
         <main className="console__health">
           <Suspense fallback={<p role="status">Loading the charts…</p>}>
             <Health api={api} revision={revision} />

@@ -19,6 +19,7 @@ function adminServer(valid = { key: true }) {
       '/api/v1/admin/proposals': { proposals: [] },
       '/api/v1/admin/activity': { entries: [], next_before_id: null },
       '/api/v1/admin/customers': { customers: [] },
+      '/api/v1/admin/suggestions': { suggestions: [] },
     };
     return path in answers ? [200, answers[path]] : [404, { detail: 'Not Found' }];
   });
@@ -119,5 +120,21 @@ describe('ConsoleApp', () => {
     expect(await screen.findByText('No open alerts: every threshold is met.')).toBeInTheDocument();
     expect(window.location.hash).toBe('#health');
     expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent('Health');
+  });
+
+  it('opens "What should I do next?" from the navigation, and keeps it in the URL', async () => {
+    adminServer();
+    const user = userEvent.setup();
+    window.history.replaceState(null, '', '/console');
+    render(<ConsoleApp />);
+    await signIn(user);
+    await user.click(await screen.findByRole('button', { name: 'What should I do next?' }));
+    expect(window.location.hash).toBe('#suggestions');
+    expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent('What should I do next?');
+    expect(await screen.findByText('No suggestions right now.')).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'What should I do next?' })).toHaveAttribute(
+      'aria-current',
+      'page',
+    );
   });
 });

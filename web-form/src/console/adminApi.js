@@ -28,6 +28,7 @@ export function adminApi(key, { origin = '', onUnauthorized = () => {} } = {}) {
   const put = (path, body) => call(path, { method: 'PUT', body });
   const customer = (id) => `/customers/${encodeURIComponent(id)}`;
   const proposal = (id) => `/proposals/${encodeURIComponent(id)}`;
+  const suggestion = (id) => `/suggestions/${encodeURIComponent(id)}`;
 
   return {
     whoami: () => call('/whoami'),
@@ -42,6 +43,11 @@ export function adminApi(key, { origin = '', onUnauthorized = () => {} } = {}) {
     approve: (id) => post(`${proposal(id)}/approve`),
     edit: (id, text) => post(`${proposal(id)}/edit`, { text }),
     reject: (id, reason) => post(`${proposal(id)}/reject`, { reason }),
+    suggestions: () => call('/suggestions?limit=50'),
+    approveSuggestion: (id) => post(`${suggestion(id)}/approve`),
+    editSuggestion: (id, changes) => post(`${suggestion(id)}/edit`, changes),
+    dismissSuggestion: (id, reason) => post(`${suggestion(id)}/dismiss`, { reason }),
+    snoozeSuggestion: (id, hours) => post(`${suggestion(id)}/snooze`, { hours }),
     activity: (beforeId) =>
       call(`/activity?${query({ limit: 50, event_type: 'executed_action', before_id: beforeId })}`),
     // The operators' view from the database (/api/v1/metrics).
