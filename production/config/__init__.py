@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from production.config.fields import CommaList as CommaList
 from production.config.fields import comma_list as _comma_list
 from production.config.fields import group as _group
+from production.config.proactive import ProactiveSettings as ProactiveSettings
 from production.config.providers import GmailSettings as GmailSettings
 from production.config.providers import ModelPrice as ModelPrice
 from production.config.providers import OpenAISettings as OpenAISettings
@@ -241,6 +242,7 @@ class Settings(BaseSettings):
     reliability: ReliabilitySettings = Field(default_factory=ReliabilitySettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     up: UpSettings = Field(default_factory=UpSettings)
+    proactive: ProactiveSettings = Field(default_factory=ProactiveSettings)
 
     @model_validator(mode="after")
     def _refuse_unsafe_prod(self) -> Settings:
