@@ -33,6 +33,7 @@ class ProactiveSettings(BaseSettings):
     sweep_interval_s: float = Field(300.0, gt=0)
     signal_interval_s: float = Field(5.0, gt=0)
     batch_size: int = Field(1_000, ge=1)
+    parallel_batches: int = Field(2, ge=1)  # batches one sweep runs at once, a connection each
     cap_per_tenant: int = Field(5_000, ge=1)  # customers one sweep looks at per tenant
     lease_s: float = Field(600.0, gt=0)  # a claimed customer's look, before another may take it
     # SLA per priority, in hours (FTE_PROACTIVE_SLA_FIRST_RESPONSE_H='{"high": 2, ...}').

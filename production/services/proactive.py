@@ -16,6 +16,7 @@ even if they did, a firing is stored once per customer, trigger and window.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -105,24 +106,31 @@ async def sweep_tenant(*, pool: Pool, settings: Settings, assessor: Assessor, te
                        now: datetime, signalled_only: bool = False,
                        cap: int | None = None) -> SweepReport:
     """Look at the tenant's customers due at `now` (or only the signalled ones), batch by
-    batch, up to the cap."""
+    batch, up to the cap. FTE_PROACTIVE_PARALLEL_BATCHES batches run at once, each on its own
+    connection, so one's queries overlap another's scoring (their claims never overlap)."""
     cfg = settings.proactive
-    limit = cap if cap is not None else assessor.rules.perception.cap_per_tenant
     lease = timedelta(seconds=cfg.lease_s)
+    remaining = [cap if cap is not None else assessor.rules.perception.cap_per_tenant]
     report = SweepReport()
     if not signalled_only:
         async with pool.acquire() as conn:
             report.enrolled = await perception.enroll_new(conn, tenant_id=tenant_id)
-    while report.looked < limit:
-        async with pool.acquire() as conn:
-            claimed = await perception.claim(
-                conn, tenant_id=tenant_id, now=now, lease=lease, signalled_only=signalled_only,
-                limit=min(cfg.batch_size, limit - report.looked))
-            if not claimed:
-                break
-            async with conn.transaction():
-                report.add(await look_at(conn=conn, assessor=assessor, tenant_id=tenant_id,
-                                         claimed=claimed, now=now))
+
+    async def batches() -> None:
+        while remaining[0] > 0:
+            take = min(cfg.batch_size, remaining[0])
+            remaining[0] -= take
+            async with pool.acquire() as conn:
+                claimed = await perception.claim(conn, tenant_id=tenant_id, now=now, lease=lease,
+                                                 signalled_only=signalled_only, limit=take)
+                remaining[0] += take - len(claimed)
+                if not claimed:
+                    return
+                async with conn.transaction():
+                    report.add(await look_at(conn=conn, assessor=assessor, tenant_id=tenant_id,
+                                             claimed=claimed, now=now))
+
+    await asyncio.gather(*(batches() for _ in range(cfg.parallel_batches)))
     return report
 
 

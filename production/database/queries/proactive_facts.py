@@ -50,7 +50,9 @@ LEFT JOIN LATERAL (
     WHERE x.tenant_id = $1 AND x.entity_type = 'contact' AND x.entity_id = c.id
       AND x.created_at <= $3
     ORDER BY x.created_at DESC LIMIT 1) h ON true
-LEFT JOIN customer_health ch ON ch.tenant_id = $1 AND ch.customer_id = c.id
+LEFT JOIN LATERAL (  -- lateral: an index probe per customer whatever the table's statistics
+    SELECT score, band, churn_band, computed_at, trend FROM customer_health
+    WHERE tenant_id = $1 AND customer_id = c.id) ch ON true
 """
 
 # "A reply the customer was sent" is an outbound message queued for or delivered to them.
@@ -150,9 +152,12 @@ GROUP BY customer_id
 """
 
 _FIRED = """
-SELECT customer_id, trigger, max(fired_at) AS at FROM care_trigger_firings
-WHERE tenant_id = $1 AND customer_id = ANY ($2::uuid[]) AND fired_at > $4 AND fired_at <= $3
-GROUP BY customer_id, trigger
+SELECT u.id AS customer_id, f.trigger, f.at
+FROM unnest($2::uuid[]) AS u (id)
+CROSS JOIN LATERAL (
+    SELECT trigger, max(fired_at) AS at FROM care_trigger_firings
+    WHERE tenant_id = $1 AND customer_id = u.id AND fired_at > $4 AND fired_at <= $3
+    GROUP BY trigger) f
 """
 
 

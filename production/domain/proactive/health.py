@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from production.domain.proactive.facts import CustomerFacts
@@ -51,8 +52,14 @@ class HealthWeights:
             raise ValueError("the bands need 0 < poor_below <= good_from <= 100")
 
     def points(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if f.name not in ("poor_below", "good_from")}
+        """Return each factor's weight, in the breakdown's order."""
+        return dict(_points(self))
+
+
+@lru_cache(maxsize=16)
+def _points(weights: HealthWeights) -> dict[str, int]:
+    return {f.name: getattr(weights, f.name) for f in fields(weights)
+            if f.name not in ("poor_below", "good_from")}
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,7 @@ class Health:
     def breakdown(self) -> list[dict[str, Any]]:
         """Return the factors JSON-ready, as stored and shown."""
         return [{"factor": f.factor, "points": f.points, "max_points": f.max_points,
-                 "sentence": f.sentence, "label": f.label} for f in self.factors]
+                 "label": f.label} for f in self.factors]
 
 
 def count(n: int, noun: str) -> str:
