@@ -102,6 +102,11 @@ async def look_at(*, conn: Connection, assessor: Assessor, tenant_id: str,
     return report
 
 
+# Where each tenant's last capped sweep stopped: the next starts there and wraps around, so
+# under the cap every due customer gets its turn (this process's memory; a replica has its own).
+_RESUME_AFTER: dict[str, UUID] = {}
+
+
 async def sweep_tenant(*, pool: Pool, settings: Settings, assessor: Assessor, tenant_id: str,
                        now: datetime, signalled_only: bool = False,
                        cap: int | None = None) -> SweepReport:
@@ -110,20 +115,48 @@ async def sweep_tenant(*, pool: Pool, settings: Settings, assessor: Assessor, te
     connection, so one's queries overlap another's scoring (their claims never overlap)."""
     cfg = settings.proactive
     lease = timedelta(seconds=cfg.lease_s)
-    remaining = [cap if cap is not None else assessor.rules.perception.cap_per_tenant]
+    remaining = cap if cap is not None else assessor.rules.perception.cap_per_tenant
     report = SweepReport()
     if not signalled_only:
         async with pool.acquire() as conn:
             report.enrolled = await perception.enroll_new(conn, tenant_id=tenant_id)
+    start = None if signalled_only else _RESUME_AFTER.pop(tenant_id, None)
+    # The id ranges to walk: from where the last pass stopped to the end, then the beginning.
+    ranges = [(start or perception.LOWEST, perception.HIGHEST)]
+    if start is not None:
+        ranges.append((perception.LOWEST, start))
+    claiming = asyncio.Lock()
+
+    async def next_batch(conn: Connection) -> list[perception.Claimed]:
+        nonlocal remaining
+        async with claiming:  # one claim at a time: the cursor moves in order
+            while remaining > 0 and ranges:
+                take = min(cfg.batch_size, remaining)
+                if signalled_only:
+                    claimed = await perception.claim_signalled(
+                        conn, tenant_id=tenant_id, now=now, limit=take, lease=lease)
+                else:
+                    after, until = ranges[0]
+                    claimed = await perception.claim_due(conn, tenant_id=tenant_id, now=now,
+                                                         limit=take, lease=lease, after=after,
+                                                         until=until)
+                remaining -= len(claimed)
+                if len(claimed) < take:
+                    ranges.pop(0)  # this range has no more due customers
+                elif not signalled_only:
+                    ranges[0] = (claimed[-1].customer_id, ranges[0][1])
+                if claimed:
+                    if remaining <= 0 and not signalled_only:
+                        _RESUME_AFTER[tenant_id] = claimed[-1].customer_id
+                    return claimed
+                if signalled_only:
+                    break
+            return []
 
     async def batches() -> None:
-        while remaining[0] > 0:
-            take = min(cfg.batch_size, remaining[0])
-            remaining[0] -= take
+        while True:
             async with pool.acquire() as conn:
-                claimed = await perception.claim(conn, tenant_id=tenant_id, now=now, lease=lease,
-                                                 signalled_only=signalled_only, limit=take)
-                remaining[0] += take - len(claimed)
+                claimed = await next_batch(conn)
                 if not claimed:
                     return
                 async with conn.transaction():

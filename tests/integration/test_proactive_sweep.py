@@ -295,3 +295,24 @@ async def test_a_sweep_of_one_tenant_touches_no_other_tenants_customers(
         assert await customer_health.current(conn, tenant_id=theirs,
                                              customer_id=customer) is None
         assert await customer_health.current(conn, tenant_id=mine, customer_id=customer) is None
+
+
+async def test_under_the_cap_every_due_customer_gets_its_turn(
+        pool: Pool, settings: Settings, now: datetime) -> None:
+    tenant = await new_tenant(pool)
+    customers = sorted([await new_customer(pool, tenant) for _ in range(5)])
+    seen: list[UUID] = []
+    for _ in range(3):  # a cap of 2: three passes look at all five, none twice
+        before = await looked_at(pool, tenant)
+        report = await sweep(pool, settings, tenant, now, cap=2)
+        assert report.looked <= 2
+        seen += sorted(set(await looked_at(pool, tenant)) - set(before))
+    assert sorted(seen) == customers and len(seen) == 5
+    assert (await sweep(pool, settings, tenant, now, cap=2)).looked == 0  # nobody due now
+
+
+async def looked_at(pool: Pool, tenant: str) -> list[UUID]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT customer_id FROM care_perception"
+                                " WHERE tenant_id = $1 AND looked_at IS NOT NULL", tenant)
+    return [row["customer_id"] for row in rows]

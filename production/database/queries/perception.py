@@ -4,6 +4,8 @@ the signals that bring a look forward, and what each look found.
 A claim is a lease: it pushes the claimed customers' next look `lease` past `now` (and clears
 their signal) in one short statement that skips rows another sweep holds, so two sweeps at once
 never take the same customer, and a sweep that dies leaves them due again when the lease ends.
+The due time has no index of its own: the claims walk the primary key, and an update of a plan
+that changes no indexed column stays a heap-only (HOT) update.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from production.database.pool import Connection
@@ -77,20 +80,37 @@ UPDATE care_perception p SET next_look_at = $2 + $4::interval, signal_at = NULL
 FROM due WHERE p.tenant_id = $1 AND p.customer_id = due.customer_id
 RETURNING p.customer_id, p.facts_hash, p.stale_at, p.evaluated_at
 """
-# The longest overdue first, in the index's order (a claim reads no more rows than it takes).
-_CLAIM_DUE = _CLAIM.format(where="next_look_at <= $2", order="next_look_at")
+# Due customers in id order from a cursor, through the primary key: a sweep walks the tenant
+# once, never over the rows it already leased (whose old versions an index on the due time
+# would make every later claim read again).
+_CLAIM_DUE = _CLAIM.format(
+    where="customer_id > $5 AND customer_id <= $6 AND next_look_at <= $2",
+    order="customer_id")
 _CLAIM_SIGNALLED = _CLAIM.format(where="signal_at IS NOT NULL AND signal_at <= $2",
                                  order="signal_at")
+LOWEST = UUID(int=0)
+HIGHEST = UUID(int=2**128 - 1)
 
 
-async def claim(conn: Connection, *, tenant_id: str, now: datetime, limit: int,
-                lease: timedelta, signalled_only: bool = False) -> list[Claimed]:
-    """Lease up to `limit` of the tenant's customers due at `now`, the longest overdue first;
-    `signalled_only`: those with a signal, the oldest signal first."""
-    rows = await conn.fetch(_CLAIM_SIGNALLED if signalled_only else _CLAIM_DUE,
-                            tenant_id, now, limit, lease)
-    return [Claimed(customer_id=r["customer_id"], facts_hash=r["facts_hash"],
-                    stale_at=r["stale_at"], evaluated_at=r["evaluated_at"]) for r in rows]
+def _claimed(rows: Sequence[Any]) -> list[Claimed]:
+    return sorted((Claimed(customer_id=r["customer_id"], facts_hash=r["facts_hash"],
+                           stale_at=r["stale_at"], evaluated_at=r["evaluated_at"])
+                   for r in rows), key=lambda c: c.customer_id)
+
+
+async def claim_due(conn: Connection, *, tenant_id: str, now: datetime, limit: int,
+                    lease: timedelta, after: UUID = LOWEST,
+                    until: UUID = HIGHEST) -> list[Claimed]:
+    """Lease up to `limit` of the tenant's customers due at `now` whose ids are in
+    (`after`, `until`], in id order."""
+    return _claimed(await conn.fetch(_CLAIM_DUE, tenant_id, now, limit, lease, after, until))
+
+
+async def claim_signalled(conn: Connection, *, tenant_id: str, now: datetime, limit: int,
+                          lease: timedelta) -> list[Claimed]:
+    """Lease up to `limit` of the tenant's customers a signal marked by `now`, the oldest
+    signal first."""
+    return _claimed(await conn.fetch(_CLAIM_SIGNALLED, tenant_id, now, limit, lease))
 
 
 async def save_looks(conn: Connection, *, tenant_id: str, looks: Sequence[LookResult],
