@@ -16,17 +16,9 @@ from uuid import UUID
 from production.config import Settings
 from production.database.pool import Pool
 from production.database.queries import customer_health, identity, perception
+from production.database.queries.customer_health import HealthPoint
 from production.services import proactive
 from production.services.care_admin import NotFound
-
-
-@dataclass(frozen=True)
-class HealthPoint:
-    computed_at: datetime
-    score: int
-    band: str
-    churn_risk: float
-    engagement: float
 
 
 @dataclass(frozen=True)
@@ -56,15 +48,13 @@ async def health_of(*, pool: Pool, settings: Settings, tenant_id: str, customer_
         if live is None:
             raise NotFound("no such customer")
         current = await customer_health.current(conn, tenant_id=tenant_id, customer_id=live)
-        points = await customer_health.history(conn, tenant_id=tenant_id, customer_id=live,
-                                               limit=history_limit)
+        history = await customer_health.history(conn, tenant_id=tenant_id, customer_id=live,
+                                                limit=history_limit)
         plan = await perception.plan_of(conn, tenant_id=tenant_id, customer_id=live)
         fresh = None
         if current is None:
             fresh = await proactive.assess_one(conn=conn, settings=settings,
                                                tenant_id=tenant_id, customer_id=live, now=now)
-    history = [HealthPoint(computed_at=p.computed_at, score=p.score, band=p.band,
-                           churn_risk=p.churn_risk, engagement=p.engagement) for p in points]
     bands = {"poor_below": settings.proactive.health_poor_below,
              "good_from": settings.proactive.health_good_from}
     heat = plan.heat if plan is not None else None
