@@ -12,7 +12,7 @@ import httpx
 from production.config import Settings
 from production.database.pool import Pool
 from production.services import admin_keys
-from tests.conftest import api_alone
+from tests.conftest import Stack, api_alone, form, wait_for
 from tests.integration.test_care_state import new_customer, new_tenant
 from tests.integration.test_proactive_sweep import inbound, open_ticket, sweep
 
@@ -65,3 +65,24 @@ async def test_a_customers_health_is_its_tenants_alone(pool: Pool, settings: Set
     assert (unscored["customer_id"], unscored["stored"], unscored["history"]) == (
         str(fresh), False, [])
     assert 0 <= unscored["score"] <= 100 and unscored["heat"] is None
+
+
+async def test_a_customers_message_is_a_signal_the_scheduler_scores_within_seconds(
+        stack: Stack) -> None:
+    """The whole stack: the form's message, the worker's reply (which marks the signal in its
+    own transaction), the scheduler's signal pass (every 5 s), the stored score."""
+    res = await stack.http.post("/api/v1/support/form", json=form())
+    assert res.status_code == 201, res.text
+
+    async def scored() -> object:
+        async with stack.pool.acquire() as conn:
+            return await conn.fetchrow(
+                "SELECT h.score, p.looked_at FROM tickets t"
+                " JOIN customer_health h ON h.tenant_id = t.tenant_id"
+                "  AND h.customer_id = t.customer_id"
+                " JOIN care_perception p ON p.tenant_id = t.tenant_id"
+                "  AND p.customer_id = t.customer_id"
+                " WHERE t.ticket_number = $1", res.json()["ticket_id"])
+
+    row = await wait_for(scored, timeout_s=30)
+    assert row is not None and 0 <= row["score"] <= 100 and row["looked_at"] is not None
