@@ -202,7 +202,9 @@ async def _measure(pool: Pool, settings: Settings, name: str, now: datetime,
             "looked": report.looked, "recomputed": report.recomputed,
             "unchanged": report.unchanged, "firings": report.firings,
             "by_trigger": dict(report.by_trigger), "peak_rss_mb": round(rss.peak_mb, 1),
-            "per_customer_ms": round(seconds * 1000 / report.looked, 3) if report.looked else None}
+            # per customer only where customers, not the pass's fixed cost, make the time
+            "per_customer_ms": (round(seconds * 1000 / report.looked, 3)
+                                if report.looked >= 100 else None)}
 
 
 async def run() -> dict[str, Any]:
