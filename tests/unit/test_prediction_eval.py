@@ -3,11 +3,10 @@ predictions earn on them. Pure: a fixed instant, no database."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
-import pytest
-
-from production.cli import main
 from production.domain.proactive import synthetic
 from production.services import prediction_eval
 
@@ -36,8 +35,13 @@ def test_the_predictions_rank_better_than_chance_and_every_figure_is_reported() 
     assert "AUC" in text and "precision@10%" in text and "mean predicted" in text
 
 
-def test_the_command_prints_the_report_and_refuses_a_tiny_population(
-        capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["eval-predictions", "--customers", "400", "--seed", "2"]) == 0
-    assert "Churn risk (60 days) vs churned" in capsys.readouterr().out
-    assert main(["eval-predictions", "--customers", "5"]) == 2
+def test_the_command_prints_the_report_and_refuses_a_tiny_population() -> None:
+    # A process of its own: the command configures the logging of the process it runs in.
+    def fte(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "production.cli", "eval-predictions", *args],
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    ran = fte("--customers", "400", "--seed", "2")
+    assert ran.returncode == 0, ran.stderr
+    assert "Churn risk (60 days) vs churned" in ran.stdout
+    assert fte("--customers", "5").returncode == 2
