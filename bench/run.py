@@ -17,7 +17,8 @@ OpenAI path (`fte up` against bench/fake_openai.py, every model call held back):
    drain rate, worker CPU (share of one core) and peak RSS.
 7. Knowledge-base search at 10k chunks (bench/kb_search.py) and cross-channel identity at 1,000
    people (bench/identity.py); the operators' channel metrics and series over a week of 50k
-   messages (bench/ops_metrics.py).
+   messages (bench/ops_metrics.py); the proactive sweep over 100,000 customers, then again with
+   nothing changed (bench/proactive_sweep.py).
 
 Prints the tables and writes bench/results.json. BENCH_QUICK=1: a short smoke run.
 """
@@ -38,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import identity as identity_bench
 import kb_search
 import ops_metrics as ops_bench
+import proactive_sweep
 from loadgen import RunResult, closed_loop, open_loop
 from stack import (
     ProcessSampler,
@@ -150,6 +152,7 @@ async def main() -> int:
     results["kb_search"] = await kb_search.run()
     results["identity"] = await identity_bench.run()
     results["ops_metrics"] = await ops_bench.run()
+    results["proactive_sweep"] = await proactive_sweep.run()
     results["machine"]["load_after"] = os.getloadavg()
     out = ROOT / "bench" / "results.json"
     out.write_text(json.dumps(results, indent=2, default=str))
@@ -157,6 +160,7 @@ async def main() -> int:
     kb_search.print_report(results["kb_search"])
     identity_bench.print_report(results["identity"])
     ops_bench.print_report(results["ops_metrics"])
+    proactive_sweep.print_report(results["proactive_sweep"])
     print(f"\nwritten to {out.relative_to(ROOT)}")
     return 0
 

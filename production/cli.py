@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 from production.config import Settings, get_settings
@@ -97,6 +98,23 @@ def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     except (OSError, ValueError, KeyError) as exc:
         print(f"fte eval: {args.path}: {exc}", file=sys.stderr)
         return 2
+
+
+def _cmd_eval_predictions(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from production import clock
+    from production.services import prediction_eval
+
+    if args.customers < 10:
+        print("fte eval-predictions: --customers needs at least 10", file=sys.stderr)
+        return 2
+    now = datetime.fromisoformat(args.now) if args.now else clock.now()
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    result = prediction_eval.evaluate(customers=args.customers, seed=args.seed, now=now)
+    print(json.dumps(result, indent=2) if args.json else prediction_eval.report(result))
+    return 0
 
 
 def _cmd_mcp(settings: Settings, args: argparse.Namespace) -> int:
@@ -199,6 +217,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     _add_local_options(ev)
 
+    evp = sub.add_parser("eval-predictions", help="measure the engagement and churn "
+                         "predictions on seeded synthetic histories (AUC, precision@10%%, "
+                         "calibration)")
+    evp.add_argument("--customers", type=int, default=20_000)
+    evp.add_argument("--seed", type=int, default=19)
+    evp.add_argument("--now", default="2026-12-01T12:00:00+00:00",
+                     help="the instant the histories end at (ISO 8601; '' for the clock)")
+    evp.add_argument("--json", action="store_true", help="print the figures as JSON")
+
     mcp = sub.add_parser("mcp", help="serve the five agent tools over MCP")
     mcp.add_argument("--transport", default="stdio", choices=["stdio", "streamable-http"])
     mcp.add_argument("--port", type=int, default=8765, help="port for streamable-http")
@@ -248,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("worker", "dispatcher", "relay", "scheduler"):
         return _run_async(args.command)
     handlers = {"up": _cmd_up, "migrate": _cmd_migrate, "topics": _cmd_topics, "api": _cmd_api,
-                "kb": _cmd_kb, "ask": _cmd_ask, "eval": _cmd_eval, "mcp": _cmd_mcp,
+                "kb": _cmd_kb, "ask": _cmd_ask, "eval": _cmd_eval,
+                "eval-predictions": _cmd_eval_predictions, "mcp": _cmd_mcp,
                 "gmail": _cmd_gmail, "admin": _cmd_admin}
     return handlers[args.command](settings, args)
 

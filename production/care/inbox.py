@@ -20,7 +20,7 @@ from production.care import executor
 from production.care.outcomes import OutcomeTaxonomyV1
 from production.config import Settings
 from production.database.pool import Connection, Pool
-from production.database.queries import admin, inbox
+from production.database.queries import admin, inbox, perception
 from production.database.queries.inbox import StoredProposal
 from production.domain import errors
 from production.domain.care.policy import ActionKind
@@ -167,6 +167,9 @@ async def reject(*, pool: Pool, tenant_id: str, proposal_id: UUID, operator: str
             clause="INBOX.rejected", customer_id=proposal.customer_id,
             message_id=proposal.message_id,
             payload={"action": proposal.action, "proposal_id": str(proposal_id)}, now=now)
+        # IDEA_REJECTED is a negative outcome the customer's health reads: look again.
+        await perception.mark_signal(conn, tenant_id=tenant_id,
+                                     customer_id=proposal.customer_id, at=now)
     log.info("care_proposal_rejected", tenant_id=tenant_id, proposal_id=str(proposal_id),
              customer_id=str(proposal.customer_id), actor=actor)
     return Decided(proposal_id=proposal_id, status="rejected", outcome=outcome,

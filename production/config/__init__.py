@@ -18,6 +18,7 @@ from production.config.budget import BudgetSettings as BudgetSettings
 from production.config.fields import CommaList as CommaList
 from production.config.fields import comma_list as _comma_list
 from production.config.fields import group as _group
+from production.config.proactive import ProactiveSettings as ProactiveSettings
 from production.config.providers import GmailSettings as GmailSettings
 from production.config.providers import ModelPrice as ModelPrice
 from production.config.providers import OpenAISettings as OpenAISettings
@@ -249,6 +250,7 @@ class Settings(BaseSettings):
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     up: UpSettings = Field(default_factory=UpSettings)
     suggestions: SuggestionSettings = Field(default_factory=SuggestionSettings)
+    proactive: ProactiveSettings = Field(default_factory=ProactiveSettings)
 
     @model_validator(mode="after")
     def _refuse_unsafe_prod(self) -> Settings:

@@ -49,6 +49,7 @@ from production.metrics import (
 from production.services import (
     channel_styles,
     intake,
+    proactive,
     reply_budget,
     ticket_access,
     whatsapp_turns,
@@ -235,6 +236,7 @@ async def _store_reply(*, conn: Connection, settings: Settings, inbound: LockedI
                                  customer_id=customer_id, at=inbound.created_at,
                                  explicit_rejection=is_explicit_rejection(inbound.content),
                                  now=now)
+    await proactive.signal(conn, tenant_id=tenant_id, customer_id=customer_id, at=now)
     if escalation is not None:
         await care_state.open_escalation(conn, tenant_id, customer_id, escalation,
                                          actor=executor.ACTOR, now=now)

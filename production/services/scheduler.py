@@ -15,6 +15,9 @@
   FTE_SCHEDULER_RUN_HOUR: an internal follow-up task for each customer at risk, through the
   executor (so its budget, kill switches, hands-off and escalations hold). The run waits for
   the digest of the day before: no run without the summary of what autopilot last did.
+* The proactive layer (issue 19, `services/proactive.py`): every few seconds the customers a
+  signal marked, and every FTE_PROACTIVE_SWEEP_INTERVAL_S those the PerceptionScheduler says
+  are due: their trigger firings stored once per window, their health score recomputed.
 
 Every pass is safe to run in several schedulers at once: claims skip locked rows, digests and
 runs are unique per tenant and day, and tasks per customer, trigger and day.
@@ -57,7 +60,7 @@ from production.metrics import (
     LINKED_CUSTOMERS,
     MERGES,
 )
-from production.services import digest_mail, ops_health
+from production.services import digest_mail, ops_health, proactive
 from production.services.suggestions import pipeline as suggestion_pipeline
 
 log = structlog.get_logger(__name__)
@@ -116,7 +119,10 @@ async def sweep_silence(*, pool: Pool, settings: Settings, now: datetime,
             transition = await executor.track_silence(
                 conn=conn, settings=settings, tenant_id=row.tenant_id,
                 customer_id=row.customer_id, now=now)
-            moved += transition is not None
+            if transition is not None:
+                moved += 1
+                await proactive.signal(conn, tenant_id=row.tenant_id,
+                                       customer_id=row.customer_id, at=now)
     return moved
 
 
@@ -312,9 +318,21 @@ async def run_scheduler(*, pool: Pool, settings: Settings, stopping: asyncio.Eve
     async def thresholds() -> None:
         await ops_health.check_all(pool=pool, settings=settings, now=clock.now())
 
+    # The proactive layer (issue 19): customers something just happened to, and the sweep of
+    # those the PerceptionScheduler says are due.
+    async def proactive_signals() -> None:
+        await proactive.sweep(pool=pool, settings=settings, now=clock.now(), signalled_only=True)
+
+    async def proactive_sweep() -> None:
+        await proactive.sweep(pool=pool, settings=settings, now=clock.now())
+
     await asyncio.gather(_every(cfg.interval_s, stopping, "deferred_and_expiry", often),
                          _every(cfg.housekeeping_interval_s, stopping, "housekeeping",
                                 housekeeping),
                          _every(cfg.alert_interval_s, stopping, "threshold_checks", thresholds),
                          _every(settings.suggestions.interval_s, stopping, "suggestions",
-                                suggest))
+                                suggest),
+                         _every(settings.proactive.signal_interval_s, stopping,
+                                "proactive_signals", proactive_signals),
+                         _every(settings.proactive.sweep_interval_s, stopping, "proactive_sweep",
+                                proactive_sweep))

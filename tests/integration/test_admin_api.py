@@ -234,7 +234,8 @@ async def test_every_admin_route_refuses_a_request_without_a_valid_key(ctx: Ctx)
                .replace("{proposal_id}", str(uuid.uuid4())))
               for path, operations in schema["paths"].items() if path.startswith(ADMIN)
               for method in operations]
-    assert len(routes) == 22  # GET and PUT digest-address (issue 17) included
+    # GET and PUT digest-address (issue 17), GET customers/{id}/health (issue 19) included
+    assert len(routes) == 23
     guessed = admin_keys.generate().plaintext
     for method, path in routes:
         for headers in ({}, {"Authorization": f"Bearer {guessed}"}):

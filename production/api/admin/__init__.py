@@ -16,6 +16,7 @@ from production.api.admin import (
     audit,
     auth,
     autonomy,
+    customer_health,
     customers,
     digest_address,
     kill_switch,
@@ -24,6 +25,6 @@ from production.api.admin import (
 )
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
-for _resource in (auth, autonomy, kill_switch, customers, proposals, activity, audit,
-                  digest_address, suggestions):
+for _resource in (auth, autonomy, kill_switch, customers, customer_health, proposals, activity,
+                  audit, digest_address, suggestions):
     router.include_router(_resource.router)

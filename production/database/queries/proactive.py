@@ -6,6 +6,8 @@ tenant, and every write after it is scoped to it.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -78,3 +80,24 @@ async def firings_of(conn: Connection, *, tenant_id: str, customer_id: UUID,
         " decision, fired_at FROM care_trigger_firings WHERE tenant_id = $1 AND customer_id = $2"
         " ORDER BY fired_at DESC LIMIT $3", tenant_id, customer_id, limit)
     return [_stored(row) for row in rows]
+
+
+async def insert_firings(conn: Connection, *, tenant_id: str, firings: Sequence[Firing],
+                         now: datetime) -> list[tuple[UUID, str]]:
+    """Store many firings in one statement (a sweep's batch), each as `insert_firing` would;
+    return the (id, trigger) of the new ones: a window that already fired is skipped."""
+    if not firings:
+        return []
+    rows = await conn.fetch(
+        "INSERT INTO care_trigger_firings (tenant_id, customer_id, trigger, version,"
+        " window_key, reason, facts, fired_at)"
+        " SELECT $1, u.customer_id, u.trigger, u.version, u.window_key, u.reason,"
+        " u.facts::jsonb, $2 FROM unnest($3::uuid[], $4::text[], $5::int[], $6::text[],"
+        " $7::text[], $8::text[]) AS u (customer_id, trigger, version, window_key, reason,"
+        " facts)"
+        " ON CONFLICT (tenant_id, customer_id, trigger, window_key) DO NOTHING"
+        " RETURNING id, trigger",
+        tenant_id, now, [f.customer_id for f in firings], [str(f.trigger) for f in firings],
+        [f.version for f in firings], [f.window_key for f in firings],
+        [f.reason for f in firings], [json.dumps(dict(f.facts)) for f in firings])
+    return [(row["id"], row["trigger"]) for row in rows]

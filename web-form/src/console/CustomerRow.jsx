@@ -3,8 +3,9 @@ import { Field } from '../shared/Field.jsx';
 import { when, words } from '../shared/format.js';
 import { useAction } from '../shared/useAction.js';
 
-/** One customer: their care state and mode, the hands-off switch and, when open, their escalation. */
-export function CustomerRow({ customer, api, onChange }) {
+/** One customer: their care state and mode, the hands-off switch, when open their escalation,
+ * and the button that shows their health. */
+export function CustomerRow({ customer, api, onChange, onShowHealth = () => {} }) {
   const uid = useId();
   const [closing, setClosing] = useState(false);
   const [reason, setReason] = useState('');
@@ -34,6 +35,14 @@ export function CustomerRow({ customer, api, onChange }) {
         <span className="customers__contact">
           {[customer.email, customer.phone].filter(Boolean).join(' · ')}
         </span>
+        <button
+          type="button"
+          className="button button--quiet customers__health"
+          aria-label={`Health of ${name}`}
+          onClick={() => onShowHealth({ id: customer.customer_id, name })}
+        >
+          Health
+        </button>
       </th>
       <td>{words(customer.care_state)}</td>
       <td>

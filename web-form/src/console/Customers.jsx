@@ -1,13 +1,19 @@
-import { useState } from 'react';
+import { lazy, Suspense, useState } from 'react';
 import { Field } from '../shared/Field.jsx';
 import { usePolled } from '../shared/usePolled.js';
 import { CustomerRow } from './CustomerRow.jsx';
 import { Panel } from './Panel.jsx';
 
+// The health chart (and its library) loads only when an operator opens a customer's health.
+const CustomerHealth = lazy(() =>
+  import('./CustomerHealth.jsx').then((module) => ({ default: module.CustomerHealth })),
+);
+
 /** The tenant's customers, most recent contact first, searchable by name, email or phone. */
 export function Customers({ api, revision, onChange }) {
   const [typed, setTyped] = useState('');
   const [search, setSearch] = useState('');
+  const [selected, setSelected] = useState(null); // { id, name } whose health is shown
   const { data, error } = usePolled(() => api.customers(search), `${revision}:${search}`);
   const customers = data?.customers ?? [];
 
@@ -55,11 +61,22 @@ export function Customers({ api, revision, onChange }) {
             </thead>
             <tbody>
               {customers.map((customer) => (
-                <CustomerRow key={customer.customer_id} customer={customer} api={api} onChange={onChange} />
+                <CustomerRow
+                  key={customer.customer_id}
+                  customer={customer}
+                  api={api}
+                  onChange={onChange}
+                  onShowHealth={setSelected}
+                />
               ))}
             </tbody>
           </table>
         </div>
+      )}
+      {selected && (
+        <Suspense fallback={<p role="status">Loading the health chart…</p>}>
+          <CustomerHealth api={api} customerId={selected.id} name={selected.name} revision={revision} />
+        </Suspense>
       )}
     </Panel>
   );

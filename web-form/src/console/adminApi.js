@@ -39,6 +39,7 @@ export function adminApi(key, { origin = '', onUnauthorized = () => {} } = {}) {
     customers: (q) => call(`/customers?${query({ limit: 50, q })}`),
     setHandsOff: (id, enabled) => put(`${customer(id)}/hands-off`, { enabled }),
     closeEscalation: (id, reason) => post(`${customer(id)}/escalation/close`, { reason }),
+    customerHealth: (id) => call(`${customer(id)}/health`),
     proposals: () => call('/proposals?status=pending&limit=50'),
     approve: (id) => post(`${proposal(id)}/approve`),
     edit: (id, text) => post(`${proposal(id)}/edit`, { text }),
