@@ -5,9 +5,9 @@ The database's full-text rank (`ts_rank`) counts matches without weighing them b
 "password" in a question counts as much as "webhook"; BM25 weighs each word by its inverse
 document frequency and saturates repeats, and a passage's title words count twice (the title
 says what the passage is about). The candidates are the corpus: their statistics are computed
-per search, so nothing is stored and nothing goes stale when the knowledge base changes. English
-words, lightly stemmed; other languages share few words with the English docs
-and are found by the embedding.
+per search, so nothing is stored and nothing goes stale when the knowledge base changes. Words are
+folded and lightly stemmed; a question in another language shares only its technical words
+with the English docs (its function words are dropped) and is found mostly by the embedding.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Final
+
+from production.domain.text import fold
 
 K1: Final = 1.2
 _SUFFIXES: Final = ("ing", "ed", "es", "s")
@@ -31,6 +33,26 @@ there they this to up us very want was we what when where which who why will wit
 your
 """
 _STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split())
+# A question in another language shares technical words with the English docs ("SSO", "Okta",
+# "webhook", "CSV"), and false friends that are its function words ("comment" in "Comment
+# activer …", "die", "son"): those are dropped for a question in that language.
+_FOREIGN_STOPWORDS: Final = {language: frozenset(words.split()) for language, words in {
+    "fr": "le la les un une des du de et ou en au aux sur sous pour par avec sans dans ce cet "
+          "cette ces mon ma mes ton ta tes son sa ses notre nos votre vos leur leurs je tu il "
+          "elle nous vous ils elles on qui que quoi quand comment pourquoi est sont ai as avons "
+          "avez ont pas ne plus tout tous toute toutes aussi mais donc car si comme faire fait "
+          "peut peux puis me se",
+    "de": "der die das den dem des ein eine einen einem einer und oder in im an am auf aus bei "
+          "mit nach von zu zum zur fur uber unter ich du er sie es wir ihr mein meine dein "
+          "unser unsere ist sind bin hat haben wie was wo warum wann nicht kein keine auch aber "
+          "noch nur kann konnen mochte bitte man",
+    "es": "el la los las un una unos unas y o en de del al a con sin por para sobre mi mis tu "
+          "tus su sus nuestro nuestra yo ella nosotros que como cuando donde es son esta estan "
+          "hay no si tambien pero puedo puede quiero me se lo le",
+    "pt": "o a os as um uma uns umas e ou em no na nos nas de do da dos das ao com sem por "
+          "para sobre meu minha meus seu sua nosso nossa eu voce ele ela que como quando onde "
+          "sao esta estao tem nao sim tambem mas posso pode quero me se lo",
+}.items()}
 
 
 def _stem(word: str) -> str:
@@ -40,16 +62,18 @@ def _stem(word: str) -> str:
     return word
 
 
-def terms(text: str) -> list[str]:
-    """Return the text's words as BM25 counts them: lower case, stop words out, a light stem
-    ("deleted", "deleting", "deletes" → "delet")."""
-    return [_stem(word) for word in re.findall(r"[a-z0-9]+", text.lower())
-            if word not in _STOPWORDS and len(word) > 1]
+def terms(text: str, language: str = "en") -> list[str]:
+    """Return the text's words as BM25 counts them: folded, stop words (of English, and of the
+    question's language) out, a light stem ("deleted", "deleting", "deletes" → "delet")."""
+    stop = _STOPWORDS | _FOREIGN_STOPWORDS.get(language, frozenset())
+    return [_stem(word) for word in re.findall(r"[a-z0-9]+", fold(text))
+            if word not in stop and len(word) > 1]
 
 
-def scores(query: str, passages: Sequence[tuple[str, str]]) -> list[float]:
-    """Return the BM25 score of each (title, content) passage for the query, the passages
-    themselves being the corpus."""
+def scores(query: str, passages: Sequence[tuple[str, str]], *,
+           language: str = "en") -> list[float]:
+    """Return the BM25 score of each (title, content) passage for the query (written in
+    `language`), the passages themselves being the corpus."""
     if not passages:
         return []
     documents = [Counter(terms(title) * TITLE_REPEATS + terms(content))
@@ -57,7 +81,7 @@ def scores(query: str, passages: Sequence[tuple[str, str]]) -> list[float]:
     lengths = [sum(document.values()) for document in documents]
     average = sum(lengths) / len(lengths) or 1.0
     count = len(documents)
-    wanted = set(terms(query))
+    wanted = set(terms(query, language))
     frequency = {word: sum(1 for document in documents if word in document) for word in wanted}
     result = []
     for document, length in zip(documents, lengths, strict=True):

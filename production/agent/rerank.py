@@ -20,7 +20,9 @@ place of `ts_rank`: title 0.15 and BM25 0.1 / 0.15 → 0.800 / 0.812, BM25 with 
 `operations` 0.838. An offline grid over the same questions (all passages, no database) put the
 plateau at title 0.15, BM25 0.1-0.2; weighting the question's "?" sentences, a title-overlap
 term or the question's best sentence added nothing. A question that names the topic ("the API
-rate limit") adds `NAMED_BONUS`.
+rate limit") adds `NAMED_BONUS`. For a question in another language BM25 drops that
+language's function words (`language.detect`): "comment" in "Comment activer …" found "Email
+notifications" (BM25 off for such questions: 0.825, the French SSO question lost its "SSO").
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Final
 
 import numpy as np
 
-from production.agent import lexical
+from production.agent import language, lexical
 from production.database.queries.reference import KnowledgeHit
 from production.embeddings import Embedder
 
@@ -97,7 +99,8 @@ async def rerank(embedder: Embedder, question: Sequence[float], rows: Sequence[K
     about = np.asarray(titles, dtype=np.float32) @ np.asarray(question, dtype=np.float32)
     # The full-text rank relative to the best of these candidates (0 when it did not match).
     # BM25 over these candidates, relative to the best of them (0 when no word is shared).
-    shared = lexical.scores(query, [(base_title(row.title), row.content) for row in rows])
+    shared = lexical.scores(query, [(base_title(row.title), row.content) for row in rows],
+                            language=language.detect(query))
     best = max(shared) or 1.0
     scored = [((row.similarity or 0.0) + TITLE_WEIGHT * float(title_cos)
                + LEXICAL_WEIGHT * words / best
