@@ -109,6 +109,10 @@ async def test_mild_frustration_is_answered_then_a_person_looks_sooner(settings:
               "email. It wasn't me.", "en"),
     ("whatsapp", "alguém entrou na minha conta de um dispositivo que não é meu, não fui eu",
      "pt"),
+    # in the customer's own words: what they found, and that nobody of theirs did it
+    ("email", "Hello,\n\nwhile checking our settings I found a webhook posting to a server we "
+              "have never used. No one on the team set it up. What should we do?\n\nIo", "en"),
+    ("whatsapp", "um ex-funcionário ainda recebe as notificações das tarefas dos clientes", "pt"),
 ])
 async def test_a_security_incident_escalates_urgently_with_the_safe_next_step(
         settings: Settings, pool: Pool, channel: str, text: str, lang: str) -> None:
@@ -119,21 +123,6 @@ async def test_a_security_incident_escalates_urgently_with_the_safe_next_step(
     assert handled.ctx.reply == notes.security_reply(channel, lang)
     status, priority, _ = await _ticket(pool, handled)
     assert (status, priority) == ("escalated", "urgent")
-
-
-@pytest.mark.parametrize(("channel", "text", "lang"), [
-    ("email", "Hello,\n\nwhile checking our settings I found a webhook posting to a server we "
-              "have never used. No one on the team set it up. What should we do?\n\nIo", "en"),
-    ("whatsapp", "um ex-funcionário ainda recebe as notificações das tarefas dos clientes", "pt"),
-])
-async def test_an_incident_in_the_customers_own_words_escalates_urgently(
-        settings: Settings, pool: Pool, channel: str, text: str, lang: str) -> None:
-    handled = await _send(settings, pool, text, channel=channel)
-    assert handled.outcome is not None and handled.ctx is not None
-    assert handled.outcome.escalation_reasons[0] == "unknown_high_risk"
-    assert handled.ctx.security_incident and handled.ctx.language == lang
-    assert handled.ctx.reply == notes.security_reply(channel, lang)
-    assert (await _ticket(pool, handled))[:2] == ("escalated", "urgent")
 
 
 async def test_words_to_the_ai_reader_reach_no_tool(settings: Settings, pool: Pool) -> None:
