@@ -4,7 +4,8 @@ The database returns up to `CANDIDATES` passages from its two halves (the vector
 English full-text index). They are re-ordered here by
 
     cosine(question, passage) + TITLE_WEIGHT · cosine(question, title)
-                              + LEXICAL_WEIGHT · BM25(question, passage) / best BM25
+                              + LEXICAL_WEIGHT · BM25(question, passage)
+                                               / max(best BM25, LEXICAL_FLOOR)
 
 The passage's own cosine is the meaning; the title's says what the passage is *about*; BM25
 over the candidates (`lexical`) weighs the words the question shares with a passage by how rare
@@ -44,6 +45,9 @@ CANDIDATES: Final = 20
 NAMED_BONUS: Final = 0.05
 TITLE_WEIGHT: Final = 0.15
 LEXICAL_WEIGHT: Final = 0.15
+# The BM25 score a best candidate needs to count fully (the sample set's questions: median best
+# 10.7, lowest decile 4.0).
+LEXICAL_FLOOR: Final = 8.0
 
 
 class _TitleVectors:
@@ -97,11 +101,12 @@ async def rerank(embedder: Embedder, question: Sequence[float], rows: Sequence[K
         return []
     titles = await _TITLES.of(embedder, [base_title(row.title) for row in rows])
     about = np.asarray(titles, dtype=np.float32) @ np.asarray(question, dtype=np.float32)
-    # The full-text rank relative to the best of these candidates (0 when it did not match).
-    # BM25 over these candidates, relative to the best of them (0 when no word is shared).
+    # BM25 over these candidates (the question's language decides its stop words).
     shared = lexical.scores(query, [(base_title(row.title), row.content) for row in rows],
                             language=language.detect(query))
-    best = max(shared) or 1.0
+    # Relative to the best candidate, but never to less than LEXICAL_FLOOR: when the question
+    # shares only a word or two with any passage, the best of them is no strong evidence.
+    best = max(max(shared), LEXICAL_FLOOR)
     scored = [((row.similarity or 0.0) + TITLE_WEIGHT * float(title_cos)
                + LEXICAL_WEIGHT * words / best
                + (NAMED_BONUS if names_topic(query, base_title(row.title)) else 0.0), row)
