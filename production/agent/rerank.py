@@ -18,7 +18,10 @@ answerable questions (closings excluded): the database's fused rank 0.626 (befor
 docs); cosine + 0.3 title + 0.1 relative `ts_rank` (the previous re-ranker) 0.725; with BM25 in
 place of `ts_rank`: title 0.15 and BM25 0.1 / 0.15 → 0.800 / 0.812, BM25 with a light stemmer
 0.825 (keeping `ts_rank` as well: 0.762, so it went); MIN_SIMILARITY 0.22 → 0.20 in
-`operations` 0.838. An offline grid over the same questions (all passages, no database) put the
+`operations` 0.838; BM25 relative to max(best, `LEXICAL_FLOOR`) rather than to the best alone
+0.838 as well, and 4 more questions right on the seen held-out file (heldout-tickets.json),
+where one shared common word ("clicking", "install") had given a passage the whole weight. An
+offline grid over the same questions (all passages, no database) put the
 plateau at title 0.15, BM25 0.1-0.2; weighting the question's "?" sentences, a title-overlap
 term or the question's best sentence added nothing. A question that names the topic ("the API
 rate limit") adds `NAMED_BONUS`. For a question in another language BM25 drops that
