@@ -33,6 +33,11 @@ _THANKS: Final = re.compile(
 _MORE: Final = re.compile(
     r"\?|\b(?:but|however|although|though|still|again|another|also|except|unless|issue|"
     r"problem|error|broken|fails?|failed|failing|wrong|not|no longer|can't|cannot|can not|"
+    r"reject\w*|refus\w*|denied|blocked|crash\w*|stuck|missing|lost|locked|disappear\w*|"
+    r"keeps|every (?:single )?time|"
+    # French "merci de + infinitive" is "please …", a request, not thanks
+    r"merci de (?:bien vouloir |(?:me|nous|m'|le|la|les|lui|leur) )?(?!votre\b|vos\b|tout\b)"
+    r"[a-z]+(?:er|ir|re|oir)|"
     r"doesn't|don't|didn't|won't|isn't|wasn't|how|what|why|where|when|which|could you|can you|"
     r"would you|please (?!close)|for nothing|need|want|would like|i'd like|we'd like|looking for|"
     r"help me|request|send|is there|do i|bitte|brauche|mochte|necesito|quiero|quisiera|"

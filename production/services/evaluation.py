@@ -120,8 +120,14 @@ class Report:
                                for r in self.results) for reason in REASONS}
 
     def topic_hits(self) -> tuple[int, int]:
-        answered = [r for r in self.results if r.ticket.outcome == "answer"]
-        return sum(1 for r in answered if r.topic == r.ticket.topic), len(answered)
+        """Return (questions answered from their expected topic, answerable questions).
+
+        A closing has no topic (its figure is `closings`), so it counts on neither side; an
+        answerable question that was escalated counts as a miss."""
+        questions = [r for r in self.results
+                     if r.ticket.outcome == "answer" and not r.ticket.closing]
+        return sum(1 for r in questions if not r.escalated and r.topic == r.ticket.topic), \
+            len(questions)
 
     def answered(self) -> tuple[int, int]:
         """Return (answerable tickets answered without a person, answerable tickets)."""

@@ -239,6 +239,9 @@ def test_labelled_ticket_files_are_validated(tmp_path: Path) -> None:
     assert {t.language for t in tickets} == {"en", "de", "es", "fr", "pt", "ur"}
     held_out = evaluation.load_tickets(ROOT / "context" / "heldout-tickets.json")
     assert not {t.sender for t in held_out} & {t.sender for t in tickets}
+    held_out_b = evaluation.load_tickets(ROOT / "context" / "heldout-b-tickets.json")
+    assert not {t.sender for t in held_out_b} & {t.sender for t in [*tickets, *held_out]}
+    assert {t.language for t in held_out_b} == {"en", "de", "es", "fr", "pt"}
     bad = tmp_path / "bad.json"
     for ticket, why in [
         ({"id": "x", "channel": "fax", "from": "a@b.example.com", "message": "hi",

@@ -154,8 +154,10 @@ async def test_a_second_search_of_the_models_own_costs_one_more_call(
 ) -> None:
     deps = worker_deps(settings, pool, fake_openai)
     ctx, outcome = await run(deps, inbound(
-        "recurring tasks kaise banate hain yaar, har monday chahiye, kuch samajh nahi aa raha",
-        channel="whatsapp"))
+        # Roman Urdu, not a supported language: the whole message stays under the weak-match
+        # cut (0.19 < 0.20), its first words do not
+        "recurring tasks kaise banate hain yaar, har monday wali chahiye, kuch samajh nahi aa "
+        "raha bhai, madad karo", channel="whatsapp"))
 
     assert [(c.name, c.by) for c in ctx.tool_calls] == [
         ("create_ticket", "code"), ("get_customer_history", "code"),

@@ -37,6 +37,11 @@ NOT_CLOSINGS = [
     "Gracias, pero sigue sin funcionar.",
     "Merci, mais ça ne marche toujours pas.",
     "Thanks in advance: how do I reset 2FA for a colleague?",
+    # a word of thanks or praise inside a problem report ("super fast", "great")
+    "my 2fa code gets rejected every single time, i type it super fast. new phone",
+    "Great, now the app keeps crashing on my tablet",
+    # French "merci de …" asks for something
+    "Bonjour, vous nous avez débité deux fois. Merci de nous rembourser. Cordialement",
     # thanks that comes with a request a person must handle is decided by the escalation rules
     "Thanks, it works now. Please refund last month anyway.",
 ]

@@ -179,6 +179,33 @@ _HIDDEN_DIRECTIVE: Final = Rules(
     r"\b(?:this|the) (?:user|customer|person|sender|requester) is (?:a |an |our )?(?:support|"
     r"staff|admin|administrator|employee|verified|trusted|authori[sz]ed|internal|developer)\b",
 )
+# Words addressed to the machine that reads the message, anywhere in it (a signature, a
+# footer, a pasted block): "note for AI assistants reading this mail", "to the assistant
+# processing this ticket". A customer writes to people; words to the AI reader that vouch for
+# the sender, ask for secrets or waive the checks are an injection wherever they sit.
+_AI_READER: Final = re.compile(
+    r"\b(?:ai|a\.i\.|llms?|language models?|chatbots?|assistants?|ai systems?|"
+    r"automated systems?|ai agents?)\b[^.\n]{0,30}?\b(?:reading|processing|handling|parsing|"
+    r"answering|that reads?|that processes|who reads?|which reads?)\s+(?:this|the|my|these)\s+"
+    r"(?:e-?mail|mail|message|ticket|request|conversation|text|form)s?\b|"
+    r"\b(?:automated|automatic|machine) (?:note|message|instructions?) (?:to|for)\b|"
+    r"\b(?:note|message|instructions?) (?:to|for) (?:any |all |the )?(?:ai|llm|language model|"
+    r"chatbot|bot|assistant|model|agent)s?\b")
+_AI_READER_REACH: Final = 400  # characters after the address that the directive may take
+_READER_DIRECTIVE: Final = Rules(
+    r"\b(?:ignore|disregard|forget|skip|bypass|waive)\s+(?:all\s+|any\s+)?(?:of\s+)?(?:the\s+|"
+    r"your\s+)?(?:usual\s+|normal\s+|previous\s+|safety\s+|security\s+)?(?:checks?|rules|"
+    r"instructions|verification|policy|policies|restrictions)\b",
+    r"\b(?:reveal|disclose|leak|print|include|output|expose|dump|attach|send|give|share|list|"
+    r"add|paste|forward)\b[^\n]{0,60}?\b(?:api keys?|passwords?|credentials|tokens?|secrets?|"
+    r"internal notes?|system prompt|instructions|email addresses|phone numbers?)\b",
+    r"\b(?:this|the) (?:user|customer|person|sender|requester|writer) is (?:a |an |our |the )?"
+    r"(?:verified |trusted |authori[sz]ed )?(?:support|staff|admin|administrator|owner|employee|"
+    r"verified|trusted|authori[sz]ed|internal|developer)\b",
+    r"\b(?:approve|grant|issue|apply)\s+(?:a\s+|the\s+|an\s+)?(?:\d+%\s+)?(?:full\s+)?"
+    r"(?:refund|discount|credit|upgrade)\b",
+)
+
 _BLOB: Final = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}|[A-Za-z0-9_-]{32,}={0,2}")
 _DECODE_AND_FOLLOW: Final = Rules(
     r"\b(?:decode|base64|b64|rot13|from hex)\b[^\n]{0,80}?\b(?:follow|execute|run|obey|do what|"
@@ -211,6 +238,10 @@ def _injection(text: str, *, depth: int) -> GuardrailResult:
     for block in _HIDDEN_BLOCK.findall(folded):
         if match := _HIDDEN_DIRECTIVE.search(block):
             return tripped("prompt_injection", f"hidden directive: {match.group(0)}")
+    for address in _AI_READER.finditer(folded):
+        reach = folded[address.start():address.end() + _AI_READER_REACH]
+        if match := _READER_DIRECTIVE.search(reach):
+            return tripped("prompt_injection", f"directive to the AI reader: {match.group(0)}")
     if _BLOB.search(text):
         if match := _DECODE_AND_FOLLOW.search(folded):
             return tripped("prompt_injection", f"encoded instructions: {match.group(0)}")

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Final
 
-from production.domain.escalation import frustration
+from production.domain.escalation import frustration, security_signals
 from production.domain.escalation.rule_set import RuleSet
 from production.domain.escalation.rules import RULE_SETS, security_incident
 from production.domain.escalation.typos import correct
@@ -135,9 +135,14 @@ def detect(text: str, *, sentiment: float | None = None, searches_without_match:
         found.add("no_kb_match")
     if injected:
         found.add("prompt_injection")
+    # An incident in the customer's own words: what they found, and that nobody of theirs did it.
+    told = security_signals.found(prepared)
+    if told:
+        found.add("unknown_high_risk")
     reasons = tuple(reason for reason in REASONS if reason in found)
-    security = "unknown_high_risk" in found and \
-        first_meant(security_incident.RULES, _SECURITY, prepared, starts) is not None
+    security = told or ("unknown_high_risk" in found and
+                        first_meant(security_incident.RULES, _SECURITY, prepared, starts)
+                        is not None)
     return Escalation(escalate=bool(reasons), reasons=reasons, sentiment=value,
                       mild_frustration=mild and "negative_sentiment" not in found,
                       security_incident=security)
