@@ -333,3 +333,20 @@ async def _cost_decisions(pool: Pool, tenant: str) -> list[tuple[str, str]]:
         rows = await conn.fetch("SELECT decision, trigger FROM care_cost_decisions"
                                 " WHERE tenant_id = $1 ORDER BY id", tenant)
     return [(r["decision"], r["trigger"]) for r in rows]
+
+
+async def _broken_gate(**_: Any) -> Any:
+    raise RuntimeError("the gate broke")
+
+
+async def test_a_firing_whose_pipeline_fails_waits_an_hour_then_is_tried_again(
+        db: tuple[Settings, Pool], now: datetime) -> None:
+    settings, pool = db
+    tenant, acting = await acting_tenant(pool, settings, mode="assist")
+    firing = await fire(pool, await customer_with_ticket(pool, tenant), now=now)
+    assert await run(pool, acting, now=now, gate=_broken_gate) == {"failed": 1}
+    row = await firing_row(pool, tenant, firing)
+    assert (row["decision"], row["retry_at"]) == ("deferred", now + pipeline.FAILED_RETRY_AFTER)
+    assert await run(pool, acting, now=now + timedelta(minutes=59)) == {}  # not yet
+    assert await run(pool, acting, now=now + pipeline.FAILED_RETRY_AFTER) == {"suggested": 1}
+    assert (await firing_row(pool, tenant, firing))["decision"] == "suggested"

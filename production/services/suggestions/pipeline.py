@@ -44,6 +44,8 @@ from production.domain.proactive.propose import Context, Proposal, TicketView
 log = structlog.get_logger(__name__)
 
 ACTOR = "fte-agent"
+# A firing whose pipeline failed is looked at again after this long.
+FAILED_RETRY_AFTER = timedelta(hours=1)
 
 
 class Gate(Protocol):
@@ -230,9 +232,16 @@ async def run_pass(*, pool: Pool, settings: Settings, gate: Gate, proposer: Prop
                         outcomes[await decide_one(conn=conn, settings=settings, gate=gate,
                                                   proposer=proposer, firing=firing,
                                                   now=now)] += 1
-                except Exception as exc:  # it stays undecided: the next pass tries again
+                except Exception as exc:
+                    # Deferred for a while, so a firing that keeps failing is neither lost
+                    # nor in every pass's batch ahead of new ones.
                     log.warning("suggestion_pipeline_failed", firing_id=str(firing.id),
                                 error=repr(exc)[:300])
+                    async with conn.transaction():
+                        await suggestions.defer_firing(conn, tenant_id=firing.tenant_id,
+                                                       firing_id=firing.id,
+                                                       retry_at=now + FAILED_RETRY_AFTER)
+                        await _decide(conn, firing, FiringDecision.DEFERRED, now)
                     outcomes["failed"] += 1
     if outcomes:
         log.info("suggestion_pass", **outcomes)
