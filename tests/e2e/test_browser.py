@@ -62,7 +62,9 @@ async def _playwright(base_url: str, key: str, link: str, database: str) -> tupl
                CHROMIUM=str(CHROMIUM), CI="1", FORCE_COLOR="0", DATABASE_URL=database,
                FTE_PYTHON=sys.executable)
     proc = await asyncio.create_subprocess_exec(
-        str(PLAYWRIGHT), "test", cwd=WEB, env=env,
+        # PLAYWRIGHT_SPECS: only these spec files (e.g. e2e/suggestions.spec.js), else all.
+        str(PLAYWRIGHT), "test", *os.environ.get("PLAYWRIGHT_SPECS", "").split(), cwd=WEB,
+        env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), SUITE_TIMEOUT_S)

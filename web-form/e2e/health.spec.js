@@ -34,7 +34,7 @@ test("fte up's console link signs in with one click, once; Health charts the tra
   await expect(page.getByText(/local console \(fte up\)/)).toBeVisible();
   expect(page.url()).not.toContain('token=');
 
-  await page.getByRole('button', { name: 'Health' }).click();
+  await page.getByRole('navigation', { name: 'Pages' }).getByRole('button', { name: 'Health' }).click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Health');
   const channels = page.getByRole('region', { name: 'Channels' });
   await expect(channels.getByRole('row', { name: /^Web form [1-9]/ })).toBeVisible();
