@@ -26,7 +26,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from dotenv import dotenv_values
 
@@ -57,6 +57,17 @@ class LoadResult:
         return not self.pii_found and all(
             figures["lost"] == 0 and figures["duplicated"] == 0
             for figures in self.channels.values())
+
+
+class Observer(Protocol):
+    """Watches a run (tests/load/soak.py's sampler): from just before the load until it ends,
+    then is handed the database's rows once everything settled."""
+
+    def start(self, *, up_pid: int, dsn: str, fakes_pid: int) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def finish(self, inbound: list[Any], replies: list[Any]) -> None: ...
 
 
 def _wait_for(predicate: Any, what: str, timeout_s: float, proc: subprocess.Popen[bytes],
@@ -115,7 +126,8 @@ def pii_in_logs(logs: list[Path], identities: set[str]) -> tuple[list[str], dict
 def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: float = 180,
         api_processes: int | None = None, workers: int | None = None,
         dispatchers: int | None = None, chaos: bool = False,
-        infrastructure: bool = True) -> LoadResult:
+        infrastructure: bool = True, observer: Observer | None = None,
+        locust_env: dict[str, str] | None = None) -> LoadResult:
     out = out.resolve()
     if out.exists():
         shutil.rmtree(out)
@@ -157,6 +169,8 @@ def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: f
             if chaos else None
         if killer is not None:
             killer.start()
+        if observer is not None:
+            observer.start(up_pid=up.pid, dsn=dsn, fakes_pid=fakes.pid)
         with locust_log.open("wb") as log:
             subprocess.run(
                 [sys.executable, "-m", "locust", "-f", str(ROOT / "tests/load/locustfile.py"),
@@ -166,9 +180,11 @@ def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: f
                  "--exit-code-on-error", "0"],
                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=True,
                 env=dict(base_env, LOAD_ENV_FILE=str(env_file), LOAD_SENT_FILE=str(sent_file),
-                         PYTHONPATH=str(ROOT)))
+                         PYTHONPATH=str(ROOT), **(locust_env or {})))
         if killer is not None:
             killer.stop()
+        if observer is not None:
+            observer.stop()
         load_ended = time.monotonic()
         client = check.sent_by_client(sent_file)
         deadline = load_ended + drain_s
@@ -178,6 +194,8 @@ def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: f
                 break
             time.sleep(1)
         drained = time.monotonic() - load_ended
+        if observer is not None:
+            observer.finish(inbound, replies)
         sends = check.provider_sends(dotenv_values(env_file)["FAKE_CONTROL_URL"] or "")
         sends["email"] -= asyncio.run(check.operator_mail(dsn))
         channels = check.as_dict(check.figures(client, inbound, replies, sends))
