@@ -7,7 +7,9 @@ A sample is a dict: `t_s` (seconds since the load started), `loadavg` ([1, 5, 15
 
 A series grows when its least-squares slope after the warm-up is above a limit and does not
 flatten: the slope over the later half of the samples after the warm-up is above it too (memory
-that climbs while caches, pools and arenas fill, then stays, is not a leak).
+that climbs while caches, pools and arenas fill, then stays, is not a leak), and its floor
+rises: the later half's lowest value is above the earlier half's (a few spikes, such as
+PostgreSQL opening files for a moment, are not growth).
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def slope_per_hour(points: Sequence[tuple[float, float]]) -> float | None:
 @dataclass(frozen=True)
 class Trend:
     """One series after the warm-up: where it started and ended, its peak over the whole run,
-    its slope per hour, and the slope over the later half (whether it flattens)."""
+    its slope per hour, the slope over the later half (whether it flattens) and each half's
+    lowest value (whether its floor rises)."""
 
     samples: int
     first: float
@@ -53,10 +56,15 @@ class Trend:
     peak: float
     slope_per_h: float | None
     late_slope_per_h: float | None
+    early_floor: float | None = None
+    late_floor: float | None = None
 
     def grows(self, limit_per_h: float) -> bool:
         """Whether it keeps rising faster than `limit_per_h` (the later half too)."""
         if self.slope_per_h is None or self.slope_per_h <= limit_per_h:
+            return False
+        if self.early_floor is not None and self.late_floor is not None \
+                and self.late_floor <= self.early_floor:
             return False
         return self.late_slope_per_h is None or self.late_slope_per_h > limit_per_h
 
@@ -72,10 +80,13 @@ def trend(points: Sequence[tuple[float, float]], *, warmup_s: float) -> Trend | 
         steady = list(points)
     middle = steady[0][0] + (steady[-1][0] - steady[0][0]) / 2
     late = [p for p in steady if p[0] >= middle]
+    early = [p for p in steady if p[0] < middle]
     late_slope = slope_per_hour(late) if len(late) >= 3 else None
     return Trend(samples=len(steady), first=steady[0][1], last=steady[-1][1],
                  peak=max(v for _, v in points), slope_per_h=_round(slope_per_hour(steady)),
-                 late_slope_per_h=_round(late_slope))
+                 late_slope_per_h=_round(late_slope),
+                 early_floor=min(v for _, v in early) if early else None,
+                 late_floor=min(v for _, v in late) if late else None)
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:

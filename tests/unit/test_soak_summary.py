@@ -71,6 +71,18 @@ def test_a_leak_is_seen_and_a_flat_or_levelling_series_is_not() -> None:
     assert row.startswith("| worker | 1 | 2") and "| 20 → 20 | 2 → 2 |" in row
 
 
+def test_spikes_on_a_flat_floor_are_not_growth() -> None:
+    # PostgreSQL's I/O workers as the soak saw them: 306 open files, now and then more for a
+    # minute, the highest in the last sample.
+    spikes = {15: 367, 30: 350, 40: 320, 45: 396}
+    samples = [_sample(m, {"postgres-aux": {"count": 8, "fds": spikes.get(m, 306)}})
+               for m in MINUTES]
+    row = soak_summary.processes(samples, warmup_s=600)["postgres-aux"]
+    assert row["fds"]["slope_per_h"] > soak_summary.COUNT_LIMIT_PER_H
+    assert row["fds"]["late_slope_per_h"] > soak_summary.COUNT_LIMIT_PER_H
+    assert row["growing"] == []
+
+
 def test_a_group_is_judged_by_its_private_memory_and_every_process_by_its_own_peak() -> None:
     samples = [_sample(m, {"postgres-backends": {
         "count": 12, "rss_mb": 300 + 4 * m, "pss_mb": 100 + m, "uss_mb": 40.0,
