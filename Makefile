@@ -29,7 +29,7 @@ CLOCK_TESTS ?= $(wildcard tests/unit/test_care_*.py tests/integration/test_care_
 	tests/integration/test_ops_metrics.py $(wildcard tests/integration/test_suggestions*.py) \
 	tests/integration/test_migrations_and_sweeper.py::test_the_sweeper_requeues_a_message_whose_event_the_broker_lost
 
-.PHONY: run test test-clock bench bench-proactive fuzz load chaos lint typecheck check install web clean monitoring
+.PHONY: run test test-clock bench bench-proactive fuzz load chaos soak lint typecheck check install web clean monitoring
 
 install: $(STAMP)
 
@@ -118,6 +118,18 @@ chaos: install web
 	$(PY) -m tests.load.run --users $(USERS) --spawn-rate $(SPAWN_RATE) --duration $(DURATION) \
 		--out $(LOAD_OUT)-chaos --api-processes 3 --workers 3 --dispatchers 2 --chaos $(CHAOS_FLAGS)
 
+# A compressed 24-hour soak: the same three channels at a steady rate (SOAK_USERS customers at
+# once, each writing every SOAK_PACING s) for DURATION seconds, every process of `fte up`
+# sampled once a minute (RSS, open files, database connections, outbox, lag), then the RSS
+# slopes after a 10-minute warm-up, latency in the first and last 10 minutes and the check
+# (tests/load/soak.py). Samples and summary.json land in $(LOAD_OUT)-soak.
+SOAK_USERS ?= 10
+SOAK_PACING ?= 15
+soak: DURATION = 2700
+soak: install web
+	$(PY) -m tests.load.soak --duration $(DURATION) --users $(SOAK_USERS) \
+		--pacing $(SOAK_PACING) --out $(LOAD_OUT)-soak
+
 lint: install $(WEB_DEPS)
 	$(VENV)/bin/ruff check production tests bench monitoring
 	$(VENV)/bin/lint-imports --no-cache
@@ -129,5 +141,5 @@ typecheck: install
 check: lint typecheck test
 
 clean:
-	rm -rf .fte load-results .venv-checkov .pytest_cache .mypy_cache .ruff_cache htmlcov .coverage .coverage.* \
+	rm -rf .fte load-results load-results-chaos load-results-soak .venv-checkov .pytest_cache .mypy_cache .ruff_cache htmlcov .coverage .coverage.* \
 		$(WEB)/dist $(WEB)/test-results

@@ -28,7 +28,7 @@ from typing import Any
 import gevent
 import phonenumbers
 from dotenv import dotenv_values
-from locust import HttpUser, between, events, task
+from locust import HttpUser, between, constant_pacing, events, task
 
 from tests.fakes.gmail_api import oidc_token
 from tests.fakes.twilio_api import inbound_form, sign
@@ -37,6 +37,9 @@ ENV = {k: v or "" for k, v in dotenv_values(os.environ["LOAD_ENV_FILE"]).items()
 SENT_FILE = Path(os.environ["LOAD_SENT_FILE"])
 RUN = os.environ.get("LOAD_RUN_ID", uuid.uuid4().hex[:6])
 REPLY_WAIT_S = float(os.environ.get("LOAD_REPLY_WAIT_S", "120"))
+# A steady rate (the soak, tests/load/soak.py): each user starts its task every PACING_S
+# seconds (a web customer's includes polling for the reply), instead of a random think time.
+PACING_S = float(os.environ.get("LOAD_PACING_S") or 0)
 OIDC_KEY = Path(ENV["FAKE_OIDC_KEY_FILE"]).read_text()
 
 QUESTIONS = [
@@ -68,6 +71,10 @@ def _phone() -> str:
         candidate = f"+1415{200 + (n // 10_000) % 700:03d}{n % 10_000:04d}"
         if phonenumbers.is_valid_number(phonenumbers.parse(candidate)):
             return candidate
+
+
+def _think(low: float, high: float) -> Any:
+    return constant_pacing(PACING_S) if PACING_S else between(low, high)
 
 
 def _client_address() -> str:
@@ -107,7 +114,7 @@ class Customer(HttpUser):
 # stream of new customers; 120 users offer about five messages a second all told.
 class WebFormCustomer(Customer):
     weight = 4
-    wait_time = between(10, 20)
+    wait_time = _think(10, 20)
 
     @task
     def ask(self) -> None:
@@ -141,7 +148,7 @@ class WebFormCustomer(Customer):
 
 class WhatsAppCustomer(Customer):
     weight = 3
-    wait_time = between(15, 45)
+    wait_time = _think(15, 45)
 
     @task
     def burst(self) -> None:
@@ -162,7 +169,7 @@ class WhatsAppCustomer(Customer):
 
 class EmailCustomer(Customer):
     weight = 3
-    wait_time = between(15, 45)
+    wait_time = _think(15, 45)
 
     @task
     def write(self) -> None:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from dotenv import dotenv_values
 
@@ -81,6 +81,17 @@ def verdict(result: LoadResult, *, kills: Mapping[str, int] | None = None) -> li
         problems += [f"{kind} killed at {kill['at_s']} s: not back" for kill in done
                      if kill["replaced_after_s"] is None]
     return problems
+
+
+class Observer(Protocol):
+    """Watches a run (tests/load/soak.py's sampler): from just before the load until it ends,
+    then is handed the database's rows once everything settled."""
+
+    def start(self, *, up_pid: int, dsn: str, fakes_pid: int) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def finish(self, inbound: list[Any], replies: list[Any]) -> None: ...
 
 
 def _wait_for(predicate: Any, what: str, timeout_s: float, proc: subprocess.Popen[bytes],
@@ -144,7 +155,8 @@ def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: f
         api_processes: int | None = None, workers: int | None = None,
         dispatchers: int | None = None, chaos: bool = False,
         faults: Collection[str] = tuple(FAULTS), kill_gap_s: tuple[float, float] = (20, 40),
-        sweeper_deadline_s: float = 30) -> LoadResult:
+        sweeper_deadline_s: float = 30, observer: Observer | None = None,
+        locust_env: dict[str, str] | None = None) -> LoadResult:
     """Run the load (and with `chaos` the kills every `kill_gap_s`, and the `faults`) and
     judge it; see the module's docstring."""
     out = out.resolve()
@@ -192,6 +204,8 @@ def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: f
             if chaos else None
         if killer is not None:
             killer.start()
+        if observer is not None:
+            observer.start(up_pid=up.pid, dsn=dsn, fakes_pid=fakes.pid)
         with locust_log.open("wb") as log:
             subprocess.run(
                 [sys.executable, "-m", "locust", "-f", str(ROOT / "tests/load/locustfile.py"),
@@ -201,9 +215,11 @@ def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: f
                  "--exit-code-on-error", "0"],
                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=True,
                 env=dict(base_env, LOAD_ENV_FILE=str(env_file), LOAD_SENT_FILE=str(sent_file),
-                         PYTHONPATH=str(ROOT)))
+                         PYTHONPATH=str(ROOT), **(locust_env or {})))
         if killer is not None:
             killer.stop()
+        if observer is not None:
+            observer.stop()
         load_ended = time.monotonic()
         client = check.sent_by_client(sent_file)
         deadline = load_ended + drain_s
@@ -213,6 +229,8 @@ def run(*, users: int, spawn_rate: float, duration_s: int, out: Path, drain_s: f
                 break
             time.sleep(1)
         drained = time.monotonic() - load_ended
+        if observer is not None:
+            observer.finish(inbound, replies)
         sends = check.provider_sends(dotenv_values(env_file)["FAKE_CONTROL_URL"] or "")
         sends["email"] -= asyncio.run(check.operator_mail(dsn))
         channels = check.as_dict(check.figures(client, inbound, replies, sends))
