@@ -40,7 +40,7 @@ from production.retry import Errors, until_ready
 from production.services import deliver_outbound, ticket_access
 from production.services.relay import Send, run_relay, run_sweeper
 from production.services.scheduler import run_scheduler
-from production.services.suggestions.pipeline import on_own_connection
+from production.services.suggestions.pipeline import on_own_connection, settling_on_own_connection
 
 # The agent (the Agents SDK), the embedder (the multilingual encoder, OpenAI's client) and
 # the providers' clients (Google's, Twilio's) take seconds to import: each builder imports
@@ -270,7 +270,8 @@ def build_scheduler(rt: Runtime) -> Process:
     return Process("scheduler", stopping=rt.stopping,
                    loops=(partial(run_scheduler, pool=rt.pool, settings=rt.settings,
                                   stopping=rt.stopping, mailer=email_adapter(rt.settings),
-                                  gate=on_own_connection(rt.pool, cost_gate.check)),))
+                                  gate=on_own_connection(rt.pool, cost_gate.check),
+                                  settle=settling_on_own_connection(rt.pool)),))
 
 
 # --- The API and the MCP server -------------------------------------------------------------

@@ -91,7 +91,8 @@ class OpenAIProposer:
             reason=str(answer["reason"]).strip() or base.reason,
             explanation=base.explanation if kept else
             f"The model chose an internal {action} instead of {base.action}.",
-            confidence=confidence, params=base.params if kept else {}, topics=base.topics)
+            confidence=confidence, params=base.params if kept else {}, topics=base.topics,
+            tokens_used=response.usage.total_tokens if response.usage else 0)
 
 
 def proposer_for(settings: Settings) -> OpenAIProposer | None:

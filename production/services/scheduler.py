@@ -291,7 +291,7 @@ async def _every(interval_s: float, stopping: asyncio.Event, what: str,
 async def run_scheduler(*, pool: Pool, settings: Settings, stopping: asyncio.Event,
                         mailer: ChannelAdapter | None = None,
                         gate: suggestion_pipeline.Gate = suggestion_pipeline.allow_without_model,
-                        ) -> None:
+                        settle: suggestion_pipeline.Settle | None = None) -> None:
     """Run every pass at its cadence until stopped; digests go out through `mailer`; the
     suggestion pass asks `gate` (the DecisionCostGate) before any proposal."""
     cfg = settings.scheduler
@@ -300,7 +300,7 @@ async def run_scheduler(*, pool: Pool, settings: Settings, stopping: asyncio.Eve
     async def suggest() -> None:  # trigger firings -> suggestions; stale ones expire
         now = clock.now()
         await suggestion_pipeline.run_pass(pool=pool, settings=settings, gate=gate,
-                                           proposer=proposer, now=now)
+                                           proposer=proposer, now=now, settle=settle)
         await suggestion_pipeline.expire(pool=pool, now=now)
 
     async def often() -> None:

@@ -82,9 +82,10 @@ LOCAL = pipeline.LocalProposer()
 
 
 async def run(pool: Pool, settings: Settings, *, now: datetime,
-              gate: pipeline.Gate = ALLOW, proposer: pipeline.Proposer = LOCAL) -> dict[str, int]:
+              gate: pipeline.Gate = ALLOW, proposer: pipeline.Proposer = LOCAL,
+              settle: pipeline.Settle | None = None) -> dict[str, int]:
     return dict(await pipeline.run_pass(pool=pool, settings=settings, gate=gate,
-                                        proposer=proposer, now=now))
+                                        proposer=proposer, now=now, settle=settle))
 
 
 async def firing_row(pool: Pool, tenant: str, firing_id: UUID) -> dict[str, Any]:

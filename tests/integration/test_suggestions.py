@@ -322,10 +322,16 @@ async def test_the_real_cost_gate_decides_each_model_proposal_in_its_own_transac
               '"body": "Phone her today.", "reason": "The first response is late.", '
               '"confidence": 0.9}')
     async with FakeOpenAI(policy=scripted([message(answer)])) as fake:
-        assert await run(pool, acting, now=now, gate=gate,
-                         proposer=_openai(acting, fake)) == {"suggested": 1}
+        proposer = _openai(acting, fake)
+        assert await run(pool, acting, now=now, gate=gate, proposer=proposer,
+                         settle=pipeline.settling_on_own_connection(pool)) == {"suggested": 1}
         assert len(fake.bodies()) == 1
     assert await _cost_decisions(pool, tenant) == [("ALLOW", "stalled_ticket")]
+    # The reservation (the estimate) was replaced by what the call used.
+    async with pool.acquire() as conn:
+        day_tokens = await conn.fetchval(
+            "SELECT tokens FROM care_model_budget WHERE tenant_id = $1", tenant)
+    assert fake.tokens_served > 0 and day_tokens == fake.tokens_served
 
 
 async def _cost_decisions(pool: Pool, tenant: str) -> list[tuple[str, str]]:

@@ -65,6 +65,7 @@ class Proposal:
     confidence: float
     params: Mapping[str, Any] = field(default_factory=dict)
     topics: frozenset[Topic] = frozenset()
+    tokens_used: int = 0  # what a model's proposal cost (the local proposer: none)
 
     @property
     def preview(self) -> list[dict[str, Any]]:

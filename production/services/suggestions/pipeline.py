@@ -27,7 +27,7 @@ from uuid import UUID
 import structlog
 
 from production.agent.suggest import proposer_for
-from production.care import decision
+from production.care import cost_gate, decision
 from production.care import suggestion_executor as execute
 from production.config import Settings
 from production.database.pool import Connection, Pool
@@ -54,6 +54,14 @@ class Gate(Protocol):
     def __call__(self, *, conn: Connection, settings: Settings, tenant_id: str,
                  customer_id: UUID, trigger: str, estimated_tokens: int,
                  now: datetime) -> Awaitable[CostVerdict]: ...
+
+
+class Settle(Protocol):
+    """Correct an allowed proposal's reservation to the tokens its model call used
+    (production/care/cost_gate.settle, on a connection of its own)."""
+
+    def __call__(self, *, tenant_id: str, reserved_tokens: int, actual_tokens: int,
+                 now: datetime) -> Awaitable[object]: ...
 
 
 class Proposer(Protocol):
@@ -109,6 +117,18 @@ def on_own_connection(pool: Pool, gate: Gate) -> Gate:
     return check
 
 
+def settling_on_own_connection(pool: Pool) -> Settle:
+    """The DecisionCostGate's settle, in a short transaction of its own (see
+    `on_own_connection`)."""
+    async def settle(*, tenant_id: str, reserved_tokens: int, actual_tokens: int,
+                     now: datetime) -> object:
+        async with pool.acquire() as own, own.transaction():
+            return await cost_gate.settle(conn=own, tenant_id=tenant_id,
+                                          reserved_tokens=reserved_tokens,
+                                          actual_tokens=actual_tokens, now=now)
+    return settle
+
+
 def proposer_of(settings: Settings) -> Proposer:
     """Return OpenAI's proposer when it is configured (FTE_SUGGESTIONS_PROPOSER=auto and
     OPENAI_API_KEY set), else the local one."""
@@ -156,7 +176,7 @@ async def _decide(conn: Connection, firing: StoredFiring, outcome: FiringDecisio
 
 
 async def decide_one(*, conn: Connection, settings: Settings, gate: Gate, proposer: Proposer,
-                     firing: StoredFiring, now: datetime) -> str:
+                     firing: StoredFiring, now: datetime, settle: Settle | None = None) -> str:
     """Turn one claimed firing into at most one suggestion; return what followed
     (suggested, executed, deferred, skipped, suppressed:<rule>)."""
     tenant, customer = firing.tenant_id, firing.customer_id
@@ -180,6 +200,10 @@ async def decide_one(*, conn: Connection, settings: Settings, gate: Gate, propos
     if not verdict.allowed:
         return await _decide(conn, firing, FiringDecision.SKIPPED, now)
     proposal, proposer_name = await _proposal(proposer, firing, context)
+    if settle is not None and tokens > 0 and proposer_name != "local":
+        # What the call used replaces the estimate (a failed call keeps it: fail closed).
+        await settle(tenant_id=tenant, reserved_tokens=tokens,
+                     actual_tokens=proposal.tokens_used, now=now)
     urgency = rank.urgency(firing.trigger, firing.facts)
     action = ProposedAction(kind=proposal.action, topics=proposal.topics)
     care = await decision.decide(conn=conn, settings=settings, tenant_id=tenant,
@@ -219,7 +243,7 @@ async def decide_one(*, conn: Connection, settings: Settings, gate: Gate, propos
 
 
 async def run_pass(*, pool: Pool, settings: Settings, gate: Gate, proposer: Proposer,
-                   now: datetime) -> Counter[str]:
+                   now: datetime, settle: Settle | None = None) -> Counter[str]:
     """Decide up to a batch of undecided firings at `now`; return what followed, counted."""
     outcomes: Counter[str] = Counter()
     async with pool.acquire() as conn:
@@ -231,7 +255,7 @@ async def run_pass(*, pool: Pool, settings: Settings, gate: Gate, proposer: Prop
                     async with conn.transaction():
                         outcomes[await decide_one(conn=conn, settings=settings, gate=gate,
                                                   proposer=proposer, firing=firing,
-                                                  now=now)] += 1
+                                                  now=now, settle=settle)] += 1
                 except Exception as exc:
                     # Deferred for a while, so a firing that keeps failing is neither lost
                     # nor in every pass's batch ahead of new ones.
