@@ -87,7 +87,8 @@ async def test_the_playwright_suite_passes_against_a_running_stack() -> None:
         proc, banner = await start_fte_up(Path(tmp) / "data", port,
                                           FTE_SCHEDULER_ALERT_INTERVAL_S="2",
                                           FTE_SCHEDULER_ALERT_MIN_MESSAGES="3",
-                                          FTE_SUGGESTIONS_INTERVAL_S="1")
+                                          FTE_SUGGESTIONS_INTERVAL_S="1",
+                                          FTE_PROACTIVE_SIGNAL_INTERVAL_S="1")
         try:
             code, output = await _playwright(f"http://127.0.0.1:{port}", await _create_key(banner),
                                              console_link(banner), database_url(banner))

@@ -25,7 +25,7 @@ test("a customer's health: the score the scheduler stored, its breakdown and the
     await customers.getByRole('button', { name: 'Search' }).click();
     await customers.getByRole('button', { name: `Health of ${who.name}` }).click();
     await expect(health).toContainText(/ scored \d/, { timeout: 2_000 }); // not "not scored by a sweep yet"
-  }).toPass({ timeout: 60_000 });
+  }).toPass({ timeout: 90_000 });
   await expect(health).toContainText(/\d+ \/ 100 · (poor|average|good)/);
   await expect(health).toContainText(/Churn risk \d+%/);
   await expect(health.getByRole('list', { name: 'Score breakdown' }).getByRole('listitem')).toHaveCount(7);
