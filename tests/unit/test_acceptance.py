@@ -57,7 +57,7 @@ def test_decisions_after_now_and_of_other_tenants_count_for_nothing() -> None:
     other = [decided("dismissed", "IDEA_REJECTED", tenant="t2")] * 20
     future = [decided("dismissed", "IDEA_REJECTED", days_ago=-1)]
     assert acceptance.evidence(other + future, tenant_id="t1", now=NOW) == {}
-    mine = acceptance.evidence(other + [decided("executed", None)], tenant_id="t1", now=NOW)
+    mine = acceptance.evidence([*other, decided("executed", None)], tenant_id="t1", now=NOW)
     assert mine == {CHURN: Evidence(1.0, 0.0, 1)}
 
 
