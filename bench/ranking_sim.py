@@ -14,7 +14,7 @@ precision@5 = the expected share of the top 5 the operator accepts (the mean of 
 rates; no sampling noise), averaged over SEEDS seeds. At N = MAX a calibration table compares
 predicted acceptance, in bins, with the observed (sampled) accept rate, for the calibrated
 estimate and the raw confidence. Pure Python, no database; `python bench/ranking_sim.py
-[--json]` (a few seconds).
+[--honest] [--json]` (about 10 s).
 """
 
 from __future__ import annotations
@@ -52,9 +52,14 @@ STEP = timedelta(hours=2)
 Card = tuple[tuple[str, str], float, float]  # pair, confidence, urgency
 
 
+# --honest: the proposer's mean confidence is the true rate (does learning then cost anything?)
+HONEST = "--honest" in sys.argv
+
+
 def card(rng: random.Random) -> Card:
     pair = rng.choice(list(PAIRS))
-    confidence = min(1.0, max(0.0, PAIRS[pair][1] + rng.uniform(-0.1, 0.1)))
+    mean = PAIRS[pair][0] if HONEST else PAIRS[pair][1]
+    confidence = min(1.0, max(0.0, mean + rng.uniform(-0.1, 0.1)))
     return pair, confidence, rng.uniform(0.3, 1.0)
 
 
@@ -143,7 +148,8 @@ def main() -> None:
     if "--json" in sys.argv:
         print(json.dumps(report, indent=2))
         return
-    print(f"precision@{TOP} of the feed ({SEEDS} seeds x {EVAL} feeds of {FEED}):")
+    print(f"precision@{TOP} of the feed ({SEEDS} seeds x {EVAL} feeds of {FEED}; proposer "
+          f"{'honest' if HONEST else 'miscalibrated'}):")
     print("     N  ranked  unranked")
     for row in report["curve"]:  # type: ignore[attr-defined]
         print(f"{row['n']:6d}  {row['ranked']:.3f}   {row['unranked']:.3f}")
