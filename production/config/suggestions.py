@@ -28,3 +28,9 @@ class SuggestionSettings(BaseSettings):
     # the local deterministic proposer; "local" is always the local one.
     proposer: Literal["auto", "local"] = "auto"
     max_output_tokens: int = Field(400, ge=50, le=4_000)
+    # The feed's ranking (domain/proactive/acceptance.py): a past decision's weight halves
+    # every `acceptance_half_life_days`; the proposer's confidence is worth
+    # `acceptance_prior_strength` decisions.
+    acceptance_half_life_days: float = Field(30.0, gt=0)
+    acceptance_prior_strength: float = Field(2.0, gt=0)
+    acceptance_horizon_days: float = Field(365.0, gt=0)

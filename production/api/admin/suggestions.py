@@ -49,6 +49,9 @@ class Ranking(BaseModel):
     urgency: float
     urgency_from: str
     health_score: float | None
+    acceptance: float  # calibrated: the tenant's past decisions on this trigger and action
+    evidence: int  # how many decisions that rests on
+    unranked_score: float  # confidence x urgency, before calibration
 
 
 class SuggestionView(BaseModel):
@@ -88,22 +91,26 @@ class SuggestionView(BaseModel):
 
 class SuggestionFeed(BaseModel):
     suggestions: list[SuggestionView]
-    ranked_by: str = "confidence x urgency (urgency: the trigger's, or 1 - health score/100)"
+    ranked_by: str = ("calibrated acceptance x urgency (acceptance: the proposer's confidence"
+                      " updated by past decisions on the trigger and action; urgency: the"
+                      " trigger's, or 1 - health score/100)")
 
 
 @router.get("/suggestions", response_model=SuggestionFeed)
-async def list_suggestions(who: Operator, db: Db, now: Now,
+async def list_suggestions(request: Request, who: Operator, db: Db, now: Now,
                            limit: Annotated[int, Query(ge=1, le=200)] = 50) -> SuggestionFeed:
     """The pending suggestions not snoozed, best first."""
-    rows = await review.feed(pool=db, tenant_id=who.tenant_id, now=now, limit=limit)
+    rows = await review.feed(pool=db, tenant_id=who.tenant_id, now=now, limit=limit,
+                             ranking=review.ranking_of(state(request).settings))
     return SuggestionFeed(suggestions=[SuggestionView(**row) for row in rows])
 
 
 @router.get("/suggestions/{suggestion_id}", response_model=SuggestionView)
-async def get_suggestion(suggestion_id: str, who: Operator, db: Db, now: Now) -> SuggestionView:
+async def get_suggestion(request: Request, suggestion_id: str, who: Operator, db: Db,
+                         now: Now) -> SuggestionView:
     return SuggestionView(**await review.one(
         pool=db, tenant_id=who.tenant_id, suggestion_id=resource_id(suggestion_id, "suggestion"),
-        now=now))
+        now=now, ranking=review.ranking_of(state(request).settings)))
 
 
 @router.post("/suggestions/{suggestion_id}/approve", response_model=review.Decided)

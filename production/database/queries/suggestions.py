@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from production.database.pool import Connection
+from production.domain.proactive.acceptance import Decision
 from production.domain.proactive.spam import History
 
 
@@ -140,6 +141,19 @@ async def feed(conn: Connection, *, tenant_id: str, now: datetime,
         " ORDER BY s.confidence * s.urgency DESC, s.created_at, s.id LIMIT $3",
         tenant_id, now, limit)
     return [_stored(row) for row in rows]
+
+
+async def decisions(conn: Connection, *, tenant_id: str, since: datetime,
+                    now: datetime) -> list[Decision]:
+    """Return the tenant's people's decisions on suggestions between `since` and `now` (what the
+    feed's ranking learns from; autopilot's own runs are left out)."""
+    rows = await conn.fetch(
+        "SELECT tenant_id, trigger, action, status, outcome, decided_by, decided_at"
+        " FROM care_suggestions WHERE tenant_id = $1 AND status IN ('executed', 'dismissed')"
+        " AND decided_at > $2 AND decided_at <= $3"
+        " AND decided_by IS DISTINCT FROM 'fte-agent'",
+        tenant_id, since, now)
+    return [Decision(**dict(row)) for row in rows]
 
 
 async def get(conn: Connection, *, tenant_id: str, suggestion_id: UUID,

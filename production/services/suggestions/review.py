@@ -32,7 +32,7 @@ from production.database.queries import suggestions
 from production.database.queries.suggestions import StoredSuggestion
 from production.domain import errors
 from production.domain.care.policy import ProposedAction, Topic
-from production.domain.proactive import rank
+from production.domain.proactive import acceptance, rank
 from production.domain.proactive.propose import EDITABLE, PRIORITIES, preview
 
 log = structlog.get_logger(__name__)
@@ -51,6 +51,25 @@ class Edits:
 
 
 @dataclass(frozen=True)
+class Ranking:
+    """How the feed learns from past decisions (FTE_SUGGESTIONS_ACCEPTANCE_*)."""
+
+    half_life_days: float = acceptance.DEFAULT_HALF_LIFE_DAYS
+    prior_strength: float = acceptance.DEFAULT_PRIOR_STRENGTH
+    horizon_days: float = 365.0
+
+
+def ranking_of(settings: Settings) -> Ranking:
+    cfg = settings.suggestions
+    return Ranking(cfg.acceptance_half_life_days, cfg.acceptance_prior_strength,
+                   cfg.acceptance_horizon_days)
+
+
+# The feed re-ranks at most this many pending suggestions (the SQL's order picks them).
+FEED_CANDIDATES = 1_000
+
+
+@dataclass(frozen=True)
 class Decided:
     suggestion_id: UUID
     status: str
@@ -60,13 +79,20 @@ class Decided:
     snoozed_until: datetime | None = None
 
 
-def view(row: StoredSuggestion, *, now: datetime) -> dict[str, Any]:
-    """Return the suggestion as the feed shows it: its score and the breakdown behind it."""
+def view(row: StoredSuggestion, *, now: datetime,
+         calibrated: acceptance.Calibrated | None = None) -> dict[str, Any]:
+    """Return the suggestion as the feed shows it: its score (calibrated acceptance x urgency)
+    and the breakdown behind it."""
+    got = calibrated or acceptance.calibrate(trigger=row.trigger, action=row.action,
+                                             confidence=row.confidence, urgency=row.urgency,
+                                             table={})
     shown = asdict(row)
-    shown["score"] = rank.score(row.confidence, row.urgency)
+    shown["score"] = got.score
     shown["ranking"] = {"confidence": row.confidence, "urgency": row.urgency,
                         "urgency_from": row.urgency_from,
-                        "health_score": rank.health_score(row.facts)}
+                        "health_score": rank.health_score(row.facts),
+                        "acceptance": got.acceptance, "evidence": got.evidence,
+                        "unranked_score": rank.score(row.confidence, row.urgency)}
     shown["preview"] = (row.result or {}).get("diff") or preview(
         row.action, title=row.title, body=row.body, params=row.params)
     shown["editable"] = list(EDITABLE.get(row.action, ()))
@@ -74,19 +100,42 @@ def view(row: StoredSuggestion, *, now: datetime) -> dict[str, Any]:
     return shown
 
 
-async def feed(*, pool: Pool, tenant_id: str, now: datetime, limit: int) -> list[dict[str, Any]]:
+async def _learned(conn: Connection, tenant_id: str, now: datetime,
+                   ranking: Ranking) -> dict[acceptance.Pair, acceptance.Evidence]:
+    past = await suggestions.decisions(conn, tenant_id=tenant_id, now=now,
+                                       since=now - timedelta(days=ranking.horizon_days))
+    return acceptance.evidence(past, tenant_id=tenant_id, now=now,
+                               half_life_days=ranking.half_life_days)
+
+
+def _calibrated(row: StoredSuggestion, table: dict[acceptance.Pair, acceptance.Evidence],
+                ranking: Ranking) -> acceptance.Calibrated:
+    return acceptance.calibrate(trigger=row.trigger, action=row.action,
+                                confidence=row.confidence, urgency=row.urgency, table=table,
+                                prior_strength=ranking.prior_strength)
+
+
+async def feed(*, pool: Pool, tenant_id: str, now: datetime, limit: int,
+               ranking: Ranking = Ranking()) -> list[dict[str, Any]]:
+    """Return the tenant's pending suggestions best first: calibrated acceptance (its people's
+    past decisions on that trigger and action) x urgency, then the oldest."""
     async with pool.acquire() as conn:
-        rows = await suggestions.feed(conn, tenant_id=tenant_id, now=now, limit=limit)
-    return [view(row, now=now) for row in rows]
+        rows = await suggestions.feed(conn, tenant_id=tenant_id, now=now,
+                                      limit=max(limit, FEED_CANDIDATES))
+        table = await _learned(conn, tenant_id, now, ranking)
+    scored = [(row, _calibrated(row, table, ranking)) for row in rows]
+    scored.sort(key=lambda pair: (-pair[1].score, pair[0].created_at, str(pair[0].id)))
+    return [view(row, now=now, calibrated=got) for row, got in scored[:limit]]
 
 
-async def one(*, pool: Pool, tenant_id: str, suggestion_id: UUID,
-              now: datetime) -> dict[str, Any]:
+async def one(*, pool: Pool, tenant_id: str, suggestion_id: UUID, now: datetime,
+              ranking: Ranking = Ranking()) -> dict[str, Any]:
     async with pool.acquire() as conn:
         row = await suggestions.get(conn, tenant_id=tenant_id, suggestion_id=suggestion_id)
-    if row is None:
-        raise SuggestionNotFound("no such suggestion")
-    return view(row, now=now)
+        if row is None:
+            raise SuggestionNotFound("no such suggestion")
+        table = await _learned(conn, tenant_id, now, ranking)
+    return view(row, now=now, calibrated=_calibrated(row, table, ranking))
 
 
 def _text(value: str, field: str, limit: int) -> str:

@@ -70,9 +70,9 @@ function Diff({ preview }) {
 }
 
 /**
- * One suggestion: why (reason, confidence, facts, the score behind its rank), what would change
- * (the diff), and the person's decision: approve, edit then approve, dismiss with a reason, or
- * snooze.
+ * One suggestion: why (reason, confidence, facts, the score behind its rank: the acceptance
+ * its trigger and action have had with the tenant's people), what would change (the diff),
+ * and the person's decision: approve, edit then approve, dismiss with a reason, or snooze.
  */
 export function SuggestionCard({ suggestion, api, onDecided }) {
   const uid = useId();
@@ -128,9 +128,10 @@ export function SuggestionCard({ suggestion, api, onDecided }) {
         </p>
         <p className="suggestion__reason">{suggestion.reason}</p>
         <p className="suggestion__score" aria-label="Score">
-          Score {suggestion.score.toFixed(2)} = confidence {ranking.confidence.toFixed(2)} × urgency{' '}
-          {ranking.urgency.toFixed(2)} (from the{' '}
-          {ranking.urgency_from === 'health' ? 'health score' : 'trigger'}
+          Score {suggestion.score.toFixed(2)} = acceptance {ranking.acceptance.toFixed(2)} (confidence{' '}
+          {ranking.confidence.toFixed(2)}, {ranking.evidence} past{' '}
+          {ranking.evidence === 1 ? 'decision' : 'decisions'}) × urgency {ranking.urgency.toFixed(2)} (from
+          the {ranking.urgency_from === 'health' ? 'health score' : 'trigger'}
           {ranking.health_score !== null ? `; health ${Math.round(ranking.health_score)}/100` : ''})
         </p>
         <Facts facts={suggestion.facts} />

@@ -10,7 +10,7 @@ const DONE = {
   snoozed: 'snoozed',
 };
 
-/** "What should I do next?": the FTE's suggestions, best first (confidence × urgency). */
+/** "What should I do next?": the FTE's suggestions, best first (calibrated acceptance × urgency). */
 export function Suggestions({ api, revision, onChange }) {
   const { data, error } = usePolled(() => api.suggestions(), revision);
   const [notice, setNotice] = useState('');
@@ -23,7 +23,7 @@ export function Suggestions({ api, revision, onChange }) {
 
   return (
     <Panel title={`What should I do next?${data ? ` (${suggestions.length})` : ''}`}>
-      <p className="panel__hint">Ranked by {data?.ranked_by ?? 'confidence × urgency'}.</p>
+      <p className="panel__hint">Ranked by {data?.ranked_by ?? 'calibrated acceptance × urgency'}.</p>
       <p className="notice" role="status">
         {notice}
       </p>

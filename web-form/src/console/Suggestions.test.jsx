@@ -18,7 +18,15 @@ const TASK = {
   confidence: 0.9,
   urgency: 0.8,
   score: 0.72,
-  ranking: { confidence: 0.9, urgency: 0.8, urgency_from: 'trigger', health_score: 38 },
+  ranking: {
+    confidence: 0.9,
+    urgency: 0.8,
+    urgency_from: 'trigger',
+    health_score: 38,
+    acceptance: 0.9,
+    evidence: 0,
+    unranked_score: 0.72,
+  },
   facts: {
     ticket_number: 'TKT-1042',
     priority: 'high',
@@ -49,7 +57,15 @@ const TICKET = {
   action: 'change_ticket',
   title: 'Raise TKT-7 to high',
   score: 0.45,
-  ranking: { confidence: 0.75, urgency: 0.6, urgency_from: 'trigger', health_score: null },
+  ranking: {
+    confidence: 0.75,
+    urgency: 0.6,
+    urgency_from: 'trigger',
+    health_score: null,
+    acceptance: 0.75,
+    evidence: 0,
+    unranked_score: 0.45,
+  },
   facts: { ticket_number: 'TKT-7', priority: 'medium' },
   params: { ticket_id: 't-7', priority: 'high', before: 'medium' },
   preview: [{ target: 'ticket TKT-7', field: 'priority', before: 'medium', after: 'high' }],
@@ -86,7 +102,7 @@ describe('Suggestions', () => {
     expect(first).toHaveTextContent('follow up task · stalled ticket · confidence 90%');
     expect(first).toHaveTextContent('first response due 2h ago (priority high)');
     expect(within(first).getByLabelText('Score')).toHaveTextContent(
-      'Score 0.72 = confidence 0.90 × urgency 0.80 (from the trigger; health 38/100)',
+      'Score 0.72 = acceptance 0.90 (confidence 0.90, 0 past decisions) × urgency 0.80 (from the trigger; health 38/100)',
     );
     expect(within(first).getByLabelText('Facts')).toHaveTextContent('ticket number: TKT-1042');
     expect(within(first).getByLabelText('Health score breakdown')).toHaveTextContent(
