@@ -26,6 +26,7 @@ from production.database.queries import cost_gate as queries
 from production.domain.errors import NotFound
 from production.domain.proactive.cost import CostVerdict
 from production.domain.proactive.cost_gate import (
+    DECISION_OF,
     REPLY_TRIGGER,
     CostFacts,
     decide,
@@ -35,6 +36,11 @@ from production.domain.proactive.cost_gate import (
 from production.metrics import COST_GATE_DECISIONS
 
 log = structlog.get_logger(__name__)
+
+# Every decision and reason served at zero from the start, so the dashboards and the budget
+# alert read a series before the first metered run.
+for _reason, _decision in DECISION_OF.items():
+    COST_GATE_DECISIONS.labels(str(_decision), _reason)
 
 
 async def check(*, conn: Connection, settings: Settings, tenant_id: str, customer_id: UUID,

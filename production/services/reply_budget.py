@@ -31,6 +31,9 @@ from production.metrics import REPLY_BUDGET_ROUTES
 
 log = structlog.get_logger(__name__)
 
+for _route in ("model", "local", "held"):  # served at zero before the first reply
+    REPLY_BUDGET_ROUTES.labels(_route)
+
 
 async def run_agent(*, pool: Pool, settings: Settings, agent: SupportAgent,
                     ctx: SupportRunContext, now: datetime) -> AgentOutcome | None:

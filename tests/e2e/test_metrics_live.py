@@ -50,9 +50,6 @@ EVENT_PANELS = {
     "agent: Model errors",
     "care: Throttles",
     "channels: Provider errors",
-    # The model budget's panels show data once a metered (OpenAI) run asked the gate.
-    "agent: Cost gate decisions",
-    "agent: Replies by model budget",
 }
 RULES = Path(__file__).resolve().parents[2] / "monitoring" / "prometheus" / "fte.rules.yml"
 # How the panels' variables are set when they are asked here.

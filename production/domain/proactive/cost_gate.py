@@ -42,6 +42,10 @@ SATURATED = "saturated"
 BUDGET_SPENT = "budget_spent"
 WITHIN_BUDGET = "within_budget"
 REASONS = (NO_BUDGET, OVER_CAP, RECENT, SATURATED, BUDGET_SPENT, WITHIN_BUDGET)
+# The decision each reason comes with (the metric's label pairs, shown at zero before any).
+DECISION_OF = {NO_BUDGET: CostDecision.SKIP, OVER_CAP: CostDecision.SKIP,
+               RECENT: CostDecision.SKIP, SATURATED: CostDecision.DEFER,
+               BUDGET_SPENT: CostDecision.DEFER, WITHIN_BUDGET: CostDecision.ALLOW}
 
 
 class Tier(StrEnum):
