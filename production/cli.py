@@ -109,7 +109,8 @@ def _cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
             since = since.replace(tzinfo=UTC)
         return run_replay(settings, Path(args.data_dir).resolve(),
                           path=Path(args.file) if args.file else None, since=since,
-                          tickets=args.tickets or [], tenant_id=args.tenant, as_json=args.json)
+                          tickets=args.tickets or [], tenant_id=args.tenant, as_json=args.json,
+                          allowed=args.allow or [])
     except (OSError, ValueError, KeyError) as exc:
         print(f"fte replay: {exc}", file=sys.stderr)
         return 2
@@ -239,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="only these tickets (numbers, or label ids with --file)")
     rp.add_argument("--file", default=None, help="labelled tickets (like fte eval's) instead "
                     "of the database; exit 1 when a ticket labelled escalate is answered")
+    rp.add_argument("--allow", nargs="+", default=None, metavar="ID",
+                    help="with --file: known misses that do not fail the gate")
     rp.add_argument("--json", action="store_true", help="print the report as JSON")
     _add_local_options(rp)
 

@@ -97,6 +97,8 @@ def test_fte_replay_file_gate_fails_when_an_escalation_is_lost(settings: Setting
     assert failed.returncode == 1
     assert "escalation(s) lost: must-escalate" in failed.stderr
     assert "escalated→answered" in failed.stdout
+    known = _fte(settings, "replay", "--file", str(lost), "--allow", "must-escalate")
+    assert known.returncode == 0, known.stderr
 
     missing = _fte(settings, "replay", "--file", str(tmp_path / "nope.json"))
     assert missing.returncode == 2 and "nope.json" in missing.stderr
