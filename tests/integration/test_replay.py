@@ -69,6 +69,9 @@ async def test_replay_compares_then_and_now_and_an_extra_section_answers(
                                 "escalated→answered": 1, "new": 0, "answered_now": 2,
                                 "escalated_now": 0}
     assert [r.message.id for r in learned.lost_escalations()] == [mind_map]
+    assert {r.policy for r in learned.rows} <= {"pending_approval", "queued"}
+    assert learned.as_dict()["messages"][0]["then"] == {
+        "outcome": "escalated", "reasons": ["no_kb_match"], "kb_topic": None}
     # Nothing changed in the live database; the scratch databases are gone.
     assert await _live_counts(pool) == before
 
