@@ -100,6 +100,22 @@ def _cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         return 2
 
 
+def _cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
+    from production.playground import run_replay
+
+    try:
+        since = datetime.fromisoformat(args.since) if args.since else None
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        return run_replay(settings, Path(args.data_dir).resolve(),
+                          path=Path(args.file) if args.file else None, since=since,
+                          tickets=args.tickets or [], tenant_id=args.tenant, as_json=args.json,
+                          allowed=args.allow or [])
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"fte replay: {exc}", file=sys.stderr)
+        return 2
+
+
 def _cmd_eval_predictions(settings: Settings, args: argparse.Namespace) -> int:
     import json
 
@@ -217,6 +233,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     _add_local_options(ev)
 
+    rp = sub.add_parser("replay", help="re-run recorded inbound messages (or --file's labelled "
+                        "tickets) through the current agent in a scratch database; compare")
+    rp.add_argument("--since", default=None, help="messages received from then on (ISO 8601)")
+    rp.add_argument("--tickets", nargs="+", default=None, metavar="ID",
+                    help="only these tickets (numbers, or label ids with --file)")
+    rp.add_argument("--file", default=None, help="labelled tickets (like fte eval's) instead "
+                    "of the database; exit 1 when a ticket labelled escalate is answered")
+    rp.add_argument("--allow", nargs="+", default=None, metavar="ID",
+                    help="with --file: known misses that do not fail the gate")
+    rp.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_local_options(rp)
+
     evp = sub.add_parser("eval-predictions", help="measure the engagement and churn "
                          "predictions on seeded synthetic histories (AUC, precision@10%%, "
                          "calibration)")
@@ -275,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("worker", "dispatcher", "relay", "scheduler"):
         return _run_async(args.command)
     handlers = {"up": _cmd_up, "migrate": _cmd_migrate, "topics": _cmd_topics, "api": _cmd_api,
-                "kb": _cmd_kb, "ask": _cmd_ask, "eval": _cmd_eval,
+                "kb": _cmd_kb, "ask": _cmd_ask, "eval": _cmd_eval, "replay": _cmd_replay,
                 "eval-predictions": _cmd_eval_predictions, "mcp": _cmd_mcp,
                 "gmail": _cmd_gmail, "admin": _cmd_admin}
     return handlers[args.command](settings, args)

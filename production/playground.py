@@ -1,4 +1,4 @@
-"""The people-facing commands' plumbing: `fte kb load`, `fte ask`, `fte eval`.
+"""The people-facing commands' plumbing: `fte kb load`, `fte ask`, `fte eval`, `fte replay`.
 
 Each runs the real pipeline in-process against the configured database, or the embedded one
 (joined when `fte up` already runs it, otherwise started for the command and stopped after).
@@ -10,7 +10,8 @@ import contextlib
 import json
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -21,9 +22,11 @@ from production import bootstrap, clock, settings_env
 from production.config import INTERNAL_TENANT, Settings
 from production.database.migrate import migrate
 from production.database.pool import create_pool
+from production.database.queries import replay as replay_q
 from production.embeddings import embedder_for
 from production.local_stack import local_database
 from production.services import evaluation, knowledge
+from production.services import replay as replay_svc
 from production.services.ask import Question, ask
 from production.services.process_inbound import WorkerDeps
 
@@ -92,6 +95,54 @@ def run_eval(settings: Settings, data_dir: Path, path: Path, *, as_json: bool,
     print(json.dumps(report.as_dict(), indent=2) if as_json else evaluation.render(report))
     if check and not report.meets_targets():
         print("evaluation targets not met", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def replay(*, settings: Settings, messages: Sequence[replay_svc.ReplayMessage],
+                 extra_sections: Sequence[knowledge.Section] = (),
+                 tenant_id: str = "techcorp") -> replay_svc.ReplayReport:
+    """Replay `messages` in a scratch database on `settings`' server (the default knowledge
+    base plus `extra_sections`), dropped afterwards: nothing is sent, the live database is
+    only read."""
+    async with _scratch_database(settings) as scratch, _pipeline(scratch) as deps:
+        return await replay_svc.replay(deps, messages, clock=clock.now, tenant_id=tenant_id,
+                                       extra_sections=extra_sections)
+
+
+async def recorded_messages(*, settings: Settings, tenant_id: str, since: datetime | None,
+                            tickets: Sequence[str],
+                            limit: int = 1000) -> list[replay_svc.ReplayMessage]:
+    """Return the recorded inbound messages of the configured database (read only)."""
+    pool = await create_pool(settings, min_size=1, max_size=1)  # with the pool's JSON codecs
+    try:
+        async with pool.acquire() as conn:
+            rows = await replay_q.recorded_inbound(conn, tenant_id, since=since,
+                                                   tickets=tickets, limit=limit)
+    finally:
+        await pool.close()
+    return [replay_svc.from_recorded(row) for row in rows]
+
+
+def run_replay(settings: Settings, data_dir: Path, *, path: Path | None, since: datetime | None,
+               tickets: Sequence[str], tenant_id: str, as_json: bool,
+               allowed: Sequence[str] = ()) -> int:
+    """`fte replay`: labelled tickets from `path` (exit 1 when an escalation is lost, other
+    than the known misses `allowed`), or the database's recorded messages."""
+    labelled = [replay_svc.from_labelled(t) for t in evaluation.load_tickets(path)
+                if not tickets or t.id in tickets] if path else None
+
+    async def body(scoped: Settings) -> replay_svc.ReplayReport:
+        messages = labelled if labelled is not None else await recorded_messages(
+            settings=scoped, tenant_id=tenant_id, since=since, tickets=tickets)
+        return await replay(settings=scoped, messages=messages, tenant_id=tenant_id)
+
+    report = run_local(settings, data_dir, body)
+    print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) if as_json
+          else replay_svc.render(report))
+    lost = [r.message.id for r in report.lost_escalations() if r.message.id not in allowed]
+    if path and lost:
+        print("fte replay: escalation(s) lost: " + ", ".join(lost), file=sys.stderr)
         return 1
     return 0
 

@@ -220,6 +220,11 @@ def _mistake(r: TicketResult) -> dict[str, Any]:
 _PART = re.compile(r" \(part \d+\)$")
 
 
+def base_topic(topic: str | None) -> str | None:
+    """Return a passage title without its " (part N)" suffix: the topic it answers from."""
+    return _PART.sub("", topic) if topic else None
+
+
 def length_violation(reply: str, style: ChannelStyle) -> str | None:
     """Return why the reply breaks the channel's hard limit, or None."""
     size = measure(reply, style.length_unit)
@@ -242,11 +247,10 @@ async def evaluate(deps: WorkerDeps, labelled: Sequence[LabelledTicket], *,
             style = await channel_styles.style_for(conn, tenant_id, ticket.channel)
             row = await tickets_q.get_by_number(conn, tenant_id, str(answer["ticket_id"]))
         reply = answer["reply"] or ""
-        topic = outcome.kb_topic
         report.results.append(TicketResult(
             ticket=ticket, escalated=answer["escalated"],
             reasons=tuple(answer["escalation_reasons"]),
-            topic=_PART.sub("", topic) if topic else None, reply=reply,
+            topic=base_topic(outcome.kb_topic), reply=reply,
             length_violation=length_violation(reply, style),
             resolved=row is not None and row["status"] == "resolved",
         ))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,3 +147,20 @@ async def load_if_empty(*, pool: Pool, tenant_id: str, folder: Path,
         loaded += (await load_markdown(pool=pool, tenant_id=tenant_id, path=file,
                                        embedder=embedder)).sections
     return KnowledgeStatus(sections=loaded, loaded_now=True)
+
+
+async def add_sections(*, pool: Pool, tenant_id: str, sections: Sequence[Section],
+                       embedder: Embedder, source: str) -> int:
+    """Upsert `sections` as passages of `source` (embedded, searchable at once); return how
+    many. One transaction; the lexicon is refreshed with them."""
+    if not sections:
+        return 0
+    vectors = await embedder.embed([f"{s.title}. {s.content}" for s in sections])
+    async with pool.acquire() as conn, conn.transaction():
+        for section, vector in zip(sections, vectors, strict=True):
+            await reference.upsert_knowledge(
+                conn, tenant_id, title=section.title, content=section.content,
+                category=section.category, source=source, content_hash=_hash(section),
+                embedding=vector, model=embedder.name)
+        await reference.refresh_lexemes(conn, tenant_id)
+    return len(sections)
