@@ -231,11 +231,13 @@ async def test_every_admin_route_refuses_a_request_without_a_valid_key(ctx: Ctx)
     one module per resource): without a key, or with a wrong one, every route is 401."""
     schema = (await ctx.api.http.get("/openapi.json")).json()
     routes = [(method.upper(), path[len(ADMIN):].replace("{customer_id}", str(uuid.uuid4()))
-               .replace("{proposal_id}", str(uuid.uuid4())))
+               .replace("{proposal_id}", str(uuid.uuid4()))
+               .replace("{suggestion_id}", str(uuid.uuid4())))
               for path, operations in schema["paths"].items() if path.startswith(ADMIN)
               for method in operations]
-    # GET and PUT digest-address (issue 17), GET customers/{id}/health (issue 19) included
-    assert len(routes) == 23
+    # GET and PUT digest-address (issue 17), GET customers/{id}/health and the six suggestion
+    # routes (issue 19) included
+    assert len(routes) == 29
     guessed = admin_keys.generate().plaintext
     for method, path in routes:
         for headers in ({}, {"Authorization": f"Bearer {guessed}"}):
