@@ -2,6 +2,7 @@ import { useId, useState } from 'react';
 import { Field } from '../shared/Field.jsx';
 import { when, words } from '../shared/format.js';
 import { useAction } from '../shared/useAction.js';
+import { ConfirmButtons } from './ConfirmButtons.jsx';
 
 /** Why the executor held it, in words: the gate that held it, else the policy's explanation. */
 function heldBecause(decision) {
@@ -104,17 +105,11 @@ export function ProposalCard({ proposal, api, onDecided }) {
                   </button>
                 </>
               ) : (
-                <>
-                  <button
-                    type="submit"
-                    className={mode === 'edit' ? 'button button--primary' : 'button button--danger'}
-                  >
-                    {mode === 'edit' ? 'Approve edited reply' : 'Reject draft'}
-                  </button>
-                  <button type="button" className="button button--quiet" onClick={cancel}>
-                    Cancel
-                  </button>
-                </>
+                <ConfirmButtons
+                  approve={mode === 'edit'}
+                  label={mode === 'edit' ? 'Approve edited reply' : 'Reject draft'}
+                  onCancel={cancel}
+                />
               )}
             </div>
             <p className="form-problem" role="alert">

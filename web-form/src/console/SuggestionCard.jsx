@@ -2,6 +2,7 @@ import { useId, useState } from 'react';
 import { Field } from '../shared/Field.jsx';
 import { when, words } from '../shared/format.js';
 import { useAction } from '../shared/useAction.js';
+import { ConfirmButtons } from './ConfirmButtons.jsx';
 
 const percent = (value) => `${Math.round(value * 100)}%`;
 const shown = (value) => (value === null || value === undefined || value === '' ? '—' : String(value));
@@ -209,17 +210,11 @@ export function SuggestionCard({ suggestion, api, onDecided }) {
                   ))}
                 </>
               ) : (
-                <>
-                  <button
-                    type="submit"
-                    className={mode === 'edit' ? 'button button--primary' : 'button button--danger'}
-                  >
-                    {mode === 'edit' ? 'Approve edited' : 'Dismiss suggestion'}
-                  </button>
-                  <button type="button" className="button button--quiet" onClick={cancel}>
-                    Cancel
-                  </button>
-                </>
+                <ConfirmButtons
+                  approve={mode === 'edit'}
+                  label={mode === 'edit' ? 'Approve edited' : 'Dismiss suggestion'}
+                  onCancel={cancel}
+                />
               )}
             </div>
             <p className="form-problem" role="alert">
